@@ -1,0 +1,43 @@
+"""Turning validation outcomes into Dagster check results with evidence."""
+import dagster as dg
+import pandas as pd
+
+from .core.validation import Expectation, validate_frame
+
+SAMPLE = 20
+
+
+def gx_result(frame: pd.DataFrame, expectations: list[Expectation], suite: str, locator: list[str],
+              severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR) -> dg.AssetCheckResult:
+    """Validate with Great Expectations and put what failed, and where, in metadata."""
+    outcome = validate_frame(frame, expectations, suite, locator)
+    failed_rows = [
+        {"expectation": f.expectation, "unexpected_count": f.unexpected_count, "observed": str(f.observed), **row}
+        for f in outcome.failures for row in (f.unexpected_rows or [{}])
+    ]
+    metadata = {
+        "suite": dg.MetadataValue.text(suite),
+        "expectations_evaluated": dg.MetadataValue.int(outcome.evaluated),
+        "expectations_failed": dg.MetadataValue.int(len(outcome.failures)),
+        "rows_validated": dg.MetadataValue.int(len(frame)),
+        "expectations": dg.MetadataValue.md("\n".join(f"- `{e.describe()}`" for e in expectations)),
+    }
+    if failed_rows:
+        metadata["failures"] = dg.MetadataValue.md(pd.DataFrame(failed_rows).head(SAMPLE).to_markdown(index=False))
+    return dg.AssetCheckResult(passed=outcome.success, severity=severity, description=outcome.message()[:2000],
+                               metadata=metadata)
+
+
+def rows_result(offending: pd.DataFrame, what: str,
+                severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR) -> dg.AssetCheckResult:
+    """A SQL invariant: passes when the query found no offending rows."""
+    if offending.empty:
+        return dg.AssetCheckResult(passed=True, severity=severity, description=f"no {what}",
+                                   metadata={"offending_rows": 0})
+    first = "; ".join(", ".join(f"{k}={v}" for k, v in r.items()) for r in offending.head(3).to_dict("records"))
+    return dg.AssetCheckResult(
+        passed=False, severity=severity,
+        description=f"{len(offending)} {what}: {first}"[:2000],
+        metadata={"offending_rows": len(offending),
+                  "sample": dg.MetadataValue.md(offending.head(SAMPLE).to_markdown(index=False))},
+    )

@@ -1,0 +1,174 @@
+"""The sources catalogue: which published files the warehouse reads, and how.
+
+A new publication is a new entry in ``data/sources.yaml``; nothing here
+names a year or a file.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import SourceDataError
+
+FAMILIES = {
+    "dfe_cin_sfr",
+    "dfe_cin_ees",
+    "ons_mye4",
+    "ons_mye2_csv",
+    "dfe_population_0_17",
+    "la_lookup",
+    "region_lookup",
+    "statistical_neighbours",
+    "deprivation",
+}
+
+
+@dataclass(frozen=True)
+class Release:
+    release_id: str
+    publisher: str
+    publication: str
+    rank: int
+    symbols: dict[str, str]
+    experimental: bool = False
+
+
+@dataclass(frozen=True)
+class Source:
+    source_id: str
+    family: str
+    release: Release
+    path: Path
+    relative_path: str
+    sha256: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def measures(self) -> dict[str, str]:
+        return dict(self.options.get("measures") or {})
+
+    @property
+    def not_collected(self) -> dict[str, str]:
+        return dict(self.options.get("not_collected") or {})
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    path: Path
+    releases: dict[str, Release]
+    sources: tuple[Source, ...]
+
+    def of_family(self, *families: str) -> list[Source]:
+        return [s for s in self.sources if s.family in families]
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_catalogue(path: Path | str, data_root: Path | str | None = None) -> Catalogue:
+    """Read and check the catalogue; file paths resolve against ``data_root``
+    (default: the catalogue's own folder)."""
+    path = Path(path)
+    root = Path(data_root) if data_root is not None else path.parent
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    releases: dict[str, Release] = {}
+    for index, entry in enumerate(document.get("releases") or []):
+        try:
+            release = Release(
+                release_id=str(entry["release_id"]),
+                publisher=str(entry["publisher"]),
+                publication=str(entry["publication"]),
+                rank=int(entry["rank"]),
+                symbols={str(k): str(v) for k, v in (entry.get("symbols") or {}).items()},
+                experimental=bool(entry.get("experimental", False)),
+            )
+        except KeyError as missing:
+            raise SourceDataError(str(path), None, None, f"release #{index + 1} lacks {missing}") from None
+        if release.release_id in releases:
+            raise SourceDataError(str(path), None, None, f"release {release.release_id!r} is listed twice")
+        releases[release.release_id] = release
+
+    sources: list[Source] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(document.get("sources") or []):
+        entry = dict(entry)
+        for key in ("source_id", "family", "release_id", "path", "sha256"):
+            if key not in entry:
+                raise SourceDataError(str(path), None, None, f"source #{index + 1} lacks {key!r}")
+        source_id = str(entry.pop("source_id"))
+        if source_id in seen:
+            raise SourceDataError(str(path), None, None, f"source {source_id!r} is listed twice")
+        seen.add(source_id)
+        family = str(entry.pop("family"))
+        if family not in FAMILIES:
+            raise SourceDataError(str(path), None, None, f"source {source_id!r} has unknown family {family!r}")
+        release_id = str(entry.pop("release_id"))
+        if release_id not in releases:
+            raise SourceDataError(str(path), None, None, f"source {source_id!r} names unknown release {release_id!r}")
+        relative = str(entry.pop("path"))
+        sources.append(
+            Source(
+                source_id=source_id,
+                family=family,
+                release=releases[release_id],
+                path=root / relative,
+                relative_path=relative,
+                sha256=str(entry.pop("sha256")).lower(),
+                options=entry,
+            )
+        )
+    return Catalogue(path=path, releases=releases, sources=tuple(sources))
+
+
+def verify_source(source: Source) -> None:
+    """Refuse a file that is missing, empty or not the bytes the catalogue names."""
+    if not source.path.exists():
+        raise SourceDataError(source.relative_path, None, None, "file not found")
+    if source.path.stat().st_size == 0:
+        raise SourceDataError(source.relative_path, None, None, "file is empty")
+    actual = file_sha256(source.path)
+    if actual != source.sha256:
+        raise SourceDataError(
+            source.relative_path,
+            None,
+            None,
+            f"sha256 is {actual}, the catalogue records {source.sha256}: the file changed since it was "
+            "catalogued; check it and record the new checksum (a new publication gets a new entry)",
+        )
+
+
+def source_files_frame(catalogue: Catalogue) -> list[dict]:
+    """One record per catalogued file: what it is, where from, its checksum."""
+    return [
+        {
+            "source_id": s.source_id,
+            "family": s.family,
+            "source_file": s.relative_path,
+            "source_sha256": s.sha256,
+            "size_bytes": s.path.stat().st_size if s.path.exists() else None,
+            "release_id": s.release.release_id,
+            "publisher": s.release.publisher,
+            "publication": s.release.publication,
+            "release_rank": s.release.rank,
+            "experimental": s.release.experimental,
+        }
+        for s in catalogue.sources
+    ]
+
+
+def with_provenance(frame, source: Source, loaded_at):
+    """Stamp every raw row with where it came from."""
+    return frame.assign(
+        source_sha256=source.sha256,
+        publication=source.release.publication,
+        loaded_at=loaded_at,
+    )

@@ -1,0 +1,56 @@
+"""Comparator selection and difference-in-differences for strand 1 (pure Python).
+
+Works on the long unit x year panel as a pandas DataFrame; no Dagster or
+DuckDB here. Modules, in the order an analysis runs:
+
+- study: the study design (`Study`, read from YAML) and the FACT22 default;
+- eligibility: which units have complete, consistent series;
+- pretrends, similarity, ranking: one comparator per outcome, by a
+  documented rule (see `ranking`);
+- estimation: the report's DiD regression and 2x2 difference of means;
+- placebo, event_study: inference for one treated unit;
+- synthetic_control: weights, gap path and placebo p-value;
+- closed_form: the vectorised two-unit OLS fits behind pretrends and placebos;
+- evaluation: all of it for every outcome, as the mart tables;
+- synthetic: a synthetic panel with a known effect, for tests and benchmarks.
+"""
+
+from .closed_form import PairFits, differential_slopes, pair_did
+from .eligibility import eligibility, eligible_units
+from .estimation import did_estimates
+from .evaluation import StudyResults, evaluate_study
+from .event_study import event_study
+from .placebo import PlaceboInSpace, permutation_p_value, placebo_in_space, placebo_in_time
+from .pretrends import pretrend_tests
+from .ranking import rank_comparators, selected_comparator
+from .similarity import demographic_similarity, level_similarity
+from .study import FACT22, RankingRule, Study, StudyConfigError
+from .synthetic_control import SyntheticControl, synthetic_control, synthetic_weights
+
+__all__ = [
+    "FACT22",
+    "PairFits",
+    "PlaceboInSpace",
+    "RankingRule",
+    "Study",
+    "StudyConfigError",
+    "StudyResults",
+    "SyntheticControl",
+    "demographic_similarity",
+    "did_estimates",
+    "differential_slopes",
+    "eligibility",
+    "eligible_units",
+    "evaluate_study",
+    "event_study",
+    "level_similarity",
+    "pair_did",
+    "permutation_p_value",
+    "placebo_in_space",
+    "placebo_in_time",
+    "pretrend_tests",
+    "rank_comparators",
+    "selected_comparator",
+    "synthetic_control",
+    "synthetic_weights",
+]

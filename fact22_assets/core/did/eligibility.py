@@ -1,0 +1,105 @@
+"""Which authorities may serve as comparator, donor or placebo for an outcome.
+
+A unit is eligible when, in every pre- and post-period year of the study, it
+has a row, a consistent series (no boundary change), the outcome and the
+covariate. The estimators need that balanced panel: a comparator with a
+suppressed year would silently change the 2x2 cells it contributes to. The
+treated unit is listed too, never eligible, so the table accounts for every
+unit in the panel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .panel import CONSISTENT, matrix, require_columns, unit_names
+from .study import Study
+
+TREATED_REASON = "treated unit"
+
+
+def eligibility(panel: pd.DataFrame, study: Study, outcome: str) -> pd.DataFrame:
+    """One row per unit in the panel: may it be a comparator for `outcome`?
+
+    Columns: study_id, outcome, unit_code, unit_name, eligible (bool),
+    reason (None when eligible, else every reason joined by '; ').
+    """
+    covariates = [study.covariate] if study.covariate else []
+    require_columns(panel, [outcome, *covariates])
+    units = sorted(panel["unit_code"].unique())
+    in_study = panel[panel["collection_year"].isin(study.study_years)]
+
+    has_row = (
+        in_study.groupby(["unit_code", "collection_year"])
+        .size()
+        .unstack()
+        .reindex(index=units, columns=list(study.study_years))
+        .notna()
+        .to_numpy()
+    )
+    checks = [(~has_row, "no row for {years}")]
+    for column in (outcome, *covariates):
+        missing = np.isnan(matrix(in_study, column, units, study.study_years)) & has_row
+        checks.append((missing, f"{column} missing or suppressed in {{years}}"))
+
+    broken = (
+        in_study.loc[in_study["panel_status"] != CONSISTENT]
+        .groupby("unit_code")["panel_status"]
+        .agg(lambda s: "; ".join(sorted(set(s.astype(str)))))
+    )
+    years = np.array(study.study_years)
+    reasons = []
+    for i, unit in enumerate(units):
+        unit_reasons = [TREATED_REASON] if unit == study.treated_unit_code else []
+        if unit in broken.index:
+            unit_reasons.append(f"broken series: {broken[unit]}")
+        for flags, template in checks:
+            if flags[i].any():
+                unit_reasons.append(template.format(years=_describe_years(years[flags[i]], study)))
+        reasons.append("; ".join(unit_reasons) or None)
+
+    names = unit_names(panel)
+    return pd.DataFrame(
+        {
+            "study_id": study.study_id,
+            "outcome": outcome,
+            "unit_code": units,
+            "unit_name": names.reindex(units).to_numpy(),
+            "eligible": [r is None for r in reasons],
+            "reason": reasons,
+        }
+    )
+
+
+def eligible_units(table: pd.DataFrame) -> list[str]:
+    """The eligible unit codes of an `eligibility` table, sorted for determinism."""
+    return sorted(table.loc[table["eligible"], "unit_code"])
+
+
+def require_treated_complete(table: pd.DataFrame, study: Study) -> None:
+    """Stop when the treated unit itself lacks data: no estimate can be made."""
+    row = table[table["unit_code"] == study.treated_unit_code]
+    if row.empty:
+        raise ValueError(f"treated unit {study.treated_unit_code} is not in the panel")
+    reason = row["reason"].iloc[0]
+    if reason != TREATED_REASON:
+        problems = reason.removeprefix(TREATED_REASON + "; ")
+        raise ValueError(f"treated unit {study.treated_unit_code} cannot be analysed: {problems}")
+
+
+def require_eligible_comparator(table: pd.DataFrame, study: Study, comparator_code: str) -> None:
+    """Stop unless both the treated unit and the comparator have complete data."""
+    require_treated_complete(table, study)
+    row = table[table["unit_code"] == comparator_code]
+    if row.empty:
+        raise ValueError(f"comparator {comparator_code} is not in the panel")
+    if not row["eligible"].iloc[0]:
+        raise ValueError(f"comparator {comparator_code} is not eligible: {row['reason'].iloc[0]}")
+
+
+def _describe_years(years: np.ndarray, study: Study) -> str:
+    pre = [int(y) for y in years if y in study.pre_years]
+    post = [int(y) for y in years if y in study.post_years]
+    parts = [f"pre-period {pre}" if pre else "", f"post-period {post}" if post else ""]
+    return " and ".join(p for p in parts if p)

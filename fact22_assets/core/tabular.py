@@ -1,0 +1,58 @@
+"""Reading published CSV files as text, exactly as printed."""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import SourceDataError
+
+
+@dataclass(frozen=True)
+class CsvTable:
+    """Header and rows of a CSV, every cell as text; ``row_number(i)`` is the
+    file row of data row ``i`` (the header is row 1)."""
+
+    file: str
+    header: list[str]
+    rows: list[list[str]]
+
+    def row_number(self, index: int) -> int:
+        return index + 2
+
+    def column_index(self, name: str) -> int:
+        return [h.strip() for h in self.header].index(name)
+
+
+def read_csv_table(path: Path, display_name: str, encoding: str = "utf-8-sig") -> CsvTable:
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise SourceDataError(display_name, None, None, "file is empty")
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise SourceDataError(
+            display_name,
+            line,
+            None,
+            f"byte {error.start} is not valid {encoding} ({error.reason}); the file is in another "
+            "encoding: record it as `encoding:` in the catalogue once you know which",
+        ) from None
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    if not rows:
+        raise SourceDataError(display_name, None, None, "file has no header")
+    header = [h.strip() for h in rows[0]]
+    body = [r for r in rows[1:] if any(cell.strip() for cell in r)]
+    if not body:
+        raise SourceDataError(display_name, 2, None, "file has a header but no data rows (truncated?)")
+    for index, row in enumerate(rows[1:]):
+        if any(cell.strip() for cell in row) and len(row) != len(header):
+            raise SourceDataError(
+                display_name,
+                index + 2,
+                None,
+                f"has {len(row)} cells where the header has {len(header)} (truncated or shifted row?)",
+            )
+    return CsvTable(file=display_name, header=header, rows=[r for r in rows[1:] if any(c.strip() for c in r)])

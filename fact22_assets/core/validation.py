@@ -1,0 +1,111 @@
+"""A thin wrapper over Great Expectations 1.x for validating DataFrames.
+
+GX is imported lazily (it costs seconds) and runs in one ephemeral,
+analytics-free context per process.  Each failed expectation comes back
+with the rows it failed on, described by the caller's locator columns
+(for raw tables: file, row and column), so a check can say where.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import count
+from typing import Any
+
+import pandas as pd
+
+SAMPLE_ROWS = 10
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One GX expectation by its class name, e.g.
+    ``Expectation("ExpectColumnValuesToNotBeNull", column="value")``."""
+
+    kind: str
+    kwargs: dict[str, Any]
+
+    def __init__(self, kind: str, **kwargs: Any):
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "kwargs", kwargs)
+
+    def describe(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
+        return f"{self.kind}({args})"
+
+
+@dataclass
+class Failure:
+    expectation: str
+    unexpected_count: int | None
+    unexpected_rows: list[dict] = field(default_factory=list)
+    observed: Any = None
+
+    def summary(self) -> str:
+        where = "; ".join(", ".join(f"{k}={v}" for k, v in r.items()) for r in self.unexpected_rows[:3])
+        count_text = "" if self.unexpected_count is None else f" ({self.unexpected_count} unexpected)"
+        observed = "" if self.observed is None else f" observed {self.observed!r}"
+        return f"{self.expectation}{count_text}{observed}" + (f" at {where}" if where else "")
+
+
+@dataclass
+class ValidationOutcome:
+    suite: str
+    success: bool
+    evaluated: int
+    failures: list[Failure]
+
+    def message(self) -> str:
+        if self.success:
+            return f"{self.suite}: all {self.evaluated} expectations met"
+        return f"{self.suite}: " + " | ".join(f.summary() for f in self.failures)
+
+
+_names = count()
+
+
+@lru_cache(maxsize=1)
+def _context():
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx
+
+    context = gx.get_context(mode="ephemeral")
+    try:
+        context.variables.progress_bars = {"globally": False}
+    except Exception:  # progress bars are cosmetic; older builds lack the setting
+        pass
+    return gx, context, context.data_sources.add_pandas("fact22_frames")
+
+
+def validate_frame(frame: pd.DataFrame, expectations: list[Expectation], suite: str,
+                   locator: list[str] | None = None) -> ValidationOutcome:
+    """Validate ``frame`` against ``expectations``; ``locator`` names the columns
+    that tell a person where a failing row is (e.g. source_file, source_row,
+    source_column)."""
+    gx, _, datasource = _context()
+    frame = frame.reset_index(drop=True)
+    asset = datasource.add_dataframe_asset(name=f"{suite}_{next(_names)}")
+    batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(batch_parameters={"dataframe": frame})
+    gx_suite = gx.ExpectationSuite(name=suite)
+    by_id = {}
+    for expectation in expectations:
+        added = gx_suite.add_expectation(getattr(gx.expectations, expectation.kind)(**expectation.kwargs))
+        by_id[added.id] = expectation
+    result = batch.validate(gx_suite, result_format="COMPLETE")
+    failures = []
+    # GX does not keep the suite's order in its results: match them by id.
+    for item in result.results:
+        expectation = by_id[item.expectation_config.id]
+        if item.success:
+            continue
+        detail = item.result or {}
+        rows = []
+        indices = detail.get("unexpected_index_list") or []
+        if locator and indices:
+            picked = [i if isinstance(i, int) else i.get("index", i) for i in indices[:SAMPLE_ROWS]]
+            picked = [i for i in picked if isinstance(i, int)]
+            rows = frame.loc[picked, locator].astype(object).where(lambda f: f.notna(), None).to_dict("records")
+        failures.append(Failure(expectation.describe(), detail.get("unexpected_count"), rows,
+                                detail.get("observed_value")))
+    return ValidationOutcome(suite, bool(result.success), len(expectations), failures)

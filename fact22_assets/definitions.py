@@ -1,0 +1,29 @@
+"""The one Definitions object of the code location."""
+from __future__ import annotations
+
+import warnings
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from . import defs as defs_package
+from .resources import SourcesResource
+from .settings import data_dir, warehouse_path
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    warehouse = warehouse_path()
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        # Loading a defs/ package is marked "preview"; the stages are plain modules.
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return dg.load_definitions_from_package_module(
+            defs_package,
+            resources={
+                "duckdb": DuckDBResource(database=str(warehouse)),
+                "sources": SourcesResource(data_dir=str(data_dir())),
+            },
+            # One process writes the DuckDB file: DuckDB allows a single writer.
+            executor=dg.in_process_executor,
+        )

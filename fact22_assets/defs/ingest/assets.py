@@ -1,0 +1,131 @@
+"""Raw layer: every catalogued file, as published, with its provenance."""
+
+from datetime import datetime, timezone
+
+import dagster as dg
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from ...core import cin_parsers, population_parsers, reference_parsers
+from ...core.catalogue import Source, source_files_frame, verify_source, with_provenance
+from ...resources import SourcesResource
+from ...warehouse import replace_table, table_metadata
+
+GROUP = "ingest"
+OWNERS = ["team:data-engineering"]
+
+
+def _load_sources(context: dg.AssetExecutionContext, sources: list[Source], parse) -> pd.DataFrame:
+    """Verify, parse and stamp each file, logging progress as it goes."""
+    loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    frames = []
+    for number, source in enumerate(sources, start=1):
+        verify_source(source)
+        frame = parse(source)
+        context.log.info(f"[{number}/{len(sources)}] {source.relative_path}: {len(frame)} rows")
+        frames.append(with_provenance(frame, source, loaded_at))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _status_counts(frame: pd.DataFrame) -> dg.MetadataValue:
+    counts = frame.groupby(["source_id", "value_status"]).size().unstack(fill_value=0)
+    return dg.MetadataValue.md(counts.reset_index().to_markdown(index=False))
+
+
+def _write(context, duckdb: DuckDBResource, frame: pd.DataFrame, **extra) -> dg.MaterializeResult:
+    table = ".".join(context.asset_key.path)
+    with duckdb.get_connection() as con:
+        replace_table(con, table, frame)
+        return dg.MaterializeResult(metadata=table_metadata(con, table, **extra))
+
+
+@dg.asset(key=["raw", "source_files"], group_name=GROUP, kinds={"duckdb"}, owners=OWNERS,
+          description="The sources catalogue (data/sources.yaml) as loaded: every published file, its "
+                      "publication, release rank and sha256, verified against the bytes on disk.")
+def raw_source_files(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
+                     sources: SourcesResource) -> dg.MaterializeResult:
+    catalogue = sources.catalogue()
+    for source in catalogue.sources:
+        verify_source(source)
+    return _write(context, duckdb, pd.DataFrame(source_files_frame(catalogue)))
+
+
+@dg.asset(key=["raw", "cin_sfr"], group_name=GROUP, kinds={"duckdb", "csv"}, owners=OWNERS,
+          deps=[raw_source_files],
+          description="DfE children-in-need statistical first release underlying data (2009-10 to 2012-13), "
+                      "one row per area, year and measure, every cell as published with its file row and column.")
+def raw_cin_sfr(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
+                sources: SourcesResource) -> dg.MaterializeResult:
+    frame = _load_sources(context, sources.catalogue().of_family("dfe_cin_sfr"), cin_parsers.parse_sfr)
+    return _write(context, duckdb, frame, value_status=_status_counts(frame))
+
+
+@dg.asset(key=["raw", "cin_ees"], group_name=GROUP, kinds={"duckdb", "csv"}, owners=OWNERS,
+          deps=[raw_source_files],
+          description="DfE children-in-need Explore Education Statistics files, every release kept "
+                      "(one row per release, area, year and measure), with file row and column.")
+def raw_cin_ees(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
+                sources: SourcesResource) -> dg.MaterializeResult:
+    frame = _load_sources(context, sources.catalogue().of_family("dfe_cin_ees"), cin_parsers.parse_ees)
+    return _write(context, duckdb, frame, value_status=_status_counts(frame))
+
+
+@dg.asset(key=["raw", "ons_population"], group_name=GROUP, kinds={"duckdb", "excel", "csv"}, owners=OWNERS,
+          deps=[raw_source_files],
+          description="ONS mid-year population estimates: all ages (MYE4 workbooks, the mid-2024 MYE2 CSV) "
+                      "and children aged 0-17 (DfE's file), one row per area, mid-year and age group.")
+def raw_ons_population(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
+                       sources: SourcesResource) -> dg.MaterializeResult:
+    parsers = population_parsers.PARSERS
+    chosen = sources.catalogue().of_family(*parsers)
+    frame = _load_sources(context, chosen, lambda source: parsers[source.family](source))
+    return _write(context, duckdb, frame, value_status=_status_counts(frame))
+
+
+def _reference_asset(key: str, family: str, parse, description: str):
+    @dg.asset(key=["raw", key], group_name=GROUP, kinds={"duckdb", "csv"}, owners=OWNERS,
+              deps=[raw_source_files], description=description)
+    def _asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
+               sources: SourcesResource) -> dg.MaterializeResult:
+        frame = _load_sources(context, sources.catalogue().of_family(family), parse)
+        return _write(context, duckdb, frame)
+
+    return _asset
+
+
+raw_la_lookup = _reference_asset(
+    "la_lookup", "la_lookup", reference_parsers.parse_las,
+    "DfE's list of children's-services authorities: DfE number, ONS code, name, region, dates of operation.")
+raw_regions = _reference_asset("regions", "region_lookup", reference_parsers.parse_regions,
+                               "English regions (and Inner/Outer London) with their ONS codes.")
+raw_statistical_neighbours = _reference_asset(
+    "statistical_neighbours", "statistical_neighbours", reference_parsers.parse_statistical_neighbours,
+    "DfE children's-services statistical neighbours (2021 and 2025 models), one row per authority and rank.")
+raw_deprivation = _reference_asset(
+    "deprivation", "deprivation", reference_parsers.parse_deprivation,
+    "English Indices of Deprivation 2019, upper-tier authority average score and its rank.")
+
+
+def _seed_asset(key: str, file_name: str, description: str):
+    @dg.asset(key=["reference", key], group_name=GROUP, kinds={"duckdb", "csv"}, owners=OWNERS,
+              description=description)
+    def _asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
+               sources: SourcesResource) -> dg.MaterializeResult:
+        frame = pd.read_csv(sources.reference_file(file_name), dtype=str, keep_default_na=False)
+        frame = frame.replace({"": None})
+        for column in ("first_collection_year", "last_collection_year"):
+            if column in frame:
+                frame[column] = pd.to_numeric(frame[column]).astype("Int64")
+        return _write(context, duckdb, frame)
+
+    return _asset
+
+
+reference_boundary_changes = _seed_asset(
+    "boundary_changes", "boundary_changes.csv",
+    "Project-curated: every boundary change of a children's-services authority since 2009, with the "
+    "collection years its series ends or starts (data/reference/boundary_changes.csv).")
+reference_population_geography = _seed_asset(
+    "population_geography", "population_geography.csv",
+    "Project-curated: authorities whose all-ages population is built from other ONS areas "
+    "(data/reference/population_geography.csv).")

@@ -1,0 +1,40 @@
+"""Checks on the rates mart: unique, complete, plausible."""
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from ...check_results import gx_result, rows_result
+from ...core.validation import Expectation as E
+from ...settings import SQL_DIR
+
+RATES = dg.AssetKey(["marts", "cin_rates"])
+# Plausible ceilings, several times the highest authority on record, so that
+# only a unit error (a rate per 1,000 or a population in thousands) trips them.
+MAX_PER_10K_RESIDENTS = 1000
+MAX_PER_10K_CHILDREN = 5000
+MIN_AUTHORITIES_PER_YEAR = 150
+
+
+@dg.asset_check(asset=RATES, blocking=True,
+                description="One row per area and year; every rate within plausible bounds (a unit error fails).")
+def cin_rates_valid(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with duckdb.get_connection() as con:
+        frame = con.execute("SELECT * FROM marts.cin_rates").df()
+    expectations = [E("ExpectCompoundColumnsToBeUnique", column_list=["geographic_level", "area_code", "collection_year"])]
+    for rate in ("closures_per_10k", "rereferrals_per_10k", "escalations_per_10k", "referrals_per_10k"):
+        expectations.append(E("ExpectColumnValuesToBeBetween", column=rate, min_value=0, max_value=MAX_PER_10K_RESIDENTS))
+    for rate in ("closures_per_10k_children", "rereferrals_per_10k_children", "escalations_per_10k_children",
+                 "cin_per_10k_children"):
+        expectations.append(E("ExpectColumnValuesToBeBetween", column=rate, min_value=0, max_value=MAX_PER_10K_CHILDREN))
+    return gx_result(frame, expectations, "marts.cin_rates",
+                     ["geographic_level", "area_name", "collection_year_label", "population_all_ages"])
+
+
+@dg.asset_check(asset=RATES, blocking=True,
+                description=f"From 2010-11 on, every year has England's three outcome rates and at least "
+                            f"{MIN_AUTHORITIES_PER_YEAR} authorities, and every missing rate inherits a reason "
+                            "(a suppressed or unpublished count, or no population estimate).")
+def cin_rates_coverage(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with duckdb.get_connection() as con:
+        gaps = con.execute((SQL_DIR / "checks" / "rates_coverage_gaps.sql").read_text(encoding="utf-8"),
+                           {"min_authorities": MIN_AUTHORITIES_PER_YEAR}).df()
+    return rows_result(gaps, "unexplained gaps in the rates")

@@ -1,0 +1,80 @@
+"""Small helpers the assets share for reading and writing DuckDB."""
+from __future__ import annotations
+
+import re
+
+import dagster as dg
+import duckdb
+import pandas as pd
+
+from .settings import SQL_DIR
+
+_TABLE = re.compile(r"^(raw|reference|staging|marts|restricted)\.[a-z_][a-z0-9_]*$")
+PREVIEW_ROWS = 10
+
+
+def table_name(key: dg.AssetKey) -> str:
+    """The DuckDB table an asset writes is its key: ["raw", "cin_sfr"] -> raw.cin_sfr."""
+    name = ".".join(key.path)
+    if not _TABLE.match(name):
+        raise ValueError(f"asset key {key.to_user_string()} is not a schema.table name")
+    return name
+
+
+def run_sql_file(con: duckdb.DuckDBPyConnection, relative: str, params: dict | list | None = None) -> None:
+    """Run one file from sql/ (a single statement, values bound as parameters)."""
+    con.execute((SQL_DIR / relative).read_text(encoding="utf-8"), params or None)
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    schema = table.split(".")[0]
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+
+
+def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    """Swap a table's contents for ``frame`` in one transaction: a reader sees
+    the old rows or the new, never a half-written table."""
+    if not _TABLE.match(table):
+        raise ValueError(f"{table!r} is not a schema.table name")
+    ensure_schema(con, table)
+    con.register("incoming_frame", frame)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM incoming_frame")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("incoming_frame")
+
+
+def run_sql_transform(con: duckdb.DuckDBPyConnection, table: str, relative: str, params=None) -> None:
+    """Rebuild ``table`` from its SQL file in one transaction."""
+    ensure_schema(con, table)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        run_sql_file(con, relative, params)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def read_frame(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> pd.DataFrame:
+    return con.execute(sql, params or None).df()
+
+
+def table_metadata(con: duckdb.DuckDBPyConnection, table: str, **extra) -> dict:
+    """Row count, a markdown preview and the column schema for the UI."""
+    rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    preview = con.execute(f"SELECT * FROM {table} LIMIT {PREVIEW_ROWS}").df()
+    described = con.execute(f"DESCRIBE {table}").fetchall()
+    schema = dg.TableSchema(columns=[dg.TableColumn(name=c[0], type=str(c[1])) for c in described])
+    return {
+        "dagster/row_count": dg.MetadataValue.int(int(rows)),
+        "dagster/column_schema": schema,
+        "dagster/table_name": dg.MetadataValue.text(table),
+        "preview": dg.MetadataValue.md(preview.head(PREVIEW_ROWS).to_markdown(index=False)),
+        **extra,
+    }
