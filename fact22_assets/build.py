@@ -43,7 +43,10 @@ def main() -> int:
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure:
-                print(f"FAILED step {event.step_key}: {event.event_specific_data.error.message.strip()}", file=sys.stderr)
+                error = event.event_specific_data.error
+                while error.cause is not None:  # the asset's own error is the innermost cause
+                    error = error.cause
+                print(f"FAILED step {event.step_key}: {error.message.strip()}", file=sys.stderr)
     for line in checks:
         print(f"FAILED check {line}", file=sys.stderr)
     for line in failed_checks(result, "WARN"):

@@ -44,6 +44,12 @@ class Failure:
 
     def summary(self) -> str:
         where = "; ".join(", ".join(f"{k}={v}" for k, v in r.items()) for r in self.unexpected_rows[:3])
+        files = {r["source_file"] for r in self.unexpected_rows if r.get("source_file")}
+        if files and all("source_row" in r for r in self.unexpected_rows):
+            # Say which rows of which file first: several cells of one row would
+            # otherwise crowd out the other rows (a duplicate is two rows).
+            rows = sorted({int(r["source_row"]) for r in self.unexpected_rows})
+            where = f"{', '.join(sorted(files))} rows {rows}: " + where
         count_text = "" if self.unexpected_count is None else f" ({self.unexpected_count} unexpected)"
         observed = "" if self.observed is None else f" observed {self.observed!r}"
         return f"{self.expectation}{count_text}{observed}" + (f" at {where}" if where else "")
@@ -88,15 +94,15 @@ def validate_frame(frame: pd.DataFrame, expectations: list[Expectation], suite: 
     asset = datasource.add_dataframe_asset(name=f"{suite}_{next(_names)}")
     batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(batch_parameters={"dataframe": frame})
     gx_suite = gx.ExpectationSuite(name=suite)
-    by_id = {}
-    for expectation in expectations:
-        added = gx_suite.add_expectation(getattr(gx.expectations, expectation.kind)(**expectation.kwargs))
-        by_id[added.id] = expectation
+    for index, expectation in enumerate(expectations):
+        gx_suite.add_expectation(
+            getattr(gx.expectations, expectation.kind)(**expectation.kwargs, meta={"fact22_index": index}))
     result = batch.validate(gx_suite, result_format="COMPLETE")
     failures = []
-    # GX does not keep the suite's order in its results: match them by id.
+    # GX neither keeps the suite's order in its results nor gives ephemeral
+    # expectations ids: match each result to ours by the index in its meta.
     for item in result.results:
-        expectation = by_id[item.expectation_config.id]
+        expectation = expectations[item.expectation_config.meta["fact22_index"]]
         if item.success:
             continue
         detail = item.result or {}

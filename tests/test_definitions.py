@@ -1,0 +1,59 @@
+"""Tier 1: the code location loads and the asset graph is what we expect."""
+import dagster as dg
+
+from fact22_assets.definitions import defs
+
+BACKBONE = {
+    "raw/source_files": "ingest", "raw/cin_sfr": "ingest", "raw/cin_ees": "ingest", "raw/ons_population": "ingest",
+    "raw/la_lookup": "ingest", "raw/regions": "ingest", "raw/statistical_neighbours": "ingest",
+    "raw/deprivation": "ingest", "reference/boundary_changes": "ingest", "reference/population_geography": "ingest",
+    "staging/la_reference": "staging", "staging/cin_area_year": "staging", "staging/population_area_year": "staging",
+    "marts/cin_rates": "rates",
+}
+
+
+def _graph():
+    return defs().resolve_asset_graph()
+
+
+def test_backbone_assets_and_groups():
+    graph = _graph()
+    keys = {k.to_user_string(): k for k in graph.get_all_asset_keys()}
+    for key, group in BACKBONE.items():
+        assert key in keys, key
+        assert graph.get(keys[key]).group_name == group, key
+
+
+def test_every_asset_key_is_a_schema_and_table():
+    for key in _graph().get_all_asset_keys():
+        assert len(key.path) == 2 and key.path[0] in {"raw", "reference", "staging", "marts", "restricted"}, key
+
+
+def test_rates_depend_on_raw_files_through_staging():
+    graph = _graph()
+    ancestors, frontier = set(), [dg.AssetKey(["marts", "cin_rates"])]
+    while frontier:
+        for parent in graph.get(frontier.pop()).parent_keys:
+            if parent not in ancestors:
+                ancestors.add(parent)
+                frontier.append(parent)
+    names = {k.to_user_string() for k in ancestors}
+    assert {"raw/cin_sfr", "raw/cin_ees", "raw/ons_population", "staging/cin_area_year",
+            "staging/population_area_year"} <= names
+
+
+BLOCKING = {
+    "raw_cin_sfr_cells_valid", "raw_cin_ees_cells_valid", "raw_ons_population_valid", "raw_la_lookup_valid",
+    "cin_area_year_valid", "rereferrals_within_referrals", "cin_year_coverage", "population_adds_up",
+    "population_valid", "cin_rates_valid", "cin_rates_coverage",
+}
+
+
+def test_checks_that_guard_estimates_are_blocking():
+    graph = _graph()
+    specs = {key.name: graph.get_check_spec(key) for key in graph.asset_check_keys}
+    for name in BLOCKING:
+        assert name in specs, name
+        assert specs[name].blocking, name
+    # A revision between releases is reported, not a reason to stop.
+    assert not specs["releases_agree_on_overlap"].blocking
