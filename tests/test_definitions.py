@@ -8,7 +8,8 @@ BACKBONE = {
     "raw/la_lookup": "ingest", "raw/regions": "ingest", "raw/statistical_neighbours": "ingest",
     "raw/deprivation": "ingest", "reference/boundary_changes": "ingest", "reference/population_geography": "ingest",
     "staging/la_reference": "staging", "staging/cin_area_year": "staging", "staging/population_area_year": "staging",
-    "marts/cin_rates": "rates",
+    "staging/cin_area_year_vintages": "staging", "marts/cin_rates": "rates", "marts/cin_rates_vintages": "rates",
+    "marts/revisions": "rates",
 }
 
 
@@ -38,8 +39,8 @@ def test_rates_depend_on_raw_files_through_staging():
                 ancestors.add(parent)
                 frontier.append(parent)
     names = {k.to_user_string() for k in ancestors}
-    assert {"raw/cin_sfr", "raw/cin_ees", "raw/ons_population", "staging/cin_area_year",
-            "staging/population_area_year"} <= names
+    assert {"raw/cin_sfr", "raw/cin_ees", "raw/ons_population", "staging/cin_area_year_vintages",
+            "staging/population_area_year", "marts/cin_rates_vintages"} <= names
 
 
 BLOCKING = {

@@ -1,53 +1,7 @@
--- Rates per 10,000 for every authority, region and England and every
--- collection year.  "Per 10,000 residents" divides by the all-ages ONS
--- mid-year estimate (the evaluation's outcomes); "per 10,000 children" by
--- the 0-17 estimate (DfE's own convention).  Both use the mid-year before
--- the collection year ends.  A NULL rate keeps its reason in *_status.
+-- The current vintage of the rates: what analysts read by default.  Earlier
+-- vintages are in marts.cin_rates_vintages.
 CREATE OR REPLACE TABLE marts.cin_rates AS
-SELECT
-    c.geographic_level,
-    c.area_code,
-    c.area_name,
-    c.la_name,
-    c.old_la_code,
-    c.region_code,
-    c.region_name,
-    c.collection_year,
-    c.collection_year_label,
-    c.referrals,
-    c.referrals_status,
-    c.rereferrals,
-    c.rereferrals_status,
-    c.cin_at_31_march,
-    c.cin_at_31_march_status,
-    c.closures,
-    c.closures_status,
-    c.escalations,
-    c.escalations_status,
-    p.mid_year AS population_mid_year,
-    p.population_all_ages,
-    p.population_all_ages_status,
-    p.population_0_17,
-    p.population_0_17_status,
-    10000.0 * c.closures / p.population_all_ages AS closures_per_10k,
-    10000.0 * c.rereferrals / p.population_all_ages AS rereferrals_per_10k,
-    10000.0 * c.escalations / p.population_all_ages AS escalations_per_10k,
-    10000.0 * c.referrals / p.population_all_ages AS referrals_per_10k,
-    10000.0 * c.closures / p.population_0_17 AS closures_per_10k_children,
-    10000.0 * c.rereferrals / p.population_0_17 AS rereferrals_per_10k_children,
-    10000.0 * c.escalations / p.population_0_17 AS escalations_per_10k_children,
-    10000.0 * c.referrals / p.population_0_17 AS referrals_per_10k_children,
-    10000.0 * c.cin_at_31_march / p.population_0_17 AS cin_per_10k_children,
-    c.panel_unit_code,
-    c.panel_status,
-    c.experimental_statistics,
-    c.release_ids,
-    p.population_all_ages_source,
-    p.population_0_17_source
-FROM staging.cin_area_year AS c
-JOIN staging.population_area_year AS p
-    ON p.geographic_level = c.geographic_level AND p.area_key = c.area_key AND p.collection_year = c.collection_year
-ORDER BY
-    CASE c.geographic_level WHEN 'National' THEN 0 WHEN 'Regional' THEN 1 ELSE 2 END,
-    c.area_name,
-    c.collection_year;
+SELECT * EXCLUDE (vintage_rank)
+FROM marts.cin_rates_vintages
+WHERE vintage_rank = (SELECT max(vintage_rank) FROM marts.cin_rates_vintages)
+ORDER BY CASE geographic_level WHEN 'National' THEN 0 WHEN 'Regional' THEN 1 ELSE 2 END, area_name, collection_year;

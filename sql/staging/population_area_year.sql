@@ -12,9 +12,13 @@
 -- releases for mid-2009 to mid-2011 (rounded to the nearest 100 there).
 CREATE OR REPLACE TABLE staging.population_area_year AS
 WITH areas AS (
-    SELECT DISTINCT geographic_level, area_key, area_code, old_la_code, published_region_code,
-           collection_year, collection_year - 1 AS mid_year
-    FROM staging.cin_area_year
+    -- Every area-year of any vintage, coded as the latest vintage codes it.
+    SELECT geographic_level, area_key, collection_year, collection_year - 1 AS mid_year,
+           arg_max(area_code, vintage_rank) AS area_code,
+           arg_max(old_la_code, vintage_rank) AS old_la_code,
+           arg_max(published_region_code, vintage_rank) AS published_region_code
+    FROM staging.cin_area_year_vintages
+    GROUP BY geographic_level, area_key, collection_year
 ),
 all_ages AS (
     SELECT area_code, mid_year, population, source_id

@@ -29,7 +29,7 @@ from statsmodels.tools.sm_exceptions import (
 )
 
 from .origin import single_origin
-from .schemas import CONTROL_ARM, STUDY_END, TREATMENT_ARM
+from .schemas import STUDY_END, TREATMENT_ARM
 
 OUTCOMES = ("closed", "rereferred", "escalated")
 CONTROLS = ("female", "under_11", "previous_cin_history")
@@ -185,6 +185,20 @@ def fit_logit(y: pd.Series, exog: pd.DataFrame):
     return result
 
 
+def _arm_counts(data: pd.DataFrame, outcome: str) -> dict:
+    treated = data[TREATMENT] == 1
+    counts = {
+        "n_cases": len(data),
+        "n_fact22": int(treated.sum()),
+        "n_cec": int((~treated).sum()),
+        "events_fact22": int(data.loc[treated, outcome].sum()),
+        "events_cec": int(data.loc[~treated, outcome].sum()),
+    }
+    counts["fact22_rate_observed"] = counts["events_fact22"] / counts["n_fact22"] if counts["n_fact22"] else np.nan
+    counts["cec_rate_observed"] = counts["events_cec"] / counts["n_cec"] if counts["n_cec"] else np.nan
+    return counts
+
+
 def analyse_outcome(
     frame: pd.DataFrame,
     outcome: str,
@@ -195,23 +209,16 @@ def analyse_outcome(
 ) -> dict:
     """One outcome: logistic model and back-transform, or counts + Fisher.
 
-    `frame` comes from derive_rct_outcomes. Complete cases on the outcome
-    and controls are used. "Events" for the too-few rule means the rarer
-    value of the outcome, so an outcome almost everyone has is as
-    unmodellable as one almost no one has.
+    `frame` comes from derive_rct_outcomes. The model (and the too-few
+    rule) use complete cases on the outcome and controls; "events" there
+    means the rarer value of the outcome, so an outcome almost everyone
+    has is as unmodellable as one almost no one has. A too-few outcome
+    reports counts and Fisher's exact test over every case whose outcome
+    is known.
     """
-    columns = [outcome, TREATMENT, *controls]
-    data = frame[columns].dropna().astype(int)
+    data = frame[[outcome, TREATMENT, *controls]].dropna().astype(int)
     treated = data[TREATMENT] == 1
-    counts = {
-        "n_cases": len(data),
-        "n_fact22": int(treated.sum()),
-        "n_cec": int((~treated).sum()),
-        "events_fact22": int(data.loc[treated, outcome].sum()),
-        "events_cec": int(data.loc[~treated, outcome].sum()),
-    }
-    counts["fact22_rate_observed"] = counts["events_fact22"] / counts["n_fact22"]
-    counts["cec_rate_observed"] = counts["events_cec"] / counts["n_cec"]
+    counts = _arm_counts(data, outcome)
     row = {
         "outcome": outcome,
         "model": f"logit: {outcome} ~ {' + '.join([TREATMENT, *controls])}",
@@ -249,11 +256,14 @@ def analyse_outcome(
             note = "perfect or quasi-separation: the logistic likelihood has no finite maximum"
 
     if result is None:
+        # Fisher's test needs no controls: count every case whose outcome is known.
+        counts = _arm_counts(frame[[outcome, TREATMENT]].dropna().astype(int), outcome)
         table = [
             [counts["events_fact22"], counts["n_fact22"] - counts["events_fact22"]],
             [counts["events_cec"], counts["n_cec"] - counts["events_cec"]],
         ]
         p_value = float(stats.fisher_exact(table).pvalue)
+        row.update(counts)
         row.update(status="too_few_events", test="fisher_exact", p_value=p_value, stars=stars(p_value), note=note)
         return row
 
@@ -338,8 +348,10 @@ def rct_results(
     treatment off, a property of logit with an intercept), i.e. the average
     marginal effect of treatment over the control cases; CI and p_value by
     the delta method; stars * p<0.05, ** p<0.01; p_value_log_odds is the
-    Wald test of the treatment coefficient. status 'too_few_events': counts
-    and Fisher's exact p_value only, model columns empty.
+    Wald test of the treatment coefficient; n_cases are the complete cases
+    on outcome and controls. status 'too_few_events': counts over every
+    case whose outcome is known and Fisher's exact p_value only, model
+    columns empty, the reason in note.
     """
     frame = derive_rct_outcomes(cases, study_end)
     rows = []

@@ -139,5 +139,9 @@ def risk_score_changes(
                 }
             )
     out = pd.DataFrame(rows)
+    if len(out):
+        arm_order = out["arm"].map({arm: i for i, arm in enumerate(ARMS)})
+        pair_order = out.groupby(["from_time_point", "to_time_point"], sort=False).ngroup()
+        out = out.iloc[np.lexsort((arm_order.to_numpy(), pair_order.to_numpy()))].reset_index(drop=True)
     out["data_origin"] = single_origin(scores)
     return out

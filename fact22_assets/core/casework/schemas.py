@@ -369,7 +369,11 @@ def _age_consistent_with_ageing_out(df, study_end: date = STUDY_END):
     must_have = ~df["aged_out_by_end"].fillna(True) & (age + elapsed >= 18)
     position = _first(must_have)
     if position is not None:
-        return position, "age_at_referral", "not flagged aged out, but this age must have reached 18 by the end of study"
+        return (
+            position,
+            "age_at_referral",
+            "not flagged aged out, but this age must have reached 18 by the end of study",
+        )
     return None
 
 

@@ -41,11 +41,11 @@ def suppress_small_counts(
     (primary or secondary) and NULL otherwise.
     """
     out = df.copy()
-    groups = (
-        [np.arange(len(out))]
-        if not group_columns
-        else [np.asarray(idx) for idx in out.reset_index(drop=True).groupby(list(group_columns), sort=False).indices.values()]
-    )
+    if group_columns:
+        grouped = out.reset_index(drop=True).groupby(list(group_columns), sort=False)
+        groups = [np.asarray(rows) for rows in grouped.indices.values()]
+    else:
+        groups = [np.arange(len(out))]
     for column in count_columns:
         counts = out[column].astype("Int64").to_numpy(dtype="float64", na_value=np.nan)
         withheld = (counts >= low) & (counts <= high)
@@ -60,5 +60,6 @@ def suppress_small_counts(
             withheld[min(pool, key=lambda r: counts[r])] = True
         values = out[column].astype("Int64")
         out[column] = values.mask(withheld)
-        out[f"{column}{status_suffix}"] = pd.Series(np.where(withheld, SUPPRESSED, None), index=out.index, dtype="object")
+        status = np.where(withheld, SUPPRESSED, None)
+        out[f"{column}{status_suffix}"] = pd.Series(status, index=out.index, dtype="object")
     return out

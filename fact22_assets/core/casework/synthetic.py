@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from .rct import analyse_outcome, derive_rct_outcomes
 from .risk import load_engagement_scale, load_risk_framework, score_risk_notes
@@ -48,14 +49,35 @@ CHOSEN_COUNTS: dict[str, dict] = {
     # One control case has no age: 29 of 44 (65.9%) or 30 of 44 (68.2%) both
     # miss 67% by more than a point, 29 of 43 (67.4%) meets it.
     "age_missing": {T: 0, C: 1, "published": "not stated", "note": "lets CEC under-11 read 67%"},
-    "under_11": {T: 46, C: 29, "of": {T: 84, C: 43}, "published": "55% / 67%", "note": "54.8% / 67.4% of cases with age"},
+    "under_11": {
+        T: 46,
+        C: 29,
+        "of": {T: 84, C: 43},
+        "published": "55% / 67%",
+        "note": "54.8% / 67.4% of cases with age",
+    },
     # 11 + 13 = 24 (18.75% of 128); 13 of 44 is 29.5%, within a point of 29%.
     # On these counts a 2x2 test gives p of about 0.02 (chi-square) / 0.03
     # (Fisher): the report's "not significant" cannot hold alongside its
     # 13% / 29%, and the balance table shows the test as it falls.
-    "aged_out_by_end": {T: 11, C: 13, "published": "13% / 29%, 24 (18%), not significant", "note": "13.1% / 29.5%; 24 = 18.75%; balance p < 0.05"},
-    "aged_11_to_13_not_aged_out": {T: 27, C: 1, "published": "not stated", "note": "the remainder of each arm"},
-    "previous_cin_history": {T: 38, C: 20, "published": "not stated", "note": "chosen: about 45% in both arms"},
+    "aged_out_by_end": {
+        T: 11,
+        C: 13,
+        "published": "13% / 29%, 24 (18%), not significant",
+        "note": "13.1% / 29.5%; 24 = 18.75%; balance p < 0.05",
+    },
+    "aged_11_to_13_not_aged_out": {
+        T: 27,
+        C: 1,
+        "published": "not stated",
+        "note": "the remainder of each arm",
+    },
+    "previous_cin_history": {
+        T: 38,
+        C: 20,
+        "published": "not stated",
+        "note": "chosen: about 45% in both arms",
+    },
     "other_cin_in_family": {T: 69, C: 33, "published": "82.1% / 75%", "note": "82.1% / 75.0%"},
     "white_british": {T: 64, C: 36, "published": "76% / 82%", "note": "76.2% / 81.8%"},
     "other_white": {T: 4, C: 4, "published": "4.8% / 9.1%", "note": "4.8% / 9.1%"},
@@ -64,9 +86,26 @@ CHOSEN_COUNTS: dict[str, dict] = {
     "later_received_fact22": {T: 0, C: 5, "published": "5 control cases", "note": "exact"},
     # One per arm; the control one is the case without age, so the model
     # sample for closed / re-referred is 83 + 43 = 126.
-    "outcome_data_missing": {T: 1, C: 1, "published": "2 cases (n = 126)", "note": "closure and re-referral unknown"},
-    "closed": {T: 59, C: 35, "of": {T: 83, C: 43}, "published": "71% / 82%, not significant", "note": "71.1% / 81.4%; every aged-out case is closed"},
-    "rereferred": {T: 34, C: 19, "of": {T: 83, C: 43}, "published": "41% / 44%, not significant", "note": "41.0% / 44.2%; only closed cases are re-referred"},
+    "outcome_data_missing": {
+        T: 1,
+        C: 1,
+        "published": "2 cases (n = 126)",
+        "note": "closure and re-referral unknown",
+    },
+    "closed": {
+        T: 59,
+        C: 35,
+        "of": {T: 83, C: 43},
+        "published": "71% / 82%, not significant",
+        "note": "71.1% / 81.4%; every aged-out case is closed",
+    },
+    "rereferred": {
+        T: 34,
+        C: 19,
+        "of": {T: 83, C: 43},
+        "published": "41% / 44%, not significant",
+        "note": "41.0% / 44.2%; only closed cases are re-referred",
+    },
     "escalated": {T: 4, C: 0, "published": "4, all FACT22", "note": "3 CPP, 1 LAC"},
     # --- risk analysis (strand 3) ---
     "risk_cases_2015": {T: 15, C: 15, "published": "30 (15 / 15)", "note": "exact"},
@@ -74,16 +113,56 @@ CHOSEN_COUNTS: dict[str, dict] = {
     "risk_cases_2019": {T: 6, C: 7, "published": "13 (6 / 7)", "note": "exact"},
     # Whole-number changes: -9 / 6 = -1.50 exactly; -15 / 7 = -2.14 (the
     # report's 2.2 cannot be a mean of 7 whole numbers; -16 / 7 = -2.29 is further).
-    "risk_change_sum_2016_2019": {T: -9, C: -15, "published": "mean -1.5 / -2.2", "note": "mean -1.50 / -2.14"},
-    "risk_change_sum_2015_2016": {T: 9, C: 3, "published": "not stated", "note": "chosen: mean +0.60 / +0.20"},
+    "risk_change_sum_2016_2019": {
+        T: -9,
+        C: -15,
+        "published": "mean -1.5 / -2.2",
+        "note": "mean -1.50 / -2.14",
+    },
+    "risk_change_sum_2015_2016": {
+        T: 9,
+        C: 3,
+        "published": "not stated",
+        "note": "chosen: mean +0.60 / +0.20",
+    },
     # --- service management information (strand 4) ---
     "service_families": {"all": 380, "published": "380", "note": "exact"},
-    "service_location": {"Crewe": 304, "Macclesfield": 72, "Unknown": 4, "published": "80% / 19% / 1%", "note": "80.0% / 18.9% / 1.1%"},
-    "service_outcome": {"closed": 266, "escalated_cp": 40, "escalated_lac": 13, "open": 45, "other": 16, "published": "70% closed, 14% escalated", "note": "70.0% closed; 53 = 13.9% escalated"},
-    "service_days_to_close_sum": {"all": 188 * 266, "published": "188 days on average", "note": "mean 188.0 over the 266 closed"},
+    "service_location": {
+        "Crewe": 304,
+        "Macclesfield": 72,
+        "Unknown": 4,
+        "published": "80% / 19% / 1%",
+        "note": "80.0% / 18.9% / 1.1%",
+    },
+    "service_outcome": {
+        "closed": 266,
+        "escalated_cp": 40,
+        "escalated_lac": 13,
+        "open": 45,
+        "other": 16,
+        "published": "70% closed, 14% escalated",
+        "note": "70.0% closed; 53 = 13.9% escalated",
+    },
+    "service_days_to_close_sum": {
+        "all": 188 * 266,
+        "published": "188 days on average",
+        "note": "mean 188.0 over the 266 closed",
+    },
     # Starts per commissioning phase; Macclesfield only had a pod in phases 2 and 4.
-    "service_starts_by_phase": {"2015-06..2017-03": 165, "2017-04..2018-03": 85, "2018-04..2019-03": 60, "2019-04..2020-03": 70, "published": "not stated", "note": "chosen"},
-    "service_macclesfield_by_phase": {"2017-04..2018-03": 40, "2019-04..2020-03": 32, "published": "not stated", "note": "chosen"},
+    "service_starts_by_phase": {
+        "2015-06..2017-03": 165,
+        "2017-04..2018-03": 85,
+        "2018-04..2019-03": 60,
+        "2019-04..2020-03": 70,
+        "published": "not stated",
+        "note": "chosen",
+    },
+    "service_macclesfield_by_phase": {
+        "2017-04..2018-03": 40,
+        "2019-04..2020-03": 32,
+        "published": "not stated",
+        "note": "chosen",
+    },
 }
 
 # Targets for the adjusted (back-transformed) model results; the generator
@@ -188,12 +267,13 @@ def _rct_characteristics(rng: np.random.Generator) -> pd.DataFrame:
 
 
 def _model_frame(frame: pd.DataFrame, outcome: np.ndarray, known: np.ndarray) -> pd.DataFrame:
+    age = frame["age_at_referral"].astype("Float64")
     return pd.DataFrame(
         {
             "y": np.where(known, outcome.astype(float), np.nan),
             "fact22": (frame["arm"] == T).astype(int).to_numpy(),
             "female": frame["female"].astype(int).to_numpy(),
-            "under_11": frame["age_at_referral"].astype("Float64").lt(11).astype("Float64").to_numpy(dtype=float, na_value=np.nan),
+            "under_11": np.where(age.isna(), np.nan, age.fillna(99).lt(11).astype(float)),
             "previous_cin_history": frame["previous_cin_history"].astype(int).to_numpy(),
         }
     )
@@ -350,7 +430,7 @@ def _score(profile: _Profile, weights: dict[str, int], scale: dict[str, int]) ->
     return engagement + sum(weights[code] for code, on in profile.flags.items() if on)
 
 
-def _moves(profile: _Profile, weights, scale, allowed: set[str]):
+def _moves(profile: _Profile, weights, scale, allowed: list[str]):
     """Every single-step change of a profile and its effect on the score."""
     for code in allowed:
         delta = -weights[code] if profile.flags[code] else weights[code]
@@ -403,7 +483,11 @@ def generate_risk_notes(
 
     cases = rct_cases.reset_index(drop=True)
     coding_2019 = pd.Timestamp(RISK_CODING_DATES["latest_2019"])
-    usable = (~cases["outcome_data_missing"].astype(bool)) & cases["age_at_referral"].notna() & cases["escalation_date"].isna()
+    usable = (
+        ~cases["outcome_data_missing"].astype(bool)
+        & cases["age_at_referral"].notna()
+        & cases["escalation_date"].isna()
+    )
     open_2019 = cases["closure_date"].isna() | (cases["closure_date"] >= coding_2019)
     stays = usable & open_2019 & ~cases["aged_out_by_end"].astype(bool)
     leaves = usable & (~open_2019 | cases["aged_out_by_end"].astype(bool))
@@ -415,8 +499,12 @@ def generate_risk_notes(
         n_all = CHOSEN_COUNTS["risk_cases_2015"][a]
         again = _pick(rng, np.flatnonzero(stays & in_arm), n_2019)
         once = _pick(rng, np.flatnonzero(leaves & in_arm), n_all - n_2019)
-        changes_1 = _sum_to(rng, n_all, CHOSEN_COUNTS["risk_change_sum_2015_2016"][a], 1.5)
-        changes_2 = _sum_to(rng, n_2019, CHOSEN_COUNTS["risk_change_sum_2016_2019"][a], 2.0)
+        changes_1 = _sum_to(rng, n_all, CHOSEN_COUNTS["risk_change_sum_2015_2016"][a], 2.0)
+        changes_2 = _sum_to(rng, n_2019, CHOSEN_COUNTS["risk_change_sum_2016_2019"][a], 3.5)
+        # The report found the rise in risk not significant; redraw the
+        # spread of whole-number changes until the arm's own change isn't.
+        while stats.ttest_1samp(changes_2, 0.0).pvalue <= 0.1:
+            changes_2 = _sum_to(rng, n_2019, CHOSEN_COUNTS["risk_change_sum_2016_2019"][a], 3.5)
         order = np.concatenate([again, once])
         for k, i in enumerate(order):
             selected.append((int(i), changes_1[k], changes_2[k] if k < n_2019 else None))
@@ -432,9 +520,14 @@ def generate_risk_notes(
             "latest_2019": age + (coding_2019 - randomised).days / 365.25,
         }
         # Completed years at referral: the child is on average half a year older.
-        allowed = {tp: {c for c in codes if c not in child_over_11_only or ages[tp] + 0.5 > 11} for tp in ages}
+        # Lists in framework order, not sets: set order varies between runs.
+        allowed = {tp: [c for c in codes if c not in child_over_11_only or ages[tp] + 0.5 > 11] for tp in ages}
 
-        flags = {c: int(c in allowed["referral_2015"] and rng.random() < (0.3 if weights[c] < 0 else 0.35)) for c in codes}
+        # At referral: each allowed risk factor present with chance 0.3, each protective 0.35.
+        flags = {
+            c: int(c in allowed["referral_2015"] and rng.random() < (0.3 if weights[c] < 0 else 0.35))
+            for c in codes
+        }
         parent = str(rng.choice(ENGAGEMENT_LEVELS, p=[0.2, 0.4, 0.25, 0.15]))
         child = str(rng.choice(ENGAGEMENT_LEVELS, p=[0.15, 0.45, 0.25, 0.15])) if age >= 5 else None
         profiles = {"referral_2015": _Profile(flags, parent, child)}
@@ -510,9 +603,12 @@ def generate_service_mi(seed: int = SEED) -> pd.DataFrame:
 
     outcomes = CHOSEN_COUNTS["service_outcome"]
     outcome = np.array([""] * n, dtype=object)
-    # Open cases started late: the service's last months.
-    late = np.flatnonzero(frame["start_date"] >= pd.Timestamp(2019, 7, 1))
-    outcome[_pick(rng, late, outcomes["open"])] = "open"
+    # Open cases are the latest starters, plus a few longer-running ones
+    # from the last phase; every other case has had time to end.
+    latest = n - (outcomes["open"] - 5)
+    outcome[latest:] = "open"
+    last_phase = np.flatnonzero(frame["start_date"] >= pd.Timestamp(SERVICE_PHASES["2019-04..2020-03"][0]))
+    outcome[_pick(rng, last_phase[last_phase < latest], 5)] = "open"
     for kind in ("escalated_cp", "escalated_lac", "other"):
         outcome[_pick(rng, np.flatnonzero(outcome == ""), outcomes[kind])] = kind
     outcome[outcome == ""] = "closed"
@@ -576,6 +672,11 @@ def _share(count: int, of: int) -> str:
 
 def readme_text(seed: int, tables: dict[str, pd.DataFrame]) -> str:
     """data/synthetic/README.md: what these files are and the counts chosen."""
+    aged_out = CHOSEN_COUNTS["aged_out_by_end"]
+    families = CHOSEN_COUNTS["families"]
+    table = [[aged_out[a], families[a] - aged_out[a]] for a in ARMS]
+    chi_p = stats.chi2_contingency(table, correction=False)[1]
+    fisher_p = stats.fisher_exact(table).pvalue
     lines = [
         "# SYNTHETIC casework data - not real children, not council data",
         "",
@@ -611,9 +712,11 @@ def readme_text(seed: int, tables: dict[str, pd.DataFrame]) -> str:
         keys = [k for k in entry if k not in ("published", "note", "of")]
         counts = " / ".join(f"{k} {entry[k]}" for k in keys)
         shares = ""
-        if set(keys) == set(ARMS) and quantity.startswith(("risk_change", "risk_cases")) is False:
+        if set(keys) == set(ARMS) and quantity != "families" and not quantity.startswith("risk_"):
             denominators = entry.get("of", CHOSEN_COUNTS["families"])
             shares = " / ".join(_share(entry[a], denominators[a]) for a in ARMS)
+        elif quantity in ("service_location", "service_outcome"):
+            shares = " / ".join(_share(entry[k], CHOSEN_COUNTS["service_families"]["all"]) for k in keys)
         lines.append(f"| {quantity} | {counts} | {shares} | {entry['published']} | {entry['note']} |")
     lines += [
         "",
@@ -622,7 +725,7 @@ def readme_text(seed: int, tables: dict[str, pd.DataFrame]) -> str:
         "- CEC aged out \"29%\" of 44 with 24 aged out in all: 11 + 13 gives 13.1% / 29.5%",
         "  (within a point) and 24 = 18.75% of 128 against the report's \"18%\".",
         "- With 11 of 84 and 13 of 44 aged out, the balance test is significant",
-        "  (Pearson chi-square p = 0.024, Fisher p = 0.032), not \"p > 0.05\" as",
+        f"  (Pearson chi-square p = {chi_p:.3f}, Fisher p = {fisher_p:.3f}), not \"p > 0.05\" as",
         "  published; no whole counts within a point of 13% / 29% avoid this.",
         "- CEC under 11 \"67%\" of 44: neither 29 (65.9%) nor 30 (68.2%) is within a",
         "  point, so one control case has no recorded age: 29 of 43 = 67.4%.",

@@ -101,7 +101,8 @@ def tobit_table(result, confidence: float = 0.95) -> pd.DataFrame:
     Returns term, estimate, std_error, z_value, p_value, ci_low, ci_high.
     """
     z_crit = stats.norm.ppf(0.5 + confidence / 2)
-    names = list(result.model.exog_names) + ["log_sigma"]
+    # exog_names already ends with the extra parameter, log_sigma
+    names = list(result.model.exog_names)
     params = np.asarray(result.params, float)
     bse = np.asarray(result.bse, float)
     rows = []

@@ -54,7 +54,7 @@ def differential_slopes(
     def slope_and_rss(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         deviations = y - y.mean(axis=-1, keepdims=True)
         slope = (deviations @ t) / stt
-        return slope, (deviations**2).sum(axis=-1) - slope**2 * stt
+        return slope, _non_negative((deviations**2).sum(axis=-1) - slope**2 * stt)
 
     treated_slope, treated_rss = slope_and_rss(treated_y)
     candidate_slope, candidate_rss = slope_and_rss(candidate_y)
@@ -88,9 +88,9 @@ def pair_did(
     control_y, treated_y = _check_arrays(control_y, treated_y)
     post = np.asarray(post, dtype=bool)
     if post.shape != control_y.shape or post.all() or not post.any():
-        raise ValueError("post must flag each year, with at least one pre- and one post-period year")
+        raise ValueError("post must flag each year, with at least one pre- and one post year")
     if (treated_x is None) != (control_x is None):
-        raise ValueError("give the covariate for both the treated and the control unit, or for neither")
+        raise ValueError("give the covariate for both treated and control, or for neither")
     n_pre, n_post = int((~post).sum()), int(post.sum())
     inverse_cell_sizes = 2 / n_pre + 2 / n_post
     n_obs = 2 * post.size
@@ -114,7 +114,7 @@ def pair_did(
     # so one such placebo unit does not stop the rest.
     with np.errstate(divide="ignore", invalid="ignore"):
         slope = sxy / sxx
-        sigma2 = (syy - slope * sxy) / df
+        sigma2 = _non_negative(syy - slope * sxy) / df
         se = np.sqrt(sigma2 * (inverse_cell_sizes + x_did**2 / sxx))
     fits = _with_inference(y_did - slope * x_did, se, df, n_obs)
     return PairFits(**{**vars(fits), "covariate_coefficient": slope})
@@ -135,6 +135,11 @@ def _pair_sum(
     return (treated_a * treated_b).sum(axis=-1) + control_a @ control_b
 
 
+def _non_negative(rss: np.ndarray) -> np.ndarray:
+    # A perfect fit's residual sum of squares can come out as -1e-13 by cancellation.
+    return np.maximum(rss, 0.0)
+
+
 def _with_inference(estimate: np.ndarray, se: np.ndarray, df: int, n_obs: int) -> PairFits:
     if df <= 0:
         raise ValueError(f"too few years for this regression: {df} residual degrees of freedom")
@@ -150,7 +155,8 @@ def _check_arrays(single: np.ndarray, many: np.ndarray) -> tuple[np.ndarray, np.
     many = np.atleast_2d(np.asarray(many, dtype=float))
     if single.ndim != 1 or many.ndim != 2 or many.shape[1] != single.size:
         raise ValueError(
-            f"expected one series of n years and a units x n array, got shapes {single.shape} and {many.shape}"
+            "expected one series of n years and a units x n array, "
+            f"got shapes {single.shape} and {many.shape}"
         )
     if np.isnan(single).any() or np.isnan(many).any():
         raise ValueError("the fits need complete series; drop units with missing years first")

@@ -29,6 +29,8 @@ def eligibility(panel: pd.DataFrame, study: Study, outcome: str) -> pd.DataFrame
     require_columns(panel, [outcome, *covariates])
     units = sorted(panel["unit_code"].unique())
     in_study = panel[panel["collection_year"].isin(study.study_years)]
+    if in_study.empty:
+        raise ValueError(f"panel has no rows in the study years {list(study.study_years)}")
 
     has_row = (
         in_study.groupby(["unit_code", "collection_year"])

@@ -9,7 +9,8 @@ method: the 2x2 difference of means, OLS without and with the covariate,
 and the synthetic control (estimate = mean post-period gap). The
 specification the report relies on carries the placebo-in-space
 permutation p-value beside its OLS p-values; the synthetic control row
-carries its placebo RMSPE-ratio p-value.
+carries its placebo RMSPE-ratio p-value and the post-RMSPE p-value among
+placebos with a comparable pre-period fit (see `synthetic_control`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from .study import Study
 from .synthetic_control import SyntheticControl, synthetic_control
 
 SYNTHETIC_CONTROL = "synthetic_control"
-PLACEBO_SPACE_INFERENCE = "placebo-in-space: |estimate| of each eligible unit against the comparator"
+PLACEBO_SPACE_INFERENCE = "placebo-in-space: |estimate| of each eligible unit vs the comparator"
 SYNTHETIC_CONTROL_INFERENCE = "placebo synthetic controls: post/pre RMSPE ratio of each donor"
 DID_RESULTS_COLUMNS = [
     *DID_COLUMNS,
@@ -36,6 +37,8 @@ DID_RESULTS_COLUMNS = [
     "pre_rmspe",
     "post_rmspe",
     "rmspe_ratio",
+    "post_rmspe_p_value",
+    "n_comparable_placebos",
 ]
 
 
@@ -63,8 +66,9 @@ def evaluate_study(
 
     did_results has DID_RESULTS_COLUMNS: the `estimation.did_estimates`
     columns plus permutation_p_value, n_placebos, permutation_inference,
-    pre_rmspe, post_rmspe, rmspe_ratio. The other tables are those of the
-    functions that make them, stacked over outcomes.
+    and, for the synthetic control row only, pre_rmspe, post_rmspe,
+    rmspe_ratio, post_rmspe_p_value, n_comparable_placebos. The other
+    tables are those of the functions that make them, stacked over outcomes.
     """
     rankings, did_rows, space, time, events = [], [], [], [], []
     weights, paths, synthetic_placebos = [], [], []
@@ -87,7 +91,7 @@ def evaluate_study(
         synthetic_placebos.append(synthetic.placebos)
 
     did_results = pd.DataFrame(did_rows, columns=DID_RESULTS_COLUMNS)
-    for column in ("n_obs", "df_resid", "n_placebos"):
+    for column in ("n_obs", "df_resid", "n_placebos", "n_comparable_placebos"):
         did_results[column] = did_results[column].astype("Int64")
     return StudyResults(
         comparator_ranking=_stack(rankings),
@@ -130,6 +134,8 @@ def _did_rows(
             "pre_rmspe": synthetic.pre_rmspe,
             "post_rmspe": synthetic.post_rmspe,
             "rmspe_ratio": synthetic.rmspe_ratio,
+            "post_rmspe_p_value": synthetic.post_rmspe_p_value,
+            "n_comparable_placebos": synthetic.n_comparable_placebos,
         }
     )
     return rows

@@ -55,16 +55,16 @@ def event_study(
     years = list(study.study_years)
     reference = years.index(study.pre_years[-1])
 
-    gap = complete_matrix(panel, outcome, pseudo_treated, years) - complete_matrix(
-        panel, outcome, [comparator_code], years
-    )
+    def gap(column: str) -> np.ndarray:
+        """Each pseudo-treated unit minus the comparator, year by year."""
+        own = complete_matrix(panel, column, pseudo_treated, years)
+        return own - complete_matrix(panel, column, [comparator_code], years)
+
+    outcome_gap = gap(outcome)
     if include_covariate:
-        covariate_gap = complete_matrix(panel, study.covariate, pseudo_treated, years) - (
-            complete_matrix(panel, study.covariate, [comparator_code], years)
-        )
-        slope = fits_against(panel, study, outcome, pseudo_treated, comparator_code).covariate_coefficient
-        gap = gap - slope[:, None] * covariate_gap
-    coefficients = gap - gap[:, [reference]]
+        fits = fits_against(panel, study, outcome, pseudo_treated, comparator_code)
+        outcome_gap = outcome_gap - fits.covariate_coefficient[:, None] * gap(study.covariate)
+    coefficients = outcome_gap - outcome_gap[:, [reference]]
     actual, placebo = coefficients[0], coefficients[1:]
     # A placebo whose covariate slope could not be estimated has no coefficients.
     placebo = placebo[~np.isnan(placebo).any(axis=1)]
@@ -74,7 +74,7 @@ def event_study(
         row = {
             "collection_year": year,
             "relative_year": year - years[reference],
-            "period": "reference" if k == reference else ("pre" if year in study.pre_years else "post"),
+            "period": _period(year, study),
             "estimate": actual[k],
             "placebo_sd": np.nan,
             "ci_low": np.nan,
@@ -99,3 +99,9 @@ def event_study(
     table.insert(3, "comparator_code", comparator_code)
     table.insert(4, "covariate_adjusted", include_covariate)
     return table
+
+
+def _period(year: int, study: Study) -> str:
+    if year == study.pre_years[-1]:
+        return "reference"
+    return "pre" if year in study.pre_years else "post"

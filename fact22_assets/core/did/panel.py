@@ -58,5 +58,6 @@ def complete_matrix(
     if gaps.any():
         rows, cols = np.nonzero(gaps)
         examples = ", ".join(f"{unit_codes[r]} {years[c]}" for r, c in list(zip(rows, cols))[:5])
-        raise ValueError(f"'{column}' is missing for {int(gaps.sum())} unit-year(s), e.g. {examples}")
+        count = int(gaps.sum())
+        raise ValueError(f"'{column}' is missing for {count} unit-year(s), e.g. {examples}")
     return values

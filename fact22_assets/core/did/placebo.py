@@ -62,7 +62,8 @@ def placebo_in_space(
     role ('treated' or 'placebo'), estimate, se_classical, t_classical,
     p_classical, covariate_coefficient, n_obs, at_least_as_extreme (the
     placebo's |estimate| >= the actual's; True for the treated row, which
-    the p-value counts too, so p = mean of this column).
+    the p-value counts too, so p is the mean of this column whenever every
+    placebo has an estimate).
     """
     units = eligibility(panel, study, outcome)
     require_eligible_comparator(units, study, comparator_code)

@@ -71,10 +71,11 @@ def rank_comparators(
     require_treated_complete(units, study)
     candidates = eligible_units(units)
 
+    demography = demographic_similarity(panel, study, candidates, neighbours, deprivation)
     scores = (
         level_similarity(panel, study, outcome, candidates)
         .merge(pretrend_tests(panel, study, outcome, candidates), on="unit_code")
-        .merge(demographic_similarity(panel, study, candidates, neighbours, deprivation), on="unit_code")
+        .merge(demography, on="unit_code")
     )
     scores["passes_pretrend"] = scores["differential_slope_p"] >= study.ranking.pretrend_alpha
     scores["pct_trend"] = _percentile(scores["differential_slope"].abs())
@@ -109,7 +110,7 @@ def selected_comparator(ranking: pd.DataFrame) -> str:
     chosen = ranking.loc[ranking["selected"], "unit_code"]
     if chosen.empty:
         outcome = ranking["outcome"].iloc[0] if len(ranking) else "this outcome"
-        raise ValueError(f"no eligible comparator for {outcome}: see ineligible_reason in the ranking")
+        raise ValueError(f"no eligible comparator for {outcome}: see ineligible_reason")
     return chosen.iloc[0]
 
 

@@ -84,9 +84,12 @@ class Study:
         together with any invalid values.
         """
         if not isinstance(config, Mapping):
-            raise StudyConfigError([f"expected a mapping of study settings, got {type(config).__name__}"])
+            got = type(config).__name__
+            raise StudyConfigError([f"expected a mapping of study settings, got {got}"])
         known = {f.name for f in fields(cls)}
-        required = {f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING}
+        required = {
+            f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING
+        }
         problems = [f"unknown key '{key}'" for key in sorted(set(config) - known, key=str)]
         problems += [f"missing key '{key}'" for key in sorted(required - set(config))]
         if problems:
@@ -129,7 +132,9 @@ def _year_list_problems(name: str, years: Any) -> list[str]:
     if not isinstance(years, tuple) or not years:
         return [f"'{name}' must be a non-empty list of collection years"]
     if not all(_is_int(y) for y in years):
-        return [f"'{name}' must hold integer collection years (2016 for 2015-16), got {list(years)}"]
+        return [
+            f"'{name}' must hold integer collection years (2016 for 2015-16), got {list(years)}"
+        ]
     if list(years) != sorted(set(years)):
         return [f"'{name}' must be strictly increasing without repeats, got {list(years)}"]
     return []
@@ -183,7 +188,7 @@ def _ranking_problems(rule: RankingRule) -> list[str]:
     alpha = rule.pretrend_alpha
     if not _is_number(alpha) or not 0 < alpha < 1:
         problems.append(f"'ranking.pretrend_alpha' must be a number between 0 and 1, got {alpha!r}")
-    weights = {f"weight_{k}": v for k, v in vars(rule).items() if k.startswith("weight_")}
+    weights = {k: v for k, v in vars(rule).items() if k.startswith("weight_")}
     bad = [k for k, v in weights.items() if not _is_number(v) or v < 0]
     problems += [f"'ranking.{k}' must be a non-negative number, got {weights[k]!r}" for k in bad]
     if not bad and sum(weights.values()) <= 0:

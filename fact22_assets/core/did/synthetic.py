@@ -58,7 +58,8 @@ def synthetic_panel(
         columns[outcome] = values
 
     codes = [treated_unit_code] + [f"E99{i:06d}" for i in range(1, n)]
-    names = ["Treated authority (synthetic)"] + [f"Synthetic authority {i:03d}" for i in range(1, n)]
+    names = ["Treated authority (synthetic)"]
+    names += [f"Synthetic authority {i:03d}" for i in range(1, n)]
     panel = pd.DataFrame(
         {
             "unit_code": np.repeat(codes, years.size),

@@ -5,8 +5,9 @@ prediction error of the outcome over the pre-period years (the outcome's
 pre-period values are the only predictors). The problem is solved as
 non-negative least squares on an augmented system: one extra row,
 M * sum(w) = M, enforces the sum-to-one constraint as M grows; with the
-data scaled to order one, M = 1e4 leaves the sum within rounding of one,
-and the weights are then rescaled to sum to exactly one. NNLS (Lawson-
+data scaled to order one, M = 1e4 leaves the sum within about 1e-8 of one
+even when the target lies outside the donors' hull, and the weights are
+then rescaled to sum to exactly one. NNLS (Lawson-
 Hanson) is exact, deterministic for a given donor order (unit_code) and
 fast enough to refit the whole placebo set.
 
@@ -25,6 +26,14 @@ pre-RMSPE below `EXACT_FIT_TOLERANCE` times the outcome's largest absolute
 value counts as an exact fit and is replaced by that floor in the ratio:
 exact fits then rank among themselves by post-period RMSPE alone, and above
 every inexact fit. The placebo table flags them (exact_pre_fit).
+
+That makes the ratio test uninformative whenever the treated unit is not
+fitted exactly but many placebos are: it ranks behind all of them. So a
+second p-value follows Abadie et al.'s restricted comparison: the treated
+unit's post-period RMSPE ranked among placebos whose pre-period fit is
+comparable -- pre-RMSPE at most `COMPARABLE_FIT_MULTIPLE` (5) times the
+treated unit's (floored as above) --
+    p = (1 + #{comparable placebos with post-RMSPE >= treated's}) / (1 + N comparable).
 """
 
 from __future__ import annotations
@@ -42,6 +51,7 @@ from .study import Study
 
 SUM_TO_ONE_WEIGHT = 1e4
 EXACT_FIT_TOLERANCE = 1e-8
+COMPARABLE_FIT_MULTIPLE = 5.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,8 @@ class SyntheticControl:
     exact_pre_fit: bool
     p_value: float
     n_placebos: int
+    post_rmspe_p_value: float
+    n_comparable_placebos: int
 
 
 def synthetic_weights(target: np.ndarray, donors: np.ndarray) -> np.ndarray:
@@ -80,14 +92,17 @@ def synthetic_control(panel: pd.DataFrame, study: Study, outcome: str) -> Synthe
     collection_year, period ('pre'/'post'), treated_value, synthetic_value,
     gap (treated minus synthetic). placebos columns: study_id, outcome,
     unit_code, unit_name, role ('treated'/'placebo'), pre_rmspe, post_rmspe,
-    rmspe_ratio, mean_post_gap, exact_pre_fit, at_least_as_extreme (ratio >=
-    the treated unit's; the p-value is the mean of this column).
+    rmspe_ratio, mean_post_gap, exact_pre_fit, ratio_at_least_as_extreme
+    (ratio >= the treated unit's; p_value is the mean of this column),
+    comparable_pre_fit (in the restricted comparison of post_rmspe_p_value).
     """
     units = eligibility(panel, study, outcome)
     require_treated_complete(units, study)
     donors = eligible_units(units)
     if len(donors) < 2:
-        raise ValueError(f"synthetic control for {outcome} needs at least 2 eligible donors, got {len(donors)}")
+        raise ValueError(
+            f"synthetic control for {outcome} needs at least 2 eligible donors, got {len(donors)}"
+        )
     years = list(study.study_years)
     pre = ~np.isin(years, study.post_years)
     treated = complete_matrix(panel, outcome, [study.treated_unit_code], years)[0]
@@ -103,12 +118,16 @@ def synthetic_control(panel: pd.DataFrame, study: Study, outcome: str) -> Synthe
         others = np.delete(pool, j, axis=0)
         placebo_weights = synthetic_weights(pool[j, pre], others[:, pre])
         placebo_fits.append(_fit_summary(pool[j] - placebo_weights @ others, pre, floor))
-    placebo_ratios = [f["rmspe_ratio"] for f in placebo_fits]
 
     names = unit_names(panel)
     ids = {"study_id": study.study_id, "outcome": outcome}
     weight_table = pd.DataFrame(
-        {**ids, "unit_code": donors, "unit_name": names.reindex(donors).to_numpy(), "weight": weights}
+        {
+            **ids,
+            "unit_code": donors,
+            "unit_name": names.reindex(donors).to_numpy(),
+            "weight": weights,
+        }
     ).sort_values(["weight", "unit_code"], ascending=[False, True], ignore_index=True)
     path = pd.DataFrame(
         {
@@ -121,20 +140,26 @@ def synthetic_control(panel: pd.DataFrame, study: Study, outcome: str) -> Synthe
         }
     )
     placebos = pd.DataFrame([fit, *placebo_fits])
-    placebos.insert(0, "unit_code", [study.treated_unit_code, *donors])
-    placebos.insert(1, "unit_name", names.reindex(placebos["unit_code"]).to_numpy())
-    placebos.insert(2, "role", ["treated"] + ["placebo"] * len(donors))
     placebos.insert(0, "study_id", study.study_id)
     placebos.insert(1, "outcome", outcome)
-    placebos["at_least_as_extreme"] = placebos["rmspe_ratio"] >= fit["rmspe_ratio"]
+    placebos.insert(2, "unit_code", [study.treated_unit_code, *donors])
+    placebos.insert(3, "unit_name", names.reindex(placebos["unit_code"]).to_numpy())
+    placebos.insert(4, "role", ["treated"] + ["placebo"] * len(donors))
+    placebos["ratio_at_least_as_extreme"] = placebos["rmspe_ratio"] >= fit["rmspe_ratio"]
+    comparable_limit = COMPARABLE_FIT_MULTIPLE * max(fit["pre_rmspe"], floor)
+    placebos["comparable_pre_fit"] = placebos["pre_rmspe"] <= comparable_limit
+    others = placebos.iloc[1:]
+    comparable = others[others["comparable_pre_fit"]]
 
     return SyntheticControl(
         weights=weight_table,
         path=path,
         placebos=placebos,
         **fit,
-        p_value=permutation_p_value(fit["rmspe_ratio"], placebo_ratios),
-        n_placebos=len(donors),
+        p_value=permutation_p_value(fit["rmspe_ratio"], others["rmspe_ratio"]),
+        n_placebos=len(others),
+        post_rmspe_p_value=permutation_p_value(fit["post_rmspe"], comparable["post_rmspe"]),
+        n_comparable_placebos=len(comparable),
     )
 
 

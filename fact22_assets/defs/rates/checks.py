@@ -38,3 +38,20 @@ def cin_rates_coverage(duckdb: DuckDBResource) -> dg.AssetCheckResult:
         gaps = con.execute((SQL_DIR / "checks" / "rates_coverage_gaps.sql").read_text(encoding="utf-8"),
                            {"min_authorities": MIN_AUTHORITIES_PER_YEAR}).df()
     return rows_result(gaps, "unexplained gaps in the rates")
+
+
+@dg.asset_check(asset=dg.AssetKey(["marts", "revisions"]),
+                description="Where two Explore Education Statistics releases publish the same authority, year and "
+                            "measure, they agree (a revision is reported, not an error).")
+def releases_agree_on_overlap(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with duckdb.get_connection() as con:
+        differences = con.execute((SQL_DIR / "checks" / "ees_release_differences.sql").read_text(encoding="utf-8")).df()
+    # A later release may re-suppress a cell or print '..' as 'x': a change of
+    # symbol is reported in metadata; only a changed number fails the check.
+    revised = differences[differences["kind"] == "revised value"]
+    result = rows_result(revised, "values revised between releases", severity=dg.AssetCheckSeverity.WARN)
+    return dg.AssetCheckResult(
+        passed=result.passed, severity=result.severity, description=result.description,
+        metadata={**result.metadata, "status_changes": int((differences["kind"] == "status changed").sum()),
+                  "all_differences": dg.MetadataValue.md(differences.head(50).to_markdown(index=False))},
+    )

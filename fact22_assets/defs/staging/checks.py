@@ -56,22 +56,6 @@ def cin_year_coverage(duckdb: DuckDBResource) -> dg.AssetCheckResult:
                        "unexplained coverage gaps")
 
 
-@dg.asset_check(asset=dg.AssetKey(["raw", "cin_ees"]),
-                description="Where two releases publish the same authority, year and measure, they agree "
-                            "(a revision is reported, not an error).")
-def releases_agree_on_overlap(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    differences = _query(duckdb, "release_disagreements")
-    # A later release may re-suppress a cell or print '..' as 'x': a change of
-    # symbol is reported in metadata; only a changed number fails the check.
-    revised = differences[differences["kind"] == "revised value"]
-    result = rows_result(revised, "values revised between releases", severity=dg.AssetCheckSeverity.WARN)
-    return dg.AssetCheckResult(
-        passed=result.passed, severity=result.severity, description=result.description,
-        metadata={**result.metadata, "status_changes": int((differences["kind"] == "status changed").sum()),
-                  "all_differences": dg.MetadataValue.md(differences.head(50).to_markdown(index=False))},
-    )
-
-
 @dg.asset_check(asset=POPULATION, blocking=True,
                 description="Authorities' populations add up to England's (within 0.1%) wherever every authority "
                             "has an estimate, and never exceed it (no area counted twice).")
