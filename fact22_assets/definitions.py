@@ -8,13 +8,14 @@ from dagster_duckdb import DuckDBResource
 
 from . import defs as defs_package
 from .resources import SourcesResource
-from .settings import data_dir, warehouse_path
+from .settings import data_dir, restricted_path, warehouse_path
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    warehouse = warehouse_path()
+    warehouse, restricted = warehouse_path(), restricted_path()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
+    restricted.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         # Loading a defs/ package is marked "preview"; the stages are plain modules.
         warnings.simplefilter("ignore", dg.PreviewWarning)
@@ -22,6 +23,8 @@ def defs() -> dg.Definitions:
             defs_package,
             resources={
                 "duckdb": DuckDBResource(database=str(warehouse)),
+                # Case-level data about children: a separate file, never the analysts' one.
+                "restricted_duckdb": DuckDBResource(database=str(restricted)),
                 "sources": SourcesResource(data_dir=str(data_dir())),
             },
             # One process writes the DuckDB file: DuckDB allows a single writer.

@@ -15,3 +15,22 @@ def data_dir() -> Path:
 
 def warehouse_path() -> Path:
     return Path(os.environ.get("FACT22_WAREHOUSE", REPO_ROOT / "warehouse" / "fact22.duckdb"))
+
+
+def restricted_path() -> Path:
+    """Case-level council data live in their own file, apart from what analysts open."""
+    return Path(os.environ.get("FACT22_RESTRICTED", warehouse_path().parent / "restricted" / "casework.duckdb"))
+
+
+def casework_dir() -> Path:
+    """Folder of the council's case-level extracts; defaults to the shipped SYNTHETIC stand-ins."""
+    return Path(os.environ.get("FACT22_CASEWORK_DIR", data_dir() / "synthetic"))
+
+
+def studies_path() -> Path:
+    return Path(os.environ.get("FACT22_STUDIES", data_dir() / "studies.yaml"))
+
+
+def outputs_dir() -> Path:
+    """Figures and the report, beside the warehouse file."""
+    return Path(os.environ.get("FACT22_OUTPUTS", warehouse_path().parent / "outputs"))

@@ -9,7 +9,7 @@ import pandas as pd
 
 from .settings import SQL_DIR
 
-_TABLE = re.compile(r"^(raw|reference|staging|marts|restricted)\.[a-z_][a-z0-9_]*$")
+_TABLE = re.compile(r"^(raw|reference|staging|marts|restricted|meta)\.[a-z_][a-z0-9_]*$")
 PREVIEW_ROWS = 10
 
 
