@@ -3,6 +3,8 @@ working directory; environment variables are read when asked, not on import."""
 from __future__ import annotations
 
 import os
+import subprocess
+from functools import lru_cache
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -34,3 +36,19 @@ def studies_path() -> Path:
 def outputs_dir() -> Path:
     """Figures and the report, beside the warehouse file."""
     return Path(os.environ.get("FACT22_OUTPUTS", warehouse_path().parent / "outputs"))
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """The git commit that produced a result (with "+dirty" for uncommitted
+    changes), or the package version outside a checkout."""
+    try:
+        commit = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short=12", "HEAD"],
+                                capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        return commit + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        from importlib.metadata import version
+
+        return f"fact22-warehouse {version('fact22-warehouse')}"
