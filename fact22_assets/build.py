@@ -1,7 +1,9 @@
-"""Materialise every asset and run every check into the configured warehouse.
+"""Materialise every asset and run every check, then publish.
 
-``python -m fact22_assets.build`` is what ``make warehouse`` runs.  It stops
-with a non-zero exit, naming the failed steps and checks, when anything fails.
+``python -m fact22_assets.build`` is what ``make warehouse`` runs: the same
+refresh job the schedule and the landing sensor start.  It stops with a
+non-zero exit, naming the failed steps and checks, when anything fails; the
+published warehouse then stays as it was and any landing files are refused.
 """
 from __future__ import annotations
 
@@ -11,14 +13,12 @@ import time
 import dagster as dg
 
 
-def build(instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
+def build(instance: dg.DagsterInstance | None = None, tags: dict[str, str] | None = None) -> dg.ExecuteInProcessResult:
     from .definitions import defs
 
-    definitions = defs()
-    graph = definitions.resolve_asset_graph()
-    job = definitions.resolve_implicit_global_asset_job_def()
-    del graph
-    return job.execute_in_process(instance=instance or dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    job = defs().resolve_job_def("refresh")
+    return job.execute_in_process(instance=instance or dg.DagsterInstance.ephemeral(), raise_on_error=False,
+                                  tags=tags)
 
 
 def failed_checks(result: dg.ExecuteInProcessResult, severity: str = "ERROR") -> list[str]:
@@ -34,26 +34,26 @@ def failed_checks(result: dg.ExecuteInProcessResult, severity: str = "ERROR") ->
 
 
 def main() -> int:
-    from .settings import warehouse_path
+    from .core.landing import landing_files, reject
+    from .run_report import LANDING_TAG, failure_reasons
+    from .settings import landing_dir, warehouse_path
 
     started = time.perf_counter()
-    result = build()
-    checks = failed_checks(result)
+    waiting = landing_files(landing_dir())
+    result = build(tags={LANDING_TAG: ",".join(p.name for p in waiting)} if waiting else None)
     elapsed = time.perf_counter() - started
-    if not result.success:
-        for event in result.all_events:
-            if event.is_step_failure:
-                error = event.event_specific_data.error
-                while error.cause is not None:  # the asset's own error is the innermost cause
-                    error = error.cause
-                print(f"FAILED step {event.step_key}: {error.message.strip()}", file=sys.stderr)
-    for line in checks:
-        print(f"FAILED check {line}", file=sys.stderr)
+    reasons = failure_reasons(result.all_events)
+    for line in reasons:
+        print(f"FAILED {line}", file=sys.stderr)
     for line in failed_checks(result, "WARN"):
         print(f"warning: {line}", file=sys.stderr)
-    status = "built" if result.success and not checks else "NOT built cleanly"
+    ok = result.success and not reasons
+    if not ok and waiting:
+        for path in reject(waiting, reasons, landing_dir() / "rejected"):
+            print(f"refused landing file {path.name}: see {path.name}.reason.txt", file=sys.stderr)
+    status = "built and published" if ok else "NOT published (the published warehouse is unchanged)"
     print(f"warehouse {status}: {warehouse_path()} in {elapsed:.1f} s")
-    return 0 if result.success and not checks else 1
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -7,8 +7,9 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from . import defs as defs_package
+from .publishing import BuildDuckDBResource
 from .resources import SourcesResource
-from .settings import data_dir, restricted_path, warehouse_path
+from .settings import accepted_dir, build_path, data_dir, landing_dir, restricted_path, warehouse_path
 
 
 @dg.definitions
@@ -22,10 +23,12 @@ def defs() -> dg.Definitions:
         return dg.load_definitions_from_package_module(
             defs_package,
             resources={
-                "duckdb": DuckDBResource(database=str(warehouse)),
+                # Runs write the build file; the publish step swaps it in for analysts.
+                "duckdb": BuildDuckDBResource(database=str(build_path()), published=str(warehouse)),
                 # Case-level data about children: a separate file, never the analysts' one.
                 "restricted_duckdb": DuckDBResource(database=str(restricted)),
-                "sources": SourcesResource(data_dir=str(data_dir())),
+                "sources": SourcesResource(data_dir=str(data_dir()), accepted_dir=str(accepted_dir()),
+                                           landing_dir=str(landing_dir())),
             },
             # One process writes the DuckDB file: DuckDB allows a single writer.
             executor=dg.in_process_executor,

@@ -19,6 +19,23 @@ def warehouse_path() -> Path:
     return Path(os.environ.get("FACT22_WAREHOUSE", REPO_ROOT / "warehouse" / "fact22.duckdb"))
 
 
+def build_path() -> Path:
+    """Where a refresh builds and validates before anything is published
+    (write-audit-publish): a sibling folder of the published file."""
+    published = warehouse_path()
+    return published.parent / "build" / published.name
+
+
+def landing_dir() -> Path:
+    """Where a data engineer drops a new publication's files."""
+    return Path(os.environ.get("FACT22_LANDING_DIR", REPO_ROOT / "landing"))
+
+
+def accepted_dir() -> Path:
+    """Landed files that passed a refresh and were published, with their catalogue."""
+    return warehouse_path().parent / "releases"
+
+
 def restricted_path() -> Path:
     """Case-level council data live in their own file, apart from what analysts open."""
     return Path(os.environ.get("FACT22_RESTRICTED", warehouse_path().parent / "restricted" / "casework.duckdb"))

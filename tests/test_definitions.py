@@ -25,9 +25,26 @@ def test_backbone_assets_and_groups():
         assert graph.get(keys[key]).group_name == group, key
 
 
+TABLE_SCHEMAS = {"raw", "reference", "staging", "marts", "restricted", "meta"}
+FILE_KINDS = {"figures", "reports"}  # assets that write files beside the warehouse, not tables
+
+
 def test_every_asset_key_is_a_schema_and_table():
     for key in _graph().get_all_asset_keys():
-        assert len(key.path) == 2 and key.path[0] in {"raw", "reference", "staging", "marts", "restricted"}, key
+        assert len(key.path) == 2 and key.path[0] in TABLE_SCHEMAS | FILE_KINDS, key
+
+
+def test_every_mart_is_published():
+    graph = _graph()
+    publication = dg.AssetKey(["meta", "publication"])
+    ancestors, frontier = set(), [publication]
+    while frontier:
+        for parent in graph.get(frontier.pop()).parent_keys:
+            if parent not in ancestors:
+                ancestors.add(parent)
+                frontier.append(parent)
+    marts = {k for k in graph.get_all_asset_keys() if k.path[0] == "marts"}
+    assert marts <= ancestors, sorted(k.to_user_string() for k in marts - ancestors)
 
 
 def test_rates_depend_on_raw_files_through_staging():

@@ -28,15 +28,19 @@ class CsvTable:
 def read_csv_table(path: Path, display_name: str, encoding: str = "utf-8-sig") -> CsvTable:
     raw = path.read_bytes()
     if not raw.strip():
-        raise SourceDataError(display_name, None, None, "file is empty")
+        raise SourceDataError(display_name, 1, None, "file is empty: no header row")
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
+        line_start = raw.rfind(b"\n", 0, error.start) + 1
+        header = next(csv.reader(io.StringIO(raw.split(b"\n", 1)[0].decode(encoding, errors="replace"))), [])
+        cells_before = next(csv.reader(io.StringIO(raw[line_start:error.start].decode(encoding, errors="replace"))), [""])
+        column = header[len(cells_before) - 1].strip() if 0 < len(cells_before) <= len(header) else None
         raise SourceDataError(
             display_name,
             line,
-            None,
+            column,
             f"byte {error.start} is not valid {encoding} ({error.reason}); the file is in another "
             "encoding: record it as `encoding:` in the catalogue once you know which",
         ) from None
@@ -49,10 +53,12 @@ def read_csv_table(path: Path, display_name: str, encoding: str = "utf-8-sig") -
         raise SourceDataError(display_name, 2, None, "file has a header but no data rows (truncated?)")
     for index, row in enumerate(rows[1:]):
         if any(cell.strip() for cell in row) and len(row) != len(header):
+            # Name the first column the short row lacks (or the first extra one).
+            column = header[len(row)] if len(row) < len(header) else f"(extra cell {len(header) + 1})"
             raise SourceDataError(
                 display_name,
                 index + 2,
-                None,
+                column,
                 f"has {len(row)} cells where the header has {len(header)} (truncated or shifted row?)",
             )
     return CsvTable(file=display_name, header=header, rows=[r for r in rows[1:] if any(c.strip() for c in r)])

@@ -20,10 +20,18 @@ WITH areas AS (
     FROM staging.cin_area_year_vintages
     GROUP BY geographic_level, area_key, collection_year
 ),
+ranks AS (
+    SELECT DISTINCT source_id, release_rank FROM raw.source_files
+),
 all_ages AS (
-    SELECT area_code, mid_year, population, source_id
-    FROM raw.ons_population
+    -- One estimate per area and mid-year: the latest release that has it.
+    SELECT area_code, mid_year,
+           arg_max(population, r.release_rank) AS population,
+           arg_max(p.source_id, r.release_rank) AS source_id
+    FROM raw.ons_population AS p
+    JOIN ranks AS r USING (source_id)
     WHERE age_group = 'all_ages' AND value_status = 'published'
+    GROUP BY area_code, mid_year
 ),
 la_candidates AS (
     SELECT a.area_key, a.collection_year, a.mid_year, 1 AS priority, 'components' AS candidate,
@@ -98,11 +106,12 @@ children AS (
     WHERE measure = 'population_0_17'
 ),
 children_ranked AS (
-    -- A mid-year in both files: prefer DfE's current file (it carries the
-    -- Census 2021 rebasing) over the old releases.
-    SELECT *, row_number() OVER (PARTITION BY geographic_level, area_key, mid_year
-                                 ORDER BY (source_id LIKE 'cin_sfr%'), source_id) AS pick
-    FROM children
+    -- A mid-year in several files: the latest release wins (DfE's current
+    -- file carries the Census 2021 rebasing; the old releases do not).
+    SELECT c.*, row_number() OVER (PARTITION BY geographic_level, area_key, mid_year
+                                   ORDER BY r.release_rank DESC, c.source_id) AS pick
+    FROM children AS c
+    JOIN ranks AS r USING (source_id)
 )
 SELECT
     a.geographic_level,

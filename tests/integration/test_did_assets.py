@@ -12,7 +12,7 @@ from ..conftest import check_evaluations, run_assets
 OUTCOMES = {"closures_per_10k", "rereferrals_per_10k", "escalations_per_10k"}
 DID_KEYS = ["marts.did_results", "marts.comparator_ranking", "marts.did_placebo_space", "marts.did_placebo_time",
             "marts.did_event_study", "marts.synthetic_control_weights", "marts.synthetic_control_paths",
-            "marts.synthetic_control_placebos", "marts.did_runs"]
+            "marts.synthetic_control_placebos", "marts.did_runs", "meta.publication"]
 
 
 def test_default_study_has_one_comparator_per_outcome(warehouse_sql):

@@ -44,10 +44,16 @@ def _write(context, duckdb: DuckDBResource, frame: pd.DataFrame, **extra) -> dg.
                       "publication, release rank and sha256, verified against the bytes on disk.")
 def raw_source_files(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
                      sources: SourcesResource) -> dg.MaterializeResult:
-    catalogue = sources.catalogue()
+    catalogue, candidates = sources.full_catalogue()
     for source in catalogue.sources:
         verify_source(source)
-    return _write(context, duckdb, pd.DataFrame(source_files_frame(catalogue)))
+    landing = {s.source_id for s in candidates}
+    if landing:
+        context.log.info(f"landing folder holds {len(landing)} new file(s): {', '.join(sorted(landing))}")
+    frame = pd.DataFrame(source_files_frame(catalogue))
+    frame["origin"] = ["landing" if i in landing else ("shipped" if not i.startswith("landed_") else "accepted")
+                       for i in frame["source_id"]]
+    return _write(context, duckdb, frame, landing_files=dg.MetadataValue.int(len(landing)))
 
 
 @dg.asset(key=["raw", "cin_sfr"], group_name=GROUP, kinds={"duckdb", "csv"}, owners=OWNERS,

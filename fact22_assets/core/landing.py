@@ -1,0 +1,215 @@
+"""Identifying files dropped into the landing folder, and the catalogue of
+files that earlier refreshes accepted.
+
+A landed file becomes a catalogue ``Source`` like a shipped one: its layout
+is recognised from its header (``layouts`` in ``data/sources.yaml``), its
+release from the years it holds.  Anything that does not fit is refused
+with the file, row and column that did not.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from .catalogue import Catalogue, Release, Source, file_sha256, load_catalogue
+from .errors import SourceDataError
+from .tabular import read_csv_table
+
+EES_SYMBOLS = {"c": "suppressed", "x": "not_available", "..": "not_available", "u": "low_reliability",
+               "z": "not_applicable", ":": "not_available"}
+_YEAR_RANGE = re.compile(r"_(\d{4})_to_(\d{4})(?:\D|$)")
+_MYE_YEAR = re.compile(r"mye(\d{2})", re.IGNORECASE)
+_MID_YEAR = re.compile(r"^Mid-(\d{4})$")
+ACCEPTED_CATALOGUE = "accepted_sources.yaml"
+
+
+def landing_files(folder: Path) -> list[Path]:
+    """Files waiting in the landing folder (not the rejected/ folder, not reasons)."""
+    if not folder.exists():
+        return []
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and not p.name.startswith(".") and not p.name.endswith(".reason.txt"))
+
+
+def _layouts(document: dict) -> list[dict]:
+    return list(document.get("layouts") or [])
+
+
+def _closest(header: list[str], layouts: list[dict]) -> tuple[dict, list[str]]:
+    scored = []
+    for layout in layouts:
+        missing = [c for c in layout["requires"] if c not in header]
+        scored.append((len(missing), layout["layout_id"], layout, missing))
+    scored.sort(key=lambda item: (item[0], item[1]))
+    return scored[0][2], scored[0][3]
+
+
+def _csv_years(path: Path, display: str) -> tuple[list[str], int, int]:
+    table = read_csv_table(path, display)
+    at = table.column_index("time_period")
+    years = []
+    for i, row in enumerate(table.rows):
+        text = row[at].strip()
+        if not (text.isdigit() and len(text) == 4):
+            raise SourceDataError(display, table.row_number(i), "time_period", f"{text!r} is not a year like 2025")
+        years.append(int(text))
+    named = _YEAR_RANGE.search(path.name)
+    if named:
+        first, last = int(named.group(1)), int(named.group(2))
+        for i, year in enumerate(years):
+            if not first <= year <= last:
+                raise SourceDataError(display, table.row_number(i), "time_period",
+                                      f"year {year} is outside {first}-{last}, the years the file name promises: "
+                                      "is this the right file?")
+        if max(years) != last:
+            raise SourceDataError(display, 1, "time_period",
+                                  f"the file name promises years up to {last} but the latest year in it is "
+                                  f"{max(years)}: is this the right file?")
+    return table.header, min(years), max(years)
+
+
+def _release(catalogue: Catalogue, release_id: str, layout: dict, year: int, symbols: dict) -> Release:
+    if release_id in catalogue.releases:
+        return catalogue.releases[release_id]
+    return Release(release_id=release_id, publisher=layout["publisher"],
+                   publication=layout["publication"].format(year=year), rank=year, symbols=symbols)
+
+
+def identify(path: Path, document: dict, catalogue: Catalogue, display: str | None = None) -> Source:
+    """The catalogue source a landed file is, or a SourceDataError saying why not."""
+    display = display or f"landing/{path.name}"
+    layouts = _layouts(document)
+    if path.suffix.lower() in {".xlsx", ".xls"}:
+        return _identify_workbook(path, display, [l for l in layouts if l["family"] == "ons_mye4"], catalogue)
+    table = read_csv_table(path, display)
+    layout, missing = _closest(table.header, [l for l in layouts if l["family"] != "ons_mye4"])
+    if missing:
+        raise SourceDataError(display, 1, missing[0],
+                              f"column not found: the header matches no known layout (closest: "
+                              f"{layout['layout_id']}, which needs {missing}); a renamed column needs a new "
+                              "layout in data/sources.yaml")
+    family = layout["family"]
+    options = {k: v for k, v in layout.items()
+               if k not in {"layout_id", "family", "publisher", "publication", "requires"}}
+    if family == "dfe_cin_ees":
+        header, first, last = _csv_years(path, display)
+        release = _release(catalogue, f"cin_{last}", layout, last, EES_SYMBOLS)
+        options["years"] = [first, last]
+    elif family == "dfe_population_0_17":
+        header, first, last = _csv_years(path, display)
+        release = _release(catalogue, f"dfe_population_{last + 1}", layout, last, {"x": "not_available",
+                                                                                    "c": "suppressed"})
+    else:
+        named = _MYE_YEAR.search(path.name)
+        if not named:
+            raise SourceDataError(display, None, None, "cannot tell the mid-year from the file name (expected "
+                                                       "ONS's 'myeYY…', e.g. mye25tablesew.csv)")
+        year = 2000 + int(named.group(1))
+        release = _release(catalogue, f"ons_mye_{year}", layout, year, {})
+        options["mid_year"] = year
+    return Source(source_id=f"landed_{release.release_id}_{layout['layout_id']}", family=family, release=release,
+                  path=path, relative_path=display, sha256=file_sha256(path), options=options)
+
+
+def _identify_workbook(path: Path, display: str, layouts: list[dict], catalogue: Catalogue) -> Source:
+    if not layouts:
+        raise SourceDataError(display, None, None, "no workbook layout is catalogued")
+    layout = layouts[0]
+    sheet_name, header_row = layout["sheet"], int(layout["header_row"])
+    where = f"{display} [sheet {sheet_name}]"
+    try:
+        sheet = pd.read_excel(path, sheet_name=sheet_name, header=None, dtype=object, nrows=header_row + 5)
+    except ValueError as error:
+        raise SourceDataError(display, None, None, f"cannot read sheet {sheet_name!r}: {error}") from None
+    cells = ["" if pd.isna(v) else str(v).strip() for v in sheet.iloc[header_row - 1]] if len(sheet) >= header_row else []
+    if cells[:3] != ["Code", "Name", "Geography"]:
+        found = [i + 1 for i in range(len(sheet)) if str(sheet.iloc[i, 0]).strip() == "Code"]
+        moved = f"; 'Code' is on row {found[0]}" if found else ""
+        raise SourceDataError(where, header_row, "A", f"expected the header 'Code, Name, Geography, Mid-…' on row "
+                                                      f"{header_row}, found {cells[:3]}{moved}: the header has moved")
+    years = sorted(int(m.group(1)) for c in cells if (m := _MID_YEAR.match(c)))
+    if not years:
+        raise SourceDataError(where, header_row, "D", "no Mid-YYYY columns in the header")
+    release = _release(catalogue, f"ons_mye_{years[-1]}", layout, years[-1], {})
+    options = {"sheet": sheet_name, "header_row": header_row, "mid_years": [years[-1]]}
+    return Source(source_id=f"landed_{release.release_id}_{layout['layout_id']}", family="ons_mye4",
+                  release=release, path=path, relative_path=display, sha256=file_sha256(path), options=options)
+
+
+def load_full_catalogue(data_dir: Path, accepted: Path, landing: Path) -> tuple[Catalogue, list[Source]]:
+    """Shipped sources, plus those earlier refreshes accepted, plus what waits
+    in the landing folder.  Returns the catalogue and the landing candidates.
+
+    A landing file whose bytes are already catalogued is skipped (landing the
+    same file twice changes nothing)."""
+    shipped_path = data_dir / "sources.yaml"
+    document = yaml.safe_load(shipped_path.read_text(encoding="utf-8")) or {}
+    catalogue = load_catalogue(shipped_path)
+    accepted_file = accepted / ACCEPTED_CATALOGUE
+    if accepted_file.exists():
+        # Paths there are relative to the warehouse folder ("releases/cin_2026/…").
+        catalogue = merge(catalogue, load_catalogue(accepted_file, data_root=accepted.parent))
+    candidates = []
+    for path in landing_files(landing):
+        source = identify(path, document, catalogue)
+        if any(s.sha256 == source.sha256 for s in catalogue.sources):
+            continue
+        clash = [s for s in catalogue.sources if s.source_id == source.source_id]
+        if clash:
+            raise SourceDataError(source.relative_path, None, None,
+                                  f"release {source.release.release_id} already has a file of this layout "
+                                  f"({clash[0].relative_path}) with different bytes; a corrected file is a new "
+                                  "release: catalogue it by hand")
+        candidates.append(source)
+        catalogue = merge(catalogue, Catalogue(path=path, releases={source.release.release_id: source.release},
+                                               sources=(source,)))
+    return catalogue, candidates
+
+
+def merge(first: Catalogue, second: Catalogue) -> Catalogue:
+    releases = {**second.releases, **first.releases}
+    sources = first.sources + tuple(replace(s, release=releases[s.release.release_id]) for s in second.sources)
+    return Catalogue(path=first.path, releases=releases, sources=sources)
+
+
+def accepted_entries(candidates: list[Source], stored: dict[str, str], previous: dict | None = None) -> dict:
+    """The YAML document recording accepted files: ``previous`` (the document
+    so far) plus ``candidates`` (``stored``: source_id -> path relative to the
+    accepted folder)."""
+    previous = previous or {}
+    releases = {r["release_id"]: r for r in previous.get("releases") or []}
+    sources = list(previous.get("sources") or [])
+    for source in candidates:
+        release = source.release
+        releases[release.release_id] = {"release_id": release.release_id, "publisher": release.publisher,
+                                        "publication": release.publication, "rank": release.rank,
+                                        "symbols": release.symbols}
+        sources.append({"source_id": source.source_id, "family": source.family, "release_id": release.release_id,
+                        "path": stored[source.source_id], "sha256": source.sha256, **source.options})
+    return {"releases": list(releases.values()), "sources": sources}
+
+
+def reject(files: list[Path], reasons: list[str], rejected: Path) -> list[Path]:
+    """Move refused landing files to ``rejected`` with the reason beside each.
+
+    A file named in a reason is refused with the reasons that name it; when no
+    reason names any file, every file of the failed refresh is refused with
+    all of them (the refresh that included them did not pass)."""
+    rejected.mkdir(parents=True, exist_ok=True)
+    named = {f: [r for r in reasons if f.name in r] for f in files}
+    if not any(named.values()):
+        named = {f: reasons for f in files}
+    moved = []
+    for path, own in named.items():
+        if not own or not path.exists():
+            continue
+        target = rejected / path.name
+        path.replace(target)
+        (rejected / f"{path.name}.reason.txt").write_text(
+            "Refused by the refresh; nothing was published.\n\n" + "\n\n".join(own) + "\n", encoding="utf-8")
+        moved.append(target)
+    return moved
