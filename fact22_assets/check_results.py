@@ -1,8 +1,10 @@
 """Turning validation outcomes into Dagster check results with evidence."""
 import dagster as dg
 import pandas as pd
+from dagster_duckdb import DuckDBResource
 
 from .core.validation import Expectation, validate_frame
+from .settings import SQL_DIR
 
 SAMPLE = 20
 
@@ -41,3 +43,9 @@ def rows_result(offending: pd.DataFrame, what: str,
         metadata={"offending_rows": len(offending),
                   "sample": dg.MetadataValue.md(offending.head(SAMPLE).to_markdown(index=False))},
     )
+
+
+def check_query(duckdb: DuckDBResource, name: str, params=None) -> pd.DataFrame:
+    """Rows returned by ``sql/checks/<name>.sql``: the offending rows of an invariant."""
+    with duckdb.get_connection() as con:
+        return con.execute((SQL_DIR / "checks" / f"{name}.sql").read_text(encoding="utf-8"), params or None).df()

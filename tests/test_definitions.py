@@ -75,3 +75,12 @@ def test_checks_that_guard_estimates_are_blocking():
         assert specs[name].blocking, name
     # A revision between releases is reported, not a reason to stop.
     assert not specs["releases_agree_on_overlap"].blocking
+
+
+def test_refresh_job_schedule_and_sensors():
+    definitions = defs()
+    assert {s.name for s in definitions.sensors} >= {"landing_sensor", "refuse_landed_files"}
+    schedule = next(s for s in definitions.schedules if s.name == "annual_refresh")
+    assert schedule.job_name == "refresh"
+    assert list(schedule.cron_schedule) == ["0 6 15 7 *", "0 6 15 11 *"]
+    assert definitions.resolve_job_def("refresh") is not None

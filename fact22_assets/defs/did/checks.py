@@ -1,23 +1,18 @@
 """Checks on the strand-1 marts."""
 import dagster as dg
+import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-import pandas as pd
-
-from ...check_results import gx_result, rows_result
+from ...check_results import check_query, gx_result, rows_result
 from ...core.did.config import load_studies
 from ...core.validation import Expectation as E
-from ...settings import SQL_DIR, studies_path
+from ...settings import studies_path
 
 TWO_BY_TWO_TOLERANCE = 1e-9
 
 RESULTS = dg.AssetKey(["marts", "did_results"])
 RANKING = dg.AssetKey(["marts", "comparator_ranking"])
 
-
-def _query(duckdb: DuckDBResource, name: str, params=None):
-    with duckdb.get_connection() as con:
-        return con.execute((SQL_DIR / "checks" / f"{name}.sql").read_text(encoding="utf-8"), params or None).df()
 
 
 @dg.asset_check(asset=RESULTS, blocking=True,
@@ -77,4 +72,4 @@ def did_two_by_two_recomputes(duckdb: DuckDBResource) -> dg.AssetCheckResult:
                 description="Exactly one comparator per study, vintage and outcome; it is eligible, and it passes "
                             "the parallel pre-trend test whenever any candidate does.")
 def one_valid_comparator(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    return rows_result(_query(duckdb, "did_selection_problems"), "broken comparator choices")
+    return rows_result(check_query(duckdb, "did_selection_problems"), "broken comparator choices")

@@ -21,6 +21,7 @@ PUBLISHED_MARTS = [
     "synthetic_control_weights", "synthetic_control_paths", "synthetic_control_placebos", "did_runs",
     "rct_results", "rct_balance", "rct_minimum_detectable_effects", "case_length_tobit",
     "risk_scores_by_arm", "risk_score_changes", "service_summary", "service_case_length_by_year",
+    "data_dictionary",
 ]
 
 

@@ -2,9 +2,8 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from ...check_results import gx_result, rows_result
+from ...check_results import check_query, gx_result, rows_result
 from ...core.validation import Expectation as E
-from ...settings import SQL_DIR
 
 RATES = dg.AssetKey(["marts", "cin_rates"])
 # Plausible ceilings, several times the highest authority on record, so that
@@ -34,9 +33,7 @@ def cin_rates_valid(duckdb: DuckDBResource) -> dg.AssetCheckResult:
                             f"{MIN_AUTHORITIES_PER_YEAR} authorities, and every missing rate inherits a reason "
                             "(a suppressed or unpublished count, or no population estimate).")
 def cin_rates_coverage(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    with duckdb.get_connection() as con:
-        gaps = con.execute((SQL_DIR / "checks" / "rates_coverage_gaps.sql").read_text(encoding="utf-8"),
-                           {"min_authorities": MIN_AUTHORITIES_PER_YEAR}).df()
+    gaps = check_query(duckdb, "rates_coverage_gaps", {"min_authorities": MIN_AUTHORITIES_PER_YEAR})
     return rows_result(gaps, "unexplained gaps in the rates")
 
 
@@ -44,8 +41,7 @@ def cin_rates_coverage(duckdb: DuckDBResource) -> dg.AssetCheckResult:
                 description="Where two Explore Education Statistics releases publish the same authority, year and "
                             "measure, they agree (a revision is reported, not an error).")
 def releases_agree_on_overlap(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    with duckdb.get_connection() as con:
-        differences = con.execute((SQL_DIR / "checks" / "ees_release_differences.sql").read_text(encoding="utf-8")).df()
+    differences = check_query(duckdb, "ees_release_differences")
     # A later release may re-suppress a cell or print '..' as 'x': a change of
     # symbol is reported in metadata; only a changed number fails the check.
     revised = differences[differences["kind"] == "revised value"]

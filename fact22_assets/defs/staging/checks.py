@@ -3,9 +3,8 @@ complete coverage (or each gap explained), population that adds up."""
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from ...check_results import gx_result, rows_result
+from ...check_results import check_query, gx_result, rows_result
 from ...core.validation import Expectation as E
-from ...settings import SQL_DIR
 
 CIN = dg.AssetKey(["staging", "cin_area_year"])
 POPULATION = dg.AssetKey(["staging", "population_area_year"])
@@ -14,10 +13,6 @@ MIN_AUTHORITIES_PER_YEAR = 150
 # every authority has an estimate.
 POPULATION_TOLERANCE = 0.001
 
-
-def _query(duckdb: DuckDBResource, name: str, params=None):
-    with duckdb.get_connection() as con:
-        return con.execute((SQL_DIR / "checks" / f"{name}.sql").read_text(encoding="utf-8"), params or None).df()
 
 
 @dg.asset_check(asset=CIN, blocking=True,
@@ -45,14 +40,14 @@ def cin_area_year_valid(duckdb: DuckDBResource) -> dg.AssetCheckResult:
 @dg.asset_check(asset=CIN, blocking=True,
                 description="Re-referrals within 12 months never exceed referrals in the same area and year.")
 def rereferrals_within_referrals(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    return rows_result(_query(duckdb, "rereferrals_exceed_referrals"), "area-years with re-referrals > referrals")
+    return rows_result(check_query(duckdb, "rereferrals_exceed_referrals"), "area-years with re-referrals > referrals")
 
 
 @dg.asset_check(asset=CIN, blocking=True,
                 description=f"Every year has England and at least {MIN_AUTHORITIES_PER_YEAR} authorities; every "
                             "authority appears in every year it operated, or its absence is a recorded boundary change.")
 def cin_year_coverage(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    return rows_result(_query(duckdb, "cin_coverage_gaps", {"min_authorities": MIN_AUTHORITIES_PER_YEAR}),
+    return rows_result(check_query(duckdb, "cin_coverage_gaps", {"min_authorities": MIN_AUTHORITIES_PER_YEAR}),
                        "unexplained coverage gaps")
 
 
@@ -60,7 +55,7 @@ def cin_year_coverage(duckdb: DuckDBResource) -> dg.AssetCheckResult:
                 description="Authorities' populations add up to England's (within 0.1%) wherever every authority "
                             "has an estimate, and never exceed it (no area counted twice).")
 def population_adds_up(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    return rows_result(_query(duckdb, "population_sum_mismatch", {"tolerance": POPULATION_TOLERANCE}),
+    return rows_result(check_query(duckdb, "population_sum_mismatch", {"tolerance": POPULATION_TOLERANCE}),
                        "mid-years whose authorities do not add up to England")
 
 
