@@ -63,7 +63,7 @@ def test_rates_depend_on_raw_files_through_staging():
 BLOCKING = {
     "raw_cin_sfr_cells_valid", "raw_cin_ees_cells_valid", "raw_ons_population_valid", "raw_la_lookup_valid",
     "cin_area_year_valid", "rereferrals_within_referrals", "cin_year_coverage", "population_adds_up",
-    "population_valid", "cin_rates_valid", "cin_rates_coverage",
+    "population_valid", "cin_rates_valid", "cin_rates_coverage", "authority_codes_live",
 }
 
 

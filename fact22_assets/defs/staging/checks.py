@@ -12,6 +12,9 @@ MIN_AUTHORITIES_PER_YEAR = 150
 # Authorities' populations must add up to England's within this share where
 # every authority has an estimate.
 POPULATION_TOLERANCE = 0.001
+# DfE's totals include estimates for authorities that did not return (e.g.
+# Hackney 2021-22): authorities may fall this far short of them.
+TOTALS_TOLERANCE = 0.03
 
 
 
@@ -49,6 +52,24 @@ def rereferrals_within_referrals(duckdb: DuckDBResource) -> dg.AssetCheckResult:
 def cin_year_coverage(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     return rows_result(check_query(duckdb, "cin_coverage_gaps", {"min_authorities": MIN_AUTHORITIES_PER_YEAR}),
                        "unexplained coverage gaps")
+
+
+@dg.asset_check(asset=CIN, blocking=True,
+                description="Every authority row's ONS code was live on 31 March of its year for its DfE number, "
+                            "and its published region is the authority's region in the lookup.")
+def authority_codes_live(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    return rows_result(check_query(duckdb, "authority_codes_not_live"), "authority rows with a code or region "
+                                                                        "the lookup does not support")
+
+
+@dg.asset_check(asset=CIN,
+                description="Authorities add up to DfE's published England and regional totals, allowing for "
+                            f"rounding to 10 and DfE's estimates for missing returns (shortfall up to "
+                            f"{TOTALS_TOLERANCE:.0%}).")
+def authorities_add_up_to_published_totals(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    gaps = check_query(duckdb, "authorities_vs_published_totals", {"tolerance": TOTALS_TOLERANCE})
+    return rows_result(gaps, "measure-years whose authorities do not add up to the published total",
+                       severity=dg.AssetCheckSeverity.WARN)
 
 
 @dg.asset_check(asset=POPULATION, blocking=True,
