@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export GX_ANALYTICS_ENABLED := False
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install warehouse test ui benchmark clean
+.PHONY: install warehouse test e2e docs ui benchmark clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,12 +24,19 @@ warehouse: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+e2e: $(STAMP)
+	$(BIN)/python -m pytest -m e2e tests/e2e
+
+docs: $(STAMP)
+	$(BIN)/python scripts/generate_data_dictionary.py
+
 ui: $(STAMP)
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/dagster dev --host 127.0.0.1 --port 3000 -w workspace.yaml
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/build_benchmark.py
+	$(BIN)/python benchmarks/did_vectorised_vs_statsmodels.py
 
 clean:
-	rm -rf warehouse .dagster_home .pytest_cache
+	rm -rf warehouse .dagster_home .pytest_cache test-artifacts

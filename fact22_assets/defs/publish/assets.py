@@ -70,7 +70,7 @@ def meta_publication(context: dg.AssetExecutionContext, duckdb: BuildDuckDBResou
                 con.execute("DETACH published_before")
         entry = pd.DataFrame([{
             "published_at": datetime.now(timezone.utc).replace(tzinfo=None),
-            "run_id": context.run_id,
+            "run_id": context.run.run_id,
             "vintage": vintage,
             "releases": ", ".join(sorted(catalogue.releases)),
             "source_files": len(catalogue.sources),

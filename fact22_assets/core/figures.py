@@ -1,0 +1,499 @@
+"""The evaluation's figures, one matplotlib style throughout (pure: DataFrames in, PNG bytes out).
+
+Each public function draws one figure from the rows of a mart and returns
+it as PNG bytes. Matplotlib is imported inside the functions and drawn on
+the Agg canvas (no display, no pyplot global state), so importing this
+module costs nothing and figures can be drawn from any thread.
+
+A figure drawn from SYNTHETIC inputs (a `data_origin` column holding
+'SYNTHETIC', or ``synthetic=True``) carries a red "SYNTHETIC DATA" label
+on the image and a faint watermark across it, and says so in the PNG's
+Description text chunk, so the label travels with the file.
+
+Years are collection years ending 31 March, as integers (2016 = 2015-16),
+and are printed as "2015-16". The programme's start is drawn between the
+last pre-period year and ``first_post_year``.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+ENGLAND_CODE = "E92000001"
+CHESHIRE_WEST_CODE = "E06000050"  # Cheshire West and Chester, Cheshire East's nearest neighbour
+SYNTHETIC = "SYNTHETIC"
+SYNTHETIC_LABEL = "SYNTHETIC DATA"
+
+OUTCOME_LABELS = {
+    "closures_per_10k": "Closures (CIN episodes ended) per 10,000 residents",
+    "rereferrals_per_10k": "Re-referrals within 12 months per 10,000 residents",
+    "escalations_per_10k": "Escalations (child protection plans started) per 10,000 residents",
+    "referrals_per_10k": "Referrals per 10,000 residents",
+}
+OUTCOME_SHORT = {"closures_per_10k": "Closures", "rereferrals_per_10k": "Re-referrals",
+                 "escalations_per_10k": "Escalations", "referrals_per_10k": "Referrals"}
+RCT_OUTCOME_LABELS = {"closed": "Case closed", "rereferred": "Re-referred", "escalated": "Escalated (CP or LAC)"}
+TIME_POINT_LABELS = {
+    "referral_2015": "Referral\n(2015)",
+    "six_months_2016": "Six months\n(2016)",
+    "latest_2019": "Latest notes\n(Jan 2019)",
+}
+RISK_SCORES = {
+    "mean_total_score": "Total score",
+    "mean_protective_score": "Protective factors",
+    "mean_risk_score": "Risk factors",
+}
+
+# One palette: the treated authority / programme arm is always blue, its
+# comparator / the control arm orange, the nearest neighbour green, England black.
+COLOURS = {
+    "treated": "#1f5f99",
+    "comparator": "#d9730d",
+    "neighbour": "#4d8b31",
+    "england": "#222222",
+    "placebo": "#9aa5b1",
+    "start": "#7a7a7a",
+    "synthetic": "#c0392b",
+}
+ARM_COLOURS = {"FACT22": COLOURS["treated"], "CEC": COLOURS["comparator"]}
+STYLE = {
+    "figure.dpi": 100,
+    "savefig.dpi": 110,
+    "font.size": 10,
+    "font.family": "DejaVu Sans",
+    "axes.titlesize": 11,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "axes.grid.axis": "y",
+    "grid.color": "#dddddd",
+    "grid.linewidth": 0.8,
+    "legend.frameon": False,
+    "legend.fontsize": 9,
+    "lines.linewidth": 2.0,
+    "lines.markersize": 5,
+}
+
+
+def year_label(year: int) -> str:
+    """2016 -> '2015-16' (the collection year ending 31 March 2016)."""
+    year = int(year)
+    return f"{year - 1}-{year % 100:02d}"
+
+
+def is_synthetic(*frames: pd.DataFrame | None) -> bool:
+    """True when any frame's data_origin says SYNTHETIC."""
+    for frame in frames:
+        if frame is not None and "data_origin" in frame and (frame["data_origin"] == SYNTHETIC).any():
+            return True
+    return False
+
+
+# --------------------------------------------------------------------------- drawing helpers
+
+
+def _figure(nrows: int = 1, ncols: int = 1, width: float = 8.0, height: float = 4.6, sharey: bool = False):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(nrows, ncols, squeeze=False, sharey=sharey)
+    return figure, list(axes.flat)
+
+
+def _render(figure, title: str, synthetic: bool, note: str | None = None) -> bytes:
+    """Title, optional SYNTHETIC label and watermark, source note; PNG bytes."""
+    colour = COLOURS["synthetic"] if synthetic else "black"
+    figure.suptitle(title, fontsize=12, weight="bold", x=0.01, ha="left", color=colour)
+    if synthetic:
+        figure.text(0.5, 0.5, SYNTHETIC_LABEL, transform=figure.transFigure, fontsize=54, color=COLOURS["synthetic"],
+                    alpha=0.10, rotation=25, ha="center", va="center", weight="bold", zorder=0)
+        figure.text(0.995, 0.995, SYNTHETIC_LABEL, transform=figure.transFigure, fontsize=11, weight="bold",
+                    color="white", ha="right", va="top",
+                    bbox={"boxstyle": "square,pad=0.3", "fc": COLOURS["synthetic"], "ec": COLOURS["synthetic"]})
+        note = f"{SYNTHETIC_LABEL}: invented stand-ins matching the report's published aggregates, " \
+            f"not council records." + (f"  {note}" if note else "")
+    if note:
+        figure.get_layout_engine().set(rect=(0, 0.06, 1, 0.94) if synthetic else (0, 0.05, 1, 0.95))
+        figure.text(0.01, 0.01, note, fontsize=8, color=colour if synthetic else "#555555",
+                    ha="left", va="bottom", wrap=True)
+    buffer = io.BytesIO()
+    description = f"{SYNTHETIC_LABEL}: built from synthetic stand-in data" if synthetic else "built from published data"
+    figure.savefig(buffer, format="png", metadata={"Title": title, "Description": description, "Software": None})
+    return buffer.getvalue()
+
+
+def _style():
+    import matplotlib
+
+    return matplotlib.rc_context(STYLE)
+
+
+def _year_axis(ax, years: Sequence[int], every: int = 1) -> None:
+    years = sorted(int(y) for y in years)
+    ticks = years[::every]
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([year_label(y) for y in ticks], rotation=45, ha="right")
+    if years:
+        ax.set_xlim(years[0] - 0.5, years[-1] + 0.5)
+
+
+def _start_line(ax, first_post_year: int | None, label: bool = True) -> None:
+    if first_post_year is None:
+        return
+    x = int(first_post_year) - 0.5
+    ax.axvline(x, color=COLOURS["start"], linestyle=":", linewidth=1.5, zorder=1)
+    if label:
+        ax.annotate(f"programme start\n({year_label(first_post_year)})", xy=(x, 1), xycoords=("data", "axes fraction"),
+                    xytext=(4, -4), textcoords="offset points", ha="left", va="top", fontsize=8,
+                    color=COLOURS["start"], bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none"})
+
+
+def _empty(ax, message: str) -> None:
+    ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", fontsize=10, color="#555555",
+            wrap=True)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+
+
+def _panel_order(frame: pd.DataFrame, outcomes: Sequence[str] | None) -> list[str]:
+    """One panel per outcome: in the order given (those present), else in order of appearance."""
+    present = list(dict.fromkeys(frame["outcome"])) if len(frame) else []
+    if outcomes is None:
+        return present
+    return [o for o in outcomes if o in present] + [o for o in present if o not in outcomes]
+
+
+def _short(outcome: str) -> str:
+    return OUTCOME_SHORT.get(outcome, outcome.replace("_", " "))
+
+
+def _outcome_label(outcome: str) -> str:
+    return OUTCOME_LABELS.get(outcome, outcome.replace("_", " "))
+
+
+# --------------------------------------------------------------------------- public data
+
+
+def outcome_trends(
+    rates: pd.DataFrame,
+    outcome: str,
+    *,
+    treated_code: str,
+    comparator_code: str | None,
+    first_post_year: int | None,
+    neighbour_code: str | None = CHESHIRE_WEST_CODE,
+    england_code: str = ENGLAND_CODE,
+    study_years: Sequence[int] | None = None,
+    synthetic: bool | None = None,
+) -> bytes:
+    """Yearly rate of one outcome for the treated authority, its comparator, the
+    nearest neighbour and England, with the programme's start (report Figures 7-9).
+
+    `rates`: unit_code, unit_name, collection_year and the `outcome` column
+    (one row per unit and year). The study window, when given, is shaded.
+    """
+    series = [
+        (treated_code, "treated", "o", "-"),
+        (comparator_code, "comparator", "s", "-"),
+        (neighbour_code, "neighbour", "^", "-"),
+        (england_code, "england", None, "--"),
+    ]
+    with _style():
+        figure, (ax,) = _figure()
+        drawn_years: set[int] = set()
+        seen: set[str] = set()
+        for code, role, marker, linestyle in series:
+            if code is None or code in seen:
+                continue
+            seen.add(code)
+            rows = rates[(rates["unit_code"] == code) & rates[outcome].notna()].sort_values("collection_year")
+            if rows.empty:
+                continue
+            name = rows["unit_name"].dropna().iloc[-1] if rows["unit_name"].notna().any() else code
+            suffix = {"treated": " (treated)", "comparator": " (comparator)", "neighbour": " (nearest neighbour)"}
+            ax.plot(rows["collection_year"], rows[outcome], color=COLOURS[role], marker=marker, linestyle=linestyle,
+                    label=f"{name}{suffix.get(role, '')}", zorder=3)
+            drawn_years.update(int(y) for y in rows["collection_year"])
+        if not drawn_years:
+            _empty(ax, f"no {outcome} rates for these authorities")
+        else:
+            if study_years:
+                ax.axvspan(min(study_years) - 0.5, max(study_years) + 0.5, color="#f2f2f2", zorder=0)
+            _year_axis(ax, sorted(drawn_years))
+            _start_line(ax, first_post_year)
+            ax.set_ylabel("per 10,000 residents (all ages)")
+            ax.set_ylim(0, ax.get_ylim()[1] * 1.12)
+            ax.legend(loc="lower left", ncols=2)
+        note = "Shaded: the study's pre- and post-period." if study_years else None
+        return _render(figure, _outcome_label(outcome), bool(synthetic) or is_synthetic(rates), note)
+
+
+def cin_treated_vs_england(
+    rates: pd.DataFrame,
+    *,
+    treated_code: str,
+    first_post_year: int | None = None,
+    measure: str = "cin_per_10k_children",
+    england_code: str = ENGLAND_CODE,
+    synthetic: bool | None = None,
+) -> bytes:
+    """Children in need at 31 March per 10,000 children, treated authority vs England (report Figure 14).
+
+    `rates`: unit_code, unit_name, collection_year and `measure`.
+    """
+    with _style():
+        figure, (ax,) = _figure()
+        years: set[int] = set()
+        lines = ((treated_code, "treated", "o", "-"), (england_code, "england", None, "--"))
+        for code, role, marker, linestyle in lines:
+            rows = rates[(rates["unit_code"] == code) & rates[measure].notna()].sort_values("collection_year")
+            if rows.empty:
+                continue
+            ax.plot(rows["collection_year"], rows[measure], color=COLOURS[role], marker=marker, linestyle=linestyle,
+                    label=rows["unit_name"].dropna().iloc[-1] if rows["unit_name"].notna().any() else code, zorder=3)
+            years.update(int(y) for y in rows["collection_year"])
+        if not years:
+            _empty(ax, f"no {measure} for these areas")
+        else:
+            _year_axis(ax, sorted(years))
+            _start_line(ax, first_post_year)
+            ax.set_ylabel("children in need at 31 March\nper 10,000 children aged 0-17")
+            ax.set_ylim(0, ax.get_ylim()[1] * 1.12)
+            ax.legend(loc="lower left")
+        return _render(figure, "Children in need at 31 March: treated authority and England",
+                       bool(synthetic) or is_synthetic(rates))
+
+
+def event_study(events: pd.DataFrame, *, first_post_year: int | None = None, outcomes: Sequence[str] | None = None,
+                synthetic: bool | None = None) -> bytes:
+    """Year-by-year treated-minus-comparator effects relative to the last pre year,
+    with placebo-based 95% intervals, one panel per outcome.
+
+    `events`: outcome, covariate_adjusted, collection_year, estimate, ci_low, ci_high.
+    """
+    outcomes = _panel_order(events, outcomes)
+    with _style():
+        figure, axes = _figure(1, max(len(outcomes), 1), width=4.2 * max(len(outcomes), 1), height=4.4)
+        if not outcomes:
+            _empty(axes[0], "no event-study rows")
+        for ax, outcome in zip(axes, outcomes):
+            rows = events[events["outcome"] == outcome]
+            variants = sorted(rows["covariate_adjusted"].dropna().unique()) if "covariate_adjusted" in rows else [False]
+            for index, adjusted in enumerate(variants):
+                part = rows[rows["covariate_adjusted"] == adjusted].sort_values("collection_year")
+                offset = (index - (len(variants) - 1) / 2) * 0.18
+                low = (part["estimate"] - part["ci_low"]).clip(lower=0).fillna(0)
+                high = (part["ci_high"] - part["estimate"]).clip(lower=0).fillna(0)
+                ax.errorbar(part["collection_year"] + offset, part["estimate"], yerr=[low, high],
+                            fmt="o" if adjusted else "s",
+                            color=COLOURS["treated"] if adjusted else COLOURS["comparator"],
+                            mfc="white" if not adjusted else None, capsize=3, linewidth=1.2,
+                            label="CIN-adjusted" if adjusted else "unadjusted")
+            ax.axhline(0, color=COLOURS["england"], linewidth=0.8)
+            _year_axis(ax, rows["collection_year"].unique())
+            _start_line(ax, first_post_year, label=False)
+            ax.set_title(_short(outcome), loc="left")
+            ax.set_ylabel("effect per 10,000 residents")
+        if outcomes:
+            axes[0].legend(loc="best")
+        return _render(figure, "Event study: treated minus comparator, relative to the last pre-period year",
+                       bool(synthetic) or is_synthetic(events),
+                       "Bars: 95% intervals from placebo authorities; dotted line: programme start.")
+
+
+def placebo_distribution(placebos: pd.DataFrame, *, p_values: dict[str, float] | None = None,
+                         outcomes: Sequence[str] | None = None, synthetic: bool | None = None) -> bytes:
+    """Placebo-in-space estimates of every other eligible authority, with the
+    treated authority's estimate marked, one panel per outcome.
+
+    `placebos`: outcome, role ('treated' / 'placebo'), estimate. `p_values`
+    maps outcome to the permutation p-value printed on its panel.
+    """
+    outcomes = _panel_order(placebos, outcomes)
+    with _style():
+        figure, axes = _figure(1, max(len(outcomes), 1), width=4.2 * max(len(outcomes), 1), height=4.2)
+        if not outcomes:
+            _empty(axes[0], "no placebo estimates")
+        for ax, outcome in zip(axes, outcomes):
+            rows = placebos[(placebos["outcome"] == outcome) & placebos["estimate"].notna()]
+            others = rows.loc[rows["role"] != "treated", "estimate"].to_numpy(float)
+            treated = rows.loc[rows["role"] == "treated", "estimate"].to_numpy(float)
+            if others.size:
+                bins = min(30, max(8, int(np.sqrt(others.size)) * 2))
+                ax.hist(others, bins=bins, color=COLOURS["placebo"], edgecolor="white",
+                        label=f"placebo authorities (n={others.size})")
+            for value in treated:
+                ax.axvline(value, color=COLOURS["treated"], linewidth=2.5, label=f"treated: {value:.1f}")
+            ax.axvline(0, color=COLOURS["england"], linewidth=0.8)
+            title = _short(outcome)
+            if p_values and p_values.get(outcome) is not None and not pd.isna(p_values.get(outcome)):
+                title += f"  (permutation p = {p_values[outcome]:.2f})"
+            ax.set_title(title, loc="left")
+            ax.set_xlabel("DiD estimate per 10,000 residents")
+            ax.set_ylabel("authorities")
+            ax.set_ylim(0, ax.get_ylim()[1] * 1.25)
+            ax.legend(loc="upper left")
+        return _render(figure, "Placebo-in-space: the treated estimate among placebo authorities",
+                       bool(synthetic) or is_synthetic(placebos))
+
+
+def synthetic_control_path(paths: pd.DataFrame, *, first_post_year: int | None = None,
+                           outcomes: Sequence[str] | None = None, synthetic: bool | None = None) -> bytes:
+    """Treated authority and its synthetic control, year by year, one panel per outcome.
+
+    `paths`: outcome, collection_year, treated_value, synthetic_value.
+    """
+    outcomes = _panel_order(paths, outcomes)
+    with _style():
+        figure, axes = _figure(1, max(len(outcomes), 1), width=4.2 * max(len(outcomes), 1), height=4.2)
+        if not outcomes:
+            _empty(axes[0], "no synthetic-control paths")
+        for ax, outcome in zip(axes, outcomes):
+            rows = paths[paths["outcome"] == outcome].sort_values("collection_year")
+            ax.plot(rows["collection_year"], rows["treated_value"], color=COLOURS["treated"], marker="o",
+                    label="treated authority")
+            ax.plot(rows["collection_year"], rows["synthetic_value"], color=COLOURS["comparator"], linestyle="--",
+                    marker="s", mfc="white", label="synthetic control")
+            _year_axis(ax, rows["collection_year"].unique())
+            _start_line(ax, first_post_year, label=False)
+            ax.set_ylim(bottom=0)
+            ax.set_title(_short(outcome), loc="left")
+            ax.set_ylabel("per 10,000 residents")
+        if outcomes:
+            axes[0].legend(loc="lower left")
+        return _render(figure, "Synthetic control: treated authority vs weighted mix of authorities",
+                       bool(synthetic) or is_synthetic(paths), "Dotted line: programme start.")
+
+
+# --------------------------------------------------------------------------- casework (RCT, risk, service)
+
+
+def rct_probabilities(results: pd.DataFrame, *, analysis: str = "itt", synthetic: bool | None = None) -> bytes:
+    """The control group's observed rate beside its estimated rate had it received
+    FACT22, with the 95% interval, per outcome (report Figures 2-3).
+
+    `results`: analysis, outcome, status, cec_rate_observed, cec_rate_if_fact22,
+    cec_rate_if_fact22_ci_low, cec_rate_if_fact22_ci_high, p_value, stars,
+    n_cases, note, data_origin. An outcome with too few events to model is
+    shown as such, with no bars.
+    """
+    rows = results[results["analysis"] == analysis] if "analysis" in results else results
+    with _style():
+        figure, (ax,) = _figure(width=8.0, height=4.8)
+        if rows.empty:
+            _empty(ax, f"no RCT results for analysis {analysis!r}")
+        width = 0.36
+        for index, row in enumerate(rows.itertuples()):
+            if row.status != "estimated":
+                ax.text(index, 0.5, "too few events\nto model" if row.status == "too_few_events" else str(row.status),
+                        ha="center", va="center", fontsize=9, color="#555555",
+                        bbox={"boxstyle": "round", "fc": "#f4f4f4", "ec": "#bbbbbb"})
+                continue
+            observed = ax.bar(index - width / 2, row.cec_rate_observed, width, color=COLOURS["comparator"],
+                              label="CEC (control): observed" if index == 0 else None)
+            low = row.cec_rate_if_fact22 - row.cec_rate_if_fact22_ci_low
+            high = row.cec_rate_if_fact22_ci_high - row.cec_rate_if_fact22
+            had = ax.bar(index + width / 2, row.cec_rate_if_fact22, width, color=COLOURS["treated"],
+                         yerr=[[max(low, 0)], [max(high, 0)]], capsize=5,
+                         label="CEC had it received FACT22 (95% CI)" if index == 0 else None)
+            ax.bar_label(observed, labels=[f"{row.cec_rate_observed:.0%}"], padding=2, fontsize=9)
+            ax.text(index + width / 2, row.cec_rate_if_fact22_ci_high + 0.015,
+                    f"{row.cec_rate_if_fact22:.0%}{row.stars or ''}", ha="center", va="bottom", fontsize=9)
+            p_text = "" if pd.isna(row.p_value) else f"p = {row.p_value:.2f}"
+            ax.text(index, -0.12, p_text, ha="center", va="top", fontsize=8, color="#555555",
+                    transform=ax.get_xaxis_transform())
+        labels = [f"{RCT_OUTCOME_LABELS.get(o, o)}\n(n = {_count(n)})"
+                  for o, n in zip(rows["outcome"], rows["n_cases"])]
+        ax.set_xticks(range(len(rows)))
+        ax.set_xticklabels(labels)
+        ax.set_ylim(0, 1.12)
+        ax.yaxis.set_major_formatter(_percent())
+        ax.set_ylabel("probability by end of study")
+        ax.legend(loc="upper right")
+        return _render(figure, "RCT: the control group, observed and had it received FACT22",
+                       bool(synthetic) or is_synthetic(results),
+                       "Logistic regression with female, under 11 at referral and previous CIN history; "
+                       "* p<0.05, ** p<0.01.")
+
+
+def risk_scores(by_arm: pd.DataFrame, *, synthetic: bool | None = None) -> bytes:
+    """Mean total, protective-factor and risk-factor scores by arm over the three
+    coding points (report Figures 4-6); higher means less risk.
+
+    `by_arm`: arm, time_point, n_cases, mean_total_score, mean_protective_score,
+    mean_risk_score, data_origin.
+    """
+    time_points = [t for t in TIME_POINT_LABELS if t in set(by_arm["time_point"])] or \
+        list(dict.fromkeys(by_arm["time_point"]))
+    with _style():
+        figure, axes = _figure(1, len(RISK_SCORES), width=11.0, height=4.4)
+        counts = by_arm.pivot_table(index="time_point", columns="arm", values="n_cases", aggfunc="sum", sort=False)
+        ticks = [TIME_POINT_LABELS.get(t, t) + "\n" + ", ".join(
+            f"{arm} {int(n)}" for arm, n in counts.loc[t].items() if not pd.isna(n)) if t in counts.index
+            else TIME_POINT_LABELS.get(t, t) for t in time_points]
+        for ax, (column, title) in zip(axes, RISK_SCORES.items()):
+            for arm, rows in by_arm.groupby("arm", sort=False):
+                rows = rows.set_index("time_point").reindex(time_points)
+                ax.plot(np.arange(len(time_points)), rows[column], marker="o",
+                        color=ARM_COLOURS.get(arm, COLOURS["placebo"]), label=arm)
+            ax.set_xticks(range(len(time_points)))
+            ax.set_xticklabels(ticks, fontsize=8)
+            ax.set_xlim(-0.4, len(time_points) - 0.6)
+            ax.axhline(0, color=COLOURS["england"], linewidth=0.6)
+            ax.set_title(title, loc="left")
+            ax.set_ylabel("mean score (higher = less risk)")
+        axes[0].legend(loc="best")
+        return _render(figure, "Risk analysis: mean scores by arm at each coding point",
+                       bool(synthetic) or is_synthetic(by_arm), "Cases coded at each point by arm under the axis.")
+
+
+def service_case_length(by_year: pd.DataFrame, *, synthetic: bool | None = None) -> bytes:
+    """Average days to close a case by year the case started (report Figure 1).
+
+    `by_year`: start_year, n_closed, mean_days_to_close, n_open, data_origin.
+    Years with cases still open are hatched: their average is biased short.
+    """
+    rows = by_year.sort_values("start_year")
+    with _style():
+        figure, (ax,) = _figure(width=7.5, height=4.4)
+        if rows.empty:
+            _empty(ax, "no service cases")
+        for row in rows.itertuples():
+            if pd.isna(row.mean_days_to_close):
+                ax.text(row.start_year, 5, "none closed", ha="center", va="bottom", fontsize=8, color="#555555")
+                continue
+            open_cases = getattr(row, "n_open", 0)
+            still_open = pd.isna(open_cases) or open_cases > 0  # a withheld count is 1 to 5
+            bar = ax.bar(row.start_year, row.mean_days_to_close, 0.7, color=COLOURS["treated"],
+                         hatch="//" if still_open else None, edgecolor="white")
+            label = f"{row.mean_days_to_close:.0f} days\n(n={_count(row.n_closed)}"
+            label += f", {_count(open_cases)} open)" if still_open else ")"
+            ax.bar_label(bar, labels=[label], padding=2, fontsize=8)
+        if len(rows):
+            ax.set_xticks(rows["start_year"].astype(int).tolist())
+            ax.set_ylim(0, float(np.nanmax(rows["mean_days_to_close"].to_numpy(float), initial=0)) * 1.25 + 1)
+        ax.set_xlabel("year the case started")
+        ax.set_ylabel("mean days from start to closure")
+        return _render(figure, "FACT22 service: average length of closed cases by start year",
+                       bool(synthetic) or is_synthetic(by_year),
+                       "Hatched: cases that started that year are still open, so the average is biased short.")
+
+
+def _count(value) -> str:
+    """A count for a label; published casework counts of 1 to 5 are withheld (NULL)."""
+    return "withheld" if pd.isna(value) else f"{int(value):,}"
+
+
+def _percent():
+    from matplotlib.ticker import PercentFormatter
+
+    return PercentFormatter(xmax=1.0, decimals=0)

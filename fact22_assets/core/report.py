@@ -1,0 +1,770 @@
+"""The evaluation report as one self-contained HTML page (pure: DataFrames and PNG bytes in, HTML text out).
+
+The page reads like the quantitative sections of the evaluation (RR1067):
+study set-up, the comparator chosen for each outcome and why, the
+difference-in-differences table, its inference (placebos in space and
+time, event study, synthetic control), the estimates under each data
+vintage, the RCT, risk and service strands, limitations worked out from
+the data themselves, and a footer naming the data vintages, each source
+file's sha256 and the code version. Figures are embedded as base64 PNG, so
+the file opens anywhere without its neighbours.
+
+Every piece of text that comes from data is escaped with `html.escape`.
+Inputs that are missing (a strand not built yet) give a section that says
+so rather than an error. Tables carry ``data-table="<mart>"`` so tests and
+readers can find them.
+
+Also here: `data_dictionary_markdown`, the Markdown rendering of the
+warehouse's data dictionary (marts.data_dictionary).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import pandas as pd
+
+SYNTHETIC = "SYNTHETIC"
+MAIN_METHODS = ("ols_with_covariate", "ols")
+METHOD_LABELS = {
+    "difference_of_means": "2x2 difference of means",
+    "ols": "OLS, no covariate",
+    "ols_with_covariate": "OLS with CIN covariate (report's specification)",
+    "synthetic_control": "Synthetic control (mean post-period gap)",
+}
+OUTCOME_LABELS = {
+    "closures_per_10k": "Closures per 10,000 residents",
+    "rereferrals_per_10k": "Re-referrals per 10,000 residents",
+    "escalations_per_10k": "Escalations per 10,000 residents",
+    "referrals_per_10k": "Referrals per 10,000 residents",
+}
+RCT_OUTCOME_LABELS = {"closed": "case closed", "rereferred": "re-referred", "escalated": "escalated (CP or LAC)"}
+RANKING_SHOWN = 5
+
+# Figure keys: the report puts each figure in its section by these names.
+FIGURE_CIN = "cin_treated_vs_england"
+FIGURE_EVENT_STUDY = "event_study"
+FIGURE_PLACEBO = "placebo_distribution"
+FIGURE_SYNTHETIC_CONTROL = "synthetic_control_path"
+FIGURE_RCT = "rct_probabilities"
+FIGURE_RISK = "risk_scores"
+FIGURE_SERVICE = "service_case_length"
+
+
+def outcome_trend_figure(outcome: str) -> str:
+    """Figure key of one outcome's trend chart (report Figures 7-9)."""
+    return f"outcome_trends_{outcome}"
+
+
+@dataclass(frozen=True)
+class ReportFigure:
+    title: str
+    png: bytes
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class StudySetup:
+    study_id: str
+    treated_unit_code: str
+    treated_name: str
+    first_post_year: int
+    pre_years: tuple[int, ...]
+    post_years: tuple[int, ...]
+    outcomes: tuple[str, ...]
+    covariate: str | None = None
+    description: str = ""
+    pretrend_alpha: float | None = None
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """Everything the report shows; a missing frame gives a section that says so."""
+
+    study: StudySetup
+    vintage: str | None = None
+    treated_rates: pd.DataFrame | None = None  # collection_year + outcome columns, treated unit, report's vintage
+    comparator_ranking: pd.DataFrame | None = None
+    did_results: pd.DataFrame | None = None
+    did_placebo_time: pd.DataFrame | None = None
+    synthetic_control_weights: pd.DataFrame | None = None
+    estimates_by_vintage: pd.DataFrame | None = None  # did_results rows of every vintage
+    rct_results: pd.DataFrame | None = None
+    rct_balance: pd.DataFrame | None = None
+    case_length_tobit: pd.DataFrame | None = None
+    risk_scores_by_arm: pd.DataFrame | None = None
+    risk_score_changes: pd.DataFrame | None = None
+    service_summary: pd.DataFrame | None = None
+    service_case_length_by_year: pd.DataFrame | None = None
+    source_files: pd.DataFrame | None = None  # source_file, publication, release_id, source_sha256
+    vintages: pd.DataFrame | None = None  # vintage, first_year, last_year
+    code_versions: Sequence[str] = ()
+    figures: Mapping[str, ReportFigure] = field(default_factory=dict)
+    generated_at: str | None = None
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def esc(value) -> str:
+    """Escaped text of any value; missing values print as an en dash."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value is pd.NaT:
+        return "&ndash;"
+    return html.escape(str(value), quote=True)
+
+
+def year_label(year) -> str:
+    year = int(year)
+    return f"{year - 1}-{year % 100:02d}"
+
+
+def _missing(value) -> bool:
+    try:
+        return value is None or bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def num(value, digits: int = 2) -> str:
+    if _missing(value):
+        return "&ndash;"
+    return f"{float(value):,.{digits}f}"
+
+
+def pval(value) -> str:
+    if _missing(value):
+        return "&ndash;"
+    value = float(value)
+    return "&lt;0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def pct(value, digits: int = 0) -> str:
+    if _missing(value):
+        return "&ndash;"
+    return f"{float(value) * 100:.{digits}f}%"
+
+
+def integer(value) -> str:
+    return "&ndash;" if _missing(value) else f"{int(value):,}"
+
+
+def count_cell(column: str) -> Callable:
+    """A casework count: withheld counts (NULL, 'c' in <column>_status) say so."""
+    def cell(row) -> str:
+        if _missing(row.get(column)) and row.get(f"{column}_status") == "c":
+            return '<span class="withheld" title="a count of 1 to 5, withheld">withheld</span>'
+        return integer(row.get(column))
+    return cell
+
+
+def _outcome(outcome: str) -> str:
+    return esc(OUTCOME_LABELS.get(outcome, outcome))
+
+
+def _has(frame: pd.DataFrame | None) -> bool:
+    return frame is not None and len(frame) > 0
+
+
+def is_synthetic(frame: pd.DataFrame | None) -> bool:
+    return _has(frame) and "data_origin" in frame and bool((frame["data_origin"] == SYNTHETIC).any())
+
+
+Column = tuple[str, str, Callable]  # (header, column, formatter)
+
+
+def table(frame: pd.DataFrame, columns: Sequence[Column], name: str, caption: str) -> str:
+    """An HTML table of `frame`; each cell through its formatter (which escapes)."""
+    head = "".join(f"<th scope=\"col\">{esc(header)}</th>" for header, _, _ in columns)
+    body = []
+    for _, row in frame.iterrows():
+        cells = "".join(f"<td>{fmt(row.get(column)) if column else fmt(row)}</td>" for _, column, fmt in columns)
+        body.append(f"<tr>{cells}</tr>")
+    return (f'<table class="data" data-table="{esc(name)}"><caption>{esc(caption)}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+
+
+def figure_html(figures: Mapping[str, ReportFigure], key: str) -> str:
+    item = figures.get(key)
+    if item is None:
+        return f'<p class="missing">Figure {esc(key)} was not drawn.</p>'
+    data = base64.b64encode(item.png).decode("ascii")
+    caption = f"<figcaption><strong>{esc(item.title)}</strong>"
+    caption += f" {esc(item.caption)}</figcaption>" if item.caption else "</figcaption>"
+    return (f'<figure data-figure="{esc(key)}"><img src="data:image/png;base64,{data}" '
+            f'alt="{esc(item.title)}">{caption}</figure>')
+
+
+def _not_available(what: str) -> str:
+    return f'<p class="missing">{esc(what)} is not available in this build of the warehouse.</p>'
+
+
+def _synthetic_banner(where: str) -> str:
+    return (f'<div class="synthetic-banner" role="note"><strong>SYNTHETIC DATA.</strong> {esc(where)} are built '
+            "from invented stand-ins that reproduce the report's published aggregates, not from council records. "
+            "They show the method working; they are not findings.</div>")
+
+
+def _main_rows(did: pd.DataFrame) -> pd.DataFrame:
+    """The report's own specification per outcome (with the covariate when there is one)."""
+    for method in MAIN_METHODS:
+        rows = did[did["method"] == method]
+        if len(rows):
+            return rows
+    return did.iloc[0:0]
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def _setup(inputs: ReportInputs) -> str:
+    s = inputs.study
+    pre = f"{year_label(min(s.pre_years))} to {year_label(max(s.pre_years))}"
+    post = f"{year_label(min(s.post_years))} to {year_label(max(s.post_years))}"
+    outcomes = ", ".join(OUTCOME_LABELS.get(o, o) for o in s.outcomes)
+    vintage = inputs.vintage or "none"
+    rows = [
+        ("Study", s.study_id), ("Treated authority", f"{s.treated_name} ({s.treated_unit_code})"),
+        ("Programme start", f"collection year {year_label(s.first_post_year)} (first post-period year)"),
+        ("Pre-period", f"{pre} ({len(s.pre_years)} collection years)"),
+        ("Post-period", f"{post} ({len(s.post_years)} collection years)"),
+        ("Outcomes", outcomes), ("Covariate", s.covariate or "none"),
+        ("Data vintage of the estimates", vintage),
+    ]
+    items = "".join(f"<tr><th scope=\"row\">{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
+    description = f"<p>{esc(s.description)}</p>" if s.description else ""
+    return (f'<section id="setup"><h2>1. Study set-up</h2>{description}'
+            "<p>Strand 1 compares the treated authority with one comparator authority per outcome, using English "
+            "local authorities' published children-in-need statistics. Each outcome is a count per 10,000 residents "
+            "(ONS mid-year estimate, all ages); years are collection years ending 31 March. The estimator is the "
+            "report's regression <code>Y = b0 + b1&middot;T + b2&middot;Post + bTE&middot;(T&times;Post) + "
+            "b3&middot;CIN + e</code>; bTE is the effect.</p>"
+            f'<table class="setup" data-table="study">{items}</table></section>')
+
+
+def _comparators(inputs: ReportInputs) -> str:
+    ranking, s = inputs.comparator_ranking, inputs.study
+    parts = ['<section id="comparators"><h2>2. Comparator choice and why</h2>',
+             "<p>For each outcome every other authority with a complete, consistent series is a candidate. "
+             "Candidates whose pre-period trend differs significantly from the treated authority's (differential "
+             f"slope test p &lt; {esc(s.pretrend_alpha if s.pretrend_alpha is not None else 'alpha')}) rank after "
+             "all others; the rest are ordered by a composite of percentile ranks (lower = more alike): "
+             "trend (|differential slope|), level (|pre-period mean difference|) and demography (population, CIN "
+             "rate, statistical-neighbour rank, deprivation). The top of each ranking is below.</p>"]
+    if not _has(ranking):
+        parts.append(_not_available("The comparator ranking (marts.comparator_ranking)"))
+    for outcome in s.outcomes:
+        parts.append(f"<h3>{_outcome(outcome)}</h3>")
+        if _has(ranking):
+            rows = ranking[ranking["outcome"] == outcome]
+            eligible = rows[rows["eligible"].fillna(False).astype(bool)]
+            chosen = rows[rows["selected"].fillna(False).astype(bool)]
+            if len(chosen):
+                c = chosen.iloc[0]
+                gate = "passes" if bool(c.get("passes_pretrend")) else "does NOT pass"
+                parts.append(
+                    f'<p class="choice">Selected comparator: <strong>{esc(c["unit_name"])}</strong> '
+                    f"({esc(c['unit_code'])}), rank 1 of {len(eligible)} eligible authorities "
+                    f"({len(rows) - len(eligible)} ineligible). Pre-period differential slope "
+                    f"{num(c.get('differential_slope'))} per year (p = {pval(c.get('differential_slope_p'))}; it "
+                    f"{gate} the parallel-trend gate); its pre-period mean {num(c.get('pre_mean'))} differs from the "
+                    f"treated authority's by {num(c.get('level_difference'))}; composite score "
+                    f"{num(c.get('composite_score'), 3)}.</p>")
+            top = eligible.sort_values("rank").head(RANKING_SHOWN)
+            parts.append(table(top, [
+                ("Rank", "rank", integer), ("Authority", "unit_name", esc), ("Code", "unit_code", esc),
+                ("Passes pre-trend test", "passes_pretrend", lambda v: "yes" if v is True or v == 1 else "no"),
+                ("Differential slope", "differential_slope", num), ("p (slope)", "differential_slope_p", pval),
+                ("Pre-period mean", "pre_mean", num), ("Level difference", "level_difference", num),
+                ("Trend score", "pct_trend", lambda v: num(v, 3)), ("Level score", "pct_level", lambda v: num(v, 3)),
+                ("Demography score", "demography_score", lambda v: num(v, 3)),
+                ("Composite", "composite_score", lambda v: num(v, 3)),
+            ], "comparator_ranking", f"{OUTCOME_LABELS.get(outcome, outcome)}: top {RANKING_SHOWN} candidates "
+               "(component scores are percentile ranks among eligible authorities, lower = more alike)"))
+        parts.append(figure_html(inputs.figures, outcome_trend_figure(outcome)))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _did(inputs: ReportInputs) -> str:
+    did = inputs.did_results
+    parts = ['<section id="did"><h2>3. Difference-in-differences estimates</h2>']
+    if not _has(did):
+        parts.append(_not_available("The difference-in-differences results (marts.did_results)"))
+        return "".join(parts) + "</section>"
+    parts.append("<p>One row per outcome and method. A negative estimate means the treated authority's rate fell "
+                 "relative to its comparator after the programme started. Classical standard errors assume "
+                 "independent, equal-variance errors; HC1 errors relax equal variance; the permutation p-value "
+                 "ranks the estimate among placebo authorities (section 4).</p>")
+    method_order = did["method"].map({m: i for i, m in enumerate(METHOD_LABELS)}).fillna(len(METHOD_LABELS))
+    outcome_order = did["outcome"].map({o: i for i, o in enumerate(inputs.study.outcomes)}).fillna(99)
+    ordered = did.assign(_o=outcome_order, _m=method_order).sort_values(["_o", "_m"], kind="stable")
+    parts.append(table(ordered, [
+        ("Outcome", "outcome", _outcome), ("Comparator", "comparator_name", esc),
+        ("Method", "method", lambda m: esc(METHOD_LABELS.get(m, m))), ("Estimate", "estimate", num),
+        ("SE (classical)", "se_classical", num), ("p (classical)", "p_classical", pval),
+        ("95% CI (classical)", None, lambda r: _ci(r, "ci_low_classical", "ci_high_classical")),
+        ("SE (HC1)", "se_hc1", num), ("p (HC1)", "p_hc1", pval),
+        ("Permutation p", "permutation_p_value", pval), ("Placebos", "n_placebos", integer),
+        ("N (unit-years)", "n_obs", integer),
+    ], "did_results", "Difference-in-differences estimates, per 10,000 residents"))
+    means = did[did["method"] == "difference_of_means"]
+    if len(means):
+        parts.append(table(means, [
+            ("Outcome", "outcome", _outcome), ("Comparator", "comparator_name", esc),
+            ("Treated before", "treated_pre_mean", num), ("Treated after", "treated_post_mean", num),
+            ("Comparator before", "comparator_pre_mean", num), ("Comparator after", "comparator_post_mean", num),
+            ("(T after - T before) - (C after - C before)", "estimate", num),
+        ], "did_means", "The 2x2 form: mean rates before and after the start"))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _ci(row, low: str, high: str) -> str:
+    if _missing(row.get(low)) or _missing(row.get(high)):
+        return "&ndash;"
+    return f"{num(row.get(low))} to {num(row.get(high))}"
+
+
+def _inference(inputs: ReportInputs) -> str:
+    did, figures = inputs.did_results, inputs.figures
+    parts = ['<section id="inference"><h2>4. Inference: placebos, event study and synthetic control</h2>',
+             "<p>With two authorities and a handful of noisy years the classical p-value leans on assumptions such "
+             "data rarely meet. Three checks ask instead how unusual the estimate is where nothing happened: "
+             "every other eligible authority as a placebo treated unit (placebo-in-space), fake start years inside "
+             "the pre-period (placebo-in-time), year-by-year effects (event study), and a synthetic control built "
+             "as a weighted mix of authorities.</p>"]
+    if _has(did):
+        main = _main_rows(did)
+        synthetic = did[did["method"] == "synthetic_control"].set_index("outcome")
+        rows = []
+        for _, r in main.iterrows():
+            sc = synthetic.loc[r["outcome"]] if r["outcome"] in synthetic.index else None
+            rows.append({
+                "outcome": r["outcome"], "estimate": r["estimate"], "p_classical": r.get("p_classical"),
+                "p_hc1": r.get("p_hc1"), "permutation_p_value": r.get("permutation_p_value"),
+                "n_placebos": r.get("n_placebos"),
+                "sc_estimate": None if sc is None else sc.get("estimate"),
+                "sc_p": None if sc is None else sc.get("permutation_p_value"),
+                "sc_post_p": None if sc is None else sc.get("post_rmspe_p_value"),
+                "sc_pre_rmspe": None if sc is None else sc.get("pre_rmspe"),
+            })
+        parts.append(table(pd.DataFrame(rows), [
+            ("Outcome", "outcome", _outcome), ("DiD estimate", "estimate", num),
+            ("p (classical)", "p_classical", pval), ("p (HC1)", "p_hc1", pval),
+            ("Placebo-in-space p", "permutation_p_value", pval), ("Placebos", "n_placebos", integer),
+            ("Synthetic-control gap", "sc_estimate", num), ("SC p (RMSPE ratio)", "sc_p", pval),
+            ("SC p (post RMSPE, comparable fits)", "sc_post_p", pval), ("SC pre-period RMSPE", "sc_pre_rmspe", num),
+        ], "inference", "The report's estimate beside its placebo and synthetic-control inference"))
+    else:
+        parts.append(_not_available("The inference results (marts.did_results)"))
+    parts.append(figure_html(figures, FIGURE_PLACEBO))
+    parts.append(figure_html(figures, FIGURE_EVENT_STUDY))
+    time = inputs.did_placebo_time
+    if _has(time):
+        main_method = next((m for m in MAIN_METHODS if (time["method"] == m).any()), None) \
+            if "method" in time else None
+        rows = time[time["method"] == main_method] if main_method else time
+        parts.append(table(rows, [
+            ("Outcome", "outcome", _outcome), ("Fake start", "fake_first_post_year", lambda y: esc(year_label(y))
+                                                 if not _missing(y) else "&ndash;"),
+            ("Estimate", "estimate", num), ("p (classical)", "p_classical", pval), ("N", "n_obs", integer),
+        ], "did_placebo_time", "Placebo-in-time: fake programme starts inside the pre-period (estimates far from "
+                               "zero mean the pre-period was not stable)"))
+    parts.append(figure_html(figures, FIGURE_SYNTHETIC_CONTROL))
+    weights = inputs.synthetic_control_weights
+    if _has(weights):
+        top = weights[weights["weight"] > 0.001].groupby("outcome", sort=False).head(5)
+        parts.append(table(top, [("Outcome", "outcome", _outcome), ("Donor authority", "unit_name", esc),
+                                 ("Weight", "weight", lambda v: num(v, 3))],
+                           "synthetic_control_weights", "Synthetic control: the largest donor weights"))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _vintages_section(inputs: ReportInputs) -> str:
+    frame = inputs.estimates_by_vintage
+    parts = ['<section id="vintages"><h2>5. The estimates under each data vintage</h2>',
+             "<p>Each children-in-need release is a data vintage; the estimates are recomputed on the data as they "
+             "stood in each release that covers the study's years, so a revision shows as a change here.</p>"]
+    if not _has(frame):
+        parts.append(_not_available("Estimates by vintage"))
+        return "".join(parts) + "</section>"
+    main = _main_rows(frame)
+    parts.append(table(main, [
+        ("Outcome", "outcome", _outcome), ("Vintage", "vintage", esc), ("Comparator", "comparator_name", esc),
+        ("Estimate", "estimate", num), ("p (classical)", "p_classical", pval),
+        ("Permutation p", "permutation_p_value", pval),
+    ], "did_results_by_vintage", "The report's specification, per data vintage"))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _cin(inputs: ReportInputs) -> str:
+    return ('<section id="cin"><h2>6. Children in need: treated authority and England</h2>'
+            + figure_html(inputs.figures, FIGURE_CIN) + "</section>")
+
+
+def _rct(inputs: ReportInputs) -> str:
+    results, balance, tobit = inputs.rct_results, inputs.rct_balance, inputs.case_length_tobit
+    parts = ['<section id="rct"><h2>7. Randomised trial: long-term outcomes</h2>']
+    if any(is_synthetic(f) for f in (results, balance, tobit)):
+        parts.append(_synthetic_banner("The RCT results in this section"))
+    parts.append("<p>Family-level randomised trial in Crewe: logistic regression of each outcome on treatment with "
+                 "female, aged under 11 at referral and previous CIN involvement as controls, back-transformed to "
+                 "the control group's observed rate and its rate had it received FACT22 (* p&lt;0.05, "
+                 "** p&lt;0.01). Outcomes with too few events are not modelled.</p>")
+    if not _has(results):
+        parts.append(_not_available("The RCT results (marts.rct_results)"))
+    else:
+        parts.append(table(results, [
+            ("Analysis", "analysis", esc), ("Outcome", "outcome", lambda o: esc(RCT_OUTCOME_LABELS.get(o, o))),
+            ("Status", "status", esc), ("N", None, count_cell("n_cases")),
+            ("Events FACT22", None, count_cell("events_fact22")), ("Events CEC", None, count_cell("events_cec")),
+            ("FACT22 observed", "fact22_rate_observed", pct),
+            ("CEC observed", "cec_rate_observed", pct), ("CEC had it received FACT22", "cec_rate_if_fact22", pct),
+            ("95% CI", None, lambda r: "&ndash;" if _missing(r.get("cec_rate_if_fact22_ci_low")) else
+             f"{pct(r.get('cec_rate_if_fact22_ci_low'))} to {pct(r.get('cec_rate_if_fact22_ci_high'))}"),
+            ("p", "p_value", pval), ("", "stars", esc), ("Note", "note", esc),
+            ("Data origin", "data_origin", esc),
+        ], "rct_results", "RCT outcomes by end of study"))
+    parts.append(figure_html(inputs.figures, FIGURE_RCT))
+    if _has(balance):
+        parts.append(table(balance, [
+            ("Characteristic", "label", esc), ("FACT22", "share_fact22", lambda v: pct(v, 1)),
+            ("CEC", "share_cec", lambda v: pct(v, 1)), ("Test", "test", esc), ("p", "p_value", pval),
+            ("Data origin", "data_origin", esc),
+        ], "rct_balance", "Sample description by arm, with a test of balance"))
+    if _has(tobit):
+        parts.append(table(tobit, [
+            ("Term", "term", esc), ("Estimate (days)", "estimate", num), ("SE", "std_error", num),
+            ("p", "p_value", pval), ("95% CI", None, lambda r: _ci(r, "ci_low", "ci_high")),
+            ("N", None, count_cell("n_cases")), ("Right-censored", None, count_cell("n_right_censored")),
+            ("Data origin", "data_origin", esc),
+        ], "case_length_tobit", "Case length without escalation: censored-normal (Tobit) regression"))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _risk(inputs: ReportInputs) -> str:
+    by_arm, changes = inputs.risk_scores_by_arm, inputs.risk_score_changes
+    parts = ['<section id="risk"><h2>8. Risk analysis of coded case notes</h2>']
+    if is_synthetic(by_arm) or is_synthetic(changes):
+        parts.append(_synthetic_banner("The risk scores in this section"))
+    parts.append("<p>Score = engagement + protective factors + risk factors (report Appendix 5); higher means less "
+                 "risk. A negative change means risk rose.</p>")
+    if not _has(by_arm):
+        parts.append(_not_available("The risk scores (marts.risk_scores_by_arm)"))
+    else:
+        parts.append(table(by_arm, [
+            ("Arm", "arm", esc), ("Time point", "time_point", esc), ("Cases", None, count_cell("n_cases")),
+            ("Engagement", "mean_engagement_score", num), ("Protective", "mean_protective_score", num),
+            ("Risk", "mean_risk_score", num), ("Total", "mean_total_score", num),
+            ("Data origin", "data_origin", esc),
+        ], "risk_scores_by_arm", "Mean scores by arm and coding point"))
+    if _has(changes):
+        parts.append(table(changes, [
+            ("From", "from_time_point", esc), ("To", "to_time_point", esc), ("Arm", "arm", esc),
+            ("Cases", None, count_cell("n_cases")), ("Mean change in total", "mean_change", num),
+            ("p (paired)", "p_value_paired", pval), ("p (between arms)", "p_value_between_arms", pval),
+        ], "risk_score_changes", "Change in total score between coding points (cases coded at both)"))
+    parts.append(figure_html(inputs.figures, FIGURE_RISK))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _service(inputs: ReportInputs) -> str:
+    summary, by_year = inputs.service_summary, inputs.service_case_length_by_year
+    parts = ['<section id="service"><h2>9. Service management information</h2>']
+    if is_synthetic(summary) or is_synthetic(by_year):
+        parts.append(_synthetic_banner("The service figures in this section"))
+    if not _has(summary):
+        parts.append(_not_available("The service summary (marts.service_summary)"))
+    else:
+        parts.append(table(summary, [
+            ("Measure", "measure", esc), ("Category", "category", esc), ("Families", None, count_cell("n_families")),
+            ("Share", "share", lambda v: pct(v, 1)), ("Mean days", "mean_days", lambda v: num(v, 0)),
+            ("National benchmark", "benchmark_share", lambda v: pct(v, 1)),
+            ("p vs benchmark", "p_value_vs_benchmark", pval), ("Data origin", "data_origin", esc),
+        ], "service_summary", "Families served, how cases ended and days to close"))
+    if _has(by_year):
+        parts.append(table(by_year, [
+            ("Start year", "start_year", esc), ("Started", None, count_cell("n_started")),
+            ("Closed", None, count_cell("n_closed")),
+            ("Mean days to close", "mean_days_to_close", lambda v: num(v, 0)),
+            ("Still open", None, count_cell("n_open")),
+        ], "service_case_length_by_year", "Case length by year the case started"))
+    parts.append(figure_html(inputs.figures, FIGURE_SERVICE))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+# --------------------------------------------------------------------------- limitations
+
+
+def limitations(inputs: ReportInputs) -> list[str]:
+    """The design's weaknesses as this build's data show them (plain text, unescaped)."""
+    s, notes = inputs.study, []
+    pre = len(s.pre_years)
+    notes.append(f"Only {pre} pre-period years ({year_label(min(s.pre_years))} to {year_label(max(s.pre_years))}) "
+                 f"and {len(s.post_years)} post-period years inform each estimate: parallel pre-trends are tested on "
+                 f"{pre} points per authority, with little power to detect a divergence.")
+    did = inputs.did_results
+    main = _main_rows(did) if _has(did) else None
+    rates = inputs.treated_rates
+    if _has(rates):
+        pre_rows = rates[rates["collection_year"].isin(s.pre_years)].sort_values("collection_year")
+        for outcome in s.outcomes:
+            if outcome not in pre_rows or pre_rows[outcome].notna().sum() < 2:
+                continue
+            values = pre_rows[outcome].dropna()
+            sd, jump = values.std(), values.diff().abs().mean()
+            text = (f"Year-to-year noise: {s.treated_name}'s {OUTCOME_LABELS.get(outcome, outcome).lower()} had a "
+                    f"standard deviation of {sd:.1f} across the pre-period (mean absolute change between "
+                    f"consecutive years {jump:.1f}, around a mean of {values.mean():.1f})")
+            if main is not None and (main["outcome"] == outcome).any():
+                estimate = main.loc[main["outcome"] == outcome, "estimate"].iloc[0]
+                if not _missing(estimate) and sd > 0:
+                    text += f"; the estimated effect of {estimate:.1f} is {abs(estimate) / sd:.1f} such standard " \
+                            "deviations"
+            notes.append(text + ".")
+    if main is not None and len(main):
+        n_obs = main["n_obs"].dropna()
+        if len(n_obs):
+            notes.append(f"Each regression compares two authorities: {int(n_obs.min())} unit-years, so the classical "
+                         "p-value rests on very few observations; the placebo-in-space and synthetic-control "
+                         "p-values are the fairer guide.")
+        for _, r in main.iterrows():
+            p_classical, p_perm = r.get("p_classical"), r.get("permutation_p_value")
+            if not _missing(p_classical) and not _missing(p_perm) and (p_classical < 0.05) != (p_perm < 0.05):
+                notes.append(f"For {OUTCOME_LABELS.get(r['outcome'], r['outcome']).lower()} the classical p-value "
+                             f"({p_classical:.3f}) and the placebo-in-space p-value ({p_perm:.3f}) disagree about "
+                             "significance at 5%.")
+    ranking = inputs.comparator_ranking
+    if _has(ranking):
+        chosen = ranking[ranking["selected"].fillna(False).astype(bool)]
+        for _, c in chosen.iterrows():
+            if not bool(c.get("passes_pretrend")):
+                notes.append(f"No candidate passed the parallel pre-trend test for "
+                             f"{OUTCOME_LABELS.get(c['outcome'], c['outcome']).lower()}: the comparator "
+                             f"{c['unit_name']} is the best of those that failed.")
+    if _has(did) and (did["method"] == "synthetic_control").any():
+        sc = did[did["method"] == "synthetic_control"]
+        exact = sc["pre_rmspe"].fillna(1).lt(1e-6).sum() if "pre_rmspe" in sc else 0
+        if exact:
+            notes.append(f"The synthetic control fits the pre-period exactly for {int(exact)} of {len(sc)} outcomes: "
+                         f"with more donor authorities than the {pre} pre-period years many weightings fit perfectly, "
+                         "so the weights are one of several and the fit says little about the counterfactual.")
+    results = inputs.rct_results
+    if _has(results):
+        itt = results[results["analysis"] == "itt"] if "analysis" in results else results
+        for _, r in itt.iterrows():
+            if r["status"] == "too_few_events":
+                notes.append(f"RCT outcome '{RCT_OUTCOME_LABELS.get(r['outcome'], r['outcome'])}': too few events to "
+                             f"model (events: FACT22 {_count(r.get('events_fact22'))}, CEC "
+                             f"{_count(r.get('events_cec'))}); only counts and Fisher's exact test are reported.")
+        estimated = itt[itt["status"] == "estimated"]
+        if len(estimated):
+            notes.append(f"The RCT analyses {_count(estimated['n_cases'].max())} families "
+                         f"(FACT22 {_count(estimated['n_fact22'].max()) if 'n_fact22' in estimated else '?'}, "
+                         f"CEC {_count(estimated['n_cec'].max()) if 'n_cec' in estimated else '?'}): only large "
+                         "differences in probability could be detected.")
+        if "analysis" in results and (results["analysis"] == "excluding_contaminated").any():
+            n_itt = itt["n_cases"].max()
+            n_ex = results.loc[results["analysis"] == "excluding_contaminated", "n_cases"].max()
+            if not _missing(n_itt) and not _missing(n_ex) and n_itt > n_ex:
+                notes.append(f"Contamination: {int(n_itt - n_ex)} control families later received FACT22; the "
+                             "results are shown with and without them.")
+    by_arm = inputs.risk_scores_by_arm
+    if _has(by_arm):
+        latest = by_arm[by_arm["time_point"] == by_arm["time_point"].iloc[-1]] if len(by_arm) else by_arm
+        counts = " and ".join(f"{r['arm']} {_count(r['n_cases'])}" for _, r in latest.iterrows())
+        coded = by_arm.groupby("time_point")["n_cases"].sum(min_count=1).max()
+        notes.append(f"The risk analysis codes {_count(coded)} cases, and "
+                     f"only {counts} at the last coding point: its tests are descriptive at best.")
+    by_year = inputs.service_case_length_by_year
+    # A withheld count of open cases (NULL) is 1 to 5: still open.
+    open_cases = by_year["n_open"].fillna(1).gt(0) if _has(by_year) and "n_open" in by_year else None
+    if open_cases is not None and open_cases.any():
+        years = ", ".join(str(int(y)) for y in by_year.loc[open_cases, "start_year"])
+        notes.append(f"Service case lengths for cases started in {years} are biased short: some of those cases "
+                     "are still open.")
+    synthetic = [name for name in ("rct_results", "rct_balance", "case_length_tobit", "risk_scores_by_arm",
+                                   "risk_score_changes", "service_summary", "service_case_length_by_year")
+                 if is_synthetic(getattr(inputs, name))]
+    if synthetic:
+        notes.append("SYNTHETIC inputs: " + ", ".join(f"marts.{n}" for n in synthetic) + " are built from invented "
+                     "stand-ins for the council's case-level extracts; they illustrate the method and must not be "
+                     "read as findings.")
+    return notes
+
+
+def _count(value) -> str:
+    """A count in plain text; a casework count of 1 to 5 is withheld (NULL)."""
+    return "withheld (1 to 5)" if _missing(value) else str(int(value))
+
+
+def _limitations(inputs: ReportInputs) -> str:
+    items = "".join(f"<li>{esc(note)}</li>" for note in limitations(inputs))
+    return f'<section id="limitations"><h2>10. Limitations</h2><ul>{items}</ul></section>'
+
+
+def _footer(inputs: ReportInputs) -> str:
+    parts = ['<footer id="provenance"><h2>Data and code</h2>']
+    if inputs.vintage:
+        parts.append(f"<p>Estimates use data vintage <strong>{esc(inputs.vintage)}</strong>.</p>")
+    if _has(inputs.vintages):
+        parts.append(table(inputs.vintages, [
+            ("Vintage", "vintage", esc), ("First year", "first_year", lambda y: esc(year_label(y))),
+            ("Last year", "last_year", lambda y: esc(year_label(y))),
+        ], "vintages", "Data vintages in the warehouse"))
+    if _has(inputs.source_files):
+        parts.append(table(inputs.source_files, [
+            ("Source file", "source_file", esc), ("Publication", "publication", esc), ("Release", "release_id", esc),
+            ("sha256", "source_sha256", lambda v: f"<code>{esc(v)}</code>"),
+        ], "source_files", "Published files read, with their checksums"))
+    versions = ", ".join(dict.fromkeys(str(v) for v in inputs.code_versions if v)) or "unknown"
+    parts.append(f'<p>Code version: <code class="code-version">{esc(versions)}</code>.')
+    if inputs.generated_at:
+        parts.append(f" Generated {esc(inputs.generated_at)}.")
+    parts.append("</p></footer>")
+    return "".join(parts)
+
+
+_CSS = """
+body{font-family:Georgia,'Times New Roman',serif;max-width:1180px;margin:2em auto;padding:0 1.5em;color:#222;
+line-height:1.45}
+h1{font-size:1.7em;margin-bottom:.2em}h2{border-bottom:2px solid #1f5f99;padding-bottom:.2em;margin-top:2em}
+h3{margin-top:1.4em}
+table{border-collapse:collapse;margin:1em 0;font-family:Helvetica,Arial,sans-serif;font-size:.85em}
+caption{text-align:left;font-weight:bold;padding:.3em 0}
+th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
+thead th{background:#eef3f8}td{font-variant-numeric:tabular-nums}
+figure{margin:1.2em 0}figure img{max-width:100%;border:1px solid #ddd}
+figcaption{font-size:.9em;color:#444}
+.synthetic-banner{background:#c0392b;color:#fff;padding:.7em 1em;margin:1em 0;font-family:Helvetica,Arial,sans-serif}
+.withheld{font-style:italic;color:#666}
+.missing{color:#8a6d3b;background:#fcf8e3;padding:.4em .8em}
+.choice{background:#f4f7fa;padding:.5em .8em;border-left:4px solid #1f5f99}
+footer{margin-top:3em;font-size:.85em;color:#444}code{font-size:.95em}
+"""
+
+
+STRAND_1_FRAMES = ("comparator_ranking", "did_results", "did_placebo_time", "synthetic_control_weights",
+                   "estimates_by_vintage")
+
+
+def in_study_order(inputs: ReportInputs) -> ReportInputs:
+    """Strand-1 tables with their outcomes in the study's order (stable within an outcome)."""
+    order = {o: i for i, o in enumerate(inputs.study.outcomes)}
+    changes = {}
+    for name in STRAND_1_FRAMES:
+        frame = getattr(inputs, name)
+        if _has(frame) and "outcome" in frame:
+            rank = frame["outcome"].map(order).fillna(len(order))
+            changes[name] = frame.iloc[rank.argsort(kind="stable")].reset_index(drop=True)
+    return replace(inputs, **changes)
+
+
+def render_report(inputs: ReportInputs) -> str:
+    """The whole evaluation report as one HTML document."""
+    inputs = in_study_order(inputs)
+    s = inputs.study
+    casework = (inputs.rct_results, inputs.rct_balance, inputs.case_length_tobit, inputs.risk_scores_by_arm,
+                inputs.risk_score_changes, inputs.service_summary, inputs.service_case_length_by_year)
+    banner = _synthetic_banner("Sections 7 to 9 (RCT, risk and service)") if any(map(is_synthetic, casework)) \
+        else ""
+    title = f"FACT22 evaluation: {s.treated_name} ({s.study_id})"
+    body = "".join([
+        f"<header><h1>{esc(title)}</h1><p>Quantitative strands of the evaluation, regenerated from the warehouse "
+        f"on every refresh. Data vintage {esc(inputs.vintage or 'none')}.</p>{banner}</header>",
+        "<main>", _setup(inputs), _comparators(inputs), _did(inputs), _inference(inputs), _vintages_section(inputs),
+        _cin(inputs), _rct(inputs), _risk(inputs), _service(inputs), _limitations(inputs), "</main>",
+        _footer(inputs),
+    ])
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>{body}</body></html>\n")
+
+
+# --------------------------------------------------------------------------- data dictionary
+
+
+def _md(text) -> str:
+    """Text safe inside a Markdown table cell."""
+    if _missing(text):
+        return ""
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip()
+
+
+def data_dictionary_markdown(tables: pd.DataFrame, columns: pd.DataFrame, source: str = "") -> str:
+    """docs/data_dictionary.md from the warehouse's comments.
+
+    `tables`: table_schema, table_name, description, row_count (optional).
+    `columns`: table_schema, table_name, column_name, data_type, description,
+    in column order.
+    """
+    lines = ["# Data dictionary", "",
+             "Generated by `scripts/generate_data_dictionary.py` from the comments the `marts.data_dictionary` "
+             "asset writes into the warehouse (`COMMENT ON`); do not edit by hand. Descriptions come from "
+             "`data/reference/column_descriptions.yaml`.", ""]
+    if source:
+        lines += [f"Built from: `{_md(source)}`.", ""]
+    ordered = tables.sort_values(["table_schema", "table_name"],
+                                 key=lambda c: c.map(_SCHEMA_ORDER).fillna(9) if c.name == "table_schema" else c)
+    lines += ["| table | rows | description |", "|---|---:|---|"]
+    for _, t in ordered.iterrows():
+        name = f"{t['table_schema']}.{t['table_name']}"
+        rows = "" if _missing(t.get("row_count")) else f"{int(t['row_count']):,}"
+        lines.append(f"| [`{name}`](#{name.replace('.', '')}) | {rows} | {_md(t.get('description'))} |")
+    for _, t in ordered.iterrows():
+        name = f"{t['table_schema']}.{t['table_name']}"
+        lines += ["", f"## {name}", ""]
+        if not _missing(t.get("description")):
+            lines += [_md(t["description"]), ""]
+        own = columns[(columns["table_schema"] == t["table_schema"]) & (columns["table_name"] == t["table_name"])]
+        lines += ["| column | type | description |", "|---|---|---|"]
+        for _, c in own.iterrows():
+            lines.append(f"| `{_md(c['column_name'])}` | {_md(c['data_type'])} | {_md(c.get('description'))} |")
+    return "\n".join(lines) + "\n"
+
+
+_SCHEMA_ORDER = {"raw": 0, "reference": 1, "staging": 2, "marts": 3}
+
+
+def _pattern_match(patterns: Mapping[str, str] | None, column: str) -> str | None:
+    """The text of the first pattern ('prefix*suffix') matching `column`, with {stem} filled in."""
+    for pattern, text in (patterns or {}).items():
+        prefix, _, suffix = pattern.partition("*")
+        if column.startswith(prefix) and column.endswith(suffix) and len(column) > len(prefix) + len(suffix):
+            return text.replace("{stem}", column[len(prefix):len(column) - len(suffix)])
+    return None
+
+
+def column_description(spec: Mapping, table: str, column: str) -> str | None:
+    """A column's description from the descriptions file (see data/reference/column_descriptions.yaml):
+    the table's own columns, its patterns, the shared columns, the shared patterns; None if none."""
+    own = (spec.get("tables") or {}).get(table) or {}
+    for text in ((own.get("columns") or {}).get(column), _pattern_match(own.get("patterns"), column),
+                 (spec.get("columns") or {}).get(column), _pattern_match(spec.get("patterns"), column)):
+        if text and str(text).strip():
+            return str(text).strip()
+    return None
+
+
+def table_description(spec: Mapping, table: str) -> str | None:
+    own = (spec.get("tables") or {}).get(table) or {}
+    text = own.get("description")
+    return " ".join(str(text).split()) if text and str(text).strip() else None
+
+
+def describe_columns(spec: Mapping, columns: pd.DataFrame) -> pd.DataFrame:
+    """`columns` (table_schema, table_name, column_name, data_type) with a description column (None when
+    the file has none)."""
+    out = columns[["table_schema", "table_name", "column_name", "data_type"]].copy()
+    out["description"] = [column_description(spec, f"{s}.{t}", c)
+                          for s, t, c in zip(out["table_schema"], out["table_name"], out["column_name"])]
+    return out.reset_index(drop=True)

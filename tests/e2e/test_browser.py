@@ -1,0 +1,195 @@
+"""End to end in a real browser: the Dagster UI and the evaluation report, as a person sees them.
+
+A temporary warehouse and Dagster instance are built with the `dagster` CLI
+(every asset and check materialised), `dagster-webserver` serves them on
+127.0.0.1, and headless Chromium (Debian's /usr/bin/chromium) visits the
+asset graph, an asset's checks, a figure asset and the report file.
+Screenshots go to test-artifacts/e2e/.
+"""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from fact22_assets.defs.report import assets as report_assets
+from fact22_assets.settings import REPO_ROOT
+
+from .browser import CHROMIUM, Browser
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
+                                                     "(apt-get install -y chromium)"),
+]
+
+BIN = Path(sys.executable).parent
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "e2e"
+GROUPS_IN_FLOW_ORDER = ["ingest", "staging", "rates", "did", "report"]
+FIGURE_ASSETS = list(report_assets.FIGURES)
+DISMISS = """(() => { if (!document.body.innerText.includes('Join the Dagster community')) return false;
+  const b = Array.from(document.querySelectorAll('button')).find(x => x.innerText.trim() === 'Skip');
+  if (b) b.click(); return Boolean(b); })()"""
+# Left edge of each element showing exactly this text, in the graph (right of the sidebar).
+GRAPH_X = """Array.from(document.querySelectorAll('*'))
+  .filter(e => e.childElementCount === 0 && e.textContent.trim() === %r)
+  .map(e => e.getBoundingClientRect()).filter(r => r.x > 450 && r.width > 0).map(r => r.x)"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_server(url: str, process: subprocess.Popen, log: Path, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"dagster-webserver exited ({process.returncode}):\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/server_info", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"dagster-webserver did not answer on {url}:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """A built warehouse, a Dagster instance holding the run that built it, and the UI serving both."""
+    root = tmp_path_factory.mktemp("e2e")
+    home, landing = root / "dagster_home", root / "landing"
+    home.mkdir()
+    landing.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    warehouse = root / "warehouse" / "fact22.duckdb"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FACT22_", "DAGSTER_"))}
+    env |= {"DAGSTER_HOME": str(home), "FACT22_WAREHOUSE": str(warehouse), "FACT22_LANDING_DIR": str(landing),
+            "GX_ANALYTICS_ENABLED": "False"}
+    build = subprocess.run([str(BIN / "dagster"), "asset", "materialize", "--select", "*",
+                            "-m", "fact22_assets.definitions"],
+                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert build.returncode == 0, build.stderr[-4000:]
+
+    port = _free_port()
+    log = root / "webserver.log"
+    with open(log, "w") as out:
+        server = subprocess.Popen([str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port),
+                                   "-w", str(REPO_ROOT / "workspace.yaml")],
+                                  cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                  start_new_session=True)  # its own group: the code server it starts goes with it
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_server(url, server, log)
+        yield {"url": url, "outputs": warehouse.parent / "outputs", "log": log}
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with Browser(width=1600, height=1100) as chromium:
+        yield chromium
+
+
+def _shown(name: str, text: str) -> bool:
+    """The name as a person reads it: whole, or middle-truncated ('cin_tr…_vs_england') in a graph node."""
+    for line in text.splitlines():
+        line = line.strip()
+        if line == name:
+            return True
+        head, dots, tail = line.partition("\u2026")
+        if dots and head and name.startswith(head) and name.endswith(tail) and len(head) + len(tail) < len(name):
+            return True
+    return False
+
+
+def _dismiss_dialog(browser: Browser) -> None:
+    """Close the "Join the Dagster community" dialog the UI shows a first-time visitor, as a person would."""
+    if browser.evaluate(DISMISS):
+        time.sleep(0.5)
+
+
+def _visit(browser: Browser, url: str, *needles: str, timeout: float = 90) -> str:
+    browser.open(url)
+    browser.wait_for_text(*needles, timeout=timeout)
+    _dismiss_dialog(browser)
+    return browser.text()
+
+
+def _screenshot(browser: Browser, name: str, settle: float = 0.0, full_page: bool = False) -> None:
+    time.sleep(settle)
+    _dismiss_dialog(browser)
+    browser.screenshot(ARTIFACTS / name, full_page=full_page)
+
+
+def test_asset_graph_shows_the_stages_in_data_flow_order(site, browser):
+    _visit(browser, f"{site['url']}/asset-groups", "Global asset lineage", *GROUPS_IN_FLOW_ORDER)
+    positions = {g: browser.wait_for(GRAPH_X % g) for g in GROUPS_IN_FLOW_ORDER}
+    lefts = [min(positions[g]) for g in GROUPS_IN_FLOW_ORDER]
+    _screenshot(browser, "asset_graph_groups.png", settle=2)
+    assert lefts == sorted(lefts), dict(zip(GROUPS_IN_FLOW_ORDER, lefts))
+
+
+def test_report_group_shows_every_figure_the_report_and_the_dictionary(site, browser):
+    names = ["evaluation_report", "data_dictionary", *FIGURE_ASSETS]
+    _visit(browser, f"{site['url']}/asset-groups/?expanded=global%40global%3Areport", "evaluation_report",
+           "data_dictionary")
+    browser.wait_for("document.body.innerText.includes('risk_scores')")
+    text = browser.text()
+    _screenshot(browser, "asset_graph_report_group.png", settle=3)  # node statuses load after the layout
+    assert [n for n in names if not _shown(n, text)] == []
+
+
+@pytest.mark.parametrize("asset, check, says", [
+    ("reports/evaluation_report", "report_complete", "figures and 17 tables present"),
+    ("marts/data_dictionary", "every_column_described", "no tables or columns without a description"),
+])
+def test_checks_page_shows_the_check_passed_with_its_evidence(site, browser, asset, check, says):
+    text = _visit(browser, f"{site['url']}/assets/{asset}?view=checks", check, "Passed", says)
+    _screenshot(browser, f"checks_{asset.replace('/', '_')}.png")
+    assert "Succeeded" in text or "Passed" in text
+
+
+def test_figure_asset_shows_its_images_in_the_ui(site, browser):
+    _visit(browser, f"{site['url']}/assets/figures/outcome_trends", "Show Markdown", "Latest materialization",
+           "path_outcome_trends_closures_per_10k")
+    browser.evaluate("""(() => { const a = Array.from(document.querySelectorAll('a, button'))
+        .find(x => x.innerText.trim() === '[Show Markdown]'); a.click(); return true; })()""")
+    shown = browser.wait_for("""(() => { const i = Array.from(document.images)
+        .filter(x => x.src.startsWith('data:image/png;base64,') && x.complete && x.naturalWidth > 400);
+        return i.length >= 3 ? i.length : 0; })()""")
+    browser.wait_for_text("Closures (CIN episodes ended) per 10,000 residents")
+    _screenshot(browser, "figure_outcome_trends_in_ui.png", settle=1)  # the dialog fades in
+    assert shown == 3
+
+
+def test_report_opens_with_every_figure_and_table(site, browser):
+    path = site["outputs"] / report_assets.REPORT_FILE
+    assert path.exists(), f"no report at {path}"
+    browser.open(path.as_uri())
+    text = browser.wait_for_text("FACT22 evaluation: Cheshire East", "Selected comparator:", "10. Limitations",
+                                 "SYNTHETIC DATA.", "Code version:")
+    browser.wait_for("document.readyState === 'complete'")
+    images = browser.evaluate("""Array.from(document.images).map(i => [
+        i.closest('figure').dataset.figure, i.complete && i.naturalWidth > 400, i.getBoundingClientRect().width])""")
+    tables = browser.evaluate("Array.from(document.querySelectorAll('table[data-table]')).map(t => t.dataset.table)")
+    _screenshot(browser, "evaluation_report_top.png")
+    _screenshot(browser, "evaluation_report_full.png", full_page=True)
+    outcomes = ["closures_per_10k", "rereferrals_per_10k", "escalations_per_10k"]
+    assert [name for name, _, _ in images] == report_assets.report_figure_names(outcomes)
+    assert all(decoded and width > 300 for _, decoded, width in images), images
+    assert set(report_assets.REPORT_TABLES) <= set(tables)
+    assert "not available" not in text
