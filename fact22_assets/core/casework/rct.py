@@ -19,14 +19,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
-from statsmodels.stats.power import NormalIndPower
-from statsmodels.tools.sm_exceptions import (
-    ConvergenceWarning,
-    PerfectSeparationError,
-    PerfectSeparationWarning,
-)
 
 from .origin import single_origin
 from .schemas import STUDY_END, TREATMENT_ARM
@@ -169,6 +162,10 @@ def fit_logit(y: pd.Series, exog: pd.DataFrame):
     warning/error, a failure to converge, or a coefficient running off
     towards infinity.
     """
+    # statsmodels costs most of a second to import: only where a model is fitted.
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationError, PerfectSeparationWarning
+
     with warnings.catch_warnings():
         warnings.simplefilter("error", PerfectSeparationWarning)
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -250,6 +247,8 @@ def analyse_outcome(
             f"need >= {min_events_total} in all and >= {min_events_per_arm} per arm)"
         )
     else:
+        import statsmodels.api as sm
+
         exog = sm.add_constant(data[[TREATMENT, *controls]].astype(float), has_constant="add")
         result = fit_logit(data[outcome], exog)
         if result is None:
@@ -426,6 +425,8 @@ def detectable_rates(
     from the normal power equation and maps back to a rate exactly. NaN where
     the detectable rate would pass 0 or 1.
     """
+    from statsmodels.stats.power import NormalIndPower
+
     h = NormalIndPower().solve_power(
         effect_size=None, nobs1=n_treated, ratio=n_control / n_treated, alpha=alpha, power=power,
         alternative="two-sided",

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from .eligibility import eligibility, require_eligible_comparator
 from .panel import complete_matrix, unit_names
@@ -137,6 +136,8 @@ def did_fits(
 def _ols(y: np.ndarray, design: np.ndarray) -> dict:
     """bTE (column 3) with classical and HC1 inference; b3 when column 4 exists."""
     effect = 3
+    import statsmodels.api as sm  # lazily: most of a second to import
+
     classical = sm.OLS(y, design).fit()
     robust = sm.OLS(y, design).fit(cov_type="HC1", use_t=True)
     ci_classical = classical.conf_int(0.05)[effect]

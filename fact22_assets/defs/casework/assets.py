@@ -16,7 +16,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 from duckdb import DuckDBPyConnection
 
-from ...core.casework import rct, risk, service, tobit
+from ...core.casework import rct, risk, service
 from ...core.casework.origin import single_origin
 from ...core.casework.schemas import (
     RCT_CASES,
@@ -282,6 +282,8 @@ def marts_rct_minimum_detectable_effects(context: dg.AssetExecutionContext, duck
                       "SE, z, p and 95% CI." + _WITHHELD + "n_cases, n_right_censored, n_left_censored." + _ORIGIN)
 def marts_case_length_tobit(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
                             restricted_duckdb: DuckDBResource) -> dg.MaterializeResult:
+    from ...core.casework import tobit  # subclasses a statsmodels model: import only when fitting
+
     table = tobit.case_length_tobit(rct.case_lengths(_rct_cases(restricted_duckdb)))
     return _write_mart(context, duckdb, table,
                     method=dg.MetadataValue.text("Tobit (censored normal) maximum likelihood, right-censored at "
