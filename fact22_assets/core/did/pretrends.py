@@ -6,6 +6,12 @@ and d -- the treated minus the candidate slope -- is tested against zero
 with its classical standard error and a t distribution on 2n - 4 degrees
 of freedom (n pre years). All candidates are fitted at once by
 `closed_form.differential_slopes`.
+
+A small slope difference alone does not make two series parallel: a
+candidate that swings wildly year to year can have a flat trend in its gap
+and, with a large standard error, pass the test easily. `pre_gap_rmse`
+measures how far the yearly gap (candidate minus treated) strays from its
+own straight line; parallel series keep it small.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ def pretrend_tests(
 ) -> pd.DataFrame:
     """One row per candidate: unit_code, differential_slope (per year),
     differential_slope_se, differential_slope_t, differential_slope_df,
-    differential_slope_p."""
+    differential_slope_p, pre_gap_rmse."""
     years = list(study.pre_years)
     treated = complete_matrix(panel, outcome, [study.treated_unit_code], years)[0]
     candidates = complete_matrix(panel, outcome, candidate_codes, years)
@@ -38,5 +44,17 @@ def pretrend_tests(
             "differential_slope_t": fits.t,
             "differential_slope_df": fits.df_resid,
             "differential_slope_p": fits.p,
+            "pre_gap_rmse": gap_rmse(treated, candidates, np.array(years, dtype=float)),
         }
     )
+
+
+def gap_rmse(treated: np.ndarray, candidates: np.ndarray, years: np.ndarray) -> np.ndarray:
+    """Root mean square deviation of each candidate's yearly gap to the
+    treated unit from the gap's least-squares line (candidates x years in,
+    one value per candidate out), vectorised over candidates."""
+    gap = candidates - treated[np.newaxis, :]
+    centred = years - years.mean()
+    slope = (gap * centred).sum(axis=1) / (centred**2).sum()
+    residual = gap - gap.mean(axis=1, keepdims=True) - slope[:, np.newaxis] * centred
+    return np.sqrt((residual**2).mean(axis=1))

@@ -13,7 +13,10 @@ deterministic and shows its workings:
 3. Component scores, each a percentile rank in (0, 1] among all eligible
    candidates, lower meaning more alike; ties share their average rank and
    a missing value ranks after every observed one:
-   - trend: |differential slope|;
+   - trend: the mean of the percentile ranks of |differential slope| and of
+     `pre_gap_rmse` (how far the yearly gap strays from a straight line), so
+     that "closest to parallel" means a flat gap *and* a steady one: a
+     volatile candidate cannot win on a flat but noisy slope;
    - level: |difference in pre-period means|;
    - demography: the mean percentile rank of the available demographic
      distances (`similarity`: population ratio, CIN rate, statistical
@@ -78,7 +81,10 @@ def rank_comparators(
         .merge(demography, on="unit_code")
     )
     scores["passes_pretrend"] = scores["differential_slope_p"] >= study.ranking.pretrend_alpha
-    scores["pct_trend"] = _percentile(scores["differential_slope"].abs())
+    scores["pct_slope"] = _percentile(scores["differential_slope"].abs())
+    # Rounding first makes gaps that differ only by floating-point error tie.
+    scores["pct_gap_noise"] = _percentile(scores["pre_gap_rmse"].round(9))
+    scores["pct_trend"] = (scores["pct_slope"] + scores["pct_gap_noise"]) / 2
     scores["pct_level"] = _percentile(scores["abs_level_difference"])
     for distance, pct in DEMOGRAPHIC_DISTANCES.items():
         available = scores[distance].notna().any()
@@ -144,11 +150,14 @@ _COLUMNS = [
     "differential_slope_t",
     "differential_slope_df",
     "differential_slope_p",
+    "pre_gap_rmse",
     "passes_pretrend",
     "population_ratio_distance",
     "cin_rate_distance",
     "statistical_neighbour_rank",
     "deprivation_distance",
+    "pct_slope",
+    "pct_gap_noise",
     "pct_trend",
     "pct_level",
     *DEMOGRAPHIC_DISTANCES.values(),

@@ -57,17 +57,22 @@ def test_ranking_follows_the_documented_rule_worked_by_hand():
     np.testing.assert_allclose(ranking["differential_slope"], [-0.3, 0, -0.6, -5], atol=1e-12)
     np.testing.assert_allclose(ranking["differential_slope_se"], np.sqrt(8 / 6 * 2 / 10), atol=1e-12)
     assert ranking["passes_pretrend"].tolist() == [True, True, True, False]  # D: t = -9.7
-    # |slope| B 0 < A < C < D and |level| D 0 < C 1 < A 2 < B 8 give percentiles of 4;
-    # identical demography ties every candidate at 2.5 / 4.
+    # Every gap is an exact straight line: no deviation, so the gap-noise
+    # percentiles tie at 2.5 / 4 and the trend score is the mean of that and
+    # the |slope| percentile (B 0 < A < C < D). |level| D 0 < C 1 < A 2 < B 8
+    # give percentiles of 4; identical demography ties every candidate at 2.5 / 4.
+    np.testing.assert_allclose(ranking["pre_gap_rmse"], 0, atol=1e-12)
     expected = {
-        "A": 0.5 * 0.50 + 0.3 * 0.75 + 0.2 * 0.625,
-        "B": 0.5 * 0.25 + 0.3 * 1.00 + 0.2 * 0.625,
-        "C": 0.5 * 0.75 + 0.3 * 0.50 + 0.2 * 0.625,
-        "D": 0.5 * 1.00 + 0.3 * 0.25 + 0.2 * 0.625,
+        "A": 0.5 * (0.50 + 0.625) / 2 + 0.3 * 0.75 + 0.2 * 0.625,
+        "B": 0.5 * (0.25 + 0.625) / 2 + 0.3 * 1.00 + 0.2 * 0.625,
+        "C": 0.5 * (0.75 + 0.625) / 2 + 0.3 * 0.50 + 0.2 * 0.625,
+        "D": 0.5 * (1.00 + 0.625) / 2 + 0.3 * 0.25 + 0.2 * 0.625,
     }
     np.testing.assert_allclose(ranking["composite_score"], list(expected.values()))
-    assert ranking.sort_values("rank").index.tolist() == ["B", "A", "C", "D"]
-    assert ranking.loc["B", "selected"] and ranking["selected"].sum() == 1
+    # D fails the pre-trend gate and goes last whatever its score; among the
+    # rest C (0.61875) < A (0.63125) < B (0.64375).
+    assert ranking.sort_values("rank").index.tolist() == ["C", "A", "B", "D"]
+    assert ranking.loc["C", "selected"] and ranking["selected"].sum() == 1
 
 
 def test_optional_demography_inputs_enter_the_score_when_given():
@@ -160,3 +165,19 @@ def test_a_diverging_lookalike_ranks_behind_every_parallel_candidate(seed):
     assert not row["selected"]
     assert row["rank"] > ranking["passes_pretrend"].sum()
     assert row["pct_level"] < 0.1  # it would have won on level alone
+
+
+def test_a_steady_parallel_candidate_beats_a_volatile_one_with_a_flat_slope():
+    treated = 100 + 2 * CENTRED + WIGGLE
+    # Both share the treated trend and level; "V" swings +-15 around it with
+    # no net slope (so its slope difference is as flat as "S"'s).
+    swings = np.array([15.0, -15.0, 0.0, -15.0, 15.0, 0.0, 0.0, 0.0, 0.0])
+    panel = panel_of({FACT22.treated_unit_code: treated, "S": treated + 1 + 0.05 * CENTRED,
+                      "V": treated + 1 + swings})
+    ranking = rank_comparators(panel, FACT22, "closures_per_10k").set_index("unit_code")
+    # By hand: the gap of S is a straight line (deviation 0); V's gap deviates
+    # by the swings themselves: sqrt((4 * 15^2) / 5).
+    np.testing.assert_allclose(ranking.loc["S", "pre_gap_rmse"], 0, atol=1e-12)
+    np.testing.assert_allclose(ranking.loc["V", "pre_gap_rmse"], np.sqrt(4 * 225 / 5))
+    assert ranking.loc["S", "passes_pretrend"] and ranking.loc["V", "passes_pretrend"]
+    assert ranking.loc["S", "selected"] and ranking.loc["V", "rank"] == 2
