@@ -22,6 +22,7 @@ warehouse: $(STAMP)
 	$(BIN)/python -m fact22_assets.build
 
 test: $(STAMP)
+	$(BIN)/ruff check fact22_assets tests scripts benchmarks
 	$(BIN)/python -m pytest
 
 e2e: $(STAMP)

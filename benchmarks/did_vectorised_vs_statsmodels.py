@@ -34,14 +34,13 @@ import statsmodels.api as sm
 from fact22_assets.core.did import (
     FACT22,
     differential_slopes,
-    eligibility,
-    eligible_units,
     pair_did,
     rank_comparators,
     selected_comparator,
 )
 from fact22_assets.core.did.panel import complete_matrix
-from fact22_assets.core.did.synthetic import synthetic_panel
+from fact22_assets.core.did.prepared import prepare_outcome
+from fact22_assets.core.did.simulated_panel import simulated_panel
 
 TOLERANCE = 1e-8
 
@@ -79,7 +78,7 @@ def synthetic_arrays(areas: int, years: int, seed: int) -> Arrays:
     span = np.arange(2000, 2000 + years)
     n_pre = years // 2
     first_post = int(span[n_pre])
-    panel = synthetic_panel(n_units=areas - 1, years=span, first_post_year=first_post, seed=seed)
+    panel = simulated_panel(n_units=areas - 1, years=span, first_post_year=first_post, seed=seed)
     codes = panel["unit_code"].unique()
     return Arrays(
         label=f"synthetic panel: {areas:,} areas x {years} years ({n_pre} pre, {years - n_pre} post)",
@@ -92,8 +91,9 @@ def synthetic_arrays(areas: int, years: int, seed: int) -> Arrays:
 
 def panel_arrays(panel: pd.DataFrame, outcome: str) -> Arrays:
     study = FACT22
-    comparator = selected_comparator(rank_comparators(panel, study, outcome))
-    others = [u for u in eligible_units(eligibility(panel, study, outcome)) if u != comparator]
+    prepared = prepare_outcome(panel, study, outcome)
+    comparator = selected_comparator(rank_comparators(prepared))
+    others = [u for u in prepared.candidates if u != comparator]
     codes = [study.treated_unit_code, comparator, *others]
     years = np.array(study.study_years)
     return Arrays(

@@ -14,7 +14,7 @@ import dagster as dg
 
 
 def build(instance: dg.DagsterInstance | None = None, tags: dict[str, str] | None = None) -> dg.ExecuteInProcessResult:
-    from .definitions import defs
+    from fact22_assets.definitions import defs
 
     job = defs().resolve_job_def("refresh")
     return job.execute_in_process(instance=instance or dg.DagsterInstance.ephemeral(), raise_on_error=False,
@@ -34,9 +34,9 @@ def failed_checks(result: dg.ExecuteInProcessResult, severity: str = "ERROR") ->
 
 
 def main() -> int:
-    from .core.landing import landing_files, reject
-    from .run_report import LANDING_TAG, failure_reasons
-    from .settings import landing_dir, warehouse_path
+    from fact22_assets.core.landing import landing_files, reject
+    from fact22_assets.glue.run_report import LANDING_TAG, failure_reasons
+    from fact22_assets.settings import landing_dir, warehouse_path
 
     started = time.perf_counter()
     waiting = landing_files(landing_dir())

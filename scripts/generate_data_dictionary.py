@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from fact22_assets.core.report import data_dictionary_markdown
+from fact22_assets.core.dictionary import data_dictionary_markdown
 from fact22_assets.settings import REPO_ROOT, warehouse_path
 
 SCHEMAS = ("raw", "reference", "staging", "marts")

@@ -84,3 +84,34 @@ def test_refresh_job_schedule_and_sensors():
     assert schedule.job_name == "refresh"
     assert list(schedule.cron_schedule) == ["0 6 15 7 *", "0 6 15 11 *"]
     assert definitions.resolve_job_def("refresh") is not None
+
+
+def test_owners_are_one_per_schema():
+    from fact22_assets.definitions import OWNERS
+
+    graph = _graph()
+    for key in graph.get_all_asset_keys():
+        assert graph.get(key).owners == [OWNERS[key.path[0]]], key
+
+
+def test_sql_assets_take_their_upstream_tables_from_their_sql():
+    """staging.population_area_year reads raw.source_files in its SQL; the hand-kept list had left it out."""
+    from fact22_assets.glue.tables import sql_dependencies
+
+    graph = _graph()
+    for table in ("staging.la_reference", "staging.cin_area_year_vintages", "staging.cin_area_year",
+                  "staging.population_area_year", "marts.cin_rates_vintages", "marts.cin_rates", "marts.revisions"):
+        key = dg.AssetKey(table.split("."))
+        schema, name = table.split(".")
+        assert set(graph.get(key).parent_keys) == set(sql_dependencies(f"{schema}/{name}.sql")), table
+    parents = {k.to_user_string() for k in graph.get(dg.AssetKey(["staging", "population_area_year"])).parent_keys}
+    assert "raw/source_files" in parents
+
+
+def test_publication_and_dictionary_follow_every_table_without_a_list():
+    graph = _graph()
+    tables = {k for k in graph.get_all_asset_keys() if k.path[0] in {"raw", "reference", "staging", "marts"}}
+    dictionary = dg.AssetKey(["marts", "data_dictionary"])
+    publication = set(graph.get(dg.AssetKey(["meta", "publication"])).parent_keys)
+    assert tables <= publication
+    assert tables - {dictionary} <= set(graph.get(dictionary).parent_keys)

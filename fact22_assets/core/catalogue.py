@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,15 @@ class Catalogue:
 
 
 def file_sha256(path: Path) -> str:
+    """The file's SHA-256, computed once per version of the file in a process
+    (the same bytes are checked by the catalogue, the landing folder and each
+    ingest step; a changed size or modification time means new bytes)."""
+    stat = Path(path).stat()
+    return _sha256(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=256)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -74,12 +84,13 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_catalogue(path: Path | str, data_root: Path | str | None = None) -> Catalogue:
+def load_catalogue(path: Path | str, data_root: Path | str | None = None, document: dict | None = None) -> Catalogue:
     """Read and check the catalogue; file paths resolve against ``data_root``
-    (default: the catalogue's own folder)."""
+    (default: the catalogue's own folder).  ``document``: the file already parsed."""
     path = Path(path)
     root = Path(data_root) if data_root is not None else path.parent
-    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if document is None:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     releases: dict[str, Release] = {}
     for index, entry in enumerate(document.get("releases") or []):
         try:

@@ -23,20 +23,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-ENGLAND_CODE = "E92000001"
-CHESHIRE_WEST_CODE = "E06000050"  # Cheshire West and Chester, Cheshire East's nearest neighbour
-SYNTHETIC = "SYNTHETIC"
-SYNTHETIC_LABEL = "SYNTHETIC DATA"
+from . import measures
+from .presentation import STANDIN_LABEL as SYNTHETIC_LABEL
+from .presentation import is_standin as is_synthetic
+from .presentation import rct_outcome_label, year_label
 
-OUTCOME_LABELS = {
-    "closures_per_10k": "Closures (CIN episodes ended) per 10,000 residents",
-    "rereferrals_per_10k": "Re-referrals within 12 months per 10,000 residents",
-    "escalations_per_10k": "Escalations (child protection plans started) per 10,000 residents",
-    "referrals_per_10k": "Referrals per 10,000 residents",
-}
-OUTCOME_SHORT = {"closures_per_10k": "Closures", "rereferrals_per_10k": "Re-referrals",
-                 "escalations_per_10k": "Escalations", "referrals_per_10k": "Referrals"}
-RCT_OUTCOME_LABELS = {"closed": "Case closed", "rereferred": "Re-referred", "escalated": "Escalated (CP or LAC)"}
+ENGLAND_CODE = "E92000001"
 TIME_POINT_LABELS = {
     "referral_2015": "Referral\n(2015)",
     "six_months_2016": "Six months\n(2016)",
@@ -79,20 +71,6 @@ STYLE = {
     "lines.linewidth": 2.0,
     "lines.markersize": 5,
 }
-
-
-def year_label(year: int) -> str:
-    """2016 -> '2015-16' (the collection year ending 31 March 2016)."""
-    year = int(year)
-    return f"{year - 1}-{year % 100:02d}"
-
-
-def is_synthetic(*frames: pd.DataFrame | None) -> bool:
-    """True when any frame's data_origin says SYNTHETIC."""
-    for frame in frames:
-        if frame is not None and "data_origin" in frame and (frame["data_origin"] == SYNTHETIC).any():
-            return True
-    return False
 
 
 # --------------------------------------------------------------------------- drawing helpers
@@ -173,11 +151,18 @@ def _panel_order(frame: pd.DataFrame, outcomes: Sequence[str] | None) -> list[st
 
 
 def _short(outcome: str) -> str:
-    return OUTCOME_SHORT.get(outcome, outcome.replace("_", " "))
+    return measures.short(outcome).replace("_", " ")
 
 
 def _outcome_label(outcome: str) -> str:
-    return OUTCOME_LABELS.get(outcome, outcome.replace("_", " "))
+    return measures.title(outcome).replace("_", " ")
+
+
+def _unit(outcome: str) -> str:
+    try:
+        return measures.rate(outcome).unit
+    except KeyError:
+        return "per 10,000 residents (all ages)"
 
 
 # --------------------------------------------------------------------------- public data
@@ -190,7 +175,7 @@ def outcome_trends(
     treated_code: str,
     comparator_code: str | None,
     first_post_year: int | None,
-    neighbour_code: str | None = CHESHIRE_WEST_CODE,
+    neighbour_code: str | None = None,
     england_code: str = ENGLAND_CODE,
     study_years: Sequence[int] | None = None,
     synthetic: bool | None = None,
@@ -230,7 +215,7 @@ def outcome_trends(
                 ax.axvspan(min(study_years) - 0.5, max(study_years) + 0.5, color="#f2f2f2", zorder=0)
             _year_axis(ax, sorted(drawn_years))
             _start_line(ax, first_post_year)
-            ax.set_ylabel("per 10,000 residents (all ages)")
+            ax.set_ylabel(_unit(outcome))
             ax.set_ylim(0, ax.get_ylim()[1] * 1.12)
             ax.legend(loc="lower left", ncols=2)
         note = "Shaded: the study's pre- and post-period." if study_years else None
@@ -402,16 +387,16 @@ def rct_probabilities(results: pd.DataFrame, *, analysis: str = "itt", synthetic
                               label="CEC (control): observed" if index == 0 else None)
             low = row.cec_rate_if_fact22 - row.cec_rate_if_fact22_ci_low
             high = row.cec_rate_if_fact22_ci_high - row.cec_rate_if_fact22
-            had = ax.bar(index + width / 2, row.cec_rate_if_fact22, width, color=COLOURS["treated"],
-                         yerr=[[max(low, 0)], [max(high, 0)]], capsize=5,
-                         label="CEC had it received FACT22 (95% CI)" if index == 0 else None)
+            ax.bar(index + width / 2, row.cec_rate_if_fact22, width, color=COLOURS["treated"],
+                   yerr=[[max(low, 0)], [max(high, 0)]], capsize=5,
+                   label="CEC had it received FACT22 (95% CI)" if index == 0 else None)
             ax.bar_label(observed, labels=[f"{row.cec_rate_observed:.0%}"], padding=2, fontsize=9)
             ax.text(index + width / 2, row.cec_rate_if_fact22_ci_high + 0.015,
                     f"{row.cec_rate_if_fact22:.0%}{row.stars or ''}", ha="center", va="bottom", fontsize=9)
             p_text = "" if pd.isna(row.p_value) else f"p = {row.p_value:.2f}"
             ax.text(index, -0.12, p_text, ha="center", va="top", fontsize=8, color="#555555",
                     transform=ax.get_xaxis_transform())
-        labels = [f"{RCT_OUTCOME_LABELS.get(o, o)}\n(n = {_count(n)})"
+        labels = [f"{rct_outcome_label(o)}\n(n = {_count(n)})"
                   for o, n in zip(rows["outcome"], rows["n_cases"])]
         ax.set_xticks(range(len(rows)))
         ax.set_xticklabels(labels)

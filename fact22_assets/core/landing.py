@@ -84,9 +84,9 @@ def identify(path: Path, document: dict, catalogue: Catalogue, display: str | No
     display = display or f"landing/{path.name}"
     layouts = _layouts(document)
     if path.suffix.lower() in {".xlsx", ".xls"}:
-        return _identify_workbook(path, display, [l for l in layouts if l["family"] == "ons_mye4"], catalogue)
+        return _identify_workbook(path, display, [layout for layout in layouts if layout["family"] == "ons_mye4"], catalogue)
     table = read_csv_table(path, display)
-    layout, missing = _closest(table.header, [l for l in layouts if l["family"] != "ons_mye4"])
+    layout, missing = _closest(table.header, [layout for layout in layouts if layout["family"] != "ons_mye4"])
     if missing:
         raise SourceDataError(display, 1, missing[0],
                               f"column not found: the header matches no known layout (closest: "
@@ -148,7 +148,7 @@ def load_full_catalogue(data_dir: Path, accepted: Path, landing: Path) -> tuple[
     same file twice changes nothing)."""
     shipped_path = data_dir / "sources.yaml"
     document = yaml.safe_load(shipped_path.read_text(encoding="utf-8")) or {}
-    catalogue = load_catalogue(shipped_path)
+    catalogue = load_catalogue(shipped_path, document=document)
     accepted_file = accepted / ACCEPTED_CATALOGUE
     if accepted_file.exists():
         # Paths there are relative to the warehouse folder ("releases/cin_2026/…").

@@ -13,9 +13,6 @@ Every piece of text that comes from data is escaped with `html.escape`.
 Inputs that are missing (a strand not built yet) give a section that says
 so rather than an error. Tables carry ``data-table="<mart>"`` so tests and
 readers can find them.
-
-Also here: `data_dictionary_markdown`, the Markdown rendering of the
-warehouse's data dictionary (marts.data_dictionary).
 """
 
 from __future__ import annotations
@@ -28,21 +25,15 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-SYNTHETIC = "SYNTHETIC"
+from . import measures
+from .did.estimators import method_labels
+from .did.study import Study
+from .presentation import is_missing as _missing
+from .presentation import is_standin as is_synthetic
+from .presentation import rct_outcome_label, year_label
+
 MAIN_METHODS = ("ols_with_covariate", "ols")
-METHOD_LABELS = {
-    "difference_of_means": "2x2 difference of means",
-    "ols": "OLS, no covariate",
-    "ols_with_covariate": "OLS with CIN covariate (report's specification)",
-    "synthetic_control": "Synthetic control (mean post-period gap)",
-}
-OUTCOME_LABELS = {
-    "closures_per_10k": "Closures per 10,000 residents",
-    "rereferrals_per_10k": "Re-referrals per 10,000 residents",
-    "escalations_per_10k": "Escalations per 10,000 residents",
-    "referrals_per_10k": "Referrals per 10,000 residents",
-}
-RCT_OUTCOME_LABELS = {"closed": "case closed", "rereferred": "re-referred", "escalated": "escalated (CP or LAC)"}
+METHOD_LABELS = method_labels()
 RANKING_SHOWN = 5
 
 # Figure keys: the report puts each figure in its section by these names.
@@ -69,16 +60,20 @@ class ReportFigure:
 
 @dataclass(frozen=True)
 class StudySetup:
-    study_id: str
-    treated_unit_code: str
+    """The study the report shows (its design as configured) and the names it prints."""
+
+    study: Study
     treated_name: str
-    first_post_year: int
-    pre_years: tuple[int, ...]
-    post_years: tuple[int, ...]
-    outcomes: tuple[str, ...]
-    covariate: str | None = None
+    programme: str = ""
     description: str = ""
-    pretrend_alpha: float | None = None
+
+    def __getattr__(self, name: str):
+        # The design's fields (study_id, pre_years, outcomes, ...) read through.
+        return getattr(self.study, name)
+
+    @property
+    def pretrend_alpha(self) -> float:
+        return self.study.ranking.pretrend_alpha
 
 
 @dataclass(frozen=True)
@@ -117,18 +112,6 @@ def esc(value) -> str:
     return html.escape(str(value), quote=True)
 
 
-def year_label(year) -> str:
-    year = int(year)
-    return f"{year - 1}-{year % 100:02d}"
-
-
-def _missing(value) -> bool:
-    try:
-        return value is None or bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
 def num(value, digits: int = 2) -> str:
     if _missing(value):
         return "&ndash;"
@@ -162,15 +145,11 @@ def count_cell(column: str) -> Callable:
 
 
 def _outcome(outcome: str) -> str:
-    return esc(OUTCOME_LABELS.get(outcome, outcome))
+    return esc(measures.label(outcome))
 
 
 def _has(frame: pd.DataFrame | None) -> bool:
     return frame is not None and len(frame) > 0
-
-
-def is_synthetic(frame: pd.DataFrame | None) -> bool:
-    return _has(frame) and "data_origin" in frame and bool((frame["data_origin"] == SYNTHETIC).any())
 
 
 Column = tuple[str, str, Callable]  # (header, column, formatter)
@@ -224,7 +203,7 @@ def _setup(inputs: ReportInputs) -> str:
     s = inputs.study
     pre = f"{year_label(min(s.pre_years))} to {year_label(max(s.pre_years))}"
     post = f"{year_label(min(s.post_years))} to {year_label(max(s.post_years))}"
-    outcomes = ", ".join(OUTCOME_LABELS.get(o, o) for o in s.outcomes)
+    outcomes = ", ".join(measures.label(o) for o in s.outcomes)
     vintage = inputs.vintage or "none"
     rows = [
         ("Study", s.study_id), ("Treated authority", f"{s.treated_name} ({s.treated_unit_code})"),
@@ -282,7 +261,7 @@ def _comparators(inputs: ReportInputs) -> str:
                 ("Trend score", "pct_trend", lambda v: num(v, 3)), ("Level score", "pct_level", lambda v: num(v, 3)),
                 ("Demography score", "demography_score", lambda v: num(v, 3)),
                 ("Composite", "composite_score", lambda v: num(v, 3)),
-            ], "comparator_ranking", f"{OUTCOME_LABELS.get(outcome, outcome)}: top {RANKING_SHOWN} candidates "
+            ], "comparator_ranking", f"{measures.label(outcome)}: top {RANKING_SHOWN} candidates "
                "(component scores are percentile ranks among eligible authorities, lower = more alike)"))
         parts.append(figure_html(inputs.figures, outcome_trend_figure(outcome)))
     parts.append("</section>")
@@ -421,7 +400,7 @@ def _rct(inputs: ReportInputs) -> str:
         parts.append(_not_available("The RCT results (marts.rct_results)"))
     else:
         parts.append(table(results, [
-            ("Analysis", "analysis", esc), ("Outcome", "outcome", lambda o: esc(RCT_OUTCOME_LABELS.get(o, o))),
+            ("Analysis", "analysis", esc), ("Outcome", "outcome", lambda o: esc(rct_outcome_label(o, in_sentence=True))),
             ("Status", "status", esc), ("N", None, count_cell("n_cases")),
             ("Events FACT22", None, count_cell("events_fact22")), ("Events CEC", None, count_cell("events_cec")),
             ("FACT22 observed", "fact22_rate_observed", pct),
@@ -522,7 +501,7 @@ def limitations(inputs: ReportInputs) -> list[str]:
                 continue
             values = pre_rows[outcome].dropna()
             sd, jump = values.std(), values.diff().abs().mean()
-            text = (f"Year-to-year noise: {s.treated_name}'s {OUTCOME_LABELS.get(outcome, outcome).lower()} had a "
+            text = (f"Year-to-year noise: {s.treated_name}'s {measures.label(outcome).lower()} had a "
                     f"standard deviation of {sd:.1f} across the pre-period (mean absolute change between "
                     f"consecutive years {jump:.1f}, around a mean of {values.mean():.1f})")
             if main is not None and (main["outcome"] == outcome).any():
@@ -540,7 +519,7 @@ def limitations(inputs: ReportInputs) -> list[str]:
         for _, r in main.iterrows():
             p_classical, p_perm = r.get("p_classical"), r.get("permutation_p_value")
             if not _missing(p_classical) and not _missing(p_perm) and (p_classical < 0.05) != (p_perm < 0.05):
-                notes.append(f"For {OUTCOME_LABELS.get(r['outcome'], r['outcome']).lower()} the classical p-value "
+                notes.append(f"For {measures.label(r['outcome']).lower()} the classical p-value "
                              f"({p_classical:.3f}) and the placebo-in-space p-value ({p_perm:.3f}) disagree about "
                              "significance at 5%.")
     ranking = inputs.comparator_ranking
@@ -549,7 +528,7 @@ def limitations(inputs: ReportInputs) -> list[str]:
         for _, c in chosen.iterrows():
             if not bool(c.get("passes_pretrend")):
                 notes.append(f"No candidate passed the parallel pre-trend test for "
-                             f"{OUTCOME_LABELS.get(c['outcome'], c['outcome']).lower()}: the comparator "
+                             f"{measures.label(c['outcome']).lower()}: the comparator "
                              f"{c['unit_name']} is the best of those that failed.")
     if _has(did) and (did["method"] == "synthetic_control").any():
         sc = did[did["method"] == "synthetic_control"]
@@ -563,7 +542,7 @@ def limitations(inputs: ReportInputs) -> list[str]:
         itt = results[results["analysis"] == "itt"] if "analysis" in results else results
         for _, r in itt.iterrows():
             if r["status"] == "too_few_events":
-                notes.append(f"RCT outcome '{RCT_OUTCOME_LABELS.get(r['outcome'], r['outcome'])}': too few events to "
+                notes.append(f"RCT outcome '{rct_outcome_label(r['outcome'], in_sentence=True)}': too few events to "
                              f"model (events: FACT22 {_count(r.get('events_fact22'))}, CEC "
                              f"{_count(r.get('events_cec'))}); only counts and Fisher's exact test are reported.")
         estimated = itt[itt["status"] == "estimated"]
@@ -677,7 +656,7 @@ def render_report(inputs: ReportInputs) -> str:
                 inputs.risk_score_changes, inputs.service_summary, inputs.service_case_length_by_year)
     banner = _synthetic_banner("Sections 7 to 9 (RCT, risk and service)") if any(map(is_synthetic, casework)) \
         else ""
-    title = f"FACT22 evaluation: {s.treated_name} ({s.study_id})"
+    title = f"{s.programme or s.study_id} evaluation: {s.treated_name} ({s.study_id})"
     body = "".join([
         f"<header><h1>{esc(title)}</h1><p>Quantitative strands of the evaluation, regenerated from the warehouse "
         f"on every refresh. Data vintage {esc(inputs.vintage or 'none')}.</p>{banner}</header>",
@@ -688,83 +667,3 @@ def render_report(inputs: ReportInputs) -> str:
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>{body}</body></html>\n")
-
-
-# --------------------------------------------------------------------------- data dictionary
-
-
-def _md(text) -> str:
-    """Text safe inside a Markdown table cell."""
-    if _missing(text):
-        return ""
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip()
-
-
-def data_dictionary_markdown(tables: pd.DataFrame, columns: pd.DataFrame, source: str = "") -> str:
-    """docs/data_dictionary.md from the warehouse's comments.
-
-    `tables`: table_schema, table_name, description, row_count (optional).
-    `columns`: table_schema, table_name, column_name, data_type, description,
-    in column order.
-    """
-    lines = ["# Data dictionary", "",
-             "Generated by `scripts/generate_data_dictionary.py` from the comments the `marts.data_dictionary` "
-             "asset writes into the warehouse (`COMMENT ON`); do not edit by hand. Descriptions come from "
-             "`data/reference/column_descriptions.yaml`.", ""]
-    if source:
-        lines += [f"Built from: `{_md(source)}`.", ""]
-    ordered = tables.sort_values(["table_schema", "table_name"],
-                                 key=lambda c: c.map(_SCHEMA_ORDER).fillna(9) if c.name == "table_schema" else c)
-    lines += ["| table | rows | description |", "|---|---:|---|"]
-    for _, t in ordered.iterrows():
-        name = f"{t['table_schema']}.{t['table_name']}"
-        rows = "" if _missing(t.get("row_count")) else f"{int(t['row_count']):,}"
-        lines.append(f"| [`{name}`](#{name.replace('.', '')}) | {rows} | {_md(t.get('description'))} |")
-    for _, t in ordered.iterrows():
-        name = f"{t['table_schema']}.{t['table_name']}"
-        lines += ["", f"## {name}", ""]
-        if not _missing(t.get("description")):
-            lines += [_md(t["description"]), ""]
-        own = columns[(columns["table_schema"] == t["table_schema"]) & (columns["table_name"] == t["table_name"])]
-        lines += ["| column | type | description |", "|---|---|---|"]
-        for _, c in own.iterrows():
-            lines.append(f"| `{_md(c['column_name'])}` | {_md(c['data_type'])} | {_md(c.get('description'))} |")
-    return "\n".join(lines) + "\n"
-
-
-_SCHEMA_ORDER = {"raw": 0, "reference": 1, "staging": 2, "marts": 3}
-
-
-def _pattern_match(patterns: Mapping[str, str] | None, column: str) -> str | None:
-    """The text of the first pattern ('prefix*suffix') matching `column`, with {stem} filled in."""
-    for pattern, text in (patterns or {}).items():
-        prefix, _, suffix = pattern.partition("*")
-        if column.startswith(prefix) and column.endswith(suffix) and len(column) > len(prefix) + len(suffix):
-            return text.replace("{stem}", column[len(prefix):len(column) - len(suffix)])
-    return None
-
-
-def column_description(spec: Mapping, table: str, column: str) -> str | None:
-    """A column's description from the descriptions file (see data/reference/column_descriptions.yaml):
-    the table's own columns, its patterns, the shared columns, the shared patterns; None if none."""
-    own = (spec.get("tables") or {}).get(table) or {}
-    for text in ((own.get("columns") or {}).get(column), _pattern_match(own.get("patterns"), column),
-                 (spec.get("columns") or {}).get(column), _pattern_match(spec.get("patterns"), column)):
-        if text and str(text).strip():
-            return str(text).strip()
-    return None
-
-
-def table_description(spec: Mapping, table: str) -> str | None:
-    own = (spec.get("tables") or {}).get(table) or {}
-    text = own.get("description")
-    return " ".join(str(text).split()) if text and str(text).strip() else None
-
-
-def describe_columns(spec: Mapping, columns: pd.DataFrame) -> pd.DataFrame:
-    """`columns` (table_schema, table_name, column_name, data_type) with a description column (None when
-    the file has none)."""
-    out = columns[["table_schema", "table_name", "column_name", "data_type"]].copy()
-    out["description"] = [column_description(spec, f"{s}.{t}", c)
-                          for s, t, c in zip(out["table_schema"], out["table_name"], out["column_name"])]
-    return out.reset_index(drop=True)

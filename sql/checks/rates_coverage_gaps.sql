@@ -1,5 +1,5 @@
 -- Gaps in marts.cin_rates that nothing explains, from the first year with
--- re-referrals (2010-11): a year without England's three outcome rates or
+-- re-referrals (2010-11): a year without England's evaluation outcome rates (the registry's evaluation_outcome) or
 -- with too few authorities, or a NULL rate whose count and population were
 -- both published (a NULL rate must inherit a reason from one of them).
 WITH scope AS (
@@ -10,11 +10,9 @@ per_year AS (
     SELECT collection_year_label AS year, NULL AS area_name,
            printf('%d authorities, England rates complete: %s',
                   count(*) FILTER (WHERE geographic_level = 'Local authority'),
-                  bool_or(geographic_level = 'National' AND closures_per_10k IS NOT NULL
-                          AND rereferrals_per_10k IS NOT NULL AND escalations_per_10k IS NOT NULL)) AS detail,
+                  bool_or(geographic_level = 'National' AND {{ outcomes_all_present }})) AS detail,
            count(*) FILTER (WHERE geographic_level = 'Local authority') AS authorities,
-           coalesce(bool_or(geographic_level = 'National' AND closures_per_10k IS NOT NULL
-                            AND rereferrals_per_10k IS NOT NULL AND escalations_per_10k IS NOT NULL), false) AS england_ok
+           coalesce(bool_or(geographic_level = 'National' AND {{ outcomes_all_present }}), false) AS england_ok
     FROM scope
     GROUP BY collection_year_label
 ),
@@ -22,9 +20,7 @@ unexplained AS (
     SELECT collection_year_label AS year, area_name, 'rate NULL although count and population were published' AS detail
     FROM scope
     WHERE population_all_ages_status = 'published'
-      AND ((closures_per_10k IS NULL AND closures_status = 'published')
-        OR (rereferrals_per_10k IS NULL AND rereferrals_status = 'published')
-        OR (escalations_per_10k IS NULL AND escalations_status = 'published'))
+      AND ({{ outcome_unexplained_gap }})
 )
 SELECT year, area_name, detail FROM per_year WHERE authorities < $min_authorities OR NOT england_ok
 UNION ALL

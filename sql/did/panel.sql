@@ -5,13 +5,9 @@ SELECT
     arg_max(la_name, collection_year) OVER (PARTITION BY panel_unit_code) AS unit_name,
     old_la_code,
     collection_year,
-    closures_per_10k,
-    rereferrals_per_10k,
-    escalations_per_10k,
-    referrals_per_10k,
+    {{ rate_columns }},
     cin_at_31_march,
     population_all_ages,
-    cin_per_10k_children,
     panel_status
 FROM marts.cin_rates_vintages
 WHERE vintage = $vintage

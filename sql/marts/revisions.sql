@@ -10,7 +10,7 @@ cells AS (
     SELECT c.*, r.release_rank, coalesce(c.old_la_code, c.area_code) AS area_key
     FROM (SELECT * FROM raw.cin_sfr UNION ALL BY NAME SELECT * FROM raw.cin_ees) AS c
     JOIN ranks AS r USING (release_id)
-    WHERE c.measure IN ('referrals', 'rereferrals', 'cin_at_31_march', 'closures', 'escalations')
+    WHERE c.measure IN ({{ count_names }})
 ),
 sequenced AS (
     SELECT *,

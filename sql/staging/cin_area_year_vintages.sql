@@ -33,7 +33,7 @@ ranked AS (
     FROM cells AS c
     JOIN release_rank AS r USING (release_id)
     JOIN vintages AS v ON r.release_rank <= v.vintage_rank
-    WHERE c.measure IN ('referrals', 'rereferrals', 'cin_at_31_march', 'closures', 'escalations')
+    WHERE c.measure IN ({{ count_names }})
 ),
 chosen AS (
     SELECT * FROM ranked WHERE pick = 1
@@ -49,16 +49,7 @@ pivoted AS (
         max(old_la_code) AS old_la_code,
         max(area_name) AS published_name,
         max(region_code) AS published_region_code,
-        max(value) FILTER (WHERE measure = 'referrals') AS referrals,
-        max(value_status) FILTER (WHERE measure = 'referrals') AS referrals_status,
-        max(value) FILTER (WHERE measure = 'rereferrals') AS rereferrals,
-        max(value_status) FILTER (WHERE measure = 'rereferrals') AS rereferrals_status,
-        max(value) FILTER (WHERE measure = 'cin_at_31_march') AS cin_at_31_march,
-        max(value_status) FILTER (WHERE measure = 'cin_at_31_march') AS cin_at_31_march_status,
-        max(value) FILTER (WHERE measure = 'closures') AS closures,
-        max(value_status) FILTER (WHERE measure = 'closures') AS closures_status,
-        max(value) FILTER (WHERE measure = 'escalations') AS escalations,
-        max(value_status) FILTER (WHERE measure = 'escalations') AS escalations_status,
+        {{ count_pivot }},
         bool_or(experimental) AS experimental_statistics,
         string_agg(DISTINCT release_id, ', ' ORDER BY release_id) AS release_ids,
         string_agg(DISTINCT source_file, '; ' ORDER BY source_file) AS source_files
@@ -104,11 +95,7 @@ SELECT
     c.published_region_code,
     c.collection_year,
     printf('%d-%02d', c.collection_year - 1, c.collection_year % 100) AS collection_year_label,
-    c.referrals, c.referrals_status,
-    c.rereferrals, c.rereferrals_status,
-    c.cin_at_31_march, c.cin_at_31_march_status,
-    c.closures, c.closures_status,
-    c.escalations, c.escalations_status,
+    {{ counts c }},
     coalesce(lc.panel_unit_code, c.area_code) AS panel_unit_code,
     CASE
         WHEN b.change = 'series_ends' THEN printf('series ends %d-%02d: %s', b.last_collection_year - 1, b.last_collection_year % 100, b.note)

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from fact22_assets.core import figures, report
+from fact22_assets.core import dictionary, figures, report
+from fact22_assets.core.did.study import RankingRule, Study
 
 TREATED, COMPARATOR, NEIGHBOUR, ENGLAND = "E06000049", "E06000030", "E06000050", "E92000001"
 OUTCOMES = ("closures_per_10k", "rereferrals_per_10k")
@@ -145,9 +146,9 @@ def test_year_labels(year, label):
 
 
 def _study() -> report.StudySetup:
-    return report.StudySetup(study_id="s1", treated_unit_code=TREATED, treated_name="Cheshire East",
-                             first_post_year=2014, pre_years=PRE, post_years=POST, outcomes=OUTCOMES,
-                             covariate="cin_at_31_march", description="FACT22 <pilot> & more", pretrend_alpha=0.1)
+    design = Study(study_id="s1", treated_unit_code=TREATED, first_post_year=2014, pre_years=PRE, post_years=POST,
+                   outcomes=OUTCOMES, covariate="cin_at_31_march", ranking=RankingRule(pretrend_alpha=0.1))
+    return report.StudySetup(design, treated_name="Cheshire East", description="FACT22 <pilot> & more")
 
 
 def _did() -> pd.DataFrame:
@@ -302,17 +303,17 @@ SPEC = {
     ("raw.r", "unknown", None),
 ])
 def test_column_descriptions_resolve_in_order(table, column, expected):
-    assert report.column_description(SPEC, table, column) == expected
+    assert dictionary.column_description(SPEC, table, column) == expected
 
 
 def test_dictionary_markdown_lists_tables_then_columns():
     tables = pd.DataFrame({"table_schema": ["marts", "raw"], "table_name": ["t", "r"],
-                           "description": [report.table_description(SPEC, "marts.t"),
-                                           report.table_description(SPEC, "raw.r")], "row_count": [3, 1000]})
-    columns = report.describe_columns(SPEC, pd.DataFrame({
+                           "description": [dictionary.table_description(SPEC, "marts.t"),
+                                           dictionary.table_description(SPEC, "raw.r")], "row_count": [3, 1000]})
+    columns = dictionary.describe_columns(SPEC, pd.DataFrame({
         "table_schema": ["raw", "marts", "marts"], "table_name": ["r", "t", "t"],
         "column_name": ["source_file", "vintage", "n_status"], "data_type": ["VARCHAR", "VARCHAR", "VARCHAR"]}))
-    text = report.data_dictionary_markdown(tables, columns)
+    text = dictionary.data_dictionary_markdown(tables, columns)
     assert text.index("## raw.r") < text.index("## marts.t")  # layers in data-flow order
     assert "| `raw.r` | 1,000 | raw \\| table |" in text.replace("[`raw.r`](#rawr)", "`raw.r`")
     assert "| `n_status` | VARCHAR | withheld n |" in text and "a table" in text

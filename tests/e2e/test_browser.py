@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from fact22_assets.defs.report import assets as report_assets
+from fact22_assets.defs.report import figures as report_figures
 from fact22_assets.settings import REPO_ROOT
 
 from .browser import CHROMIUM, Browser
@@ -31,7 +32,7 @@ pytestmark = [
 BIN = Path(sys.executable).parent
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "e2e"
 GROUPS_IN_FLOW_ORDER = ["ingest", "staging", "rates", "did", "report"]
-FIGURE_ASSETS = list(report_assets.FIGURES)
+FIGURE_ASSETS = list(report_figures.FIGURES)
 DISMISS = """(() => { if (!document.body.innerText.includes('Join the Dagster community')) return false;
   const b = Array.from(document.querySelectorAll('button')).find(x => x.innerText.trim() === 'Skip');
   if (b) b.click(); return Boolean(b); })()"""

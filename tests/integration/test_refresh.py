@@ -75,8 +75,8 @@ def _sensor_refresh(monkeypatch, site: Site, instance: dg.DagsterInstance):
     failure sensor.  Returns (run request or skip, run result or None)."""
     for name, value in site.env().items():
         monkeypatch.setenv(name, value)
-    from fact22_assets.defs.refresh.jobs import landing_sensor, refuse_landed_files
     from fact22_assets.definitions import defs
+    from fact22_assets.lifecycle.refresh import landing_sensor, refuse_landed_files
 
     definitions = defs()
     asked = landing_sensor(dg.build_sensor_context(instance=instance, definitions=definitions))

@@ -13,8 +13,9 @@ import pytest
 from dagster_duckdb import DuckDBResource
 from PIL import Image
 
-from fact22_assets.core import report
+from fact22_assets.core import dictionary
 from fact22_assets.defs.report import assets as report_assets
+from fact22_assets.defs.report import figures as report_figures
 from fact22_assets.settings import REPO_ROOT
 
 COOKBOOK = REPO_ROOT / "docs" / "cookbook.md"
@@ -113,7 +114,7 @@ def test_report_footer_names_every_source_file_checksum(page, warehouse_sql):
 
 
 def test_every_figure_file_is_a_png(built_warehouse):
-    files = sorted((_outputs(built_warehouse) / report_assets.FIGURES_DIR).glob("*.png"))
+    files = sorted((_outputs(built_warehouse) / report_figures.FIGURES_DIR).glob("*.png"))
     assert {f.stem for f in files} >= set(report_assets.report_figure_names(
         ["closures_per_10k", "rereferrals_per_10k", "escalations_per_10k"]))
     synthetic = {"rct_probabilities", "risk_scores", "service_case_length"}
@@ -127,7 +128,7 @@ def test_figure_asset_shows_its_image_in_the_ui_metadata(built_warehouse, tmp_pa
     copy = tmp_path / "fact22.duckdb"
     copy.write_bytes(built_warehouse.read_bytes())
     monkeypatch.setenv("FACT22_OUTPUTS", str(tmp_path / "outputs"))
-    result = dg.materialize([report_assets.figures_cin_treated_vs_england],
+    result = dg.materialize([report_figures.figures_cin_treated_vs_england],
                             resources={"duckdb": DuckDBResource(database=str(copy))})
     metadata = result.asset_materializations_for_node("figures__cin_treated_vs_england")[0].metadata
     assert metadata["figure"].value.count("](data:image/png;base64,") == 1
@@ -183,7 +184,7 @@ def test_generated_dictionary_markdown_covers_the_warehouse(built_warehouse, tmp
         names = [f"{s}.{t}" for s, t in con.execute(
             "SELECT schema_name, table_name FROM duckdb_tables() "
             "WHERE schema_name IN ('raw', 'reference', 'staging', 'marts')").fetchall()]
-        assert text == report.data_dictionary_markdown(*script["read_dictionary"](con))
+        assert text == dictionary.data_dictionary_markdown(*script["read_dictionary"](con))
     finally:
         con.close()
     for name in names:
@@ -195,7 +196,7 @@ def test_figures_and_report_are_one_group_that_reads_the_marts():
 
     graph = defs().resolve_asset_graph()
     report_key = dg.AssetKey(["reports", "evaluation_report"])
-    figure_keys = {dg.AssetKey(["figures", name]) for name in report_assets.FIGURES}
+    figure_keys = {dg.AssetKey(["figures", name]) for name in report_figures.FIGURES}
     for key in figure_keys | {report_key, dg.AssetKey(["marts", "data_dictionary"])}:
         node = graph.get(key)
         assert node.group_name == "report" and node.owners == ["team:evaluation"] and node.description, key

@@ -20,6 +20,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from ..errors import SourceDataError
+
 ARMS = ("FACT22", "CEC")
 TREATMENT_ARM = "FACT22"
 CONTROL_ARM = "CEC"
@@ -55,19 +57,9 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _UK_DATE = re.compile(r"\d{2}/\d{2}/\d{4}")
 
 
-class ExtractError(ValueError):
-    """An extract that does not meet its schema.
-
-    `row` is the file line number (header = 1, first data row = 2);
-    `column` is the offending column's name.
-    """
-
-    def __init__(self, file: str, row: int | None, column: str | None, problem: str):
-        self.file = file
-        self.row = row
-        self.column = column
-        self.problem = problem
-        super().__init__(f"{file}, row {row}, column {column!r}: {problem}")
+class ExtractError(SourceDataError):
+    """A council extract that does not meet its schema (file, row, column and problem
+    as for a published file: the header is row 1, the first data row is row 2)."""
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ Works on the long unit x year panel as a pandas DataFrame; no Dagster or
 DuckDB here. Modules, in the order an analysis runs:
 
 - study: the study design (`Study`, read from YAML) and the FACT22 default;
+- prepared: a study x outcome prepared once (`prepare_outcome`) and passed down;
 - eligibility: which units have complete, consistent series;
 - pretrends, similarity, ranking: one comparator per outcome, by a
   documented rule (see `ranking`);
@@ -11,16 +12,19 @@ DuckDB here. Modules, in the order an analysis runs:
 - placebo, event_study: inference for one treated unit;
 - synthetic_control: weights, gap path and placebo p-value;
 - closed_form: the vectorised two-unit OLS fits behind pretrends and placebos;
-- evaluation: all of it for every outcome, as the mart tables;
-- synthetic: a synthetic panel with a known effect, for tests and benchmarks.
+- estimators: the estimator contract and the registry (`ESTIMATORS`);
+- evaluation: every registered estimator for every outcome, as the mart tables;
+- simulated_panel: a simulated panel with a known effect, for tests and benchmarks.
 """
 
 from .closed_form import PairFits, differential_slopes, pair_did
 from .eligibility import eligibility, eligible_units
 from .estimation import did_estimates
-from .evaluation import StudyResults, evaluate_study
+from .estimators import ESTIMATORS, Estimator, Selection, select_comparator
+from .evaluation import evaluate_study
 from .event_study import event_study
 from .placebo import PlaceboInSpace, permutation_p_value, placebo_in_space, placebo_in_time
+from .prepared import PreparedOutcome, PreparedPanel, prepare_outcome
 from .pretrends import pretrend_tests
 from .ranking import rank_comparators, selected_comparator
 from .similarity import demographic_similarity, level_similarity
@@ -34,7 +38,11 @@ __all__ = [
     "RankingRule",
     "Study",
     "StudyConfigError",
-    "StudyResults",
+    "ESTIMATORS",
+    "Estimator",
+    "PreparedOutcome",
+    "PreparedPanel",
+    "Selection",
     "SyntheticControl",
     "demographic_similarity",
     "did_estimates",
@@ -46,10 +54,12 @@ __all__ = [
     "level_similarity",
     "pair_did",
     "permutation_p_value",
+    "prepare_outcome",
     "placebo_in_space",
     "placebo_in_time",
     "pretrend_tests",
     "rank_comparators",
+    "select_comparator",
     "selected_comparator",
     "synthetic_control",
     "synthetic_weights",

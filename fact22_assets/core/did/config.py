@@ -6,6 +6,7 @@ from pathlib import Path
 
 import yaml
 
+from .. import measures
 from .study import Study, StudyConfigError
 
 NEIGHBOUR_MODELS = {"2021", "2025"}
@@ -16,6 +17,7 @@ class StudyEntry:
     study: Study
     description: str
     neighbour_model: str
+    programme: str = ""  # the programme's name as the report's title gives it
 
 
 def load_studies(path: Path) -> list[StudyEntry]:
@@ -37,7 +39,12 @@ def load_studies(path: Path) -> list[StudyEntry]:
             continue
         if study.study_id != entry.get("study_id"):
             problems.append(f"{label}: design.study_id differs from study_id")
-        entries.append(StudyEntry(study, str(entry.get("description", "")), model))
+        unknown = [o for o in study.outcomes if o not in measures.RATE_NAMES]
+        if unknown:
+            problems.append(f"{label}: outcome(s) {unknown} are not rates of marts.cin_rates; the measure registry "
+                            f"has {list(measures.RATE_NAMES)}")
+        entries.append(StudyEntry(study, str(entry.get("description", "")), model,
+                                  str(entry.get("programme") or study.study_id)))
     if not entries and not problems:
         problems.append(f"{path.name}: no studies")
     if problems:

@@ -10,22 +10,28 @@ unit in the panel.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
-from .panel import CONSISTENT, matrix, require_columns, unit_names
+from .panel import CONSISTENT, require_columns
 from .study import Study
+
+if TYPE_CHECKING:
+    from .prepared import PreparedPanel
 
 TREATED_REASON = "treated unit"
 
 
-def eligibility(panel: pd.DataFrame, study: Study, outcome: str) -> pd.DataFrame:
+def eligibility(prepared: PreparedPanel, study: Study, outcome: str) -> pd.DataFrame:
     """One row per unit in the panel: may it be a comparator for `outcome`?
 
     Columns: study_id, outcome, unit_code, unit_name, eligible (bool),
     reason (None when eligible, else every reason joined by '; ').
     """
     covariates = [study.covariate] if study.covariate else []
+    panel = prepared.frame
     require_columns(panel, [outcome, *covariates])
     units = sorted(panel["unit_code"].unique())
     in_study = panel[panel["collection_year"].isin(study.study_years)]
@@ -42,7 +48,7 @@ def eligibility(panel: pd.DataFrame, study: Study, outcome: str) -> pd.DataFrame
     )
     checks = [(~has_row, "no row for {years}")]
     for column in (outcome, *covariates):
-        missing = np.isnan(matrix(in_study, column, units, study.study_years)) & has_row
+        missing = np.isnan(prepared.matrix(column, units, study.study_years)) & has_row
         checks.append((missing, f"{column} missing or suppressed in {{years}}"))
 
     broken = (
@@ -61,7 +67,7 @@ def eligibility(panel: pd.DataFrame, study: Study, outcome: str) -> pd.DataFrame
                 unit_reasons.append(template.format(years=_describe_years(years[flags[i]], study)))
         reasons.append("; ".join(unit_reasons) or None)
 
-    names = unit_names(panel)
+    names = prepared.names
     return pd.DataFrame(
         {
             "study_id": study.study_id,

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .eligibility import eligibility, require_eligible_comparator
-from .panel import complete_matrix, unit_names
+from .eligibility import require_eligible_comparator
+from .prepared import PreparedOutcome
 from .study import Study
 
 DIFFERENCE_OF_MEANS = "difference_of_means"
@@ -69,9 +69,7 @@ def main_method(study: Study) -> str:
     return OLS_WITH_COVARIATE if study.covariate else OLS
 
 
-def did_estimates(
-    panel: pd.DataFrame, study: Study, outcome: str, comparator_code: str
-) -> pd.DataFrame:
+def did_estimates(prepared: PreparedOutcome, comparator_code: str) -> pd.DataFrame:
     """One row per method: difference_of_means, ols, and (with a covariate) ols_with_covariate.
 
     Columns: study_id, outcome, treated_unit_code, comparator_code, comparator_name,
@@ -81,32 +79,32 @@ def did_estimates(
     treated_pre_mean, treated_post_mean, comparator_pre_mean, comparator_post_mean.
     The difference_of_means row has the estimate, the cell means and n_obs only.
     """
-    require_eligible_comparator(eligibility(panel, study, outcome), study, comparator_code)
-    table = did_fits(panel, study, outcome, comparator_code, study.pre_years, study.post_years)
+    study = prepared.study
+    require_eligible_comparator(prepared.eligibility, study, comparator_code)
+    table = did_fits(prepared, comparator_code, study.pre_years, study.post_years)
     table = table.assign(
         study_id=study.study_id,
-        outcome=outcome,
+        outcome=prepared.outcome,
         treated_unit_code=study.treated_unit_code,
         comparator_code=comparator_code,
-        comparator_name=unit_names(panel).get(comparator_code),
+        comparator_name=prepared.panel.names.get(comparator_code),
         first_post_year=study.first_post_year,
     )
     return table[DID_COLUMNS]
 
 
 def did_fits(
-    panel: pd.DataFrame,
-    study: Study,
-    outcome: str,
+    prepared: PreparedOutcome,
     comparator_code: str,
     pre_years: Sequence[int],
     post_years: Sequence[int],
 ) -> pd.DataFrame:
     """The estimates, one row per method (FIT_COLUMNS), for any split of years;
     placebo-in-time reuses it with fake splits inside the pre-period."""
+    study = prepared.study
     years = [*pre_years, *post_years]
     units = [study.treated_unit_code, comparator_code]
-    y = complete_matrix(panel, outcome, units, years)
+    y = prepared.values(prepared.outcome, units, years)
     post = np.isin(years, post_years)
     cell_means = {
         f"{unit}_{period}_mean": y[i, mask].mean()
@@ -125,7 +123,7 @@ def did_fits(
         {"method": OLS, **_ols(y.ravel(), design), **cell_means},
     ]
     if study.covariate:
-        x = complete_matrix(panel, study.covariate, units, years).ravel()
+        x = prepared.values(study.covariate, units, years).ravel()
         with_x = np.column_stack([design, x])
         rows.append({"method": OLS_WITH_COVARIATE, **_ols(y.ravel(), with_x), **cell_means})
     table = pd.DataFrame(rows, columns=FIT_COLUMNS)

@@ -1,8 +1,10 @@
-"""Strand 1 end to end: comparator choice, estimates and inference for every outcome.
+"""Strand 1 end to end: every registered estimator over every outcome of a study.
 
-One call gives every table the warehouse publishes for a study, each stacked
-over the study's outcomes; the attribute names match the mart tables
-(marts.comparator_ranking, marts.did_results, ...).
+Each outcome is prepared once (`prepared.prepare_outcome`, sharing one
+`PreparedPanel` between outcomes), its comparator chosen once
+(`estimators.select_comparator`), and every estimator of
+`estimators.ESTIMATORS` adds its rows.  The result maps each mart name to
+its table, stacked over outcomes in the study's order.
 
 did_results puts every estimate of an outcome side by side, one row per
 method: the 2x2 difference of means, OLS without and with the covariate,
@@ -15,45 +17,13 @@ placebos with a comparable pre-period fit (see `synthetic_control`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 
-from .estimation import DID_COLUMNS, did_estimates, main_method
-from .event_study import event_study
-from .placebo import PlaceboInSpace, placebo_in_space, placebo_in_time
-from .ranking import rank_comparators, selected_comparator
+from .estimators import DID_RESULTS_COLUMNS, ESTIMATORS, RESULTS, Estimator, mart_names, select_comparator
+from .prepared import PreparedPanel, prepare_outcome
 from .study import Study
-from .synthetic_control import SyntheticControl, synthetic_control
 
-SYNTHETIC_CONTROL = "synthetic_control"
-PLACEBO_SPACE_INFERENCE = "placebo-in-space: |estimate| of each eligible unit vs the comparator"
-SYNTHETIC_CONTROL_INFERENCE = "placebo synthetic controls: post/pre RMSPE ratio of each donor"
-DID_RESULTS_COLUMNS = [
-    *DID_COLUMNS,
-    "permutation_p_value",
-    "n_placebos",
-    "permutation_inference",
-    "pre_rmspe",
-    "post_rmspe",
-    "rmspe_ratio",
-    "post_rmspe_p_value",
-    "n_comparable_placebos",
-]
-
-
-@dataclass(frozen=True)
-class StudyResults:
-    """The strand-1 tables of one study, named as the marts that hold them."""
-
-    comparator_ranking: pd.DataFrame
-    did_results: pd.DataFrame
-    did_placebo_space: pd.DataFrame
-    did_placebo_time: pd.DataFrame
-    did_event_study: pd.DataFrame
-    synthetic_control_weights: pd.DataFrame
-    synthetic_control_paths: pd.DataFrame
-    synthetic_control_placebos: pd.DataFrame
+_COUNT_COLUMNS = ("n_obs", "df_resid", "n_placebos", "n_comparable_placebos")
 
 
 def evaluate_study(
@@ -61,85 +31,26 @@ def evaluate_study(
     study: Study,
     neighbours: pd.DataFrame | None = None,
     deprivation: pd.DataFrame | None = None,
-) -> StudyResults:
-    """Every strand-1 table for `study`; fails if an outcome has no eligible comparator.
+    estimators: tuple[Estimator, ...] = ESTIMATORS,
+) -> dict[str, pd.DataFrame]:
+    """Mart name -> table for `study`; fails if an outcome has no eligible comparator.
 
-    did_results has DID_RESULTS_COLUMNS: the `estimation.did_estimates`
-    columns plus permutation_p_value, n_placebos, permutation_inference,
-    and, for the synthetic control row only, pre_rmspe, post_rmspe,
-    rmspe_ratio, post_rmspe_p_value, n_comparable_placebos. The other
-    tables are those of the functions that make them, stacked over outcomes.
+    did_results has DID_RESULTS_COLUMNS (see `estimators`); the other tables
+    are those of the functions that make them, stacked over outcomes.
     """
-    rankings, did_rows, space, time, events = [], [], [], [], []
-    weights, paths, synthetic_placebos = [], [], []
+    shared = PreparedPanel(panel)
+    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in mart_names(estimators)}
     for outcome in study.outcomes:
-        ranking = rank_comparators(panel, study, outcome, neighbours, deprivation)
-        comparator = selected_comparator(ranking)
-        placebos = placebo_in_space(panel, study, outcome, comparator)
-        synthetic = synthetic_control(panel, study, outcome)
-        estimates = did_estimates(panel, study, outcome, comparator)
-
-        rankings.append(ranking)
-        did_rows += _did_rows(study, outcome, estimates, placebos, synthetic)
-        space.append(placebos.table)
-        time.append(placebo_in_time(panel, study, outcome, comparator))
-        events.append(event_study(panel, study, outcome, comparator))
-        if study.covariate:
-            events.append(event_study(panel, study, outcome, comparator, include_covariate=True))
-        weights.append(synthetic.weights)
-        paths.append(synthetic.path)
-        synthetic_placebos.append(synthetic.placebos)
-
-    did_results = pd.DataFrame(did_rows, columns=DID_RESULTS_COLUMNS)
-    for column in ("n_obs", "df_resid", "n_placebos", "n_comparable_placebos"):
-        did_results[column] = did_results[column].astype("Int64")
-    return StudyResults(
-        comparator_ranking=_stack(rankings),
-        did_results=did_results,
-        did_placebo_space=_stack(space),
-        did_placebo_time=_stack(time),
-        did_event_study=_stack(events),
-        synthetic_control_weights=_stack(weights),
-        synthetic_control_paths=_stack(paths),
-        synthetic_control_placebos=_stack(synthetic_placebos),
-    )
-
-
-def _did_rows(
-    study: Study,
-    outcome: str,
-    estimates: pd.DataFrame,
-    placebos: PlaceboInSpace,
-    synthetic: SyntheticControl,
-) -> list[dict]:
-    rows = estimates.to_dict("records")
-    for row in rows:
-        if row["method"] == main_method(study):
-            row |= {
-                "permutation_p_value": placebos.p_value,
-                "n_placebos": placebos.n_placebos,
-                "permutation_inference": PLACEBO_SPACE_INFERENCE,
-            }
-    rows.append(
-        {
-            "study_id": study.study_id,
-            "outcome": outcome,
-            "treated_unit_code": study.treated_unit_code,
-            "method": SYNTHETIC_CONTROL,
-            "first_post_year": study.first_post_year,
-            "estimate": synthetic.mean_post_gap,
-            "permutation_p_value": synthetic.p_value,
-            "n_placebos": synthetic.n_placebos,
-            "permutation_inference": SYNTHETIC_CONTROL_INFERENCE,
-            "pre_rmspe": synthetic.pre_rmspe,
-            "post_rmspe": synthetic.post_rmspe,
-            "rmspe_ratio": synthetic.rmspe_ratio,
-            "post_rmspe_p_value": synthetic.post_rmspe_p_value,
-            "n_comparable_placebos": synthetic.n_comparable_placebos,
-        }
-    )
-    return rows
-
-
-def _stack(tables: list[pd.DataFrame]) -> pd.DataFrame:
-    return pd.concat(tables, ignore_index=True)
+        prepared = prepare_outcome(shared, study, outcome, neighbours, deprivation)
+        selection = select_comparator(prepared)
+        for estimator in estimators:
+            for mart, frame in estimator.estimate(prepared, selection).items():
+                parts[mart].append(frame)
+    tables = {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items() if name != RESULTS}
+    if RESULTS in parts:
+        records = [row for frame in parts[RESULTS] for row in frame.to_dict("records")]
+        results = pd.DataFrame(records, columns=DID_RESULTS_COLUMNS)
+        for column in _COUNT_COLUMNS:
+            results[column] = results[column].astype("Int64")
+        tables[RESULTS] = results
+    return tables

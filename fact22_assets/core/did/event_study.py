@@ -25,19 +25,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .eligibility import eligibility, eligible_units, require_eligible_comparator
-from .panel import complete_matrix
+from .eligibility import require_eligible_comparator
 from .placebo import fits_against, permutation_p_value
+from .prepared import PreparedOutcome
 from .study import Study
 
 
-def event_study(
-    panel: pd.DataFrame,
-    study: Study,
-    outcome: str,
-    comparator_code: str,
-    include_covariate: bool = False,
-) -> pd.DataFrame:
+def event_study(prepared: PreparedOutcome, comparator_code: str, include_covariate: bool = False) -> pd.DataFrame:
     """One row per study year.
 
     Columns: study_id, outcome, treated_unit_code, comparator_code,
@@ -46,23 +40,23 @@ def event_study(
     ci_high, permutation_p_value, n_placebos. The reference year has
     estimate 0 by construction and no inference.
     """
+    study, outcome = prepared.study, prepared.outcome
     if include_covariate and not study.covariate:
         raise ValueError(f"study {study.study_id} names no covariate to adjust for")
-    units = eligibility(panel, study, outcome)
-    require_eligible_comparator(units, study, comparator_code)
-    placebos = [u for u in eligible_units(units) if u != comparator_code]
+    require_eligible_comparator(prepared.eligibility, study, comparator_code)
+    placebos = [u for u in prepared.candidates if u != comparator_code]
     pseudo_treated = [study.treated_unit_code, *placebos]
     years = list(study.study_years)
     reference = years.index(study.pre_years[-1])
 
     def gap(column: str) -> np.ndarray:
         """Each pseudo-treated unit minus the comparator, year by year."""
-        own = complete_matrix(panel, column, pseudo_treated, years)
-        return own - complete_matrix(panel, column, [comparator_code], years)
+        own = prepared.values(column, pseudo_treated, years)
+        return own - prepared.values(column, [comparator_code], years)
 
     outcome_gap = gap(outcome)
     if include_covariate:
-        fits = fits_against(panel, study, outcome, pseudo_treated, comparator_code)
+        fits = fits_against(prepared, pseudo_treated, comparator_code)
         outcome_gap = outcome_gap - fits.covariate_coefficient[:, None] * gap(study.covariate)
     coefficients = outcome_gap - outcome_gap[:, [reference]]
     actual, placebo = coefficients[0], coefficients[1:]

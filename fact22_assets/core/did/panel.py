@@ -42,6 +42,11 @@ def matrix(
 ) -> np.ndarray:
     """Values of `column` as a units x years float array, NaN where no row or no value."""
     wide = panel.pivot(index="unit_code", columns="collection_year", values=column)
+    return matrix_from_wide(wide, unit_codes, years)
+
+
+def matrix_from_wide(wide: pd.DataFrame, unit_codes: Sequence[str], years: Sequence[int]) -> np.ndarray:
+    """Rows `unit_codes` and columns `years` of a unit x year pivot, as floats (NaN where absent)."""
     return wide.reindex(index=list(unit_codes), columns=list(years)).to_numpy(dtype=float)
 
 

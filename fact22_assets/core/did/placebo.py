@@ -30,10 +30,9 @@ import numpy as np
 import pandas as pd
 
 from .closed_form import PairFits, pair_did
-from .eligibility import eligibility, eligible_units, require_eligible_comparator
+from .eligibility import require_eligible_comparator
 from .estimation import did_fits
-from .panel import complete_matrix, unit_names
-from .study import Study
+from .prepared import PreparedOutcome
 
 
 @dataclass(frozen=True)
@@ -53,9 +52,7 @@ def permutation_p_value(actual: float, placebos: Sequence[float]) -> float:
     return (1 + int((np.abs(placebos) >= abs(actual)).sum())) / (1 + placebos.size)
 
 
-def placebo_in_space(
-    panel: pd.DataFrame, study: Study, outcome: str, comparator_code: str
-) -> PlaceboInSpace:
+def placebo_in_space(prepared: PreparedOutcome, comparator_code: str) -> PlaceboInSpace:
     """Each eligible non-comparator unit as pseudo-treated against the comparator.
 
     Table columns: study_id, outcome, comparator_code, unit_code, unit_name,
@@ -65,12 +62,12 @@ def placebo_in_space(
     the p-value counts too, so p is the mean of this column whenever every
     placebo has an estimate).
     """
-    units = eligibility(panel, study, outcome)
-    require_eligible_comparator(units, study, comparator_code)
-    placebos = [u for u in eligible_units(units) if u != comparator_code]
+    study, outcome = prepared.study, prepared.outcome
+    require_eligible_comparator(prepared.eligibility, study, comparator_code)
+    placebos = [u for u in prepared.candidates if u != comparator_code]
     pseudo_treated = [study.treated_unit_code, *placebos]
 
-    fits = fits_against(panel, study, outcome, pseudo_treated, comparator_code)
+    fits = fits_against(prepared, pseudo_treated, comparator_code)
     actual, placebo_estimates = fits.estimate[0], fits.estimate[1:]
     at_least_as_extreme = np.abs(fits.estimate) >= abs(actual)
     covariate = fits.covariate_coefficient
@@ -80,7 +77,7 @@ def placebo_in_space(
             "outcome": outcome,
             "comparator_code": comparator_code,
             "unit_code": pseudo_treated,
-            "unit_name": unit_names(panel).reindex(pseudo_treated).to_numpy(),
+            "unit_name": prepared.panel.names.reindex(pseudo_treated).to_numpy(),
             "role": ["treated"] + ["placebo"] * len(placebos),
             "estimate": fits.estimate,
             "se_classical": fits.se,
@@ -99,9 +96,7 @@ def placebo_in_space(
     )
 
 
-def placebo_in_time(
-    panel: pd.DataFrame, study: Study, outcome: str, comparator_code: str
-) -> pd.DataFrame:
+def placebo_in_time(prepared: PreparedOutcome, comparator_code: str) -> pd.DataFrame:
     """The actual pair with fake start years inside the pre-period.
 
     Columns: study_id, outcome, treated_unit_code, comparator_code,
@@ -109,11 +104,12 @@ def placebo_in_time(
     estimation columns (method, estimate, se_classical, ... as in
     `estimation.did_estimates`), one row per fake year and method.
     """
-    require_eligible_comparator(eligibility(panel, study, outcome), study, comparator_code)
+    study, outcome = prepared.study, prepared.outcome
+    require_eligible_comparator(prepared.eligibility, study, comparator_code)
     pre = study.pre_years
     tables = []
     for start in range(2, len(pre)):
-        fits = did_fits(panel, study, outcome, comparator_code, pre[:start], pre[start:])
+        fits = did_fits(prepared, comparator_code, pre[:start], pre[start:])
         fits.insert(0, "fake_first_post_year", pre[start])
         fits.insert(1, "n_fake_pre_years", start)
         fits.insert(2, "n_fake_post_years", len(pre) - start)
@@ -126,16 +122,15 @@ def placebo_in_time(
     return table
 
 
-def fits_against(
-    panel: pd.DataFrame, study: Study, outcome: str, pseudo_treated: list[str], control: str
-) -> PairFits:
+def fits_against(prepared: PreparedOutcome, pseudo_treated: list[str], control: str) -> PairFits:
     """The study's DiD of each pseudo-treated unit against one control, in one vectorised fit."""
+    study, outcome = prepared.study, prepared.outcome
     years = list(study.study_years)
     post = np.isin(years, study.post_years)
-    y = complete_matrix(panel, outcome, pseudo_treated, years)
-    control_y = complete_matrix(panel, outcome, [control], years)[0]
+    y = prepared.values(outcome, pseudo_treated, years)
+    control_y = prepared.values(outcome, [control], years)[0]
     if not study.covariate:
         return pair_did(y, control_y, post)
-    x = complete_matrix(panel, study.covariate, pseudo_treated, years)
-    control_x = complete_matrix(panel, study.covariate, [control], years)[0]
+    x = prepared.values(study.covariate, pseudo_treated, years)
+    control_x = prepared.values(study.covariate, [control], years)[0]
     return pair_did(y, control_y, post, x, control_x)

@@ -22,19 +22,16 @@ import numpy as np
 import pandas as pd
 
 from .closed_form import differential_slopes
-from .panel import complete_matrix
-from .study import Study
+from .prepared import PreparedOutcome
 
 
-def pretrend_tests(
-    panel: pd.DataFrame, study: Study, outcome: str, candidate_codes: Sequence[str]
-) -> pd.DataFrame:
+def pretrend_tests(prepared: PreparedOutcome, candidate_codes: Sequence[str]) -> pd.DataFrame:
     """One row per candidate: unit_code, differential_slope (per year),
     differential_slope_se, differential_slope_t, differential_slope_df,
     differential_slope_p, pre_gap_rmse."""
-    years = list(study.pre_years)
-    treated = complete_matrix(panel, outcome, [study.treated_unit_code], years)[0]
-    candidates = complete_matrix(panel, outcome, candidate_codes, years)
+    years = list(prepared.study.pre_years)
+    treated = prepared.values(prepared.outcome, [prepared.treated], years)[0]
+    candidates = prepared.values(prepared.outcome, candidate_codes, years)
     fits = differential_slopes(treated, candidates, np.array(years))
     return pd.DataFrame(
         {

@@ -38,10 +38,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .eligibility import eligibility, eligible_units, require_treated_complete
+from .eligibility import require_treated_complete
+from .prepared import PreparedOutcome
 from .pretrends import pretrend_tests
 from .similarity import demographic_similarity, level_similarity
-from .study import Study
 
 DEMOGRAPHIC_DISTANCES = {
     "population_ratio_distance": "pct_population",
@@ -51,13 +51,7 @@ DEMOGRAPHIC_DISTANCES = {
 }
 
 
-def rank_comparators(
-    panel: pd.DataFrame,
-    study: Study,
-    outcome: str,
-    neighbours: pd.DataFrame | None = None,
-    deprivation: pd.DataFrame | None = None,
-) -> pd.DataFrame:
+def rank_comparators(prepared: PreparedOutcome) -> pd.DataFrame:
     """Every non-treated unit with its component scores and final rank.
 
     Columns: study_id, outcome, unit_code, unit_name, eligible, ineligible_reason,
@@ -70,14 +64,14 @@ def rank_comparators(
     composite_score, rank (1 = comparator; NA when ineligible), selected.
     Rows are in rank order, ineligible units last by unit_code.
     """
-    units = eligibility(panel, study, outcome)
+    study, units = prepared.study, prepared.eligibility
     require_treated_complete(units, study)
-    candidates = eligible_units(units)
+    candidates = list(prepared.candidates)
 
-    demography = demographic_similarity(panel, study, candidates, neighbours, deprivation)
+    demography = demographic_similarity(prepared, candidates)
     scores = (
-        level_similarity(panel, study, outcome, candidates)
-        .merge(pretrend_tests(panel, study, outcome, candidates), on="unit_code")
+        level_similarity(prepared, candidates)
+        .merge(pretrend_tests(prepared, candidates), on="unit_code")
         .merge(demography, on="unit_code")
     )
     scores["passes_pretrend"] = scores["differential_slope_p"] >= study.ranking.pretrend_alpha

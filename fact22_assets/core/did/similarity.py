@@ -22,22 +22,19 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .panel import complete_matrix, matrix
-from .study import Study
+from .prepared import PreparedOutcome
 
 POPULATION = "population_all_ages"
 CIN_RATE = "cin_per_10k_children"
 
 
-def level_similarity(
-    panel: pd.DataFrame, study: Study, outcome: str, candidate_codes: Sequence[str]
-) -> pd.DataFrame:
+def level_similarity(prepared: PreparedOutcome, candidate_codes: Sequence[str]) -> pd.DataFrame:
     """One row per candidate: unit_code, pre_mean, level_difference (candidate
     minus treated pre-period mean), abs_level_difference, relative_level_difference
     (absolute difference over the treated unit's pre-period mean)."""
-    years = list(study.pre_years)
-    treated_mean = complete_matrix(panel, outcome, [study.treated_unit_code], years).mean()
-    pre_mean = complete_matrix(panel, outcome, candidate_codes, years).mean(axis=1)
+    years = list(prepared.study.pre_years)
+    treated_mean = prepared.values(prepared.outcome, [prepared.treated], years).mean()
+    pre_mean = prepared.values(prepared.outcome, candidate_codes, years).mean(axis=1)
     difference = pre_mean - treated_mean
     with np.errstate(divide="ignore", invalid="ignore"):
         relative = np.abs(difference) / abs(treated_mean)
@@ -52,25 +49,20 @@ def level_similarity(
     )
 
 
-def demographic_similarity(
-    panel: pd.DataFrame,
-    study: Study,
-    candidate_codes: Sequence[str],
-    neighbours: pd.DataFrame | None = None,
-    deprivation: pd.DataFrame | None = None,
-) -> pd.DataFrame:
+def demographic_similarity(prepared: PreparedOutcome, candidate_codes: Sequence[str]) -> pd.DataFrame:
     """One row per candidate: unit_code, population_ratio_distance,
     cin_rate_distance, statistical_neighbour_rank, deprivation_distance.
 
-    neighbours: the treated unit's DfE statistical neighbours, columns
-    unit_code and neighbour_rank (1..10). deprivation: unit_code and
-    imd_average_score. Either may be None.
+    The prepared outcome's neighbours: the treated unit's DfE statistical
+    neighbours, columns unit_code and neighbour_rank (1..10); its
+    deprivation: unit_code and imd_average_score. Either may be None.
     """
     codes = list(candidate_codes)
-    treated_population, population = _pre_means(panel, study, POPULATION, codes)
+    study, neighbours, deprivation = prepared.study, prepared.neighbours, prepared.deprivation
+    treated_population, population = _pre_means(prepared, POPULATION, codes)
     with np.errstate(divide="ignore", invalid="ignore"):
         population_distance = np.abs(np.log(population / treated_population))
-    treated_cin_rate, cin_rate = _pre_means(panel, study, CIN_RATE, codes)
+    treated_cin_rate, cin_rate = _pre_means(prepared, CIN_RATE, codes)
 
     return pd.DataFrame(
         {
@@ -83,12 +75,10 @@ def demographic_similarity(
     )
 
 
-def _pre_means(
-    panel: pd.DataFrame, study: Study, column: str, codes: list[str]
-) -> tuple[float, np.ndarray]:
-    if column not in panel.columns:
+def _pre_means(prepared: PreparedOutcome, column: str, codes: list[str]) -> tuple[float, np.ndarray]:
+    if column not in prepared.panel.frame.columns:
         return np.nan, np.full(len(codes), np.nan)
-    values = matrix(panel, column, [study.treated_unit_code, *codes], list(study.pre_years))
+    values = prepared.panel.matrix(column, [prepared.treated, *codes], list(prepared.study.pre_years))
     # Rows with no value at all stay NaN without a warning: NaN is the answer there.
     counts = (~np.isnan(values)).sum(axis=1)
     means = np.where(counts > 0, np.nansum(values, axis=1) / np.maximum(counts, 1), np.nan)
@@ -103,9 +93,7 @@ def _neighbour_ranks(neighbours: pd.DataFrame | None, codes: list[str]) -> np.nd
     return ranks.reindex(codes).to_numpy(dtype=float)
 
 
-def _deprivation_distances(
-    deprivation: pd.DataFrame | None, study: Study, codes: list[str]
-) -> np.ndarray:
+def _deprivation_distances(deprivation: pd.DataFrame | None, study, codes: list[str]) -> np.ndarray:
     if deprivation is None:
         return np.full(len(codes), np.nan)
     _require(deprivation, ["unit_code", "imd_average_score"], "deprivation")

@@ -44,10 +44,9 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import nnls
 
-from .eligibility import eligibility, eligible_units, require_treated_complete
-from .panel import complete_matrix, unit_names
+from .eligibility import require_treated_complete
 from .placebo import permutation_p_value
-from .study import Study
+from .prepared import PreparedOutcome
 
 SUM_TO_ONE_WEIGHT = 1e4
 EXACT_FIT_TOLERANCE = 1e-8
@@ -84,7 +83,7 @@ def synthetic_weights(target: np.ndarray, donors: np.ndarray) -> np.ndarray:
     return weights / weights.sum()
 
 
-def synthetic_control(panel: pd.DataFrame, study: Study, outcome: str) -> SyntheticControl:
+def synthetic_control(prepared: PreparedOutcome) -> SyntheticControl:
     """The synthetic control of the treated unit from every eligible unit.
 
     weights columns: study_id, outcome, unit_code, unit_name, weight (every
@@ -96,17 +95,17 @@ def synthetic_control(panel: pd.DataFrame, study: Study, outcome: str) -> Synthe
     (ratio >= the treated unit's; p_value is the mean of this column),
     comparable_pre_fit (in the restricted comparison of post_rmspe_p_value).
     """
-    units = eligibility(panel, study, outcome)
-    require_treated_complete(units, study)
-    donors = eligible_units(units)
+    study, outcome = prepared.study, prepared.outcome
+    require_treated_complete(prepared.eligibility, study)
+    donors = list(prepared.candidates)
     if len(donors) < 2:
         raise ValueError(
             f"synthetic control for {outcome} needs at least 2 eligible donors, got {len(donors)}"
         )
     years = list(study.study_years)
     pre = ~np.isin(years, study.post_years)
-    treated = complete_matrix(panel, outcome, [study.treated_unit_code], years)[0]
-    pool = complete_matrix(panel, outcome, donors, years)
+    treated = prepared.values(outcome, [study.treated_unit_code], years)[0]
+    pool = prepared.values(outcome, donors, years)
 
     floor = EXACT_FIT_TOLERANCE * max(np.abs(pool).max(), np.abs(treated).max())
     weights = synthetic_weights(treated[pre], pool[:, pre])
@@ -119,7 +118,7 @@ def synthetic_control(panel: pd.DataFrame, study: Study, outcome: str) -> Synthe
         placebo_weights = synthetic_weights(pool[j, pre], others[:, pre])
         placebo_fits.append(_fit_summary(pool[j] - placebo_weights @ others, pre, floor))
 
-    names = unit_names(panel)
+    names = prepared.panel.names
     ids = {"study_id": study.study_id, "outcome": outcome}
     weight_table = pd.DataFrame(
         {

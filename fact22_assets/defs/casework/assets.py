@@ -8,7 +8,7 @@ case rows; suppression applies only to the tables published as marts.
 """
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 import numpy as np
@@ -16,9 +16,9 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 from duckdb import DuckDBPyConnection
 
-from ...core.casework import rct, risk, service
-from ...core.casework.origin import single_origin
-from ...core.casework.schemas import (
+from fact22_assets.core.casework import rct, risk, service
+from fact22_assets.core.casework.origin import single_origin
+from fact22_assets.core.casework.schemas import (
     RCT_CASES,
     SERVICE_MI,
     ExtractSchema,
@@ -26,14 +26,13 @@ from ...core.casework.schemas import (
     risk_notes_schema,
     validate_extract,
 )
-from ...core.casework.suppression import SUPPRESSED, suppress_small_counts
-from ...core.catalogue import file_sha256
-from ...resources import SourcesResource
-from ...settings import casework_dir
-from ...warehouse import replace_table, table_metadata
+from fact22_assets.core.casework.suppression import SUPPRESSED, suppress_small_counts
+from fact22_assets.core.catalogue import file_sha256
+from fact22_assets.glue.resources import SourcesResource
+from fact22_assets.glue.tables import replace_table, table_metadata
+from fact22_assets.settings import casework_dir
 
 GROUP = "casework"
-OWNERS = ["team:evaluation"]
 STATUS = "_status"
 FRAMEWORK_FILE = "risk_framework.csv"
 ENGAGEMENT_FILE = "risk_engagement_scale.csv"
@@ -151,7 +150,7 @@ SERVICE_MI_KEY = dg.AssetKey(["restricted", "service_mi"])
 
 
 def _extract_asset(name: str, description: str):
-    @dg.asset(key=["restricted", name], group_name=GROUP, kinds={"duckdb", "csv"}, owners=OWNERS,
+    @dg.asset(key=["restricted", name], group_name=GROUP, kinds={"duckdb", "csv"},
               description=description)
     def _asset(context: dg.AssetExecutionContext, restricted_duckdb: DuckDBResource,
                sources: SourcesResource) -> dg.MaterializeResult:
@@ -162,7 +161,7 @@ def _extract_asset(name: str, description: str):
         frame["source_file"] = str(path)
         frame["source_row"] = np.arange(len(frame), dtype="int64") + 2  # file line; the header is line 1
         frame["source_sha256"] = sha256
-        frame["loaded_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
+        frame["loaded_at"] = datetime.now(UTC).replace(tzinfo=None)
         table = f"restricted.{name}"
         with restricted_duckdb.get_connection() as con:
             replace_table(con, table, frame)
@@ -189,7 +188,7 @@ restricted_service_mi = _extract_asset(
                   "dates, location, how the case ended." + _EXTRACT_NOTE)
 
 
-@dg.asset(key=["restricted", "risk_scores"], group_name=GROUP, kinds={"duckdb", "python"}, owners=OWNERS,
+@dg.asset(key=["restricted", "risk_scores"], group_name=GROUP, kinds={"duckdb", "python"},
           deps=[restricted_risk_notes],
           description="Risk score per case and time point (report Appendix 5): engagement (parent, child), "
                       "protective and risk factor scores and total_score = their sum (higher = less risk), "
@@ -226,7 +225,7 @@ def _rct_cases(restricted_duckdb: DuckDBResource) -> pd.DataFrame:
 _NOTE_COUNTS = re.compile(r"\(\d+ FACT22, \d+ CEC; ")
 
 
-@dg.asset(key=["marts", "rct_results"], group_name=GROUP, kinds={"duckdb", "python"}, owners=OWNERS,
+@dg.asset(key=["marts", "rct_results"], group_name=GROUP, kinds={"duckdb", "python"},
           deps=[restricted_rct_cases],
           description="RCT long-term outcomes (closed, re-referred, escalated by 22 Nov 2019), one row per analysis "
                       "(itt; excluding_contaminated) and outcome: logistic regression on FACT22 + female + under 11 "
@@ -249,7 +248,7 @@ def marts_rct_results(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
         statuses=dg.MetadataValue.md(results[["analysis", "outcome", "status", "p_value"]].to_markdown(index=False)))
 
 
-@dg.asset(key=["marts", "rct_balance"], group_name=GROUP, kinds={"duckdb", "python"}, owners=OWNERS,
+@dg.asset(key=["marts", "rct_balance"], group_name=GROUP, kinds={"duckdb", "python"},
           deps=[restricted_rct_cases],
           description="Sample description by arm (female, under 11, previous CIN, other CIN in the family, "
                       "White British, Other White, disabled, aged out), one row per analysis and characteristic: "
@@ -264,7 +263,7 @@ def marts_rct_balance(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
 
 
 @dg.asset(key=["marts", "rct_minimum_detectable_effects"], group_name=GROUP, kinds={"duckdb", "python"},
-          owners=OWNERS, deps=[restricted_rct_cases],
+          deps=[restricted_rct_cases],
           description="Minimum detectable effect of the trial for closed and re-referred: at the control group's "
                       "observed rate and the randomised arm sizes, the FACT22 rates a two-sided two-proportion "
                       "test detects with 80% power at 5% (Cohen's h)." + _WITHHELD + "n_fact22, n_cec."
@@ -274,7 +273,7 @@ def marts_rct_minimum_detectable_effects(context: dg.AssetExecutionContext, duck
     return _write_mart(context, duckdb, rct.minimum_detectable_effects(_rct_cases(restricted_duckdb)))
 
 
-@dg.asset(key=["marts", "case_length_tobit"], group_name=GROUP, kinds={"duckdb", "python"}, owners=OWNERS,
+@dg.asset(key=["marts", "case_length_tobit"], group_name=GROUP, kinds={"duckdb", "python"},
           deps=[restricted_rct_cases],
           description="Case length in days (CIN plan start to closure, cases with no escalation and known "
                       "outcomes) on FACT22 + controls by censored-normal (Tobit) regression, cases open at the end "
@@ -282,7 +281,7 @@ def marts_rct_minimum_detectable_effects(context: dg.AssetExecutionContext, duck
                       "SE, z, p and 95% CI." + _WITHHELD + "n_cases, n_right_censored, n_left_censored." + _ORIGIN)
 def marts_case_length_tobit(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
                             restricted_duckdb: DuckDBResource) -> dg.MaterializeResult:
-    from ...core.casework import tobit  # subclasses a statsmodels model: import only when fitting
+    from fact22_assets.core.casework import tobit  # subclasses a statsmodels model: import only when fitting
 
     table = tobit.case_length_tobit(rct.case_lengths(_rct_cases(restricted_duckdb)))
     return _write_mart(context, duckdb, table,
@@ -299,7 +298,7 @@ def _risk_scores(restricted_duckdb: DuckDBResource) -> pd.DataFrame:
         return con.execute("SELECT * EXCLUDE (source_row) FROM restricted.risk_scores ORDER BY source_row").df()
 
 
-@dg.asset(key=["marts", "risk_scores_by_arm"], group_name=GROUP, kinds={"duckdb", "python"}, owners=OWNERS,
+@dg.asset(key=["marts", "risk_scores_by_arm"], group_name=GROUP, kinds={"duckdb", "python"},
           deps=[restricted_risk_scores],
           description="Mean engagement, protective, risk and total scores per arm and time point (referral 2015, "
                       "six months 2016, latest 2019), with the SD of the total; higher = less risk."
@@ -309,7 +308,7 @@ def marts_risk_scores_by_arm(context: dg.AssetExecutionContext, duckdb: DuckDBRe
     return _write_mart(context, duckdb, risk.risk_scores_by_arm(_risk_scores(restricted_duckdb)))
 
 
-@dg.asset(key=["marts", "risk_score_changes"], group_name=GROUP, kinds={"duckdb", "python"}, owners=OWNERS,
+@dg.asset(key=["marts", "risk_score_changes"], group_name=GROUP, kinds={"duckdb", "python"},
           deps=[restricted_risk_scores],
           description="Change in total risk score per arm between two time points, cases scored at both: mean "
                       "from, mean to, mean change (negative = risk rose), SD, paired t p-value within the arm and "
@@ -328,7 +327,7 @@ def _service_mi(restricted_duckdb: DuckDBResource) -> pd.DataFrame:
         return read_extract_table(con, "restricted.service_mi", SERVICE_MI)
 
 
-@dg.asset(key=["marts", "service_summary"], group_name=GROUP, kinds={"duckdb", "python"}, owners=OWNERS,
+@dg.asset(key=["marts", "service_summary"], group_name=GROUP, kinds={"duckdb", "python"},
           deps=[restricted_service_mi],
           description="FACT22's families 2015-2020 in one long table: location and outcome shares, escalated to "
                       "CP or LAC against the national 9.3% (exact binomial p, descriptive: not like for like), and "
@@ -350,7 +349,7 @@ def marts_service_summary(context: dg.AssetExecutionContext, duckdb: DuckDBResou
 
 
 @dg.asset(key=["marts", "service_case_length_by_year"], group_name=GROUP, kinds={"duckdb", "python"},
-          owners=OWNERS, deps=[restricted_service_mi],
+          deps=[restricted_service_mi],
           description="Cases by calendar year of start: started, ended, closed, still open, mean days of ended "
                       "cases and mean days to close (recent years biased short: their long cases are still "
                       "open)." + _WITHHELD + "n_started, n_ended, n_closed, n_open, with secondary suppression "

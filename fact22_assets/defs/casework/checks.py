@@ -8,11 +8,12 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from ...check_results import gx_result
-from ...core.casework import rct
-from ...core.casework.schemas import ARMS, DATA_ORIGINS, RCT_CASES
-from ...core.casework.suppression import SUPPRESSED
-from ...core.validation import Expectation as E
+from fact22_assets.core.casework import rct
+from fact22_assets.core.casework.schemas import ARMS, DATA_ORIGINS, RCT_CASES
+from fact22_assets.core.casework.suppression import SUPPRESSED
+from fact22_assets.core.validation import Expectation as E
+from fact22_assets.glue.checks import gx_result
+
 from .assets import (
     PUBLISHED_COUNTS,
     RCT_CASES_KEY,

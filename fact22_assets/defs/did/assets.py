@@ -4,36 +4,30 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from ...core.did.config import load_studies
-from ...core.did.evaluation import evaluate_study
-from ...settings import SQL_DIR, code_version, studies_path
-from ...warehouse import replace_table, table_metadata
+from fact22_assets.core.did.estimators import MART_DESCRIPTIONS, mart_names
+from fact22_assets.core.did.evaluation import evaluate_study
+from fact22_assets.glue.studies import studies as configured_studies
+from fact22_assets.glue.tables import replace_table, sql_dependencies, sql_text, table_metadata
+from fact22_assets.settings import code_version
 
 GROUP = "did"
-OWNERS = ["team:evaluation"]
-TABLES = {
-    "comparator_ranking": "Every candidate authority per study, vintage and outcome with eligibility (and why not), "
-                          "pre-trend test, level and demographic similarity, component percentiles, composite score and "
-                          "rank; `selected` marks the comparator.",
-    "did_results": "Per study, vintage and outcome: the 2x2 difference of means, the report's OLS with and without the "
-                   "CIN covariate (classical and HC1 errors, t, p, 95% CI, n) with the placebo-in-space permutation "
-                   "p-value, and the synthetic-control estimate (mean post-period gap) with its placebo p-values.",
-    "did_placebo_space": "The estimator with every eligible authority as pseudo-treated against the comparator.",
-    "did_placebo_time": "Fake start years inside the pre-period (pre-period data only).",
-    "did_event_study": "One coefficient per year relative to the last pre-period year, with placebo-based intervals.",
-    "synthetic_control_weights": "Synthetic-control donor weights per study, vintage and outcome.",
-    "synthetic_control_paths": "Treated and synthetic yearly paths and their gap.",
-    "synthetic_control_placebos": "Placebo synthetic controls behind the synthetic-control p-values.",
-    "did_runs": "Which study and vintage pairs were estimated, and why any was not.",
-}
+# Every mart the registered estimators write, then the asset's own log of runs.
+TABLES = {**{name: MART_DESCRIPTIONS[name] for name in mart_names()},
+          "did_runs": "Which study and vintage pairs were estimated, and why any was not."}
+
+
+# Read here: the three SQL files below, and the deprivation scores.
+DEPS = sorted({*sql_dependencies("did/panel.sql"), *sql_dependencies("did/neighbours.sql"),
+               *sql_dependencies("did/vintages.sql"), dg.AssetKey(["raw", "deprivation"])},
+              key=lambda key: key.to_user_string())
 
 
 def _sql(name: str) -> str:
-    return (SQL_DIR / "did" / f"{name}.sql").read_text(encoding="utf-8")
+    return sql_text(f"did/{name}.sql")
 
 
 def _estimate_all(context: dg.AssetExecutionContext, con) -> dict[str, pd.DataFrame]:
-    studies = load_studies(studies_path())
+    studies = configured_studies()
     vintages = con.execute(_sql("vintages")).df()
     deprivation = con.execute("SELECT utla_code AS unit_code, imd_average_score FROM raw.deprivation").df()
     version = code_version()
@@ -53,10 +47,8 @@ def _estimate_all(context: dg.AssetExecutionContext, con) -> dict[str, pd.DataFr
             panel = con.execute(_sql("panel"), {"vintage": vintage.vintage}).df()
             context.log.info(f"estimating {study.study_id} on vintage {vintage.vintage} ({len(panel)} unit-years)")
             results = evaluate_study(panel, study, neighbours, deprivation)
-            for name in TABLES:
-                if name == "did_runs":
-                    continue
-                frame = getattr(results, name).copy()
+            for name, frame in results.items():
+                frame = frame.copy()
                 frame.insert(1, "vintage", vintage.vintage)
                 frame["code_version"] = version
                 tables[name].append(frame)
@@ -69,9 +61,8 @@ def _estimate_all(context: dg.AssetExecutionContext, con) -> dict[str, pd.DataFr
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(["marts", name], group_name=GROUP, kinds={"duckdb", "python"}, owners=OWNERS, description=text,
-                     deps=[dg.AssetKey(["marts", "cin_rates_vintages"]), dg.AssetKey(["marts", "cin_rates"]),
-                           dg.AssetKey(["raw", "statistical_neighbours"]), dg.AssetKey(["raw", "deprivation"])])
+        dg.AssetSpec(["marts", name], group_name=GROUP, kinds={"duckdb", "python"}, description=text,
+                     deps=DEPS)
         for name, text in TABLES.items()
     ],
     can_subset=False,

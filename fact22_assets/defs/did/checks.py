@@ -3,10 +3,9 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from ...check_results import check_query, gx_result, rows_result
-from ...core.did.config import load_studies
-from ...core.validation import Expectation as E
-from ...settings import studies_path
+from fact22_assets.core.validation import Expectation as E
+from fact22_assets.glue.checks import check_query, gx_result, rows_result
+from fact22_assets.glue.studies import studies as configured_studies
 
 TWO_BY_TWO_TOLERANCE = 1e-9
 
@@ -45,12 +44,13 @@ def did_results_valid(duckdb: DuckDBResource) -> dg.AssetCheckResult:
 def did_two_by_two_recomputes(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     # Independent of the estimator: the study's years from its configuration,
     # the rates straight from the mart, four means and two differences.
-    studies = {entry.study.study_id: entry.study for entry in load_studies(studies_path())}
+    studies = {entry.study.study_id: entry.study for entry in configured_studies()}
+    # Whichever rates the studies name (checked against the measure registry when they load).
+    outcomes = sorted({o for study in studies.values() for o in study.outcomes})
     with duckdb.get_connection() as con:
         published = con.execute("SELECT * FROM marts.did_results WHERE method = 'difference_of_means'").df()
-        rates = con.execute("SELECT vintage, panel_unit_code, collection_year, closures_per_10k, rereferrals_per_10k, "
-                            "escalations_per_10k FROM marts.cin_rates_vintages "
-                            "WHERE geographic_level = 'Local authority'").df()
+        rates = con.execute(f"SELECT vintage, panel_unit_code, collection_year, {', '.join(outcomes)} "
+                            "FROM marts.cin_rates_vintages WHERE geographic_level = 'Local authority'").df()
     mismatches = []
     for row in published.itertuples():
         study = studies[row.study_id]

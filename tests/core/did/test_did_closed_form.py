@@ -8,7 +8,8 @@ import statsmodels.api as sm
 
 from fact22_assets.core.did import FACT22, event_study, placebo_in_space, pretrend_tests
 from fact22_assets.core.did.panel import complete_matrix
-from fact22_assets.core.did.synthetic import synthetic_panel
+from fact22_assets.core.did.prepared import prepare_outcome
+from fact22_assets.core.did.simulated_panel import simulated_panel
 
 ATOL = 1e-8
 SEEDS = [0, 1, 2]
@@ -26,9 +27,9 @@ def _pair_rows(panel, column, first, second, years):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_pretrend_slopes_match_statsmodels(seed):
-    panel = synthetic_panel(n_units=25, seed=seed)
+    panel = simulated_panel(n_units=25, seed=seed)
     candidates = sorted(set(panel["unit_code"]) - {FACT22.treated_unit_code})
-    result = pretrend_tests(panel, FACT22, "closures_per_10k", candidates)
+    result = pretrend_tests(prepare_outcome(panel, FACT22, "closures_per_10k"), candidates)
 
     years = np.array(FACT22.pre_years, dtype=float)
     treated = np.repeat([1.0, 0.0], years.size)
@@ -48,9 +49,9 @@ def test_pretrend_slopes_match_statsmodels(seed):
 @pytest.mark.parametrize("covariate", ["cin_at_31_march", None])
 def test_placebo_fits_match_statsmodels(seed, covariate):
     study = replace(FACT22, covariate=covariate)
-    panel = synthetic_panel(n_units=25, seed=seed)
+    panel = simulated_panel(n_units=25, seed=seed)
     comparator = "E99000007"
-    table = placebo_in_space(panel, study, "rereferrals_per_10k", comparator).table
+    table = placebo_in_space(prepare_outcome(panel, study, "rereferrals_per_10k"), comparator).table
 
     years = list(study.study_years)
     treated = np.repeat([1.0, 0.0], len(years))
@@ -70,9 +71,9 @@ def test_placebo_fits_match_statsmodels(seed, covariate):
 
 @pytest.mark.parametrize("include_covariate", [False, True])
 def test_event_study_matches_the_dummy_regression(include_covariate):
-    panel = synthetic_panel(n_units=10, seed=4)
+    panel = simulated_panel(n_units=10, seed=4)
     comparator = "E99000003"
-    result = event_study(panel, FACT22, "escalations_per_10k", comparator, include_covariate)
+    result = event_study(prepare_outcome(panel, FACT22, "escalations_per_10k"), comparator, include_covariate)
 
     years = list(FACT22.study_years)
     reference = FACT22.pre_years[-1]

@@ -16,7 +16,8 @@ from fact22_assets.core.did import (
     rank_comparators,
     selected_comparator,
 )
-from fact22_assets.core.did.synthetic import synthetic_panel
+from fact22_assets.core.did.prepared import prepare_outcome
+from fact22_assets.core.did.simulated_panel import simulated_panel
 
 TINY = Study(
     study_id="tiny",
@@ -56,7 +57,7 @@ def test_two_by_two_difference_of_means_is_the_regression_coefficient():
     # (21 - 12) - (9 - 6) = 6, worked by hand from the cell means.
     panel = tiny_panel({"T": TREATED, "C": CONTROL})
     study = replace(TINY, covariate=None)
-    table = did_estimates(panel, study, "closures_per_10k", "C").set_index("method")
+    table = did_estimates(prepare_outcome(panel, study, "closures_per_10k"), "C").set_index("method")
     assert table.loc["difference_of_means", "estimate"] == pytest.approx(6.0, abs=1e-12)
     assert table.loc["ols", "estimate"] == pytest.approx(6.0, abs=1e-10)
     assert table.loc["ols", ["treated_pre_mean", "treated_post_mean"]].tolist() == [12.0, 21.0]
@@ -67,7 +68,7 @@ def test_two_by_two_difference_of_means_is_the_regression_coefficient():
 def test_classical_and_hc1_errors_match_a_hand_built_sandwich():
     cin = {"T": [50, 54, 53, 60, 57], "C": [40, 41, 45, 44, 47]}
     panel = tiny_panel({"T": TREATED, "C": CONTROL}, cin)
-    table = did_estimates(panel, TINY, "closures_per_10k", "C").set_index("method")
+    table = did_estimates(prepare_outcome(panel, TINY, "closures_per_10k"), "C").set_index("method")
     row = table.loc["ols_with_covariate"]
 
     y = np.array(TREATED + CONTROL)
@@ -93,14 +94,14 @@ def test_classical_and_hc1_errors_match_a_hand_built_sandwich():
 def test_ineligible_comparator_is_refused():
     panel = tiny_panel({"T": TREATED, "C": CONTROL[:2] + [np.nan] + CONTROL[3:]})
     with pytest.raises(ValueError, match="comparator C is not eligible: closures_per_10k missing"):
-        did_estimates(panel, TINY, "closures_per_10k", "C")
+        did_estimates(prepare_outcome(panel, TINY, "closures_per_10k"), "C")
 
 
 def test_placebo_in_time_uses_fake_starts_inside_the_pre_period():
     # Only fake start 2013 (the third pre year): pre 2011-12, post 2013.
     # Treated 14 - 11 = 3, control 7 - 5.5 = 1.5, so 1.5.
     panel = tiny_panel({"T": TREATED, "C": CONTROL})
-    table = placebo_in_time(panel, replace(TINY, covariate=None), "closures_per_10k", "C")
+    table = placebo_in_time(prepare_outcome(panel, replace(TINY, covariate=None), "closures_per_10k"), "C")
     assert table["fake_first_post_year"].unique().tolist() == [2013]
     assert table[["n_fake_pre_years", "n_fake_post_years"]].iloc[0].tolist() == [2, 1]
     np.testing.assert_allclose(table["estimate"], [1.5, 1.5], atol=1e-10)
@@ -112,8 +113,8 @@ def test_permutation_p_value_counts_the_actual_estimate():
 
 
 def test_placebo_table_gives_the_p_value_as_the_mean_of_its_flags():
-    panel = synthetic_panel(n_units=30, seed=5)
-    result = placebo_in_space(panel, FACT22, "closures_per_10k", "E99000004")
+    panel = simulated_panel(n_units=30, seed=5)
+    result = placebo_in_space(prepare_outcome(panel, FACT22, "closures_per_10k"), "E99000004")
     table = result.table
     assert table["role"].iloc[0] == "treated"
     assert "E99000004" not in set(table["unit_code"])
@@ -123,19 +124,19 @@ def test_placebo_table_gives_the_p_value_as_the_mean_of_its_flags():
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_planted_effect_is_recovered_with_parallel_trends(seed):
-    panel = synthetic_panel(n_units=60, effect=25.0, trend_sd=0.0, noise_sd=2.0, seed=seed)
+    panel = simulated_panel(n_units=60, effect=25.0, trend_sd=0.0, noise_sd=2.0, seed=seed)
     for outcome in FACT22.outcomes:
-        comparator = selected_comparator(rank_comparators(panel, FACT22, outcome))
-        table = did_estimates(panel, FACT22, outcome, comparator).set_index("method")
+        comparator = selected_comparator(rank_comparators(prepare_outcome(panel, FACT22, outcome)))
+        table = did_estimates(prepare_outcome(panel, FACT22, outcome), comparator).set_index("method")
         assert table.loc["ols", "estimate"] == pytest.approx(25.0, abs=6.0)
         assert table.loc["ols_with_covariate", "estimate"] == pytest.approx(25.0, abs=6.0)
         assert table.loc["ols", "ci_low_classical"] > 0
         # Against 59 untreated placebos, a 25-point jump is the most extreme.
-        assert placebo_in_space(panel, FACT22, outcome, comparator).p_value == pytest.approx(1 / 60)
+        assert placebo_in_space(prepare_outcome(panel, FACT22, outcome), comparator).p_value == pytest.approx(1 / 60)
 
 
 def test_no_effect_gives_estimates_near_zero():
-    panel = synthetic_panel(n_units=60, effect=0.0, trend_sd=0.0, noise_sd=2.0, seed=7)
-    comparator = selected_comparator(rank_comparators(panel, FACT22, "closures_per_10k"))
-    estimate = did_estimates(panel, FACT22, "closures_per_10k", comparator)["estimate"]
+    panel = simulated_panel(n_units=60, effect=0.0, trend_sd=0.0, noise_sd=2.0, seed=7)
+    comparator = selected_comparator(rank_comparators(prepare_outcome(panel, FACT22, "closures_per_10k")))
+    estimate = did_estimates(prepare_outcome(panel, FACT22, "closures_per_10k"), comparator)["estimate"]
     assert np.abs(estimate).max() < 6.0

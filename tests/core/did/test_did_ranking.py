@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fact22_assets.core.did import FACT22, eligibility, rank_comparators, selected_comparator
-from fact22_assets.core.did.synthetic import synthetic_panel
+from fact22_assets.core.did import FACT22, rank_comparators, selected_comparator
+from fact22_assets.core.did.prepared import prepare_outcome
+from fact22_assets.core.did.simulated_panel import simulated_panel
 
 YEARS = list(FACT22.study_years)
 CENTRED = np.arange(len(YEARS)) - 2.0  # pre years 2011..2015 centred on 2013
@@ -51,7 +52,7 @@ def hand_ranked_panel() -> pd.DataFrame:
 
 
 def test_ranking_follows_the_documented_rule_worked_by_hand():
-    ranking = rank_comparators(hand_ranked_panel(), FACT22, "closures_per_10k")
+    ranking = rank_comparators(prepare_outcome(hand_ranked_panel(), FACT22, "closures_per_10k"))
     ranking = ranking.set_index("unit_code").loc[list("ABCD")]
     # Slopes (treated minus candidate) and their SE: RSS = 2 * 4 over 6 df, Stt = 10.
     np.testing.assert_allclose(ranking["differential_slope"], [-0.3, 0, -0.6, -5], atol=1e-12)
@@ -78,7 +79,7 @@ def test_ranking_follows_the_documented_rule_worked_by_hand():
 def test_optional_demography_inputs_enter_the_score_when_given():
     neighbours = pd.DataFrame({"unit_code": ["C", "A"], "neighbour_rank": [1, 2]})
     deprivation = pd.DataFrame({"unit_code": list("ABC"), "imd_average_score": [20.0, 30.0, 21.0]})
-    ranking = rank_comparators(hand_ranked_panel(), FACT22, "closures_per_10k", neighbours, deprivation)
+    ranking = rank_comparators(prepare_outcome(hand_ranked_panel(), FACT22, "closures_per_10k", neighbours, deprivation))
     ranking = ranking.set_index("unit_code").loc[list("ABCD")]
     # Non-neighbours B and D tie behind the listed ones: (3 + 4) / 2 / 4.
     np.testing.assert_allclose(ranking["pct_statistical_neighbour"], [0.5, 0.875, 0.25, 0.875])
@@ -97,7 +98,7 @@ def test_missing_deprivation_for_a_candidate_ranks_it_last_on_that_component():
             "imd_average_score": [25.0, 20.0, 30.0, 24.0],
         }
     )
-    ranking = rank_comparators(hand_ranked_panel(), FACT22, "closures_per_10k", deprivation=deprivation)
+    ranking = rank_comparators(prepare_outcome(hand_ranked_panel(), FACT22, "closures_per_10k", deprivation=deprivation))
     # Distances: A 5, B 5, C 1, D missing.
     pct = ranking.set_index("unit_code").loc[list("ABCD"), "pct_deprivation"]
     np.testing.assert_allclose(pct, [0.625, 0.625, 0.25, 1.0])
@@ -116,7 +117,7 @@ def test_ineligible_units_are_listed_with_their_reasons():
         },
     )
     panel = panel[~((panel["unit_code"] == "SHORT") & (panel["collection_year"] == 2017))]
-    reasons = eligibility(panel, FACT22, "closures_per_10k").set_index("unit_code")["reason"]
+    reasons = prepare_outcome(panel, FACT22, "closures_per_10k").eligibility.set_index("unit_code")["reason"]
     assert reasons["OK"] is None
     assert reasons[FACT22.treated_unit_code] == "treated unit"
     assert reasons["GAP"] == (
@@ -126,7 +127,7 @@ def test_ineligible_units_are_listed_with_their_reasons():
     assert reasons["EDGE"] == "broken series: boundary change 2019: merged into E06000058"
     assert reasons["SHORT"] == "no row for post-period [2017]"
 
-    ranking = rank_comparators(panel, FACT22, "closures_per_10k")
+    ranking = rank_comparators(prepare_outcome(panel, FACT22, "closures_per_10k"))
     assert ranking["unit_code"].tolist() == ["OK", "EDGE", "GAP", "SHORT"]
     assert ranking["rank"].isna().tolist() == [False, True, True, True]
     assert ranking.loc[ranking["unit_code"] == "GAP", "ineligible_reason"].item() == reasons["GAP"]
@@ -138,7 +139,7 @@ def test_a_treated_unit_with_a_gap_stops_the_ranking():
     panel = panel_of({FACT22.treated_unit_code: treated, "OK": treated}, gap)
     message = "treated unit E06000049 cannot be analysed: closures_per_10k missing"
     with pytest.raises(ValueError, match=message):
-        rank_comparators(panel, FACT22, "closures_per_10k")
+        rank_comparators(prepare_outcome(panel, FACT22, "closures_per_10k"))
 
 
 def test_no_eligible_comparator_is_reported():
@@ -146,12 +147,12 @@ def test_no_eligible_comparator_is_reported():
     gap = {("GAP", 2012, "closures_per_10k"): np.nan}
     panel = panel_of({FACT22.treated_unit_code: treated, "GAP": treated}, gap)
     with pytest.raises(ValueError, match="no eligible comparator for closures_per_10k"):
-        selected_comparator(rank_comparators(panel, FACT22, "closures_per_10k"))
+        selected_comparator(rank_comparators(prepare_outcome(panel, FACT22, "closures_per_10k")))
 
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_a_diverging_lookalike_ranks_behind_every_parallel_candidate(seed):
-    panel = synthetic_panel(n_units=40, trend_sd=0.0, noise_sd=2.0, seed=seed)
+    panel = simulated_panel(n_units=40, trend_sd=0.0, noise_sd=2.0, seed=seed)
     treated = panel[panel["unit_code"] == FACT22.treated_unit_code]
     # Same level, population and CIN as the treated unit, but a slope of 6 per year of its own.
     lookalike = treated.assign(
@@ -159,7 +160,7 @@ def test_a_diverging_lookalike_ranks_behind_every_parallel_candidate(seed):
         unit_name="Diverging lookalike",
         closures_per_10k=treated["closures_per_10k"] + 6.0 * (treated["collection_year"] - 2013),
     )
-    ranking = rank_comparators(pd.concat([panel, lookalike]), FACT22, "closures_per_10k")
+    ranking = rank_comparators(prepare_outcome(pd.concat([panel, lookalike]), FACT22, "closures_per_10k"))
     row = ranking.set_index("unit_code").loc["E99999999"]
     assert not row["passes_pretrend"]
     assert not row["selected"]
@@ -174,7 +175,7 @@ def test_a_steady_parallel_candidate_beats_a_volatile_one_with_a_flat_slope():
     swings = np.array([15.0, -15.0, 0.0, -15.0, 15.0, 0.0, 0.0, 0.0, 0.0])
     panel = panel_of({FACT22.treated_unit_code: treated, "S": treated + 1 + 0.05 * CENTRED,
                       "V": treated + 1 + swings})
-    ranking = rank_comparators(panel, FACT22, "closures_per_10k").set_index("unit_code")
+    ranking = rank_comparators(prepare_outcome(panel, FACT22, "closures_per_10k")).set_index("unit_code")
     # By hand: the gap of S is a straight line (deviation 0); V's gap deviates
     # by the swings themselves: sqrt((4 * 15^2) / 5).
     np.testing.assert_allclose(ranking.loc["S", "pre_gap_rmse"], 0, atol=1e-12)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from fact22_assets.core.did import FACT22, Study, synthetic_control, synthetic_weights
-from fact22_assets.core.did.synthetic import synthetic_panel
+from fact22_assets.core.did.prepared import prepare_outcome
+from fact22_assets.core.did.simulated_panel import simulated_panel
 
 LONG = Study(
     study_id="long_pre_period",
@@ -38,7 +39,7 @@ def test_weights_stay_in_the_simplex_when_the_target_is_out_of_reach():
 
 
 def planted_panel(effect: float):
-    panel = synthetic_panel(
+    panel = simulated_panel(
         n_units=12, years=range(2005, 2020), first_post_year=2015, effect=0.0, trend_sd=3.0, seed=11
     )
     wide = panel.pivot(index="unit_code", columns="collection_year", values="closures_per_10k")
@@ -50,7 +51,7 @@ def planted_panel(effect: float):
 
 
 def test_synthetic_control_recovers_planted_weights_and_effect():
-    result = synthetic_control(planted_panel(effect=25.0), LONG, "closures_per_10k")
+    result = synthetic_control(prepare_outcome(planted_panel(effect=25.0), LONG, "closures_per_10k"))
     weights = result.weights.set_index("unit_code")["weight"]
     np.testing.assert_allclose(weights[list(PLANTED)], list(PLANTED.values()), atol=1e-6)
     assert weights.drop(list(PLANTED)).max() < 1e-6
@@ -62,7 +63,7 @@ def test_synthetic_control_recovers_planted_weights_and_effect():
 
 
 def test_placebo_p_values_follow_their_tables():
-    result = synthetic_control(planted_panel(effect=25.0), LONG, "closures_per_10k")
+    result = synthetic_control(prepare_outcome(planted_panel(effect=25.0), LONG, "closures_per_10k"))
     placebos = result.placebos
     assert result.n_placebos == 12 and len(placebos) == 13
     assert result.p_value == pytest.approx(placebos["ratio_at_least_as_extreme"].mean())
@@ -72,10 +73,10 @@ def test_placebo_p_values_follow_their_tables():
 
 
 def test_placebo_loop_is_fast_enough_for_the_whole_country():
-    panel = synthetic_panel(n_units=150, seed=2)
+    panel = simulated_panel(n_units=150, seed=2)
     start = time.perf_counter()
     for outcome in FACT22.outcomes:
-        result = synthetic_control(panel, FACT22, outcome)
+        result = synthetic_control(prepare_outcome(panel, FACT22, outcome))
         # An effect of 25 against noise of 3: nothing untreated drifts as far.
         assert result.post_rmspe_p_value < 0.05
     assert time.perf_counter() - start < 10

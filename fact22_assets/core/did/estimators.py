@@ -1,0 +1,186 @@
+"""The estimator contract and the registry of strand-1 estimators.
+
+Every estimator is an object with
+
+- ``name``: what it is called in logs and in the registry;
+- ``marts``: the mart tables it writes rows to (``did_results`` is shared:
+  each estimator adds rows in `DID_RESULTS_COLUMNS`, one per method);
+- ``methods``: the ``method`` values it adds to ``did_results``, with the
+  label the report prints;
+- ``cross_check``: how its numbers are checked against an independent
+  computation (a test or a blocking check), so nobody adds an unchecked one;
+- ``estimate(prepared, selection)``: its rows for one prepared outcome, as
+  a mapping mart name -> DataFrame.
+
+`ESTIMATORS` lists them in the order their rows appear.  The Dagster assets,
+the marts list, the checks and the report's method labels are all derived
+from it: a new estimator is one module plus one line here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import pandas as pd
+
+from .estimation import DID_COLUMNS, DIFFERENCE_OF_MEANS, OLS, OLS_WITH_COVARIATE, did_estimates, main_method
+from .event_study import event_study
+from .placebo import placebo_in_space, placebo_in_time
+from .prepared import PreparedOutcome
+from .ranking import rank_comparators, selected_comparator
+from .synthetic_control import synthetic_control
+
+RESULTS = "did_results"
+SYNTHETIC_CONTROL = "synthetic_control"
+PLACEBO_SPACE_INFERENCE = "placebo-in-space: |estimate| of each eligible unit vs the comparator"
+SYNTHETIC_CONTROL_INFERENCE = "placebo synthetic controls: post/pre RMSPE ratio of each donor"
+DID_RESULTS_COLUMNS = [
+    *DID_COLUMNS,
+    "permutation_p_value",
+    "n_placebos",
+    "permutation_inference",
+    "pre_rmspe",
+    "post_rmspe",
+    "rmspe_ratio",
+    "post_rmspe_p_value",
+    "n_comparable_placebos",
+]
+
+# What each mart holds (the asset descriptions in Dagster and the data dictionary's fallback).
+MART_DESCRIPTIONS = {
+    "comparator_ranking": "Every candidate authority per study, vintage and outcome with eligibility (and why not), "
+                          "pre-trend test, level and demographic similarity, component percentiles, composite score "
+                          "and rank; `selected` marks the comparator.",
+    RESULTS: "Per study, vintage and outcome: the 2x2 difference of means, the report's OLS with and without the "
+             "CIN covariate (classical and HC1 errors, t, p, 95% CI, n) with the placebo-in-space permutation "
+             "p-value, and the synthetic-control estimate (mean post-period gap) with its placebo p-values.",
+    "did_placebo_space": "The estimator with every eligible authority as pseudo-treated against the comparator.",
+    "did_placebo_time": "Fake start years inside the pre-period (pre-period data only).",
+    "did_event_study": "One coefficient per year relative to the last pre-period year, with placebo-based intervals.",
+    "synthetic_control_weights": "Synthetic-control donor weights per study, vintage and outcome.",
+    "synthetic_control_paths": "Treated and synthetic yearly paths and their gap.",
+    "synthetic_control_placebos": "Placebo synthetic controls behind the synthetic-control p-values.",
+}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The comparator rule's answer for one prepared outcome: the full ranking and its pick."""
+
+    ranking: pd.DataFrame
+    comparator: str
+
+
+def select_comparator(prepared: PreparedOutcome) -> Selection:
+    ranking = rank_comparators(prepared)
+    return Selection(ranking=ranking, comparator=selected_comparator(ranking))
+
+
+class Estimator(Protocol):
+    name: str
+    marts: tuple[str, ...]
+    methods: Mapping[str, str]
+    cross_check: str
+
+    def estimate(self, prepared: PreparedOutcome, selection: Selection) -> dict[str, pd.DataFrame]: ...
+
+
+def results_rows(rows: list[dict]) -> pd.DataFrame:
+    """Rows of marts.did_results in its column order (missing columns empty)."""
+    return pd.DataFrame(rows, columns=DID_RESULTS_COLUMNS)
+
+
+class ComparatorRanking:
+    name = "comparator_ranking"
+    marts = ("comparator_ranking",)
+    methods: Mapping[str, str] = {}
+    cross_check = ("blocking check one_valid_comparator; tests/core/did/test_did_ranking.py ranks a hand-built "
+                   "panel whose order is worked out by hand")
+
+    def estimate(self, prepared: PreparedOutcome, selection: Selection) -> dict[str, pd.DataFrame]:
+        return {"comparator_ranking": selection.ranking}
+
+
+class TwoUnitDid:
+    """The report's specification against the selected comparator, with its inference."""
+
+    name = "two_unit_did"
+    marts = (RESULTS, "did_placebo_space", "did_placebo_time", "did_event_study")
+    methods = {
+        DIFFERENCE_OF_MEANS: "2x2 difference of means",
+        OLS: "OLS, no covariate",
+        OLS_WITH_COVARIATE: "OLS with CIN covariate (report's specification)",
+    }
+    cross_check = ("blocking check did_two_by_two_recomputes (2x2 from marts.cin_rates_vintages); "
+                   "tests/core/did/test_did_estimation.py against statsmodels OLS and a hand-worked 2x2")
+
+    def estimate(self, prepared: PreparedOutcome, selection: Selection) -> dict[str, pd.DataFrame]:
+        study, comparator = prepared.study, selection.comparator
+        placebos = placebo_in_space(prepared, comparator)
+        rows = did_estimates(prepared, comparator).to_dict("records")
+        for row in rows:
+            if row["method"] == main_method(study):
+                row |= {
+                    "permutation_p_value": placebos.p_value,
+                    "n_placebos": placebos.n_placebos,
+                    "permutation_inference": PLACEBO_SPACE_INFERENCE,
+                }
+        events = [event_study(prepared, comparator)]
+        if study.covariate:
+            events.append(event_study(prepared, comparator, include_covariate=True))
+        return {
+            RESULTS: results_rows(rows),
+            "did_placebo_space": placebos.table,
+            "did_placebo_time": placebo_in_time(prepared, comparator),
+            "did_event_study": pd.concat(events, ignore_index=True),
+        }
+
+
+class SyntheticControlEstimator:
+    name = SYNTHETIC_CONTROL
+    marts = (RESULTS, "synthetic_control_weights", "synthetic_control_paths", "synthetic_control_placebos")
+    methods = {SYNTHETIC_CONTROL: "Synthetic control (mean post-period gap)"}
+    cross_check = ("tests/core/did/test_did_synthetic_control.py: an exact synthetic match recovered, a planted "
+                   "effect found, weights on the simplex")
+
+    def estimate(self, prepared: PreparedOutcome, selection: Selection) -> dict[str, pd.DataFrame]:
+        study, fit = prepared.study, synthetic_control(prepared)
+        row = {
+            "study_id": study.study_id,
+            "outcome": prepared.outcome,
+            "treated_unit_code": study.treated_unit_code,
+            "method": SYNTHETIC_CONTROL,
+            "first_post_year": study.first_post_year,
+            "estimate": fit.mean_post_gap,
+            "permutation_p_value": fit.p_value,
+            "n_placebos": fit.n_placebos,
+            "permutation_inference": SYNTHETIC_CONTROL_INFERENCE,
+            "pre_rmspe": fit.pre_rmspe,
+            "post_rmspe": fit.post_rmspe,
+            "rmspe_ratio": fit.rmspe_ratio,
+            "post_rmspe_p_value": fit.post_rmspe_p_value,
+            "n_comparable_placebos": fit.n_comparable_placebos,
+        }
+        return {
+            RESULTS: results_rows([row]),
+            "synthetic_control_weights": fit.weights,
+            "synthetic_control_paths": fit.path,
+            "synthetic_control_placebos": fit.placebos,
+        }
+
+
+ESTIMATORS: tuple[Estimator, ...] = (ComparatorRanking(), TwoUnitDid(), SyntheticControlEstimator())
+
+
+def mart_names(estimators: tuple[Estimator, ...] = ESTIMATORS) -> list[str]:
+    """Every mart the estimators write, each once, in registry order."""
+    names: list[str] = []
+    for estimator in estimators:
+        names += [m for m in estimator.marts if m not in names]
+    return names
+
+
+def method_labels(estimators: tuple[Estimator, ...] = ESTIMATORS) -> dict[str, str]:
+    return {method: label for estimator in estimators for method, label in estimator.methods.items()}

@@ -1,0 +1,238 @@
+"""The measure registry: every count the warehouse reads and every rate it derives.
+
+One entry per measure, and nothing else in the code names a measure: the
+staging pivot, the rate columns of the marts, the panel the estimators
+read, the checks' bounds, the labels of figures and report, the column
+descriptions (COMMENT ON) and the study validation are all generated from,
+or read from, the entries below.  Adding an outcome is one `Rate` here
+(and naming it in a study); adding a count is one `Count` here plus the
+published column behind it in each catalogued file (``measures:`` in
+data/sources.yaml, since a column name belongs to a file: DfE renames
+columns between releases, e.g. ``Referrals`` became ``referral_count``).
+
+SQL fragments are built from these names only (identifiers checked by
+`_IDENTIFIER`), never from user input; values stay bound parameters.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+
+RESIDENTS = "population_all_ages"
+CHILDREN = "population_0_17"
+DENOMINATOR_UNITS = {RESIDENTS: "per 10,000 residents", CHILDREN: "per 10,000 children aged 0-17"}
+
+
+@dataclass(frozen=True)
+class Count:
+    """A count DfE publishes per area and collection year (cells of raw.cin_*)."""
+
+    name: str
+    label: str
+    description: str
+
+    @property
+    def status_column(self) -> str:
+        return f"{self.name}_status"
+
+
+@dataclass(frozen=True)
+class Rate:
+    """``count`` per 10,000 of ``denominator``: a column of marts.cin_rates.
+
+    ``label`` is the short form tables use, ``title`` the fuller one figures
+    use, ``short`` a panel heading.  ``bounds`` are plausible limits: only a
+    unit error (a rate per 1,000, a population in thousands) crosses them.
+    ``evaluation_outcome`` marks the outcomes of the FACT22 evaluation
+    (RR1067), whose national series must be complete.
+    """
+
+    name: str
+    count: str
+    denominator: str
+    label: str
+    title: str
+    short: str
+    description: str
+    bounds: tuple[float, float]
+    evaluation_outcome: bool = False
+
+    @property
+    def unit(self) -> str:
+        return DENOMINATOR_UNITS[self.denominator]
+
+
+# Several times the highest authority on record: see `Rate.bounds`.
+MAX_PER_10K_RESIDENTS = 1000
+MAX_PER_10K_CHILDREN = 5000
+_RESIDENT_BOUNDS = (0, MAX_PER_10K_RESIDENTS)
+_CHILD_BOUNDS = (0, MAX_PER_10K_CHILDREN)
+
+COUNTS: tuple[Count, ...] = (
+    Count("referrals", "Referrals",
+          "Referrals to children's social care in the year (count); NULL when not published, reason in "
+          "referrals_status."),
+    Count("rereferrals", "Re-referrals within 12 months",
+          "Referrals within 12 months of a previous referral (count); NULL when not published, reason in "
+          "rereferrals_status."),
+    Count("cin_at_31_march", "Children in need at 31 March",
+          "Children in need at 31 March (count); NULL when not published, reason in cin_at_31_march_status."),
+    Count("closures", "Closures (CIN episodes ended)",
+          "Children in need whose episode of need ended in the year: the evaluation's closures (count); NULL when "
+          "not published."),
+    Count("escalations", "Escalations (child protection plans started)",
+          "Children in need who started a child protection plan in the year: the evaluation's escalations (count); "
+          "NULL when not published."),
+)
+
+RATES: tuple[Rate, ...] = (
+    Rate("closures_per_10k", "closures", RESIDENTS, "Closures per 10,000 residents",
+         "Closures (CIN episodes ended) per 10,000 residents", "Closures",
+         "Closures per 10,000 residents (all ages): an evaluation outcome.", _RESIDENT_BOUNDS, True),
+    Rate("rereferrals_per_10k", "rereferrals", RESIDENTS, "Re-referrals per 10,000 residents",
+         "Re-referrals within 12 months per 10,000 residents", "Re-referrals",
+         "Re-referrals within 12 months per 10,000 residents (all ages): an evaluation outcome.", _RESIDENT_BOUNDS,
+         True),
+    Rate("escalations_per_10k", "escalations", RESIDENTS, "Escalations per 10,000 residents",
+         "Escalations (child protection plans started) per 10,000 residents", "Escalations",
+         "Child protection plans started per 10,000 residents (all ages): an evaluation outcome.", _RESIDENT_BOUNDS,
+         True),
+    Rate("referrals_per_10k", "referrals", RESIDENTS, "Referrals per 10,000 residents",
+         "Referrals per 10,000 residents", "Referrals",
+         "Referrals per 10,000 residents (all ages).", _RESIDENT_BOUNDS),
+    Rate("closures_per_10k_children", "closures", CHILDREN, "Closures per 10,000 children",
+         "Closures (CIN episodes ended) per 10,000 children aged 0-17", "Closures (children)",
+         "Closures per 10,000 children aged 0-17 (DfE's convention).", _CHILD_BOUNDS),
+    Rate("rereferrals_per_10k_children", "rereferrals", CHILDREN, "Re-referrals per 10,000 children",
+         "Re-referrals within 12 months per 10,000 children aged 0-17", "Re-referrals (children)",
+         "Re-referrals per 10,000 children aged 0-17 (DfE's convention).", _CHILD_BOUNDS),
+    Rate("escalations_per_10k_children", "escalations", CHILDREN, "Escalations per 10,000 children",
+         "Escalations (child protection plans started) per 10,000 children aged 0-17", "Escalations (children)",
+         "Child protection plans started per 10,000 children aged 0-17 (DfE's convention).", _CHILD_BOUNDS),
+    Rate("referrals_per_10k_children", "referrals", CHILDREN, "Referrals per 10,000 children",
+         "Referrals per 10,000 children aged 0-17", "Referrals (children)",
+         "Referrals per 10,000 children aged 0-17 (DfE's convention).", _CHILD_BOUNDS),
+    Rate("cin_per_10k_children", "cin_at_31_march", CHILDREN, "Children in need per 10,000 children",
+         "Children in need at 31 March per 10,000 children aged 0-17", "Children in need",
+         "Children in need at 31 March per 10,000 children aged 0-17 (DfE's published rate convention).",
+         _CHILD_BOUNDS),
+)
+
+COUNT_NAMES: tuple[str, ...] = tuple(c.name for c in COUNTS)
+RATE_NAMES: tuple[str, ...] = tuple(r.name for r in RATES)
+EVALUATION_OUTCOMES: tuple[str, ...] = tuple(r.name for r in RATES if r.evaluation_outcome)
+_BY_NAME: dict[str, Count | Rate] = {m.name: m for m in (*COUNTS, *RATES)}
+
+
+def _check_registry() -> None:
+    # A broken registry is a programming error: fail on first use, loudly.
+    names = [m.name for m in (*COUNTS, *RATES)]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    bad = [n for n in names if not _IDENTIFIER.match(n)]
+    orphans = [r.name for r in RATES if r.count not in COUNT_NAMES or r.denominator not in DENOMINATOR_UNITS]
+    if duplicated or bad or orphans:
+        raise ValueError(f"measure registry: duplicated {duplicated}, not identifiers {bad}, rates of unknown "
+                         f"counts or denominators {orphans}")
+
+
+_check_registry()
+
+
+def measure(name: str) -> Count | Rate:
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"{name!r} is not a registered measure; known: {', '.join(_BY_NAME)}") from None
+
+
+def rate(name: str) -> Rate:
+    found = measure(name)
+    if not isinstance(found, Rate):
+        raise KeyError(f"{name!r} is a count, not a rate; rates: {', '.join(RATE_NAMES)}")
+    return found
+
+
+def label(name: str) -> str:
+    """The short label of a rate or count, or the name itself for anything else."""
+    found = _BY_NAME.get(name)
+    return found.label if found else name
+
+
+def title(name: str) -> str:
+    found = _BY_NAME.get(name)
+    return found.title if isinstance(found, Rate) else label(name)
+
+
+def short(name: str) -> str:
+    found = _BY_NAME.get(name)
+    return found.short if isinstance(found, Rate) else name
+
+
+def column_descriptions() -> dict[str, str]:
+    """Descriptions of every count and rate column (the data dictionary's shared columns)."""
+    return {m.name: m.description for m in (*COUNTS, *RATES)}
+
+
+# ----------------------------------------------------------------------------- SQL fragments
+# SQL files in sql/ mark where the registry's columns go with ``{{ name args }}``;
+# `sql_fragment` returns the text.  Arguments are table aliases of the file.
+
+
+def _count_pivot() -> str:
+    lines = []
+    for count in COUNT_NAMES:
+        lines.append(f"max(value) FILTER (WHERE measure = '{count}') AS {count}")
+        lines.append(f"max(value_status) FILTER (WHERE measure = '{count}') AS {count}_status")
+    return ",\n        ".join(lines)
+
+
+def _counts(alias: str) -> str:
+    return ",\n    ".join(f"{alias}.{c}, {alias}.{c}_status" for c in COUNT_NAMES)
+
+
+def _rates(counts_alias: str, population_alias: str) -> str:
+    return ",\n    ".join(f"10000.0 * {counts_alias}.{r.count} / {population_alias}.{r.denominator} AS {r.name}"
+                          for r in RATES)
+
+
+def _rate_columns() -> str:
+    return ",\n    ".join(RATE_NAMES)
+
+
+def _outcomes_all_present() -> str:
+    return " AND ".join(f"{name} IS NOT NULL" for name in EVALUATION_OUTCOMES)
+
+
+def _outcome_unexplained_gap() -> str:
+    return "\n        OR ".join(f"({r.name} IS NULL AND {r.count}_status = 'published')"
+                                for r in RATES if r.evaluation_outcome)
+
+
+def _count_names() -> str:
+    return ", ".join(f"'{c}'" for c in COUNT_NAMES)
+
+
+_FRAGMENTS = {
+    "count_names": _count_names,
+    "count_pivot": _count_pivot,
+    "counts": _counts,
+    "rates": _rates,
+    "rate_columns": _rate_columns,
+    "outcomes_all_present": _outcomes_all_present,
+    "outcome_unexplained_gap": _outcome_unexplained_gap,
+}
+_MARKER = re.compile(r"\{\{\s*([a-z_]+)((?:\s+[a-z_]+)*)\s*\}\}")
+
+
+def render_sql(text: str) -> str:
+    """Fill the registry's ``{{ fragment alias... }}`` markers of a SQL file."""
+
+    def fill(match: re.Match) -> str:
+        name, args = match.group(1), match.group(2).split()
+        if name not in _FRAGMENTS:
+            raise ValueError(f"unknown SQL fragment {{{{ {name} }}}}; known: {', '.join(_FRAGMENTS)}")
+        return _FRAGMENTS[name](*args)
+
+    return _MARKER.sub(fill, text)

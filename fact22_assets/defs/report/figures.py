@@ -1,0 +1,161 @@
+"""Figure assets: each draws PNG(s) into outputs_dir()/figures/ from the marts and
+shows them in the Dagster UI (a markdown image in the materialization's metadata).
+
+Strand-1 figures show the scope's study (see `scope`); casework figures show
+the one trial and carry its data_origin.
+"""
+import base64
+from collections.abc import Callable
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from fact22_assets.core import figures, measures, report
+from fact22_assets.core.files import write_atomically
+from fact22_assets.defs.report.scope import GROUP, Scope, _main_p_values, _mart, _rates, _study_rows
+from fact22_assets.settings import outputs_dir
+
+FIGURES_DIR = "figures"
+
+
+def figure_file(name: str) -> Path:
+    return outputs_dir() / FIGURES_DIR / f"{name}.png"
+
+
+def _draw_outcome_trends(con, scope: Scope) -> list[tuple[str, str, bytes]]:
+    rates = _rates(con, scope)
+    chosen = _study_rows(con, "marts.comparator_ranking", scope, "outcome")
+    chosen = dict(zip(chosen.loc[chosen["selected"], "outcome"], chosen.loc[chosen["selected"], "unit_code"]))
+    s = scope.study
+    return [(report.outcome_trend_figure(outcome), measures.title(outcome),
+             figures.outcome_trends(rates, outcome, treated_code=s.treated_unit_code,
+                                    comparator_code=chosen.get(outcome), first_post_year=s.first_post_year,
+                                    neighbour_code=scope.nearest_neighbour_code,
+                                    study_years=s.study_years))
+            for outcome in s.outcomes]
+
+
+def _draw_cin(con, scope: Scope):
+    rates = _rates(con, scope)
+    return [(report.FIGURE_CIN, "Children in need at 31 March per 10,000 children: treated authority and England",
+             figures.cin_treated_vs_england(rates, treated_code=scope.study.treated_unit_code,
+                                            first_post_year=scope.study.first_post_year))]
+
+
+def _draw_event_study(con, scope: Scope):
+    events = _study_rows(con, "marts.did_event_study", scope, "outcome, covariate_adjusted, collection_year")
+    return [(report.FIGURE_EVENT_STUDY, "Event study: year-by-year effects with placebo intervals",
+             figures.event_study(events, first_post_year=scope.study.first_post_year,
+                                 outcomes=scope.study.outcomes))]
+
+
+def _draw_placebo(con, scope: Scope):
+    placebos = _study_rows(con, "marts.did_placebo_space", scope, "outcome, role DESC, unit_code")
+    did = _study_rows(con, "marts.did_results", scope, "outcome, method")
+    return [(report.FIGURE_PLACEBO, "Placebo-in-space: the treated estimate among placebo authorities",
+             figures.placebo_distribution(placebos, p_values=_main_p_values(did),
+                                          outcomes=scope.study.outcomes))]
+
+
+def _draw_synthetic_control(con, scope: Scope):
+    paths = _study_rows(con, "marts.synthetic_control_paths", scope, "outcome, collection_year")
+    return [(report.FIGURE_SYNTHETIC_CONTROL, "Synthetic control: treated authority and its synthetic control",
+             figures.synthetic_control_path(paths, first_post_year=scope.study.first_post_year,
+                                            outcomes=scope.study.outcomes))]
+
+
+def _draw_rct(con, _scope=None):
+    results = con.execute("SELECT * FROM marts.rct_results").df()
+    return [(report.FIGURE_RCT, "RCT: the control group's observed rate and its rate had it received FACT22",
+             figures.rct_probabilities(results))]
+
+
+def _draw_risk(con, _scope=None):
+    by_arm = con.execute("SELECT * FROM marts.risk_scores_by_arm").df()
+    return [(report.FIGURE_RISK, "Risk analysis: mean total, protective and risk scores by arm",
+             figures.risk_scores(by_arm))]
+
+
+def _draw_service(con, _scope=None):
+    by_year = con.execute("SELECT * FROM marts.service_case_length_by_year ORDER BY start_year").df()
+    return [(report.FIGURE_SERVICE, "FACT22 service: average case length by start year",
+             figures.service_case_length(by_year))]
+
+
+# Strand-1 figures show the default study on its latest estimated vintage (Scope);
+# casework figures (the last element names their mart) show the one trial and
+# carry its data_origin.
+STRAND_1 = [_mart("did_runs"), _mart("cin_rates_vintages")]
+FIGURES: dict[str, tuple[str, list[dg.AssetKey], Callable, str | None]] = {
+    "outcome_trends": (
+        "Per outcome, rates per 10,000 residents for the treated authority, its selected comparator, Cheshire West "
+        "and Chester and England, with the programme's start (report Figures 7-9).",
+        [*STRAND_1, _mart("comparator_ranking")], _draw_outcome_trends, None),
+    "cin_treated_vs_england": (
+        "Children in need at 31 March per 10,000 children, treated authority vs England (report Figure 14).",
+        STRAND_1, _draw_cin, None),
+    "event_study": (
+        "Event-study coefficients per outcome with placebo-based 95% intervals.",
+        [*STRAND_1, _mart("did_event_study")], _draw_event_study, None),
+    "placebo_distribution": (
+        "Placebo-in-space estimates per outcome with the treated authority's estimate marked.",
+        [*STRAND_1, _mart("did_placebo_space"), _mart("did_results")], _draw_placebo, None),
+    "synthetic_control_path": (
+        "Treated authority and its synthetic control per outcome.",
+        [*STRAND_1, _mart("synthetic_control_paths")], _draw_synthetic_control, None),
+    "rct_probabilities": (
+        "RCT: the control group's observed rate and its rate had it received FACT22, with 95% intervals "
+        "(report Figures 2-3). Labelled SYNTHETIC DATA while the inputs are the stand-ins.",
+        [_mart("rct_results")], _draw_rct, "rct_results"),
+    "risk_scores": (
+        "Risk analysis: mean total, protective-factor and risk-factor scores by arm over the three coding points "
+        "(report Figures 4-6). Labelled SYNTHETIC DATA while the inputs are the stand-ins.",
+        [_mart("risk_scores_by_arm")], _draw_risk, "risk_scores_by_arm"),
+    "service_case_length": (
+        "FACT22 service: average days to close a case by start year (report Figure 1). Labelled SYNTHETIC DATA "
+        "while the inputs are the stand-ins.",
+        [_mart("service_case_length_by_year")], _draw_service, "service_case_length_by_year"),
+}
+
+
+def _image_markdown(title: str, png: bytes) -> str:
+    return f"![{title}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
+
+
+def _figure_asset(name: str, description: str, deps: list[dg.AssetKey], draw: Callable, casework_mart: str | None):
+    @dg.asset(key=["figures", name], group_name=GROUP, kinds={"python", "matplotlib"},
+              deps=deps, description=description)
+    def _asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+        with duckdb.get_connection() as con:
+            if casework_mart is None:
+                scope = Scope(con)
+                metadata: dict = {"study_id": dg.MetadataValue.text(scope.study.study_id),
+                                  "vintage": dg.MetadataValue.text(scope.vintage)}
+                drawn = draw(con, scope)
+            else:
+                origins = con.execute(f"SELECT DISTINCT data_origin FROM marts.{casework_mart}").fetchall()
+                metadata = {"data_origin": dg.MetadataValue.text(", ".join(sorted(str(o[0]) for o in origins)))}
+                drawn = draw(con, None)
+        images = []
+        for file_name, title, png in drawn:
+            path = figure_file(file_name)
+            write_atomically(path, png)
+            metadata["path" if len(drawn) == 1 else f"path_{file_name}"] = dg.MetadataValue.path(str(path))
+            images.append(f"**{title}**\n\n{_image_markdown(title, png)}")
+        metadata["figure"] = dg.MetadataValue.md("\n\n".join(images))
+        metadata["files"] = dg.MetadataValue.int(len(drawn))
+        context.log.info(f"wrote {len(drawn)} figure(s) to {outputs_dir() / FIGURES_DIR}")
+        return dg.MaterializeResult(metadata=metadata)
+
+    return _asset
+
+
+figures_outcome_trends = _figure_asset("outcome_trends", *FIGURES["outcome_trends"])
+figures_cin_treated_vs_england = _figure_asset("cin_treated_vs_england", *FIGURES["cin_treated_vs_england"])
+figures_event_study = _figure_asset("event_study", *FIGURES["event_study"])
+figures_placebo_distribution = _figure_asset("placebo_distribution", *FIGURES["placebo_distribution"])
+figures_synthetic_control_path = _figure_asset("synthetic_control_path", *FIGURES["synthetic_control_path"])
+figures_rct_probabilities = _figure_asset("rct_probabilities", *FIGURES["rct_probabilities"])
+figures_risk_scores = _figure_asset("risk_scores", *FIGURES["risk_scores"])
+figures_service_case_length = _figure_asset("service_case_length", *FIGURES["service_case_length"])

@@ -1,0 +1,48 @@
+"""Checks on the rates mart: unique, complete, plausible."""
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from fact22_assets.core import measures
+from fact22_assets.core.validation import Expectation as E
+from fact22_assets.glue.checks import check_query, gx_result, rows_result
+
+RATES = dg.AssetKey(["marts", "cin_rates"])
+MIN_AUTHORITIES_PER_YEAR = 150
+
+
+@dg.asset_check(asset=RATES, blocking=True,
+                description="One row per area and year; every rate within plausible bounds (a unit error fails).")
+def cin_rates_valid(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with duckdb.get_connection() as con:
+        frame = con.execute("SELECT * FROM marts.cin_rates").df()
+    expectations = [E("ExpectCompoundColumnsToBeUnique", column_list=["geographic_level", "area_code", "collection_year"])]
+    for rate in measures.RATES:  # plausible bounds from the measure registry
+        low, high = rate.bounds
+        expectations.append(E("ExpectColumnValuesToBeBetween", column=rate.name, min_value=low, max_value=high))
+    return gx_result(frame, expectations, "marts.cin_rates",
+                     ["geographic_level", "area_name", "collection_year_label", "population_all_ages"])
+
+
+@dg.asset_check(asset=RATES, blocking=True,
+                description=f"From 2010-11 on, every year has England's evaluation outcome rates and at least "
+                            f"{MIN_AUTHORITIES_PER_YEAR} authorities, and every missing rate inherits a reason "
+                            "(a suppressed or unpublished count, or no population estimate).")
+def cin_rates_coverage(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    gaps = check_query(duckdb, "rates_coverage_gaps", {"min_authorities": MIN_AUTHORITIES_PER_YEAR})
+    return rows_result(gaps, "unexplained gaps in the rates")
+
+
+@dg.asset_check(asset=dg.AssetKey(["marts", "revisions"]),
+                description="Where two Explore Education Statistics releases publish the same authority, year and "
+                            "measure, they agree (a revision is reported, not an error).")
+def releases_agree_on_overlap(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    differences = check_query(duckdb, "ees_release_differences")
+    # A later release may re-suppress a cell or print '..' as 'x': a change of
+    # symbol is reported in metadata; only a changed number fails the check.
+    revised = differences[differences["kind"] == "revised value"]
+    result = rows_result(revised, "values revised between releases", severity=dg.AssetCheckSeverity.WARN)
+    return dg.AssetCheckResult(
+        passed=result.passed, severity=result.severity, description=result.description,
+        metadata={**result.metadata, "status_changes": int((differences["kind"] == "status changed").sum()),
+                  "all_differences": dg.MetadataValue.md(differences.head(50).to_markdown(index=False))},
+    )

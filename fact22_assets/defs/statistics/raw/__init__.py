@@ -1,0 +1,1 @@
+"""Raw layer: every catalogued file as published, with provenance."""

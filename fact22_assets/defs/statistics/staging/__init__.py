@@ -1,0 +1,1 @@
+"""Staging layer: typed and harmonised, one row per area and year."""

@@ -1,0 +1,27 @@
+"""An asset per SQL file: ``sql/<schema>/<table>.sql`` builds the table
+``<schema>.<table>``, the asset key is the table, and its upstream tables are
+read from the SQL itself (`tables.sql_dependencies`)."""
+from collections.abc import Callable
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from fact22_assets.glue.tables import run_sql_transform, sql_dependencies, table_metadata
+
+
+def sql_table_asset(table: str, description: str, group: str,
+                    extra_metadata: Callable[[object], dict] | None = None) -> dg.AssetsDefinition:
+    """The asset that rebuilds ``table`` from its SQL file in one transaction;
+    ``extra_metadata(con)`` adds to the row count, preview and schema."""
+    schema, name = table.split(".")
+    sql_file = f"{schema}/{name}.sql"
+
+    @dg.asset(key=[schema, name], group_name=group, kinds={"duckdb", "sql"},
+              deps=sql_dependencies(sql_file), description=description)
+    def _asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+        with duckdb.get_connection() as con:
+            run_sql_transform(con, table, sql_file)
+            extra = extra_metadata(con) if extra_metadata else {}
+            return dg.MaterializeResult(metadata=table_metadata(con, table, **extra))
+
+    return _asset

@@ -1,0 +1,81 @@
+"""The measure registry: one entry per measure, and the SQL, checks, labels
+and descriptions generated from it."""
+import re
+
+import duckdb
+import pytest
+
+from fact22_assets.core import measures
+from fact22_assets.core.did.config import load_studies
+from fact22_assets.core.did.study import StudyConfigError
+from fact22_assets.settings import REPO_ROOT, SQL_DIR
+
+
+def test_every_rate_divides_a_registered_count_by_a_population():
+    for rate in measures.RATES:
+        assert rate.count in measures.COUNT_NAMES
+        assert rate.denominator in ("population_all_ages", "population_0_17")
+        low, high = rate.bounds
+        assert 0 <= low < high
+
+
+def test_rate_fragment_computes_per_10000_by_hand():
+    # One authority-year worked by hand: 120 closures among 40,000 residents and 8,000 children.
+    select = measures.render_sql("SELECT {{ rates c p }} FROM c, p")
+    con = duckdb.connect()
+    con.execute("CREATE TABLE c AS SELECT 120 AS closures, 30 AS rereferrals, 12 AS escalations, "
+                "400 AS referrals, 250 AS cin_at_31_march")
+    con.execute("CREATE TABLE p AS SELECT 40000 AS population_all_ages, 8000 AS population_0_17")
+    row = con.execute(select).df().iloc[0]
+    assert row["closures_per_10k"] == pytest.approx(30.0)  # 120 / 40,000 x 10,000
+    assert row["escalations_per_10k"] == pytest.approx(3.0)
+    assert row["closures_per_10k_children"] == pytest.approx(150.0)  # 120 / 8,000 x 10,000
+    assert row["cin_per_10k_children"] == pytest.approx(312.5)
+    assert list(row.index) == list(measures.RATE_NAMES)
+
+
+def test_count_pivot_and_columns_follow_the_registry():
+    pivot = measures.render_sql("{{ count_pivot }}")
+    for count in measures.COUNT_NAMES:
+        assert f"FILTER (WHERE measure = '{count}') AS {count}," in pivot + ","
+        assert f"AS {count}_status" in pivot
+    assert measures.render_sql("{{ counts c }}").count("c.") == 2 * len(measures.COUNT_NAMES)
+    assert measures.render_sql("{{ count_names }}") == ", ".join(f"'{c}'" for c in measures.COUNT_NAMES)
+
+
+def test_an_unknown_fragment_is_refused():
+    with pytest.raises(ValueError, match="unknown SQL fragment"):
+        measures.render_sql("SELECT {{ outcomes }}")
+
+
+def test_no_sql_file_retypes_a_measure():
+    """Counts and rates appear in sql/ only through the registry's fragments."""
+    listed = re.compile(r"\b(" + "|".join(measures.RATE_NAMES) + r")\b")
+    for path in SQL_DIR.rglob("*.sql"):
+        code = re.sub(r"--[^\n]*", "", path.read_text(encoding="utf-8"))
+        assert not listed.search(code), f"{path.relative_to(REPO_ROOT)} names a rate: use a {{{{ fragment }}}}"
+
+
+def test_labels_and_descriptions_come_from_one_place():
+    assert measures.label("closures_per_10k") == "Closures per 10,000 residents"
+    assert measures.title("escalations_per_10k") == "Escalations (child protection plans started) per 10,000 residents"
+    assert measures.short("rereferrals_per_10k") == "Re-referrals"
+    assert measures.label("not_a_measure") == "not_a_measure"
+    described = measures.column_descriptions()
+    assert set(described) == set(measures.COUNT_NAMES) | set(measures.RATE_NAMES)
+    assert all(text.strip() for text in described.values())
+
+
+def test_a_study_naming_an_unregistered_outcome_is_refused(tmp_path):
+    text = (REPO_ROOT / "data" / "studies.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "studies.yaml"
+    path.write_text(text.replace("escalations_per_10k]", "escalations_per_1k]", 1), encoding="utf-8")
+    with pytest.raises(StudyConfigError, match="escalations_per_1k.*not rates of marts.cin_rates"):
+        load_studies(path)
+
+
+def test_the_registry_refuses_a_rate_of_an_unknown_count(monkeypatch):
+    broken = (*measures.RATES, measures.Rate("x_per_10k", "x", measures.RESIDENTS, "x", "x", "x", "x", (0, 1)))
+    monkeypatch.setattr(measures, "RATES", broken)
+    with pytest.raises(ValueError, match="rates of unknown counts"):
+        measures._check_registry()
