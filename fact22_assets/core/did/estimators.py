@@ -1,52 +1,29 @@
-"""The estimator contract and the registry of strand-1 estimators.
+"""The registry of strand-1 estimators, and the ones the report's design needs.
 
-Every estimator is an object with
-
-- ``name``: what it is called in logs and in the registry;
-- ``marts``: the mart tables it writes rows to (``did_results`` is shared:
-  each estimator adds rows in `DID_RESULTS_COLUMNS`, one per method);
-- ``methods``: the ``method`` values it adds to ``did_results``, with the
-  label the report prints;
-- ``cross_check``: how its numbers are checked against an independent
-  computation (a test or a blocking check), so nobody adds an unchecked one;
-- ``estimate(prepared, selection)``: its rows for one prepared outcome, as
-  a mapping mart name -> DataFrame.
-
-`ESTIMATORS` lists them in the order their rows appear.  The Dagster assets,
-the marts list, the checks and the report's method labels are all derived
-from it: a new estimator is one module plus one line here.
+`ESTIMATORS` lists every estimator (see `contract` for what one is) in the
+order their rows appear.  The Dagster assets, the marts list, the data
+dictionary's and publication's dependencies and the report's method labels
+are all derived from it: a new estimator is one module plus one line here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Protocol
 
 import pandas as pd
 
-from .estimation import DID_COLUMNS, DIFFERENCE_OF_MEANS, OLS, OLS_WITH_COVARIATE, did_estimates, main_method
+from .contract import RESULTS, Estimator, Selection, results_rows
+from .estimation import DIFFERENCE_OF_MEANS, OLS, OLS_WITH_COVARIATE, did_estimates, main_method
 from .event_study import event_study
 from .placebo import placebo_in_space, placebo_in_time
 from .prepared import PreparedOutcome
 from .ranking import rank_comparators, selected_comparator
 from .synthetic_control import synthetic_control
+from .twfe import TwoWayFixedEffects
 
-RESULTS = "did_results"
 SYNTHETIC_CONTROL = "synthetic_control"
 PLACEBO_SPACE_INFERENCE = "placebo-in-space: |estimate| of each eligible unit vs the comparator"
 SYNTHETIC_CONTROL_INFERENCE = "placebo synthetic controls: post/pre RMSPE ratio of each donor"
-DID_RESULTS_COLUMNS = [
-    *DID_COLUMNS,
-    "permutation_p_value",
-    "n_placebos",
-    "permutation_inference",
-    "pre_rmspe",
-    "post_rmspe",
-    "rmspe_ratio",
-    "post_rmspe_p_value",
-    "n_comparable_placebos",
-]
 
 # What each mart holds (the asset descriptions in Dagster and the data dictionary's fallback).
 MART_DESCRIPTIONS = {
@@ -65,31 +42,9 @@ MART_DESCRIPTIONS = {
 }
 
 
-@dataclass(frozen=True)
-class Selection:
-    """The comparator rule's answer for one prepared outcome: the full ranking and its pick."""
-
-    ranking: pd.DataFrame
-    comparator: str
-
-
 def select_comparator(prepared: PreparedOutcome) -> Selection:
     ranking = rank_comparators(prepared)
     return Selection(ranking=ranking, comparator=selected_comparator(ranking))
-
-
-class Estimator(Protocol):
-    name: str
-    marts: tuple[str, ...]
-    methods: Mapping[str, str]
-    cross_check: str
-
-    def estimate(self, prepared: PreparedOutcome, selection: Selection) -> dict[str, pd.DataFrame]: ...
-
-
-def results_rows(rows: list[dict]) -> pd.DataFrame:
-    """Rows of marts.did_results in its column order (missing columns empty)."""
-    return pd.DataFrame(rows, columns=DID_RESULTS_COLUMNS)
 
 
 class ComparatorRanking:
@@ -171,7 +126,8 @@ class SyntheticControlEstimator:
         }
 
 
-ESTIMATORS: tuple[Estimator, ...] = (ComparatorRanking(), TwoUnitDid(), SyntheticControlEstimator())
+ESTIMATORS: tuple[Estimator, ...] = (ComparatorRanking(), TwoUnitDid(), SyntheticControlEstimator(),
+                                     TwoWayFixedEffects())
 
 
 def mart_names(estimators: tuple[Estimator, ...] = ESTIMATORS) -> list[str]:

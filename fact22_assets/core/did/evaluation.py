@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .estimators import DID_RESULTS_COLUMNS, ESTIMATORS, RESULTS, Estimator, mart_names, select_comparator
+from .contract import DID_RESULTS_COLUMNS, RESULTS, Estimator
+from .estimators import ESTIMATORS, mart_names, select_comparator
 from .prepared import PreparedPanel, prepare_outcome
 from .study import Study
 
@@ -35,7 +36,7 @@ def evaluate_study(
 ) -> dict[str, pd.DataFrame]:
     """Mart name -> table for `study`; fails if an outcome has no eligible comparator.
 
-    did_results has DID_RESULTS_COLUMNS (see `estimators`); the other tables
+    did_results has DID_RESULTS_COLUMNS (see `contract`); the other tables
     are those of the functions that make them, stacked over outcomes.
     """
     shared = PreparedPanel(panel)

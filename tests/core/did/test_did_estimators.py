@@ -3,14 +3,8 @@ cross-check, and the marts, assets and report labels are derived from the regist
 import pandas as pd
 
 from fact22_assets.core.did import ESTIMATORS, FACT22, evaluate_study
-from fact22_assets.core.did.estimators import (
-    DID_RESULTS_COLUMNS,
-    MART_DESCRIPTIONS,
-    RESULTS,
-    mart_names,
-    method_labels,
-    select_comparator,
-)
+from fact22_assets.core.did.contract import DID_RESULTS_COLUMNS, RESULTS
+from fact22_assets.core.did.estimators import MART_DESCRIPTIONS, mart_names, method_labels, select_comparator
 from fact22_assets.core.did.prepared import PreparedPanel, prepare_outcome
 from fact22_assets.core.did.simulated_panel import simulated_panel
 
