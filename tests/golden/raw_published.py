@@ -142,6 +142,7 @@ def code_in_year(old_la_code: str, year: int) -> str | None:
     return rows["new_la_code"].iloc[0] if len(rows) else None
 
 
+@lru_cache(maxsize=None)
 def unit_code(old_la_code: str) -> str:
     """A panel unit is named by the ONS code of its latest collection year."""
     frame = counts()
@@ -280,8 +281,9 @@ def _boundary_breaks_window(old_la_code: str, years: tuple[int, ...]) -> bool:
     return False
 
 
+@lru_cache(maxsize=4)
 def panel(s: Study) -> pd.DataFrame:
-    """Authority x study year: outcomes, covariate and the unit's latest ONS code."""
+    """Authority x study year: outcomes, covariate and the unit's latest ONS code (do not modify)."""
     frame = rates()
     frame = frame[(frame["level"] == "Local authority") & frame["year"].isin(s.years)].copy()
     frame["unit_code"] = frame["key"].map(unit_code)
