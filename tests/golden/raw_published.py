@@ -21,7 +21,7 @@ documents and data/sources.yaml, not from the warehouse's SQL.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -142,7 +142,7 @@ def code_in_year(old_la_code: str, year: int) -> str | None:
     return rows["new_la_code"].iloc[0] if len(rows) else None
 
 
-@lru_cache(maxsize=None)
+@cache
 def unit_code(old_la_code: str) -> str:
     """A panel unit is named by the ONS code of its latest collection year."""
     frame = counts()

@@ -135,9 +135,9 @@ class _Tables(HTMLParser):
         if not self._name:
             return
         if tag in ("th", "td") and self._cell is not None:
-            text = " ".join("".join(self._cell).split())
-            headers, rows = self.tables[self._name]
-            (headers if tag == "th" else self._row).append(text)
+            content = " ".join("".join(self._cell).split())
+            headers = self.tables[self._name][0]
+            (headers if tag == "th" else self._row).append(content)
             self._cell = None
         elif tag == "tr" and self._row:
             self.tables[self._name][1].append(self._row)
