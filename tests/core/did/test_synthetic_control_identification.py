@@ -95,3 +95,14 @@ def test_fast_for_every_authority():
     for j in range(131):
         synthetic_control_identification(donors[j], np.delete(donors, j, axis=0), 5)
     assert time.perf_counter() - start < 10.0
+
+
+def test_outside_with_a_twin_corner_leaves_the_post_gap_open():
+    # A fifth donor shares the corner (2, 2) with post value 0 instead of 20: every mix of the
+    # twins fits best (RMSPE 1 from (3, 3)), so the gap runs from 10 - 20 to 10 - 0.
+    donors = np.vstack([SQUARE, [2, 2, 0.0]])
+    report = synthetic_control_identification(np.array([3, 3, 10.0]), donors, 2)
+    assert not report.inside_hull
+    assert report.best_pre_rmspe == pytest.approx(1.0)
+    assert report.post_gap_low == pytest.approx(-10.0, abs=1e-6)
+    assert report.post_gap_high == pytest.approx(10.0, abs=1e-6)
