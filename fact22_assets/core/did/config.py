@@ -1,4 +1,11 @@
-"""Reading data/studies.yaml: the studies the warehouse evaluates."""
+"""Reading data/studies.yaml: the studies the warehouse evaluates, and who may not be a donor.
+
+A donor must not have run a programme of its own in the study's years, or
+the comparison is biased toward zero or beyond. Two sources of exclusions:
+the treated authority of every other configured study whose programme ran
+(``programme_ran``, default true) during this study's years, and the
+``interventions`` the file lists (authority, programme, years, source).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from .. import measures
+from ..presentation import year_label
 from .study import Study, StudyConfigError
 
 NEIGHBOUR_MODELS = {"2021", "2025"}
@@ -18,6 +26,58 @@ class StudyEntry:
     description: str
     neighbour_model: str
     programme: str = ""  # the programme's name as the report's title gives it
+    # False for an illustration: its "treated" authority ran no programme, so
+    # other studies keep it as a donor.
+    programme_ran: bool = True
+
+
+@dataclass(frozen=True)
+class Intervention:
+    """A known programme in an authority: no study's donor over these years."""
+
+    unit_code: str
+    programme: str
+    first_year: int
+    last_year: int | None
+    source: str
+
+
+def donor_exclusions(entry: StudyEntry, entries: list[StudyEntry],
+                     interventions: list[Intervention] = ()) -> dict[str, str]:
+    """unit_code -> why it may not be a donor in ``entry``'s study (years overlap a programme)."""
+    first, last = min(entry.study.study_years), max(entry.study.study_years)
+    out: dict[str, str] = {}
+    for other in entries:
+        study = other.study
+        if not other.programme_ran or study.treated_unit_code == entry.study.treated_unit_code:
+            continue
+        if study.first_post_year <= last and max(study.post_years) >= first:
+            out.setdefault(study.treated_unit_code,
+                           f"treated in study {study.study_id} ({other.programme}) from {year_label(study.first_post_year)}")
+    for known in interventions:
+        ends = known.last_year if known.last_year is not None else last
+        if known.unit_code != entry.study.treated_unit_code and known.first_year <= last and ends >= first:
+            span = year_label(known.first_year) + (f" to {year_label(known.last_year)}" if known.last_year else " on")
+            out.setdefault(known.unit_code, f"ran {known.programme} {span} ({known.source})")
+    return out
+
+
+def load_interventions(path: Path) -> list[Intervention]:
+    """The ``interventions`` list of the studies file; problems in one error."""
+    document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    found, problems = [], []
+    for index, item in enumerate(document.get("interventions") or [], start=1):
+        try:
+            years = list(item["years"])
+            found.append(Intervention(str(item["unit_code"]), str(item["programme"]), int(years[0]),
+                                      int(years[1]) if len(years) > 1 and years[1] is not None else None,
+                                      str(item["source"])))
+        except (KeyError, TypeError, ValueError, IndexError) as error:
+            problems.append(f"{Path(path).name} intervention #{index}: needs unit_code, programme, years "
+                            f"[first, last or null] and source ({error})")
+    if problems:
+        raise StudyConfigError(problems)
+    return found
 
 
 def load_studies(path: Path) -> list[StudyEntry]:
@@ -44,7 +104,8 @@ def load_studies(path: Path) -> list[StudyEntry]:
             problems.append(f"{label}: outcome(s) {unknown} are not rates of marts.cin_rates; the measure registry "
                             f"has {list(measures.RATE_NAMES)}")
         entries.append(StudyEntry(study, str(entry.get("description", "")), model,
-                                  str(entry.get("programme") or study.study_id)))
+                                  str(entry.get("programme") or study.study_id),
+                                  bool(entry.get("programme_ran", True))))
     if not entries and not problems:
         problems.append(f"{path.name}: no studies")
     if problems:

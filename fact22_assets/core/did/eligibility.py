@@ -10,6 +10,7 @@ unit in the panel.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,12 +25,17 @@ if TYPE_CHECKING:
 TREATED_REASON = "treated unit"
 
 
-def eligibility(prepared: PreparedPanel, study: Study, outcome: str) -> pd.DataFrame:
+def eligibility(
+    prepared: PreparedPanel, study: Study, outcome: str, exclusions: Mapping[str, str] | None = None
+) -> pd.DataFrame:
     """One row per unit in the panel: may it be a comparator for `outcome`?
 
     Columns: study_id, outcome, unit_code, unit_name, eligible (bool),
     reason (None when eligible, else every reason joined by '; ').
+    ``exclusions``: unit_code -> why it may not be a donor (it ran a programme of
+    its own in the study's years); such a unit is listed with that reason.
     """
+    exclusions = exclusions or {}
     covariates = [study.covariate] if study.covariate else []
     panel = prepared.frame
     require_columns(panel, [outcome, *covariates])
@@ -51,15 +57,13 @@ def eligibility(prepared: PreparedPanel, study: Study, outcome: str) -> pd.DataF
         missing = np.isnan(prepared.matrix(column, units, study.study_years)) & has_row
         checks.append((missing, f"{column} missing or suppressed in {{years}}"))
 
-    broken = (
-        in_study.loc[in_study["panel_status"] != CONSISTENT]
-        .groupby("unit_code")["panel_status"]
-        .agg(lambda s: "; ".join(sorted(set(s.astype(str)))))
-    )
+    broken = _broken_in_window(in_study, study)
     years = np.array(study.study_years)
     reasons = []
     for i, unit in enumerate(units):
         unit_reasons = [TREATED_REASON] if unit == study.treated_unit_code else []
+        if unit in exclusions and unit != study.treated_unit_code:
+            unit_reasons.append(f"excluded: {exclusions[unit]}")
         if unit in broken.index:
             unit_reasons.append(f"broken series: {broken[unit]}")
         for flags, template in checks:
@@ -78,6 +82,24 @@ def eligibility(prepared: PreparedPanel, study: Study, outcome: str) -> pd.DataF
             "reason": reasons,
         }
     )
+
+
+def _broken_in_window(in_study: pd.DataFrame, study: Study) -> pd.Series:
+    """unit_code -> why its series is broken inside the study's years.
+
+    With `series_first_year` / `series_last_year` in the panel (the years a
+    boundary change starts or ends the series), a unit is broken only when
+    its series starts after the first study year or ends before the last:
+    an authority split after the window (Northamptonshire 2021, Cumbria 2023)
+    has a consistent series throughout it. Without them, any row whose
+    panel_status is not 'consistent' breaks the unit.
+    """
+    flagged = in_study.loc[in_study["panel_status"] != CONSISTENT]
+    if {"series_first_year", "series_last_year"} <= set(in_study.columns):
+        first = pd.to_numeric(flagged["series_first_year"], errors="coerce")
+        last = pd.to_numeric(flagged["series_last_year"], errors="coerce")
+        flagged = flagged[(first > min(study.study_years)) | (last < max(study.study_years))]
+    return flagged.groupby("unit_code")["panel_status"].agg(lambda s: "; ".join(sorted(set(s.astype(str)))))
 
 
 def eligible_units(table: pd.DataFrame) -> list[str]:

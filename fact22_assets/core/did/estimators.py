@@ -18,6 +18,7 @@ from .event_study import event_study
 from .placebo import placebo_in_space, placebo_in_time
 from .prepared import PreparedOutcome
 from .ranking import rank_comparators, selected_comparator
+from .robustness import ComparatorRobustness
 from .synthetic_control import synthetic_control
 from .twfe import TwoWayFixedEffects
 
@@ -39,12 +40,34 @@ MART_DESCRIPTIONS = {
     "synthetic_control_weights": "Synthetic-control donor weights per study, vintage and outcome.",
     "synthetic_control_paths": "Treated and synthetic yearly paths and their gap.",
     "synthetic_control_placebos": "Placebo synthetic controls behind the synthetic-control p-values.",
+    "did_comparator_robustness": "The specification curve: the report's DiD (OLS with the covariate) against every "
+                                 "eligible comparator, with its rank and component scores, ordered by estimate.",
+    "did_comparator_robustness_summary": "Per study, vintage and outcome: median, interquartile range and range of "
+                                         "the estimates against every eligible comparator, the share of each sign, "
+                                         "and where the chosen comparator's estimate sits.",
+    "did_comparator_stability": "The comparator rule re-run with each pre-period year left out: the comparator it "
+                                "then picks and that comparator's estimate on the full design.",
 }
 
 
+RULE, FIXED = "ranking rule", "fixed by the study"
+
+
 def select_comparator(prepared: PreparedOutcome) -> Selection:
+    """The ranking rule's pick, or the comparator the study fixes for this outcome
+    (reproducing a published evaluation); the ranking is kept either way, so the
+    fixed comparator's rank and scores show beside the rule's choice."""
     ranking = rank_comparators(prepared)
-    return Selection(ranking=ranking, comparator=selected_comparator(ranking))
+    fixed = prepared.study.comparators.get(prepared.outcome)
+    if fixed is None:
+        return Selection(ranking=ranking.assign(selection_rule=RULE), comparator=selected_comparator(ranking))
+    row = prepared.eligibility[prepared.eligibility["unit_code"] == fixed]
+    if row.empty or not row["eligible"].iloc[0]:
+        why = "it is not in the panel" if row.empty else row["reason"].iloc[0]
+        raise ValueError(f"study {prepared.study.study_id} fixes comparator {fixed} for {prepared.outcome}, "
+                         f"but {why}")
+    return Selection(ranking=ranking.assign(selected=ranking["unit_code"] == fixed, selection_rule=FIXED),
+                     comparator=fixed)
 
 
 class ComparatorRanking:
@@ -127,7 +150,7 @@ class SyntheticControlEstimator:
 
 
 ESTIMATORS: tuple[Estimator, ...] = (ComparatorRanking(), TwoUnitDid(), SyntheticControlEstimator(),
-                                     TwoWayFixedEffects())
+                                     TwoWayFixedEffects(), ComparatorRobustness())
 
 
 def mart_names(estimators: tuple[Estimator, ...] = ESTIMATORS) -> list[str]:

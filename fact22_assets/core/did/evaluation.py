@@ -17,6 +17,8 @@ placebos with a comparable pre-period fit (see `synthetic_control`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 
 from .contract import DID_RESULTS_COLUMNS, RESULTS, Estimator
@@ -33,6 +35,7 @@ def evaluate_study(
     neighbours: pd.DataFrame | None = None,
     deprivation: pd.DataFrame | None = None,
     estimators: tuple[Estimator, ...] = ESTIMATORS,
+    exclusions: Mapping[str, str] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Mart name -> table for `study`; fails if an outcome has no eligible comparator.
 
@@ -42,7 +45,7 @@ def evaluate_study(
     shared = PreparedPanel(panel)
     parts: dict[str, list[pd.DataFrame]] = {name: [] for name in mart_names(estimators)}
     for outcome in study.outcomes:
-        prepared = prepare_outcome(shared, study, outcome, neighbours, deprivation)
+        prepared = prepare_outcome(shared, study, outcome, neighbours, deprivation, exclusions)
         selection = select_comparator(prepared)
         for estimator in estimators:
             for mart, frame in estimator.estimate(prepared, selection).items():

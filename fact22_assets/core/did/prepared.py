@@ -10,7 +10,7 @@ re-pivots the panel.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -71,6 +71,7 @@ class PreparedOutcome:
     candidates: tuple[str, ...]
     neighbours: pd.DataFrame | None = field(default=None, repr=False)
     deprivation: pd.DataFrame | None = field(default=None, repr=False)
+    exclusions: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def treated(self) -> str:
@@ -86,12 +87,14 @@ def prepare_outcome(
     outcome: str,
     neighbours: pd.DataFrame | None = None,
     deprivation: pd.DataFrame | None = None,
+    exclusions: Mapping[str, str] | None = None,
 ) -> PreparedOutcome:
-    """Check and prepare `outcome` of `study` once; pass a `PreparedPanel` to share pivots between outcomes."""
+    """Check and prepare `outcome` of `study` once; pass a `PreparedPanel` to share pivots between outcomes.
+    ``exclusions``: units that may not be donors, with why (see `config.donor_exclusions`)."""
     prepared = panel if isinstance(panel, PreparedPanel) else PreparedPanel(panel)
     covariates = [study.covariate] if study.covariate else []
     require_columns(prepared.frame, [outcome, *covariates])
-    table = eligibility(prepared, study, outcome)
+    table = eligibility(prepared, study, outcome, exclusions)
     return PreparedOutcome(study=study, outcome=outcome, panel=prepared, eligibility=table,
                            candidates=tuple(eligible_units(table)), neighbours=neighbours,
-                           deprivation=deprivation)
+                           deprivation=deprivation, exclusions=dict(exclusions or {}))

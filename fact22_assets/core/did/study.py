@@ -65,6 +65,9 @@ class Study:
     outcomes: tuple[str, ...]
     covariate: str | None = "cin_at_31_march"
     ranking: RankingRule = field(default_factory=RankingRule)
+    # Outcome -> comparator unit code, to reproduce a published evaluation's
+    # pairs; outcomes not named here take the ranking rule's pick.
+    comparators: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         problems = _study_problems(self)
@@ -99,6 +102,8 @@ class Study:
         for key in ("pre_years", "post_years", "outcomes"):
             if isinstance(values[key], list | tuple):
                 values[key] = tuple(values[key])
+        if values.get("comparators") is None:
+            values.pop("comparators", None)
         if "ranking" in values:
             values["ranking"] = _ranking_from_mapping(values["ranking"])
         return cls(**values)
@@ -176,6 +181,14 @@ def _study_problems(study: Study) -> list[str]:
     elif len(set(outcomes)) != len(outcomes):
         problems.append(f"'outcomes' lists a column twice: {list(outcomes)}")
 
+    if not isinstance(study.comparators, Mapping):
+        problems.append("'comparators' must map outcomes to comparator unit codes")
+    else:
+        for outcome, code in study.comparators.items():
+            if isinstance(outcomes, tuple) and outcome not in outcomes:
+                problems.append(f"'comparators' names {outcome!r}, which is not one of the study's outcomes")
+            if not _is_text(code):
+                problems.append(f"'comparators.{outcome}' must be a unit code such as E09000010")
     if study.covariate is not None and not _is_text(study.covariate):
         problems.append("'covariate' must be a column name or null")
     if not isinstance(study.ranking, RankingRule):

@@ -6,6 +6,7 @@ from dagster_duckdb import DuckDBResource
 
 from fact22_assets.core.did.estimators import MART_DESCRIPTIONS, mart_names
 from fact22_assets.core.did.evaluation import evaluate_study
+from fact22_assets.glue.studies import exclusions
 from fact22_assets.glue.studies import studies as configured_studies
 from fact22_assets.glue.tables import replace_table, sql_dependencies, sql_text, table_metadata
 from fact22_assets.settings import code_version
@@ -46,7 +47,7 @@ def _estimate_all(context: dg.AssetExecutionContext, con) -> dict[str, pd.DataFr
                 continue
             panel = con.execute(_sql("panel"), {"vintage": vintage.vintage}).df()
             context.log.info(f"estimating {study.study_id} on vintage {vintage.vintage} ({len(panel)} unit-years)")
-            results = evaluate_study(panel, study, neighbours, deprivation)
+            results = evaluate_study(panel, study, neighbours, deprivation, exclusions=exclusions(entry))
             for name, frame in results.items():
                 frame = frame.copy()
                 frame.insert(1, "vintage", vintage.vintage)
