@@ -331,6 +331,37 @@ def placebo_distribution(placebos: pd.DataFrame, *, p_values: dict[str, float] |
                        bool(synthetic) or is_synthetic(placebos))
 
 
+def specification_curve(curve: pd.DataFrame, *, outcomes: Sequence[str] | None = None,
+                        synthetic: bool | None = None) -> bytes:
+    """The report's DiD against every eligible comparator, sorted, one panel per
+    outcome, the chosen comparator's estimate marked and the median drawn.
+
+    `curve`: outcome, curve_position, estimate, selected (marts.did_comparator_robustness).
+    """
+    outcomes = _panel_order(curve, outcomes)
+    with _style():
+        figure, axes = _figure(1, max(len(outcomes), 1), width=4.2 * max(len(outcomes), 1), height=4.2)
+        if not outcomes:
+            _empty(axes[0], "no specification curve")
+        for ax, outcome in zip(axes, outcomes):
+            rows = curve[(curve["outcome"] == outcome) & curve["estimate"].notna()].sort_values("curve_position")
+            ax.scatter(rows["curve_position"], rows["estimate"], s=9, color=COLOURS["placebo"],
+                       label=f"every eligible comparator (n={len(rows)})")
+            chosen = rows[rows["selected"].astype(bool)]
+            ax.scatter(chosen["curve_position"], chosen["estimate"], s=60, color=COLOURS["treated"], zorder=3,
+                       label=f"chosen: {chosen['estimate'].iloc[0]:.1f}" if len(chosen) else "chosen")
+            if len(rows):
+                ax.axhline(float(rows["estimate"].median()), color=COLOURS["comparator"], linestyle="--",
+                           linewidth=1.2, label=f"median: {rows['estimate'].median():.1f}")
+            ax.axhline(0, color=COLOURS["england"], linewidth=0.8)
+            ax.set_title(_short(outcome), loc="left")
+            ax.set_xlabel("comparators, ordered by estimate")
+            ax.set_ylabel("DiD estimate per 10,000 residents")
+            ax.legend(loc="upper left")
+        return _render(figure, "Specification curve: the DiD against every eligible comparator",
+                       bool(synthetic) or is_synthetic(curve))
+
+
 def synthetic_control_path(paths: pd.DataFrame, *, first_post_year: int | None = None,
                            outcomes: Sequence[str] | None = None, synthetic: bool | None = None) -> bytes:
     """Treated authority and its synthetic control, year by year, one panel per outcome.

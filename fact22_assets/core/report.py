@@ -41,6 +41,7 @@ FIGURE_CIN = "cin_treated_vs_england"
 FIGURE_EVENT_STUDY = "event_study"
 FIGURE_PLACEBO = "placebo_distribution"
 FIGURE_SYNTHETIC_CONTROL = "synthetic_control_path"
+FIGURE_SPECIFICATION_CURVE = "specification_curve"
 FIGURE_RCT = "rct_probabilities"
 FIGURE_RISK = "risk_scores"
 FIGURE_SERVICE = "service_case_length"
@@ -88,6 +89,10 @@ class ReportInputs:
     did_placebo_time: pd.DataFrame | None = None
     synthetic_control_weights: pd.DataFrame | None = None
     estimates_by_vintage: pd.DataFrame | None = None  # did_results rows of every vintage
+    robustness_summary: pd.DataFrame | None = None  # marts.did_comparator_robustness_summary
+    comparator_stability: pd.DataFrame | None = None  # marts.did_comparator_stability
+    synthetic_control_identification: pd.DataFrame | None = None
+    reference_pairs: pd.DataFrame | None = None  # another study's fixed comparators, ranked in this study
     rct_results: pd.DataFrame | None = None
     rct_balance: pd.DataFrame | None = None
     case_length_tobit: pd.DataFrame | None = None
@@ -199,6 +204,86 @@ def _main_rows(did: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- sections
 
 
+def _estimate_of(did: pd.DataFrame, outcome: str, method: str) -> pd.Series | None:
+    rows = did[(did["outcome"] == outcome) & (did["method"] == method)] if _has(did) else None
+    return rows.iloc[0] if rows is not None and len(rows) else None
+
+
+def _robust(inputs: ReportInputs) -> str:
+    """What an evaluator can defend: answers that do not hinge on one comparator, before the report's own."""
+    s, did, summary = inputs.study, inputs.did_results, inputs.robustness_summary
+    parts = ['<section id="robust"><h2>Headline: estimates that do not hinge on one comparator</h2>',
+             "<p>With five noisy pre-period years and about 130 candidate authorities, the single most parallel "
+             "comparator is partly chance. The first columns place the report's estimate (section 3) among the "
+             "same estimate against <em>every</em> eligible comparator (the specification curve); the next ones "
+             "use the whole donor pool and give one answer each: synthetic difference-in-differences "
+             "(Arkhangelsky et al. 2021, placebo standard error), the penalised synthetic control (Abadie and "
+             "L'Hour 2021) and two-way fixed effects. The plain synthetic control is shown with the range its "
+             "best-fitting weightings allow: where the treated authority lies inside the donors' hull that range "
+             "is wide, and one weighting's answer means little.</p>"]
+    if not _has(summary):
+        parts.append(_not_available("The comparator robustness summary (marts.did_comparator_robustness_summary)"))
+        return "".join(parts) + "</section>"
+    identification = inputs.synthetic_control_identification
+    rows = []
+    for outcome in s.outcomes:
+        found = summary[summary["outcome"] == outcome]
+        if found.empty:
+            continue
+        r = found.iloc[0]
+        sdid = _estimate_of(did, outcome, "synthetic_did")
+        penalised = _estimate_of(did, outcome, "penalised_synthetic_control")
+        twfe = _estimate_of(did, outcome, "twfe_all_donors")
+        bounds = identification[identification["outcome"] == outcome] if _has(identification) else None
+        rows.append({
+            "outcome": outcome, "chosen": r["chosen_estimate"], "percentile": r["chosen_percentile"],
+            "median": r["median"], "q25": r["q25"], "q75": r["q75"], "negative": r["share_negative"],
+            "n": r["n_comparators"],
+            "sdid": None if sdid is None else sdid["estimate"],
+            "sdid_se": None if sdid is None else sdid.get("se_placebo"),
+            "sdid_p": None if sdid is None else sdid.get("permutation_p_value"),
+            "penalised": None if penalised is None else penalised["estimate"],
+            "twfe": None if twfe is None else twfe["estimate"],
+            "sc_low": None if bounds is None or bounds.empty else bounds.iloc[0]["post_gap_low"],
+            "sc_high": None if bounds is None or bounds.empty else bounds.iloc[0]["post_gap_high"],
+        })
+    frame = pd.DataFrame(rows)
+    parts.append(table(frame, [
+        ("Outcome", "outcome", _outcome), ("Report's DiD (chosen comparator)", "chosen", num),
+        ("Chosen at percentile", "percentile", lambda v: pct(v)),
+        ("Median over all comparators", "median", num),
+        ("Interquartile range", None, lambda r: f"{num(r.get('q25'))} to {num(r.get('q75'))}"),
+        ("Share negative", "negative", lambda v: pct(v)), ("Comparators", "n", integer),
+        ("Synthetic DiD", "sdid", num), ("SE (placebo)", "sdid_se", num), ("p (SDID)", "sdid_p", pval),
+        ("Penalised SC", "penalised", num), ("Two-way FE", "twfe", num),
+        ("Plain SC: range over best fits", None, lambda r: f"{num(r.get('sc_low'))} to {num(r.get('sc_high'))}"),
+    ], "robustness", "Per 10,000 residents. The report's specification against every eligible comparator, "
+       "and the whole-pool estimators"))
+    stability = inputs.comparator_stability
+    if _has(stability):
+        parts.append(table(stability, [
+            ("Outcome", "outcome", _outcome), ("Pre-year left out", "left_out_year_label", esc),
+            ("Comparator picked", "comparator_name", esc),
+            ("Same as with every year", "same_as_full", lambda v: "yes" if v is True or v == 1 else "no"),
+            ("Its estimate (full design)", "estimate", num),
+        ], "comparator_stability", "The comparator rule with each pre-period year left out"))
+    pairs = inputs.reference_pairs
+    if _has(pairs):
+        parts.append("<p>The original evaluation named its own comparators. Where this study's ranking puts "
+                     "each, and the report's estimate against it:</p>")
+        parts.append(table(pairs, [
+            ("Outcome", "outcome", _outcome), ("Original comparator", "unit_name", esc),
+            ("Rank here", "rank", integer), ("of eligible", "n_eligible", integer),
+            ("Passes pre-trend test", "passes_pretrend", lambda v: "yes" if v is True or v == 1 else "no"),
+            ("p (slope)", "differential_slope_p", pval), ("Level difference", "level_difference", num),
+            ("Composite", "composite_score", lambda v: num(v, 3)),
+            ("Estimate against it", "estimate", num), ("Study", "study_id", esc),
+        ], "reference_pairs", "The original evaluation's comparators in this study's ranking"))
+    parts.append(figure_html(inputs.figures, FIGURE_SPECIFICATION_CURVE))
+    parts.append("</section>")
+    return "".join(parts)
+
+
 def _setup(inputs: ReportInputs) -> str:
     s = inputs.study
     pre = f"{year_label(min(s.pre_years))} to {year_label(max(s.pre_years))}"
@@ -224,6 +309,10 @@ def _setup(inputs: ReportInputs) -> str:
             f'<table class="setup" data-table="study">{items}</table></section>')
 
 
+def _how_chosen(row) -> str:
+    return "fixed by the study" if row.get("selection_rule") == "fixed by the study" else "chosen by the rule"
+
+
 def _comparators(inputs: ReportInputs) -> str:
     ranking, s = inputs.comparator_ranking, inputs.study
     parts = ['<section id="comparators"><h2>2. Comparator choice and why</h2>',
@@ -246,7 +335,8 @@ def _comparators(inputs: ReportInputs) -> str:
                 gate = "passes" if bool(c.get("passes_pretrend")) else "does NOT pass"
                 parts.append(
                     f'<p class="choice">Selected comparator: <strong>{esc(c["unit_name"])}</strong> '
-                    f"({esc(c['unit_code'])}), rank 1 of {len(eligible)} eligible authorities "
+                    f"({esc(c['unit_code'])}), {_how_chosen(c)}, rank {integer(c.get('rank'))} of {len(eligible)} "
+                    "eligible authorities "
                     f"({len(rows) - len(eligible)} ineligible). Pre-period differential slope "
                     f"{num(c.get('differential_slope'))} per year (p = {pval(c.get('differential_slope_p'))}; it "
                     f"{gate} the parallel-trend gate); its pre-period mean {num(c.get('pre_mean'))} differs from the "
@@ -633,7 +723,8 @@ footer{margin-top:3em;font-size:.85em;color:#444}code{font-size:.95em}
 
 
 STRAND_1_FRAMES = ("comparator_ranking", "did_results", "did_placebo_time", "synthetic_control_weights",
-                   "estimates_by_vintage")
+                   "estimates_by_vintage", "robustness_summary", "comparator_stability",
+                   "synthetic_control_identification", "reference_pairs")
 
 
 def in_study_order(inputs: ReportInputs) -> ReportInputs:
@@ -660,7 +751,8 @@ def render_report(inputs: ReportInputs) -> str:
     body = "".join([
         f"<header><h1>{esc(title)}</h1><p>Quantitative strands of the evaluation, regenerated from the warehouse "
         f"on every refresh. Data vintage {esc(inputs.vintage or 'none')}.</p>{banner}</header>",
-        "<main>", _setup(inputs), _comparators(inputs), _did(inputs), _inference(inputs), _vintages_section(inputs),
+        "<main>", _robust(inputs), _setup(inputs), _comparators(inputs), _did(inputs), _inference(inputs),
+        _vintages_section(inputs),
         _cin(inputs), _rct(inputs), _risk(inputs), _service(inputs), _limitations(inputs), "</main>",
         _footer(inputs),
     ])

@@ -31,7 +31,8 @@ def mart(built_warehouse):
         return con.execute(f"SELECT * FROM {table} WHERE study_id = $s AND vintage = $v",
                            {"s": STUDY.study_id, "v": vintage}).df()
 
-    tables = {t: read(f"marts.{t}") for t in ("did_results", "comparator_ranking", "did_placebo_space")}
+    tables = {t: read(f"marts.{t}") for t in ("did_results", "comparator_ranking", "did_placebo_space",
+                                               "did_comparator_robustness", "did_comparator_robustness_summary")}
     con.close()
     return tables
 
@@ -124,3 +125,38 @@ def test_placebo_in_space_and_permutation_p(outcome, mart):
     row = rows[(rows["outcome"] == outcome) & (rows["method"] == "ols_with_covariate")].iloc[0]
     assert row["n_placebos"] == len(units)
     assert row["permutation_p_value"] == pytest.approx(p, rel=TOL)
+
+
+@pytest.mark.parametrize("outcome", STUDY.outcomes)
+def test_specification_curve_against_every_comparator(outcome, mart):
+    """The report's specification against every raw-eligible authority, fitted one by one in statsmodels."""
+    units = raw.eligible_units(STUDY, outcome)
+    curve = mart["did_comparator_robustness"]
+    curve = curve[curve["outcome"] == outcome].set_index("unit_code")
+    assert sorted(curve.index) == sorted(units)
+    expected = {u: _fit(_two_unit_frame(outcome, STUDY.treated_unit_code, u), outcome, True)[0].params["TxPost"]
+                for u in units}
+    np.testing.assert_allclose(curve.loc[units, "estimate"], [expected[u] for u in units], rtol=TOL, atol=TOL)
+    values = np.array(list(expected.values()))
+    summary = mart["did_comparator_robustness_summary"]
+    row = summary[summary["outcome"] == outcome].iloc[0]
+    assert row["median"] == pytest.approx(np.median(values), abs=TOL)
+    assert row["share_negative"] == pytest.approx((values < 0).mean())
+    chosen = expected[_comparator(mart, outcome)]
+    assert row["chosen_estimate"] == pytest.approx(chosen, abs=TOL)
+
+
+@pytest.mark.parametrize("outcome", STUDY.outcomes)
+def test_two_way_fixed_effects_over_all_donors(outcome, mart):
+    """Unit and year dummies over the treated authority and every raw-eligible authority (statsmodels)."""
+    units = raw.eligible_units(STUDY, outcome)
+    panel = raw.panel(STUDY)
+    frame = panel[panel["unit_code"].isin([STUDY.treated_unit_code, *units])].copy()
+    frame["D"] = ((frame["unit_code"] == STUDY.treated_unit_code) & frame["year"].isin(STUDY.post_years)).astype(float)
+    design = pd.get_dummies(frame[["unit_code", "year"]].astype(str), drop_first=True).astype(float)
+    design.insert(0, "D", frame["D"])
+    fit = sm.OLS(frame[outcome].astype(float), sm.add_constant(design)).fit()
+    rows = mart["did_results"]
+    row = rows[(rows["outcome"] == outcome) & (rows["method"] == "twfe_all_donors")].iloc[0]
+    assert row["estimate"] == pytest.approx(fit.params["D"], abs=TOL)
+    assert row["n_obs"] == fit.nobs

@@ -173,8 +173,8 @@ def test_hackney_2020_21_closures_printed_x_are_null(actual):
 
 
 STUDY = raw.study()
-# The warehouse treats a boundary change after the study window as breaking the
-# series for the whole window; see the xfail below.
+# Split after the study window, so eligible throughout it (an earlier warehouse
+# excluded them as "broken series": the golden test below found it).
 SPLIT_AFTER_WINDOW = {"E10000021": "Northamptonshire (split 2021)", "E10000006": "Cumbria (split 2023)"}
 
 
@@ -193,14 +193,11 @@ def test_warehouse_eligible_units_are_eligible_from_raw(outcome, ranking):
     assert len(theirs) > 100
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "warehouse bug: core/did/eligibility.py excludes Northamptonshire (E10000021, split 2021) and Cumbria "
-    "(E10000006, split 2023) as 'broken series' although their boundaries are unchanged throughout the study "
-    "years 2010-11..2018-19; panel_status is per unit, not per year"))
 @pytest.mark.parametrize("outcome", STUDY.outcomes)
 def test_eligible_units_equal(outcome, ranking):
     theirs = set(ranking.loc[(ranking["outcome"] == outcome) & ranking["eligible"], "unit_code"])
     assert theirs == set(raw.eligible_units(STUDY, outcome))
+    assert set(SPLIT_AFTER_WINDOW) <= theirs
 
 
 @pytest.mark.parametrize("outcome", STUDY.outcomes)

@@ -18,7 +18,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from fact22_assets.core.report import METHOD_LABELS, OUTCOME_LABELS
+from fact22_assets.core import measures
+from fact22_assets.core.report import METHOD_LABELS
 
 STUDY_ID = "fact22_cheshire_east"
 DASH = "\u2013"  # the report prints a missing value as an en dash
@@ -57,6 +58,14 @@ def ci(low: str, high: str):
     return fmt
 
 
+def percent(value) -> str:
+    return DASH if _missing(value) else f"{float(value) * 100:.0f}%"
+
+
+def yes_no(value) -> str:
+    return "yes" if value is True or value == 1 else "no"
+
+
 def text(value) -> str:
     return DASH if _missing(value) else str(value)
 
@@ -67,11 +76,12 @@ def col(column: str, fmt):
 
 # Header text -> how the mart row gives that cell. Label columns identify rows.
 LABELS = {
-    "Outcome": col("outcome", lambda o: OUTCOME_LABELS.get(o, o)),
+    "Outcome": col("outcome", measures.label),
     "Comparator": col("comparator_name", text),
     "Method": col("method", lambda m: METHOD_LABELS.get(m, m)),
     "Vintage": col("vintage", text),
     "Fake start": col("fake_first_post_year", year_label),
+    "Pre-year left out": col("left_out_year", year_label),
 }
 NUMBERS = {
     "did_results": {
@@ -101,6 +111,19 @@ NUMBERS = {
         "Estimate": col("estimate", num), "p (classical)": col("p_classical", pval),
         "Permutation p": col("permutation_p_value", pval),
     },
+    "robustness": {
+        "Report's DiD (chosen comparator)": col("chosen_estimate", num),
+        "Chosen at percentile": col("chosen_percentile", percent),
+        "Median over all comparators": col("median", num), "Interquartile range": ci("q25", "q75"),
+        "Share negative": col("share_negative", percent), "Comparators": col("n_comparators", integer),
+        "Synthetic DiD": col("sdid_estimate", num), "SE (placebo)": col("sdid_se_placebo", num),
+        "p (SDID)": col("sdid_permutation_p_value", pval), "Penalised SC": col("penalised_estimate", num),
+        "Two-way FE": col("twfe_estimate", num), "Plain SC: range over best fits": ci("post_gap_low", "post_gap_high"),
+    },
+    "comparator_stability": {
+        "Comparator picked": col("comparator_name", text), "Same as with every year": col("same_as_full", yes_no),
+        "Its estimate (full design)": col("estimate", num),
+    },
 }
 KEYS = {  # the label headers that identify a row of each table
     "did_results": ("Outcome", "Method"),
@@ -108,6 +131,8 @@ KEYS = {  # the label headers that identify a row of each table
     "inference": ("Outcome",),
     "did_placebo_time": ("Outcome", "Fake start"),
     "did_results_by_vintage": ("Outcome", "Vintage"),
+    "robustness": ("Outcome",),
+    "comparator_stability": ("Outcome", "Pre-year left out"),
 }
 
 
@@ -177,7 +202,19 @@ def marts(built_warehouse) -> dict[str, pd.DataFrame]:
     did = con.execute("SELECT * FROM marts.did_results WHERE study_id = $s AND vintage = $v", params).df()
     time = con.execute("SELECT * FROM marts.did_placebo_time WHERE study_id = $s AND vintage = $v", params).df()
     by_vintage = con.execute("SELECT * FROM marts.did_results WHERE study_id = $s", {"s": STUDY_ID}).df()
+    summary = con.execute("SELECT * FROM marts.did_comparator_robustness_summary WHERE study_id = $s AND vintage = $v",
+                          params).df()
+    bounds = con.execute("SELECT outcome, post_gap_low, post_gap_high FROM marts.synthetic_control_identification "
+                         "WHERE study_id = $s AND vintage = $v", params).df()
+    stability = con.execute("SELECT * FROM marts.did_comparator_stability WHERE study_id = $s AND vintage = $v",
+                            params).df()
     con.close()
+    robustness = summary.merge(bounds, on="outcome", how="left")
+    for method, prefix in (("synthetic_did", "sdid_"), ("penalised_synthetic_control", "penalised_"),
+                           ("twfe_all_donors", "twfe_")):
+        rows = did.loc[did["method"] == method, ["outcome", "estimate", "se_placebo", "permutation_p_value"]]
+        robustness = robustness.merge(rows.set_index("outcome").add_prefix(prefix), left_on="outcome",
+                                      right_index=True, how="left")
     main_method = "ols_with_covariate" if (did["method"] == "ols_with_covariate").any() else "ols"
     main = did[did["method"] == main_method].set_index("outcome")
     synthetic = did[did["method"] == "synthetic_control"].set_index("outcome")
@@ -189,6 +226,8 @@ def marts(built_warehouse) -> dict[str, pd.DataFrame]:
         "inference": inference,
         "did_placebo_time": time[time["method"] == main_method] if "method" in time else time,
         "did_results_by_vintage": by_vintage[by_vintage["method"] == main_method],
+        "robustness": robustness,
+        "comparator_stability": stability,
     }
 
 

@@ -29,6 +29,8 @@ class StudyEntry:
     # False for an illustration: its "treated" authority ran no programme, so
     # other studies keep it as a donor.
     programme_ran: bool = True
+    # Estimators (by registry name) this study leaves out, e.g. costly ones for an illustration.
+    skip_estimators: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,8 @@ def load_studies(path: Path) -> list[StudyEntry]:
                             f"has {list(measures.RATE_NAMES)}")
         entries.append(StudyEntry(study, str(entry.get("description", "")), model,
                                   str(entry.get("programme") or study.study_id),
-                                  bool(entry.get("programme_ran", True))))
+                                  bool(entry.get("programme_ran", True)),
+                                  tuple(str(s) for s in entry.get("skip_estimators") or ())))
     if not entries and not problems:
         problems.append(f"{path.name}: no studies")
     if problems:

@@ -10,7 +10,9 @@ An estimator is an object with
 - ``cross_check``: how its numbers are checked against an independent
   computation (a test or a blocking check), so nobody adds an unchecked one;
 - ``estimate(prepared, selection)``: its rows for one prepared outcome, as
-  a mapping mart name -> DataFrame.
+  a mapping mart name -> DataFrame;
+- optionally ``latest_vintage_only = True``: a costly estimator run only on
+  the latest data vintage that covers a study (the one the report shows).
 
 The registry of estimators is `estimators.ESTIMATORS`.
 """
@@ -29,6 +31,9 @@ from .prepared import PreparedOutcome
 RESULTS = "did_results"
 DID_RESULTS_COLUMNS = [
     *DID_COLUMNS,
+    "se_placebo",
+    "ci_low_placebo",
+    "ci_high_placebo",
     "permutation_p_value",
     "n_placebos",
     "permutation_inference",

@@ -21,6 +21,7 @@ from .ranking import rank_comparators, selected_comparator
 from .robustness import ComparatorRobustness
 from .synthetic_control import synthetic_control
 from .twfe import TwoWayFixedEffects
+from .whole_pool import PenalisedSyntheticControlEstimator, SyntheticControlIdentificationEstimator, SyntheticDidEstimator
 
 SYNTHETIC_CONTROL = "synthetic_control"
 PLACEBO_SPACE_INFERENCE = "placebo-in-space: |estimate| of each eligible unit vs the comparator"
@@ -40,6 +41,13 @@ MART_DESCRIPTIONS = {
     "synthetic_control_weights": "Synthetic-control donor weights per study, vintage and outcome.",
     "synthetic_control_paths": "Treated and synthetic yearly paths and their gap.",
     "synthetic_control_placebos": "Placebo synthetic controls behind the synthetic-control p-values.",
+    "synthetic_did_weights": "Synthetic DiD unit weights (kind 'unit': donor, weight) and time weights (kind 'time': "
+                             "pre-period year, weight) per study, vintage and outcome.",
+    "penalised_synthetic_control_weights": "Penalised synthetic control (Abadie and L'Hour 2021) donor weights, with "
+                                           "the penalty lambda and how it was chosen.",
+    "synthetic_control_identification": "Whether the plain synthetic control is identified: is the treated authority "
+                                        "inside the donors' convex hull, and the lowest and highest mean post-period "
+                                        "gap over every weighting with the best pre-period fit.",
     "did_comparator_robustness": "The specification curve: the report's DiD (OLS with the covariate) against every "
                                  "eligible comparator, with its rank and component scores, ordered by estimate.",
     "did_comparator_robustness_summary": "Per study, vintage and outcome: median, interquartile range and range of "
@@ -149,8 +157,10 @@ class SyntheticControlEstimator:
         }
 
 
-ESTIMATORS: tuple[Estimator, ...] = (ComparatorRanking(), TwoUnitDid(), SyntheticControlEstimator(),
-                                     TwoWayFixedEffects(), ComparatorRobustness())
+ESTIMATORS: tuple[Estimator, ...] = (
+    ComparatorRanking(), TwoUnitDid(), SyntheticControlEstimator(), TwoWayFixedEffects(), SyntheticDidEstimator(),
+    PenalisedSyntheticControlEstimator(), SyntheticControlIdentificationEstimator(), ComparatorRobustness(),
+)
 
 
 def mart_names(estimators: tuple[Estimator, ...] = ESTIMATORS) -> list[str]:

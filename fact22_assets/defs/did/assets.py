@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from fact22_assets.core.did.estimators import MART_DESCRIPTIONS, mart_names
+from fact22_assets.core.did.estimators import ESTIMATORS, MART_DESCRIPTIONS, mart_names
 from fact22_assets.core.did.evaluation import evaluate_study
 from fact22_assets.glue.studies import exclusions
 from fact22_assets.glue.studies import studies as configured_studies
@@ -33,28 +33,39 @@ def _estimate_all(context: dg.AssetExecutionContext, con) -> dict[str, pd.DataFr
     deprivation = con.execute("SELECT utla_code AS unit_code, imd_average_score FROM raw.deprivation").df()
     version = code_version()
     tables: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
-    runs = []
+    runs, panels = [], {}
     for entry in studies:
         study = entry.study
         neighbours = con.execute(_sql("neighbours"), {"model": entry.neighbour_model,
                                                       "treated_unit_code": study.treated_unit_code}).df()
+        covered = [v for v in vintages.itertuples()
+                   if v.first_year <= min(study.pre_years) and v.last_year >= max(study.post_years)]
         for vintage in vintages.itertuples():
-            covered = vintage.first_year <= min(study.pre_years) and vintage.last_year >= max(study.post_years)
-            if not covered:
+            if vintage not in covered:
                 runs.append({"study_id": study.study_id, "vintage": vintage.vintage, "status": "not estimated",
                              "reason": f"vintage covers {vintage.first_year}-{vintage.last_year}, the study needs "
                                        f"{min(study.pre_years)}-{max(study.post_years)}"})
                 continue
-            panel = con.execute(_sql("panel"), {"vintage": vintage.vintage}).df()
-            context.log.info(f"estimating {study.study_id} on vintage {vintage.vintage} ({len(panel)} unit-years)")
-            results = evaluate_study(panel, study, neighbours, deprivation, exclusions=exclusions(entry))
+            if vintage.vintage not in panels:
+                panels[vintage.vintage] = con.execute(_sql("panel"), {"vintage": vintage.vintage}).df()
+            panel = panels[vintage.vintage]
+            latest = vintage == covered[-1]
+            # Costly estimators run on the latest vintage only: the one the report shows.
+            chosen = tuple(e for e in ESTIMATORS if e.name not in entry.skip_estimators
+                           and (latest or not getattr(e, "latest_vintage_only", False)))
+            context.log.info(f"estimating {study.study_id} on vintage {vintage.vintage} ({len(panel)} unit-years, "
+                             f"{len(chosen)} estimators)")
+            results = evaluate_study(panel, study, neighbours, deprivation, estimators=chosen,
+                                     exclusions=exclusions(entry))
             for name, frame in results.items():
                 frame = frame.copy()
                 frame.insert(1, "vintage", vintage.vintage)
                 frame["code_version"] = version
                 tables[name].append(frame)
+            skipped = [e.name for e in ESTIMATORS if e not in chosen]
             runs.append({"study_id": study.study_id, "vintage": vintage.vintage, "status": "estimated",
-                         "reason": None})
+                         "reason": f"not run here: {', '.join(skipped)} (latest vintage only, or skipped by the "
+                                   "study)" if skipped else None})
     out = {name: pd.concat(frames, ignore_index=True) for name, frames in tables.items() if name != "did_runs"}
     out["did_runs"] = pd.DataFrame(runs).assign(code_version=version)
     return out

@@ -20,15 +20,17 @@ REPORT_FILE = "evaluation_report.html"
 
 REPORT_MARTS = ["did_results", "did_placebo_time", "synthetic_control_weights", "comparator_ranking", "rct_results",
                 "rct_balance", "case_length_tobit", "risk_scores_by_arm", "risk_score_changes", "service_summary",
-                "service_case_length_by_year", "cin_rates_vintages", "did_runs"]
+                "service_case_length_by_year", "cin_rates_vintages", "did_runs", "did_comparator_robustness_summary",
+                "did_comparator_stability", "synthetic_control_identification"]
 # What a complete report shows: checked on every materialization.
-REPORT_TABLES = ["study", "comparator_ranking", "did_results", "did_means", "inference", "did_placebo_time",
-                 "synthetic_control_weights", "did_results_by_vintage", "rct_results", "rct_balance",
-                 "case_length_tobit", "risk_scores_by_arm", "risk_score_changes", "service_summary",
+REPORT_TABLES = ["robustness", "comparator_stability", "study", "comparator_ranking", "did_results", "did_means",
+                 "inference", "did_placebo_time", "synthetic_control_weights", "did_results_by_vintage", "rct_results",
+                 "rct_balance", "case_length_tobit", "risk_scores_by_arm", "risk_score_changes", "service_summary",
                  "service_case_length_by_year", "vintages", "source_files"]
-FIXED_FIGURES = [report.FIGURE_PLACEBO, report.FIGURE_EVENT_STUDY, report.FIGURE_SYNTHETIC_CONTROL,
-                 report.FIGURE_CIN, report.FIGURE_RCT, report.FIGURE_RISK, report.FIGURE_SERVICE]
+FIXED_FIGURES = [report.FIGURE_SPECIFICATION_CURVE, report.FIGURE_PLACEBO, report.FIGURE_EVENT_STUDY,
+                 report.FIGURE_SYNTHETIC_CONTROL, report.FIGURE_CIN, report.FIGURE_RCT, report.FIGURE_RISK, report.FIGURE_SERVICE]
 FIGURE_TITLES = {
+    report.FIGURE_SPECIFICATION_CURVE: "Specification curve: the report's DiD against every eligible comparator",
     report.FIGURE_PLACEBO: "Placebo-in-space: the treated authority's estimate among placebo authorities",
     report.FIGURE_EVENT_STUDY: "Event study: year-by-year effects relative to the last pre-period year",
     report.FIGURE_SYNTHETIC_CONTROL: "Synthetic control: the treated authority and its weighted mix of authorities",
@@ -80,6 +82,11 @@ def report_inputs(con, scope: Scope) -> report.ReportInputs:
         synthetic_control_weights=_study_rows(con, "marts.synthetic_control_weights", scope,
                                               "outcome, weight DESC, unit_code"),
         estimates_by_vintage=by_vintage,
+        robustness_summary=_study_rows(con, "marts.did_comparator_robustness_summary", scope, "outcome"),
+        comparator_stability=_study_rows(con, "marts.did_comparator_stability", scope, "outcome, left_out_year"),
+        synthetic_control_identification=_study_rows(con, "marts.synthetic_control_identification", scope,
+                                                     "outcome"),
+        reference_pairs=_reference_pairs(con, scope),
         rct_results=all_rows("marts.rct_results", "analysis DESC, outcome"),
         rct_balance=con.execute("SELECT * FROM marts.rct_balance WHERE analysis = 'itt'").df(),
         case_length_tobit=con.execute("SELECT * FROM marts.case_length_tobit").df(),
@@ -94,6 +101,27 @@ def report_inputs(con, scope: Scope) -> report.ReportInputs:
         figures=_read_figures(report_figure_names(s.outcomes)),
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
+
+
+def _reference_pairs(con, scope: Scope) -> pd.DataFrame:
+    """Comparators other studies fix for the same treated authority and years (a published evaluation's
+    pairs), where this study's ranking puts them, and the report's estimate against each."""
+    return con.execute(
+        "WITH fixed AS (SELECT DISTINCT study_id, outcome, unit_code FROM marts.comparator_ranking "
+        "  WHERE vintage = $vintage AND selected AND selection_rule = 'fixed by the study' AND study_id <> $study_id), "
+        "eligible AS (SELECT outcome, count(*) FILTER (WHERE eligible) AS n_eligible FROM marts.comparator_ranking "
+        "  WHERE study_id = $study_id AND vintage = $vintage GROUP BY outcome) "
+        "SELECT f.study_id, r.outcome, r.unit_code, r.unit_name, r.rank, e.n_eligible, r.passes_pretrend, "
+        "       r.differential_slope_p, r.level_difference, r.composite_score, c.estimate "
+        "FROM fixed AS f "
+        "JOIN marts.comparator_ranking AS r ON r.study_id = $study_id AND r.vintage = $vintage "
+        "  AND r.outcome = f.outcome AND r.unit_code = f.unit_code "
+        "JOIN eligible AS e ON e.outcome = r.outcome "
+        "LEFT JOIN marts.did_comparator_robustness AS c ON c.study_id = $study_id AND c.vintage = $vintage "
+        "  AND c.outcome = r.outcome AND c.unit_code = r.unit_code "
+        "WHERE EXISTS (SELECT 1 FROM marts.did_results AS d WHERE d.study_id = f.study_id AND d.vintage = $vintage "
+        "  AND d.treated_unit_code = $treated) "
+        "ORDER BY r.outcome", {**scope.params, "treated": scope.study.treated_unit_code}).df()
 
 
 def report_completeness(html_text: str, figure_names: list[str], synthetic: bool) -> list[str]:

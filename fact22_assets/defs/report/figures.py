@@ -58,6 +58,12 @@ def _draw_placebo(con, scope: Scope):
                                           outcomes=scope.study.outcomes))]
 
 
+def _draw_specification_curve(con, scope: Scope):
+    curve = _study_rows(con, "marts.did_comparator_robustness", scope, "outcome, curve_position")
+    return [(report.FIGURE_SPECIFICATION_CURVE, "Specification curve: the DiD against every eligible comparator",
+             figures.specification_curve(curve, outcomes=scope.study.outcomes))]
+
+
 def _draw_synthetic_control(con, scope: Scope):
     paths = _study_rows(con, "marts.synthetic_control_paths", scope, "outcome, collection_year")
     return [(report.FIGURE_SYNTHETIC_CONTROL, "Synthetic control: treated authority and its synthetic control",
@@ -101,6 +107,10 @@ FIGURES: dict[str, tuple[str, list[dg.AssetKey], Callable, str | None]] = {
     "placebo_distribution": (
         "Placebo-in-space estimates per outcome with the treated authority's estimate marked.",
         [*STRAND_1, _mart("did_placebo_space"), _mart("did_results")], _draw_placebo, None),
+    "specification_curve": (
+        "The report's DiD against every eligible comparator, ordered by estimate, per outcome, with the chosen "
+        "comparator's estimate and the median marked.",
+        [*STRAND_1, _mart("did_comparator_robustness")], _draw_specification_curve, None),
     "synthetic_control_path": (
         "Treated authority and its synthetic control per outcome.",
         [*STRAND_1, _mart("synthetic_control_paths")], _draw_synthetic_control, None),
@@ -159,3 +169,4 @@ figures_synthetic_control_path = _figure_asset("synthetic_control_path", *FIGURE
 figures_rct_probabilities = _figure_asset("rct_probabilities", *FIGURES["rct_probabilities"])
 figures_risk_scores = _figure_asset("risk_scores", *FIGURES["risk_scores"])
 figures_service_case_length = _figure_asset("service_case_length", *FIGURES["service_case_length"])
+figures_specification_curve = _figure_asset("specification_curve", *FIGURES["specification_curve"])

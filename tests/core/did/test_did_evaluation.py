@@ -22,11 +22,13 @@ def test_one_comparator_per_outcome(results):
 
 def test_did_results_line_up_every_method(results):
     methods = results["did_results"].groupby("outcome")["method"].apply(list)
-    expected = ["difference_of_means", "ols", "ols_with_covariate", "synthetic_control", "twfe_all_donors"]
+    expected = ["difference_of_means", "ols", "ols_with_covariate", "synthetic_control", "twfe_all_donors",
+                "synthetic_did", "penalised_synthetic_control"]
     for outcome in FACT22.outcomes:
         assert methods[outcome] == expected
     with_p = results["did_results"].dropna(subset=["permutation_p_value"])
-    assert set(with_p["method"]) == {"ols_with_covariate", "synthetic_control", "twfe_all_donors"}
+    assert set(with_p["method"]) == {"ols_with_covariate", "synthetic_control", "twfe_all_donors", "synthetic_did",
+                                     "penalised_synthetic_control"}
     assert (with_p["permutation_p_value"] > 0).all() and (with_p["permutation_p_value"] <= 1).all()
 
 
