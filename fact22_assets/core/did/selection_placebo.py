@@ -446,24 +446,31 @@ def _rank_block(
         valid = np.ones(index.shape, dtype=bool)
     j = columns[index]  # units row of each entry
 
+    def candidate(values: np.ndarray) -> np.ndarray:
+        """A per-unit value for each entry's candidate (broadcast over rows when every row has all)."""
+        return values[columns][np.newaxis, :] if cap is None else values[j]
+
+    def own(values: np.ndarray) -> np.ndarray:
+        return values[rows][:, np.newaxis]
+
     # Pre-trend test: treated minus candidate slope, pooled RSS on 2n - 4 df.
     n_years = units.residuals.shape[1]
     t = np.asarray(prepared.study.pre_years, dtype=float)
     stt = ((t - t.mean()) ** 2).sum()
     df = 2 * n_years - 4
-    slope = units.slope[rows][:, np.newaxis] - units.slope[j]
+    slope = own(units.slope) - candidate(units.slope)
     with np.errstate(divide="ignore", invalid="ignore"):
-        se = np.sqrt((units.rss[rows][:, np.newaxis] + units.rss[j]) / df * 2 / stt)
+        se = np.sqrt((own(units.rss) + candidate(units.rss)) / df * 2 / stt)
         t_stat = slope / se
     passes = valid & (np.abs(t_stat) <= stats.t.isf(rule.pretrend_alpha / 2, df))
 
-    gap_rmse = _gap_rmse(units, rows, columns, index, j, cap)
-    level = units.pre_mean[j] - mean_i[:, np.newaxis]
+    gap_rmse = _gap_rmse(units, rows, columns, j, cap)
+    level = candidate(units.pre_mean) - own(units.pre_mean)
     with np.errstate(divide="ignore", invalid="ignore"):
-        population = np.abs(np.log(units.population[j] / units.population[rows][:, np.newaxis]))
-    cin_rate = np.abs(units.cin_rate[j] - units.cin_rate[rows][:, np.newaxis])
-    imd = np.abs(units.imd[j] - units.imd[rows][:, np.newaxis])
-    neighbour = _neighbour_block(neighbour_ranks, row_numbers, index, n_columns)
+        population = np.abs(np.log(candidate(units.population) / own(units.population)))
+    cin_rate = np.abs(candidate(units.cin_rate) - own(units.cin_rate))
+    imd = np.abs(candidate(units.imd) - own(units.imd))
+    neighbour = _neighbour_block(neighbour_ranks, row_numbers, index, n_columns, cap is None)
 
     pct_trend = (_row_percentiles(np.abs(slope), valid) + _row_percentiles(np.round(gap_rmse, 9), valid)) / 2
     pct_level = _row_percentiles(np.abs(level), valid)
@@ -519,7 +526,7 @@ def _nearest_in_level(mean_i: np.ndarray, mean_c: np.ndarray, self_column: np.nd
     return np.nonzero(chosen)[1].reshape(mean_i.size, cap)
 
 
-def _gap_rmse(units: _Units, rows, columns, index, j, cap) -> np.ndarray:
+def _gap_rmse(units: _Units, rows, columns, j, cap) -> np.ndarray:
     """sqrt(|r_j - r_i|^2 / n) for every entry, from RSS_i + RSS_j - 2 r_i.r_j."""
     residuals = units.residuals
     squares = (residuals**2).sum(axis=1)
@@ -537,32 +544,55 @@ def _gap_rmse(units: _Units, rows, columns, index, j, cap) -> np.ndarray:
     return np.sqrt(np.maximum(gap_rss, 0.0) / residuals.shape[1])
 
 
-def _neighbour_block(triplets, row_numbers: np.ndarray, index: np.ndarray, n_columns: int) -> np.ndarray:
+def _neighbour_block(triplets, row_numbers: np.ndarray, index: np.ndarray, n_columns: int,
+                     every_column: bool) -> np.ndarray:
     """Neighbour rank of each entry's candidate in its row's own list, NaN when not listed."""
     rows, columns, ranks = triplets
-    dense = np.full((row_numbers.size, n_columns), np.nan)
     inside = (rows >= row_numbers[0]) & (rows <= row_numbers[-1]) if row_numbers.size else rows < 0
+    if not inside.any():
+        return np.full(index.shape, np.nan)
+    dense = np.full((row_numbers.size, n_columns), np.nan)
     dense[rows[inside] - row_numbers[0], columns[inside]] = ranks[inside]
-    return np.take_along_axis(dense, index, axis=1) if index.shape[1] else dense[:, :0]
+    return dense if every_column else np.take_along_axis(dense, index, axis=1)
 
 
 def _row_percentiles(distance: np.ndarray, valid: np.ndarray, leave_out_if_absent: bool = False) -> np.ndarray:
     """`ranking._percentile` within each row over its valid entries: average ranks for ties, a
     missing distance after every observed one, over the row's number of valid entries. With
     `leave_out_if_absent`, a row without any observed distance is NaN throughout."""
+    distance = np.broadcast_to(distance, valid.shape)
     observed = valid & ~np.isnan(distance)
     n_valid = valid.sum(axis=1, keepdims=True)
     n_observed = observed.sum(axis=1, keepdims=True)
-    if distance.shape[1]:
-        ranks = stats.rankdata(np.where(observed, distance, np.nan), method="average", axis=1, nan_policy="omit")
-    else:
-        ranks = distance.copy()
+    if leave_out_if_absent and not n_observed.any():
+        return np.full(valid.shape, np.nan)
+    ranks = _average_ranks(np.where(observed, distance, np.nan))
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = np.where(observed, ranks, n_observed + (n_valid - n_observed + 1) / 2) / n_valid
     pct = np.where(valid, pct, np.nan)
     if leave_out_if_absent:
         pct = np.where(n_observed > 0, pct, np.nan)
     return pct
+
+
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks within each row, tied values sharing their average rank (as
+    `scipy.stats.rankdata(method='average')`); NaN sorts last and its ranks are not meaningful."""
+    n_rows, n = values.shape
+    if n == 0:
+        return values.copy()
+    order = np.argsort(values, axis=1)  # ties may come in any order: they share one rank
+    ordered = np.take_along_axis(values, order, axis=1)
+    starts = np.ones(values.shape, dtype=bool)
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    ends = np.ones(values.shape, dtype=bool)
+    ends[:, :-1] = starts[:, 1:]
+    position = np.arange(n)
+    first = np.maximum.accumulate(np.where(starts, position, 0), axis=1)
+    last = n - 1 - np.maximum.accumulate(np.where(ends[:, ::-1], position, 0), axis=1)[:, ::-1]
+    ranks = np.empty(values.shape)
+    np.put_along_axis(ranks, order, (first + last) / 2 + 1, axis=1)
+    return ranks
 
 
 def _weighted_mean(scores: np.ndarray, weights) -> np.ndarray:
