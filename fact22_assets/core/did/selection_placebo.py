@@ -226,7 +226,7 @@ def selection_aware_placebo(
     actual, placebo_estimates = fits["estimate"][0], fits["estimate"][1:]
     cap = picks["max_candidates"].iloc[0]
     cap = None if pd.isna(cap) else int(cap)
-    inference = _inference_text(cap, neighbours_by_unit is None and len(placebos) > 0)
+    inference = _inference_text(cap, neighbours_by_unit is None and prepared.neighbours is not None)
     table = pd.DataFrame(
         {
             "study_id": study.study_id,
@@ -238,9 +238,9 @@ def selection_aware_placebo(
             **fits,
             "at_least_as_extreme": np.abs(fits["estimate"]) >= abs(actual),
             "comparator_composite_score": picks["composite_score"].to_numpy(),
-            "comparator_passes_pretrend": picks["passes_pretrend"].to_numpy(),
+            "comparator_passes_pretrend": picks["passes_pretrend"].array,
             "n_candidates": picks["n_candidates"].to_numpy(),
-            "max_candidates": picks["max_candidates"].to_numpy(),
+            "max_candidates": picks["max_candidates"].array,
             "inference": inference,
         }
     )
@@ -311,7 +311,8 @@ def _inference_text(cap: int | None, placebos_without_neighbours: bool) -> str:
     if cap is not None:
         text += f" among its {cap} candidates nearest in pre-period level"
     if placebos_without_neighbours:
-        text += "; placebos ranked without statistical neighbours (no list per authority given)"
+        text += ("; the treated unit ranked with its statistical neighbours, the placebos without "
+                 "(no list per authority given)")
     return text
 
 

@@ -274,3 +274,12 @@ def test_pick_table_columns():
     panel, neighbours, deprivation = hand_made_panel()
     prepared = prepare_outcome(panel, FACT22, OUTCOME)
     assert rank_all_pairs(prepared, [TREATED, "A"], prepared.candidates, neighbours).columns.tolist() == PICK_COLUMNS
+
+
+def test_a_placebo_with_no_candidate_left_has_no_pick_and_no_estimate():
+    panel = simulated_panel(n_units=1, seed=0)
+    prepared = prepare_outcome(panel, FACT22, OUTCOME)
+    result = selection_aware_placebo(prepared, select_comparator(prepared))
+    placebo = result.table.iloc[1]
+    assert placebo["comparator_code"] is None and np.isnan(placebo["estimate"])
+    assert result.n_placebos == 0 and result.p_value == 1.0
