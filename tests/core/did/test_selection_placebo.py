@@ -11,7 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fact22_assets.core.did import ESTIMATORS, FACT22, did_estimates, placebo_in_space, rank_comparators
+from fact22_assets.core.did import (
+    ESTIMATORS,
+    FACT22,
+    RankingRule,
+    did_estimates,
+    placebo_in_space,
+    rank_comparators,
+)
 from fact22_assets.core.did.estimation import main_method
 from fact22_assets.core.did.estimators import select_comparator
 from fact22_assets.core.did.prepared import prepare_outcome
@@ -283,3 +290,23 @@ def test_a_placebo_with_no_candidate_left_has_no_pick_and_no_estimate():
     placebo = result.table.iloc[1]
     assert placebo["comparator_code"] is None and np.isnan(placebo["estimate"])
     assert result.n_placebos == 0 and result.p_value == 1.0
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        RankingRule(pretrend_alpha=0.4, weight_trend=0.2, weight_level=0.0, weight_demography=0.8),
+        # Only demography counts and there is none: every composite is NaN, so the gate and unit_code decide.
+        RankingRule(weight_trend=0.0, weight_level=0.0, weight_demography=1.0),
+    ],
+)
+def test_other_ranking_settings_are_followed(rule):
+    study = replace(FACT22, ranking=rule)
+    panel = simulated_panel(n_units=20, seed=8)
+    if rule.weight_trend == 0:
+        panel = panel.drop(columns=["population_all_ages", "cin_per_10k_children"])
+    units = sorted(panel["unit_code"].unique(), reverse=True)  # any order in, the same order out
+    picks = assert_picks_match_the_loop(panel, units, study=study)
+    assert picks.index.tolist() == units
+    if rule.weight_trend == 0:
+        assert picks["composite_score"].isna().all()
