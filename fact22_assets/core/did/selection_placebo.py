@@ -514,17 +514,42 @@ def _rank_block(
 
 
 def _nearest_in_level(mean_i: np.ndarray, mean_c: np.ndarray, self_column: np.ndarray, cap: int) -> np.ndarray:
-    """Column indices (ascending) of each row's `cap` candidates nearest in pre-period level, ties by column."""
-    distance = np.abs(mean_c[np.newaxis, :] - mean_i[:, np.newaxis])
-    rows = np.arange(mean_i.size)
-    own = self_column >= 0
-    distance[rows[own], self_column[own]] = np.inf
+    """Column indices (ascending) of each row's `cap` candidates nearest in pre-period level, ties by column.
+
+    Sorted by level, a row's `cap` nearest lie within `cap` + 1 places either side of it, so only that
+    window is scanned; a row where a candidate just outside the window is as near as the `cap`-th
+    (a tie in level) is scanned in full.
+    """
+    n = mean_c.size
+    width = 2 * cap + 3
+    if width >= n:
+        return _nearest_among(np.broadcast_to(np.arange(n), (mean_i.size, n)), mean_i, mean_c, self_column, cap)[0]
+    order = np.lexsort((np.arange(n), mean_c))
+    ordered = mean_c[order]
+    start = np.clip(np.searchsorted(ordered, mean_i) - cap - 1, 0, n - width)
+    window = np.sort(order[start[:, np.newaxis] + np.arange(width)], axis=1)
+    index, kth = _nearest_among(window, mean_i, mean_c, self_column, cap)
+    left = np.where(start > 0, np.abs(ordered[np.maximum(start - 1, 0)] - mean_i), np.inf)
+    right = np.where(start + width < n, np.abs(ordered[np.minimum(start + width, n - 1)] - mean_i), np.inf)
+    redo = np.nonzero(np.minimum(left, right) <= kth)[0]
+    if redo.size:
+        every = np.broadcast_to(np.arange(n), (redo.size, n))
+        index[redo] = _nearest_among(every, mean_i[redo], mean_c, self_column[redo], cap)[0]
+    return index
+
+
+def _nearest_among(
+    index: np.ndarray, mean_i: np.ndarray, mean_c: np.ndarray, self_column: np.ndarray, cap: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The `cap` nearest among each row's columns `index` (ascending), and the `cap`-th distance."""
+    distance = np.abs(mean_c[index] - mean_i[:, np.newaxis])
+    distance[index == self_column[:, np.newaxis]] = np.inf
     kth = np.partition(distance, cap - 1, axis=1)[:, cap - 1:cap]
     closer = distance < kth
     tied = distance == kth
     room = cap - closer.sum(axis=1, keepdims=True)
     chosen = closer | (tied & (np.cumsum(tied, axis=1) <= room))
-    return np.nonzero(chosen)[1].reshape(mean_i.size, cap)
+    return index[chosen].reshape(mean_i.size, cap), kth[:, 0]
 
 
 def _gap_rmse(units: _Units, rows, columns, j, cap) -> np.ndarray:

@@ -26,6 +26,7 @@ from fact22_assets.core.did.selection_placebo import (
     INFERENCE_COLUMNS,
     PICK_COLUMNS,
     SelectionAwarePlacebo,
+    _nearest_in_level,
     rank_all_pairs,
     selection_aware_placebo,
 )
@@ -310,3 +311,17 @@ def test_other_ranking_settings_are_followed(rule):
     assert picks.index.tolist() == units
     if rule.weight_trend == 0:
         assert picks["composite_score"].isna().all()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_nearest_candidates_in_level_match_a_full_sort_even_with_tied_levels(seed):
+    rng = np.random.default_rng(seed)
+    n, cap = 60, int(rng.integers(1, 12))
+    mean_c = rng.integers(0, 15, n).astype(float)  # many exact ties in level
+    mean_i = np.concatenate([mean_c[:20], rng.integers(-2, 17, 5).astype(float)])
+    self_column = np.concatenate([np.arange(20), np.full(5, -1)])  # 20 candidates, 5 outsiders
+    got = _nearest_in_level(mean_i, mean_c, self_column, cap)
+    for row in range(mean_i.size):
+        others = [c for c in range(n) if c != self_column[row]]
+        expected = sorted(sorted(others, key=lambda c: (abs(mean_c[c] - mean_i[row]), c))[:cap])
+        assert got[row].tolist() == expected, row
