@@ -7,6 +7,7 @@ and the real treated unit removed from the panel (it is never a comparator).
 
 from dataclasses import replace
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -31,6 +32,7 @@ from fact22_assets.core.did.selection_placebo import (
     selection_aware_placebo,
 )
 from fact22_assets.core.did.simulated_panel import simulated_panel
+from fact22_assets.settings import REPO_ROOT
 
 OUTCOME = "closures_per_10k"
 TREATED = FACT22.treated_unit_code
@@ -325,3 +327,22 @@ def test_the_nearest_candidates_in_level_match_a_full_sort_even_with_tied_levels
         others = [c for c in range(n) if c != self_column[row]]
         expected = sorted(sorted(others, key=lambda c: (abs(mean_c[c] - mean_i[row]), c))[:cap])
         assert got[row].tolist() == expected, row
+
+
+def test_the_neighbours_by_unit_query_gives_each_authority_its_own_list_once():
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA marts; CREATE SCHEMA raw")
+    con.execute("CREATE TABLE marts.cin_rates AS SELECT * FROM (VALUES ('1', 'U1', 'Local authority'), "
+                "('2', 'U2', 'Local authority'), ('3', 'U3', 'Local authority'), ('4', 'U3', 'Local authority'), "
+                "('9', 'R9', 'Region')) AS t(old_la_code, panel_unit_code, geographic_level)")
+    con.execute("CREATE TABLE raw.statistical_neighbours AS SELECT * FROM (VALUES "
+                "('2021', '1', 1, '3', false), ('2021', '1', 2, '4', false), ('2021', '1', 3, '2', false), "
+                "('2021', '2', 1, '1', false), ('2021', '3', 1, '4', false), ('2021', '3', 2, '1', false), "
+                "('2021', '2', 2, '3', true), ('2025', '1', 1, '2', false)) "
+                "AS t(model, old_la_code, neighbour_rank, neighbour_old_la_code, predecessor_authority)")
+    sql = (REPO_ROOT / "sql" / "did" / "neighbours_by_unit.sql").read_text(encoding="utf-8")
+    table = con.execute(sql, {"model": "2021"}).df()
+    # U3 stands for old codes 3 and 4: listed once for U1 at its best rank, never as its own neighbour.
+    assert list(table.itertuples(index=False, name=None)) == [
+        ("U1", "U3", 1), ("U1", "U2", 3), ("U2", "U1", 1), ("U3", "U1", 2),
+    ]
