@@ -54,6 +54,7 @@ import pandas as pd
 from scipy import stats
 
 from .closed_form import pair_did
+from .contract import Selection
 from .eligibility import require_eligible_comparator
 from .estimation import main_method
 from .placebo import PlaceboInSpace, permutation_p_value, placebo_in_space
@@ -98,6 +99,7 @@ INFERENCE_COLUMNS = [
     "treated_pick_reproduced",
     "headline_inference",
     "headline_reason",
+    "reselected_inference",
 ]
 HEADLINE_REASON = (
     "The treated unit's comparator was chosen from the data by the ranking rule, so a valid permutation test "
@@ -158,7 +160,8 @@ def rank_all_pairs(
     composite_score, passes_pretrend, differential_slope (unit minus pick),
     differential_slope_p and pre_gap_rmse, level_difference (pick minus unit
     pre-period mean), n_candidates ranked, n_passing_pretrend among them, and
-    max_candidates (the cap, or None). `deprivation` defaults to the prepared
+    max_candidates (the cap in effect: None when `max_candidates` is None or
+    at least the number of candidates). `deprivation` defaults to the prepared
     outcome's; all series must be complete in the pre-years.
     """
     study = prepared.study
@@ -188,22 +191,21 @@ def rank_all_pairs(
     picks["comparator_code"] = [
         candidates[k] if k >= 0 else None for k in picks.pop("pick").to_numpy()
     ]
-    picks["max_candidates"] = cap if cap is None else int(cap)
-    picks["max_candidates"] = picks["max_candidates"].astype("Int64")
+    picks["max_candidates"] = pd.array([cap] * len(picks), dtype="Int64")
     picks["passes_pretrend"] = picks["passes_pretrend"].astype("boolean")
     return picks[PICK_COLUMNS]
 
 
 def selection_aware_placebo(
     prepared: PreparedOutcome,
-    selection,
+    selection: Selection,
     neighbours_by_unit: pd.DataFrame | None = None,
     max_candidates: int | None = None,
 ) -> ReselectedPlaceboInSpace:
     """Every eligible unit as pseudo-treated against its own pick, and the treated unit against its comparator.
 
-    `selection` is the `contract.Selection` of the prepared outcome (only its
-    comparator is read). The estimator is the report's: `pair_did` with the
+    `selection` is the comparator rule's answer for the prepared outcome (only
+    its comparator is read); `max_candidates` as in `rank_all_pairs`. The estimator is the report's: `pair_did` with the
     covariate when the study has one (equal to `did_estimates`' main
     method), fitted once per distinct pick for all units that chose it. The
     p-value is `placebo.permutation_p_value`.
@@ -277,7 +279,7 @@ class SelectionAwarePlacebo:
         self.neighbours_by_unit = neighbours_by_unit
         self.max_candidates = max_candidates
 
-    def estimate(self, prepared: PreparedOutcome, selection) -> dict[str, pd.DataFrame]:
+    def estimate(self, prepared: PreparedOutcome, selection: Selection) -> dict[str, pd.DataFrame]:
         study = prepared.study
         fixed = placebo_in_space(prepared, selection.comparator)
         reselected = selection_aware_placebo(prepared, selection, self.neighbours_by_unit, self.max_candidates)
@@ -297,6 +299,7 @@ class SelectionAwarePlacebo:
             "treated_pick_reproduced": reselected.treated_rule_pick == selection.comparator,
             "headline_inference": "reselected",
             "headline_reason": HEADLINE_REASON,
+            "reselected_inference": reselected.inference,
         }
         inference = pd.DataFrame([row], columns=INFERENCE_COLUMNS)
         for column in ("n_placebos_fixed", "n_placebos_reselected", "n_distinct_placebo_comparators",
