@@ -17,6 +17,7 @@ from fact22_assets.core.did import (
     FACT22,
     RankingRule,
     did_estimates,
+    evaluate_study,
     placebo_in_space,
     rank_comparators,
 )
@@ -346,3 +347,14 @@ def test_the_neighbours_by_unit_query_gives_each_authority_its_own_list_once():
     assert list(table.itertuples(index=False, name=None)) == [
         ("U1", "U3", 1), ("U1", "U2", 3), ("U2", "U1", 1), ("U3", "U1", 2),
     ]
+
+
+def test_the_estimator_runs_inside_evaluate_study_when_added_to_a_registry():
+    registry = (*ESTIMATORS, SelectionAwarePlacebo())
+    tables = evaluate_study(simulated_panel(n_units=15, seed=4), FACT22, estimators=registry)
+    inference = tables["did_inference"]
+    assert inference["outcome"].tolist() == list(FACT22.outcomes)
+    assert inference["treated_pick_reproduced"].all()
+    comparators = tables["did_results"].drop_duplicates("outcome").set_index("outcome")["comparator_code"]
+    assert inference.set_index("outcome")["comparator_code"].equals(comparators.rename("comparator_code"))
+    assert len(tables["did_placebo_space_reselected"]) == len(FACT22.outcomes) * 16
