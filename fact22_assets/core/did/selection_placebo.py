@@ -31,8 +31,9 @@ it without a Python loop over pairs, in blocks of pseudo-treated rows:
 
 Each pseudo-treated unit's candidates are the eligible units other than
 itself, never the study's real treated unit. `max_candidates` = K caps
-them at the K candidates nearest in pre-period level (ties by unit_code):
-memory and time then grow with N x K, not N^2. That changes the rule
+them at the K candidates nearest in pre-period level (ties by unit_code,
+found by scanning a window of 2K + 3 units in level order): time then
+grows with N x K, not N^2 (memory is bounded by the blocks either way). That changes the rule
 (percentiles among K, not all), so the cap is reported wherever results
 are, and with K at least the number of candidates the rule is unchanged.
 
@@ -107,7 +108,8 @@ HEADLINE_REASON = (
     "selection step and its p-value can be too small or too large."
 )
 
-# Entries of a row to hold at a time (each block of rows holds a few arrays of this size).
+# Pairs x pre-years to score at a time: pseudo-treated rows are taken in blocks of about this many
+# entries, so memory stays bounded (tens of MB) whatever N is.
 _BLOCK_ENTRIES = 1 << 21
 # Below this share of RSS_i + RSS_j, the gap's RSS from the matrix product has lost too many digits.
 _CANCELLATION = 1e-6
