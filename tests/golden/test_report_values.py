@@ -113,6 +113,8 @@ NUMBERS = {
     },
     "robustness": {
         "Report's DiD (chosen comparator)": col("chosen_estimate", num),
+        "Placebo p (each placebo picks its own comparator)": col("reselected_p_value", pval),
+        "Placebo p (comparator fixed)": col("fixed_comparator_p_value", pval),
         "Chosen at percentile": col("chosen_percentile", percent),
         "Median over all comparators": col("median", num), "Interquartile range": ci("q25", "q75"),
         "Share negative": col("share_negative", percent), "Comparators": col("n_comparators", integer),
@@ -208,8 +210,10 @@ def marts(built_warehouse) -> dict[str, pd.DataFrame]:
                          "WHERE study_id = $s AND vintage = $v", params).df()
     stability = con.execute("SELECT * FROM marts.did_comparator_stability WHERE study_id = $s AND vintage = $v",
                             params).df()
+    placebo = con.execute("SELECT outcome, reselected_p_value, fixed_comparator_p_value FROM marts.did_inference "
+                          "WHERE study_id = $s AND vintage = $v", params).df()
     con.close()
-    robustness = summary.merge(bounds, on="outcome", how="left")
+    robustness = summary.merge(bounds, on="outcome", how="left").merge(placebo, on="outcome", how="left")
     for method, prefix in (("synthetic_did", "sdid_"), ("penalised_synthetic_control", "penalised_"),
                            ("twfe_all_donors", "twfe_")):
         rows = did.loc[did["method"] == method, ["outcome", "estimate", "se_placebo", "permutation_p_value"]]

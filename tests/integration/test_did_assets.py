@@ -25,7 +25,8 @@ def test_default_study_has_one_comparator_per_outcome(warehouse_sql):
 def test_report_specification_and_inference_per_outcome(warehouse_sql):
     results = warehouse_sql("SELECT * FROM marts.did_results WHERE study_id = 'fact22_cheshire_east' "
                             "AND vintage = 'cin_2025'")
-    assert set(results.method) == {"difference_of_means", "ols", "ols_with_covariate", "synthetic_control", "twfe_all_donors"}
+    assert set(results.method) == {"difference_of_means", "ols", "ols_with_covariate", "synthetic_control",
+                                   "twfe_all_donors", "synthetic_did", "penalised_synthetic_control"}
     main = results[results.method == "ols_with_covariate"]
     assert set(main.outcome) == OUTCOMES
     assert (main.n_obs == 18).all()  # two authorities x nine years (2010-11 to 2018-19)

@@ -19,6 +19,8 @@ from .placebo import placebo_in_space, placebo_in_time
 from .prepared import PreparedOutcome
 from .ranking import rank_comparators, selected_comparator
 from .robustness import ComparatorRobustness
+from .selection_placebo import MART_DESCRIPTIONS as RESELECTION_MARTS
+from .selection_placebo import SelectionAwarePlacebo
 from .synthetic_control import synthetic_control
 from .twfe import TwoWayFixedEffects
 from .whole_pool import PenalisedSyntheticControlEstimator, SyntheticControlIdentificationEstimator, SyntheticDidEstimator
@@ -48,6 +50,7 @@ MART_DESCRIPTIONS = {
     "synthetic_control_identification": "Whether the plain synthetic control is identified: is the treated authority "
                                         "inside the donors' convex hull, and the lowest and highest mean post-period "
                                         "gap over every weighting with the best pre-period fit.",
+    **RESELECTION_MARTS,
     "did_comparator_robustness": "The specification curve: the report's DiD (OLS with the covariate) against every "
                                  "eligible comparator, with its rank and component scores, ordered by estimate.",
     "did_comparator_robustness_summary": "Per study, vintage and outcome: median, interquartile range and range of "
@@ -158,8 +161,9 @@ class SyntheticControlEstimator:
 
 
 ESTIMATORS: tuple[Estimator, ...] = (
-    ComparatorRanking(), TwoUnitDid(), SyntheticControlEstimator(), TwoWayFixedEffects(), SyntheticDidEstimator(),
-    PenalisedSyntheticControlEstimator(), SyntheticControlIdentificationEstimator(), ComparatorRobustness(),
+    ComparatorRanking(), TwoUnitDid(), SelectionAwarePlacebo(), SyntheticControlEstimator(), TwoWayFixedEffects(),
+    SyntheticDidEstimator(), PenalisedSyntheticControlEstimator(), SyntheticControlIdentificationEstimator(),
+    ComparatorRobustness(),
 )
 
 

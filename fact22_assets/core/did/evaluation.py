@@ -36,6 +36,7 @@ def evaluate_study(
     deprivation: pd.DataFrame | None = None,
     estimators: tuple[Estimator, ...] = ESTIMATORS,
     exclusions: Mapping[str, str] | None = None,
+    neighbours_by_unit: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Mart name -> table for `study`; fails if an outcome has no eligible comparator.
 
@@ -45,7 +46,7 @@ def evaluate_study(
     shared = PreparedPanel(panel)
     parts: dict[str, list[pd.DataFrame]] = {name: [] for name in mart_names(estimators)}
     for outcome in study.outcomes:
-        prepared = prepare_outcome(shared, study, outcome, neighbours, deprivation, exclusions)
+        prepared = prepare_outcome(shared, study, outcome, neighbours, deprivation, exclusions, neighbours_by_unit)
         selection = select_comparator(prepared)
         for estimator in estimators:
             for mart, frame in estimator.estimate(prepared, selection).items():

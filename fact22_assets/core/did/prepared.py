@@ -72,6 +72,9 @@ class PreparedOutcome:
     neighbours: pd.DataFrame | None = field(default=None, repr=False)
     deprivation: pd.DataFrame | None = field(default=None, repr=False)
     exclusions: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # Every authority's statistical neighbours (unit_code, neighbour_code, neighbour_rank), so that
+    # a placebo can rank its own neighbours first as the treated unit does (selection_placebo).
+    neighbours_by_unit: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def treated(self) -> str:
@@ -88,6 +91,7 @@ def prepare_outcome(
     neighbours: pd.DataFrame | None = None,
     deprivation: pd.DataFrame | None = None,
     exclusions: Mapping[str, str] | None = None,
+    neighbours_by_unit: pd.DataFrame | None = None,
 ) -> PreparedOutcome:
     """Check and prepare `outcome` of `study` once; pass a `PreparedPanel` to share pivots between outcomes.
     ``exclusions``: units that may not be donors, with why (see `config.donor_exclusions`)."""
@@ -97,4 +101,5 @@ def prepare_outcome(
     table = eligibility(prepared, study, outcome, exclusions)
     return PreparedOutcome(study=study, outcome=outcome, panel=prepared, eligibility=table,
                            candidates=tuple(eligible_units(table)), neighbours=neighbours,
-                           deprivation=deprivation, exclusions=dict(exclusions or {}))
+                           deprivation=deprivation, exclusions=dict(exclusions or {}),
+                           neighbours_by_unit=neighbours_by_unit)

@@ -265,9 +265,9 @@ def selection_aware_placebo(
 class SelectionAwarePlacebo:
     """Placebo-in-space with the selection step repeated, beside the fixed-comparator one.
 
-    Not registered in `estimators.ESTIMATORS`. `neighbours_by_unit` (every
-    authority's statistical neighbours) and `max_candidates` are fixed when
-    the estimator is made, since `estimate` receives one prepared outcome.
+    `neighbours_by_unit` (every authority's statistical neighbours) comes from
+    the prepared outcome unless given when the estimator is made;
+    `max_candidates` caps each placebo's candidates (None: all of them).
     """
 
     name = "selection_aware_placebo"
@@ -284,7 +284,8 @@ class SelectionAwarePlacebo:
     def estimate(self, prepared: PreparedOutcome, selection: Selection) -> dict[str, pd.DataFrame]:
         study = prepared.study
         fixed = placebo_in_space(prepared, selection.comparator)
-        reselected = selection_aware_placebo(prepared, selection, self.neighbours_by_unit, self.max_candidates)
+        neighbours = self.neighbours_by_unit if self.neighbours_by_unit is not None else prepared.neighbours_by_unit
+        reselected = selection_aware_placebo(prepared, selection, neighbours, self.max_candidates)
         row = {
             "study_id": study.study_id,
             "outcome": prepared.outcome,

@@ -19,7 +19,8 @@ TABLES = {**{name: MART_DESCRIPTIONS[name] for name in mart_names()},
 
 # Read here: the three SQL files below, and the deprivation scores.
 DEPS = sorted({*sql_dependencies("did/panel.sql"), *sql_dependencies("did/neighbours.sql"),
-               *sql_dependencies("did/vintages.sql"), dg.AssetKey(["raw", "deprivation"])},
+               *sql_dependencies("did/neighbours_by_unit.sql"), *sql_dependencies("did/vintages.sql"),
+               dg.AssetKey(["raw", "deprivation"])},
               key=lambda key: key.to_user_string())
 
 
@@ -38,6 +39,7 @@ def _estimate_all(context: dg.AssetExecutionContext, con) -> dict[str, pd.DataFr
         study = entry.study
         neighbours = con.execute(_sql("neighbours"), {"model": entry.neighbour_model,
                                                       "treated_unit_code": study.treated_unit_code}).df()
+        neighbours_by_unit = con.execute(_sql("neighbours_by_unit"), {"model": entry.neighbour_model}).df()
         covered = [v for v in vintages.itertuples()
                    if v.first_year <= min(study.pre_years) and v.last_year >= max(study.post_years)]
         for vintage in vintages.itertuples():
@@ -56,7 +58,7 @@ def _estimate_all(context: dg.AssetExecutionContext, con) -> dict[str, pd.DataFr
             context.log.info(f"estimating {study.study_id} on vintage {vintage.vintage} ({len(panel)} unit-years, "
                              f"{len(chosen)} estimators)")
             results = evaluate_study(panel, study, neighbours, deprivation, estimators=chosen,
-                                     exclusions=exclusions(entry))
+                                     exclusions=exclusions(entry), neighbours_by_unit=neighbours_by_unit)
             for name, frame in results.items():
                 frame = frame.copy()
                 frame.insert(1, "vintage", vintage.vintage)

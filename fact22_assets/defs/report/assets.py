@@ -21,7 +21,7 @@ REPORT_FILE = "evaluation_report.html"
 REPORT_MARTS = ["did_results", "did_placebo_time", "synthetic_control_weights", "comparator_ranking", "rct_results",
                 "rct_balance", "case_length_tobit", "risk_scores_by_arm", "risk_score_changes", "service_summary",
                 "service_case_length_by_year", "cin_rates_vintages", "did_runs", "did_comparator_robustness_summary",
-                "did_comparator_stability", "synthetic_control_identification"]
+                "did_comparator_stability", "synthetic_control_identification", "did_inference"]
 # What a complete report shows: checked on every materialization.
 REPORT_TABLES = ["robustness", "comparator_stability", "study", "comparator_ranking", "did_results", "did_means",
                  "inference", "did_placebo_time", "synthetic_control_weights", "did_results_by_vintage", "rct_results",
@@ -87,6 +87,7 @@ def report_inputs(con, scope: Scope) -> report.ReportInputs:
         synthetic_control_identification=_study_rows(con, "marts.synthetic_control_identification", scope,
                                                      "outcome"),
         reference_pairs=_reference_pairs(con, scope),
+        inference_summary=_study_rows(con, "marts.did_inference", scope, "outcome"),
         rct_results=all_rows("marts.rct_results", "analysis DESC, outcome"),
         rct_balance=con.execute("SELECT * FROM marts.rct_balance WHERE analysis = 'itt'").df(),
         case_length_tobit=con.execute("SELECT * FROM marts.case_length_tobit").df(),
