@@ -27,7 +27,8 @@ REPORT_TABLES = ["robustness", "comparator_stability", "study", "comparator_rank
                  "inference", "did_placebo_time", "synthetic_control_weights", "did_results_by_vintage", "rct_results",
                  "rct_balance", "case_length_tobit", "risk_scores_by_arm", "risk_score_changes", "service_summary",
                  "service_case_length_by_year", "vintages", "source_files"]
-FIXED_FIGURES = [report.FIGURE_SPECIFICATION_CURVE, report.FIGURE_PLACEBO, report.FIGURE_EVENT_STUDY,
+# In the order the report shows them: the specification curve leads, the outcome trends follow, then these.
+FIXED_FIGURES = [report.FIGURE_PLACEBO, report.FIGURE_EVENT_STUDY,
                  report.FIGURE_SYNTHETIC_CONTROL, report.FIGURE_CIN, report.FIGURE_RCT, report.FIGURE_RISK, report.FIGURE_SERVICE]
 FIGURE_TITLES = {
     report.FIGURE_SPECIFICATION_CURVE: "Specification curve: the report's DiD against every eligible comparator",
@@ -42,7 +43,7 @@ FIGURE_TITLES = {
 
 
 def report_figure_names(outcomes) -> list[str]:
-    return [report.outcome_trend_figure(o) for o in outcomes] + FIXED_FIGURES
+    return [report.FIGURE_SPECIFICATION_CURVE, *(report.outcome_trend_figure(o) for o in outcomes), *FIXED_FIGURES]
 
 
 def _read_figures(names: list[str]) -> dict[str, report.ReportFigure]:
