@@ -38,6 +38,7 @@ ui: $(STAMP)
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/build_benchmark.py
 	$(BIN)/python benchmarks/did_vectorised_vs_statsmodels.py
+	$(BIN)/python benchmarks/selection_placebo_scaling.py
 
 clean:
 	rm -rf warehouse .dagster_home .pytest_cache test-artifacts
