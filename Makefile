@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export GX_ANALYTICS_ENABLED := False
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install warehouse test e2e docs ui benchmark clean
+.PHONY: install warehouse test e2e docs ui sql benchmark clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,13 @@ docs: $(STAMP)
 ui: $(STAMP)
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/dagster dev --host 127.0.0.1 --port 3000 -w workspace.yaml
+
+# The published warehouse, read-only, in the DuckDB 1.x command-line client
+# (pip duckdb-cli, pinned in pyproject.toml): it never blocks a refresh.
+WAREHOUSE_FILE := $(or $(FACT22_WAREHOUSE),warehouse/fact22.duckdb)
+sql: $(STAMP)
+	@test -f "$(WAREHOUSE_FILE)" || { echo "no warehouse at $(WAREHOUSE_FILE): run make warehouse first" >&2; exit 1; }
+	$(BIN)/duckdb -readonly "$(WAREHOUSE_FILE)"
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/build_benchmark.py

@@ -18,7 +18,7 @@ from fact22_assets.glue.resources import SourcesResource
 from fact22_assets.lifecycle import refresh
 from fact22_assets.lifecycle.dictionary import DESCRIBED_SCHEMAS, DICTIONARY, dictionary_definitions
 from fact22_assets.lifecycle.publication import publication_definitions
-from fact22_assets.settings import accepted_dir, build_path, data_dir, landing_dir, restricted_path, warehouse_path
+from fact22_assets.settings import DUCKDB_CONFIG, accepted_dir, build_path, data_dir, landing_dir, restricted_path, warehouse_path
 
 # Who answers for each schema's assets (the first part of every asset key).
 OWNERS = {
@@ -60,9 +60,10 @@ def defs() -> dg.Definitions:
             sensors=[refresh.landing_sensor, refresh.refuse_landed_files],
             resources={
                 # Runs write the build file; the publish step swaps it in for analysts.
-                "duckdb": BuildDuckDBResource(database=str(build_path()), published=str(warehouse)),
+                "duckdb": BuildDuckDBResource(database=str(build_path()), published=str(warehouse),
+                                              connection_config=DUCKDB_CONFIG),
                 # Case-level data about children: a separate file, never the analysts' one.
-                "restricted_duckdb": DuckDBResource(database=str(restricted)),
+                "restricted_duckdb": DuckDBResource(database=str(restricted), connection_config=DUCKDB_CONFIG),
                 "sources": SourcesResource(data_dir=str(data_dir()), accepted_dir=str(accepted_dir()),
                                            landing_dir=str(landing_dir())),
             },

@@ -10,6 +10,13 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SQL_DIR = REPO_ROOT / "sql"
 
+# The on-disk format the warehouse is written in.  DuckDB 2.x writes storage
+# version 69 by default, which no 1.x client opens; "v0.10.0" writes storage
+# version 64, the oldest DuckDB can write and the one every client from 0.10.0
+# through 1.5 (and 2.x) reads.  It is fixed when a file is created.
+STORAGE_VERSION = "v0.10.0"
+DUCKDB_CONFIG = {"storage_compatibility_version": STORAGE_VERSION}
+
 
 def data_dir() -> Path:
     return Path(os.environ.get("FACT22_DATA_DIR", REPO_ROOT / "data"))
