@@ -147,6 +147,11 @@ def main() -> int:
     for line in progress.warnings():
         print(f"warning: {shorten(line, 200)}", file=sys.stderr)
     ok = result.success and not reasons
+    if not ok:
+        from fact22_assets.glue.publication_status import report_stale_publication
+
+        said = report_stale_publication(instance, warehouse_path(), result.run_id, reasons)
+        print(f"meta/publication in the UI now says: {said}", file=sys.stderr)
     if not ok and waiting:
         for path in reject(waiting, reasons, landing_dir() / "rejected"):
             print(f"refused landing file {path.name}: see {path.name}.reason.txt", file=sys.stderr)

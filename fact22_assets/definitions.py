@@ -13,6 +13,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from fact22_assets import defs as defs_package
+from fact22_assets.glue.publication_status import serves_latest_build
 from fact22_assets.glue.publishing import BuildDuckDBResource
 from fact22_assets.glue.resources import SourcesResource
 from fact22_assets.lifecycle import refresh
@@ -57,6 +58,7 @@ def defs() -> dg.Definitions:
         publication_definitions([*tables, dg.AssetKey(DICTIONARY.split("."))]),
         dg.Definitions(
             jobs=[refresh.refresh], schedules=[refresh.annual_refresh],
+            asset_checks=[serves_latest_build],  # the UI says when the published data are older than an attempt
             sensors=[refresh.landing_sensor, refresh.refuse_landed_files],
             resources={
                 # Runs write the build file; the publish step swaps it in for analysts.
