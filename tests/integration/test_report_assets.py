@@ -32,9 +32,9 @@ def _cookbook_blocks() -> list[str]:
     return SQL_BLOCK.findall(COOKBOOK.read_text(encoding="utf-8"))
 
 
-def test_cookbook_asks_ten_questions():
+def test_cookbook_asks_eleven_questions():
     questions = re.findall(r"^## (\d+)\. .+\?$", COOKBOOK.read_text(encoding="utf-8"), re.M)
-    assert questions == [str(i) for i in range(1, 11)]
+    assert questions == [str(i) for i in range(1, 12)]
     assert len(_cookbook_blocks()) >= 10
 
 
