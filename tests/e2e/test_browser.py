@@ -90,7 +90,8 @@ def site(tmp_path_factory):
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_for_server(url, server, log)
-        yield {"url": url, "outputs": warehouse.parent / "outputs", "log": log, "build": build}
+        yield {"url": url, "outputs": warehouse.parent / "outputs", "log": log, "build": build,
+               "warehouse": warehouse}
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -242,3 +243,47 @@ def test_report_opens_with_every_figure_and_table(site, browser):
     assert all(decoded and width > 300 for _, decoded, width in images), images
     assert set(report_assets.REPORT_TABLES) <= set(tables)
     assert "not available" not in text
+
+
+CHART = """Array.from(document.getElementById('chart').data).map(t => ({name: t.name, x: Array.from(t.x),
+  y: Array.from(t.y)}))"""
+CHOOSE = """(() => { const s = document.getElementById(%r); s.value = %r; s.dispatchEvent(new Event('change'));
+  return s.options[s.selectedIndex].text; })()"""
+
+
+def test_explorer_shows_the_chosen_authority_against_its_benchmarks(site, browser):
+    import duckdb
+
+    from fact22_assets.defs.report.explorer import EXPLORER_FILE
+
+    path = site["outputs"] / EXPLORER_FILE
+    assert path.exists(), f"no explorer at {path}"
+    assert "https://" not in path.read_text(encoding="utf-8")[:2000]  # nothing fetched from a network
+    browser.open(path.as_uri())
+    browser.wait_for("document.body.dataset.ready === 'true'")
+    con = duckdb.connect(str(site["warehouse"]), read_only=True)
+    code = con.execute("SELECT old_la_code FROM marts.la_benchmarks WHERE la_name = 'Manchester' LIMIT 1").fetchone()[0]
+    assert browser.evaluate(CHOOSE % ("authority", code)) == "Manchester"
+    assert browser.evaluate(CHOOSE % ("measure", "rereferral_percentage")).startswith("Re-referrals")
+    browser.wait_for("document.getElementById('summary').textContent.startsWith('Manchester')")
+    traces = browser.evaluate(CHART)
+    expected = con.execute("""SELECT collection_year_label, value, sn_average, region_value, england_value,
+                                     national_rank, quartile_band, region_name
+                              FROM marts.la_benchmarks WHERE old_la_code = ? AND measure = 'rereferral_percentage'
+                              ORDER BY collection_year""", [code]).df()
+    con.close()
+    assert [t["name"] for t in traces] == ["Manchester", "Statistical neighbours (average)",
+                                           expected.region_name.iloc[-1], "England"]
+    for trace, column in zip(traces, ["value", "sn_average", "region_value", "england_value"]):
+        shown = dict(zip(trace["x"], trace["y"]))
+        for label, value in zip(expected.collection_year_label, expected[column]):
+            if value == value:  # not NaN
+                assert shown[label] == pytest.approx(value, abs=1e-3), (trace["name"], label)
+    last = expected.iloc[-1]
+    table = browser.evaluate("Array.from(document.querySelectorAll('#table-body tr')).map(r => r.innerText)")
+    assert table[-1].split("\t")[0] == last.collection_year_label
+    assert f"{int(last.national_rank)} of" in table[-1] and table[-1].rstrip().endswith(last.quartile_band)
+    csv = browser.evaluate("document.getElementById('download').dataset.csv").splitlines()
+    assert csv[0].startswith("authority,old_la_code,measure") and len(csv) == len(table) + 1
+    assert csv[-1].startswith(f"Manchester,{code},rereferral_percentage,")
+    _screenshot(browser, "authority_explorer.png", settle=1)
