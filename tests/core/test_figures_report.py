@@ -317,3 +317,22 @@ def test_dictionary_markdown_lists_tables_then_columns():
     assert text.index("## raw.r") < text.index("## marts.t")  # layers in data-flow order
     assert "| `raw.r` | 1,000 | raw \\| table |" in text.replace("[`raw.r`](#rawr)", "`raw.r`")
     assert "| `n_status` | VARCHAR | withheld n |" in text and "a table" in text
+
+
+def test_report_has_a_linked_table_of_contents():
+    html = report.render_report(_inputs())
+    nav = re.search(r'<nav id="contents".*?</nav>', html, re.S).group(0)
+    targets = re.findall(r'<a href="#([^"]+)">', nav)
+    assert targets[0] == "setup" and targets[-2:] == ["limitations", "provenance"] and len(targets) == 11
+    for target in targets:
+        assert f'id="{target}"' in html, target
+
+
+def test_report_tables_show_no_raw_codes():
+    html = report.render_report(_inputs())
+    cells = re.findall(r"<td>(.*?)</td>", html)
+    for code in ("itt", "too_few_events", "excluding_contaminated", "chi_square"):
+        assert code not in cells, code
+    assert "Intention to treat" in cells and "Too few events to model" in cells
+    assert report.label("previous_cin_history") == "Previous CIN involvement"
+    assert report.label("some_new_code") == "some new code"
