@@ -57,6 +57,7 @@ class ReportFigure:
     title: str
     png: bytes
     caption: str = ""
+    data: pd.DataFrame | None = None  # panel, series, x, y: what the chart plots
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,24 @@ def figure_html(figures: Mapping[str, ReportFigure], key: str) -> str:
     caption = f"<figcaption><strong>{esc(item.title)}</strong>"
     caption += f" {esc(item.caption)}</figcaption>" if item.caption else "</figcaption>"
     return (f'<figure data-figure="{esc(key)}"><img src="data:image/png;base64,{data}" '
-            f'alt="{esc(item.title)}">{caption}</figure>')
+            f'alt="{esc(item.title)}">{caption}{figure_data_html(key, item.data)}</figure>')
+
+
+def figure_data_html(key: str, data: pd.DataFrame | None) -> str:
+    """"Show data": the figure's points as a table (series as columns), and the same as a CSV download."""
+    if data is None or len(data) == 0:
+        return ""
+    frame = data.copy()
+    frame["panel"] = frame["panel"].fillna("") if "panel" in frame else ""
+    wide = frame.pivot_table(index=["panel", "x"], columns="series", values="y", aggfunc="first", sort=False)
+    wide = wide.reset_index()
+    columns = ([("Panel", "panel", esc)] if wide["panel"].astype(str).str.len().gt(0).any() else []) + \
+        [("x", "x", esc)] + [(str(c), c, lambda v: num(v, 2)) for c in wide.columns if c not in ("panel", "x")]
+    csv = base64.b64encode(data.to_csv(index=False).encode("utf-8")).decode("ascii")
+    return (f'<details class="figure-data" data-figure-data="{esc(key)}"><summary>Show data</summary>'
+            f'<p><a download="{esc(key)}.csv" href="data:text/csv;base64,{csv}">Download the data (CSV)</a> '
+            f'&middot; also in <code>marts.figure_data</code> (figure = \'{esc(key)}\').</p>'
+            + table(wide, columns, f"figure_data_{key}", f"Data of the figure: {key}") + "</details>")
 
 
 # Codes the marts store, as a reader reads them (no raw codes in the report's tables).

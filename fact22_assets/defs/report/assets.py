@@ -11,7 +11,7 @@ from dagster_duckdb import DuckDBResource
 
 from fact22_assets.core import measures, report
 from fact22_assets.core.files import write_atomically
-from fact22_assets.defs.report.figures import FIGURES, FIGURES_DIR, figure_file
+from fact22_assets.defs.report.figures import FIGURES, FIGURES_DIR, figure_data_file, figure_file
 from fact22_assets.defs.report.scope import GROUP, Scope, _mart, _study_rows
 from fact22_assets.settings import code_version, outputs_dir
 
@@ -52,7 +52,10 @@ def _read_figures(names: list[str]) -> dict[str, report.ReportFigure]:
     for name in names:
         outcome = name.removeprefix("outcome_trends_")
         title = FIGURE_TITLES.get(name) or f"{measures.title(outcome)} (the report's Figures 7-9)"
-        out[name] = report.ReportFigure(title=title, png=figure_file(name).read_bytes())
+        data_file = figure_data_file(name)
+        data = pd.read_csv(data_file, dtype={"panel": str, "series": str, "x": str}, keep_default_na=False,
+                           na_values={"y": [""]}) if data_file.exists() else None
+        out[name] = report.ReportFigure(title=title, png=figure_file(name).read_bytes(), data=data)
     return out
 
 
