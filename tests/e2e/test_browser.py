@@ -260,7 +260,7 @@ def test_explorer_shows_the_chosen_authority_against_its_benchmarks(site, browse
     assert path.exists(), f"no explorer at {path}"
     assert "https://" not in path.read_text(encoding="utf-8")[:2000]  # nothing fetched from a network
     browser.open(path.as_uri())
-    browser.wait_for("document.body.dataset.ready === 'true'")
+    browser.wait_for("document.body !== null && document.body.dataset.ready === 'true'")
     con = duckdb.connect(str(site["warehouse"]), read_only=True)
     code = con.execute("SELECT old_la_code FROM marts.la_benchmarks WHERE la_name = 'Manchester' LIMIT 1").fetchone()[0]
     assert browser.evaluate(CHOOSE % ("authority", code)) == "Manchester"
