@@ -243,6 +243,22 @@ def test_report_opens_with_every_figure_and_table(site, browser):
     assert all(decoded and width > 300 for _, decoded, width in images), images
     assert set(report_assets.REPORT_TABLES) <= set(tables)
     assert "not available" not in text
+    # Every chart has its data beside it; a table of contents links the sections.
+    shown_data = browser.evaluate("Array.from(document.querySelectorAll('details.figure-data')).map(d => "
+                                  "d.dataset.figureData)")
+    assert shown_data == [name for name, _, _ in images]
+    assert browser.evaluate("document.querySelectorAll('nav#contents a').length") >= 10
+    # On a 1000 px screen no table is wider than the page.
+    browser.call("Emulation.setDeviceMetricsOverride", width=1000, height=900, deviceScaleFactor=1, mobile=False)
+    try:
+        browser.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        too_wide = browser.evaluate("""Array.from(document.querySelectorAll('div.table-wrap')).filter(w =>
+            w.querySelector('table').scrollWidth > w.clientWidth + 1).map(w => w.querySelector('table').dataset.table)""")
+        page_width = browser.evaluate("document.documentElement.scrollWidth")
+        _screenshot(browser, "evaluation_report_1000px.png")
+    finally:
+        browser.call("Emulation.clearDeviceMetricsOverride")
+    assert too_wide == [] and page_width <= 1000
 
 
 CHART = """Array.from(document.getElementById('chart').data).map(t => ({name: t.name, x: Array.from(t.x),
