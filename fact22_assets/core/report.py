@@ -247,7 +247,7 @@ def _setup(inputs: ReportInputs) -> str:
         ("Programme start", f"collection year {year_label(s.first_post_year)} (first post-period year)"),
         ("Pre-period", f"{pre} ({len(s.pre_years)} collection years)"),
         ("Post-period", f"{post} ({len(s.post_years)} collection years)"),
-        ("Outcomes", outcomes), ("Covariate", s.covariate or "none"),
+        ("Outcomes", outcomes), ("Covariate", measures.label(s.covariate) if s.covariate else "none"),
         ("Data vintage of the estimates", vintage),
     ]
     items = "".join(f"<tr><th scope=\"row\">{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
@@ -656,9 +656,9 @@ line-height:1.45}
 h1{font-size:1.7em;margin-bottom:.2em}h2{border-bottom:2px solid #1f5f99;padding-bottom:.2em;margin-top:2em}
 h3{margin-top:1.4em}
 table{border-collapse:collapse;margin:1em 0;font-family:Helvetica,Arial,sans-serif;font-size:.85em;max-width:100%}
-.table-wrap{max-width:100%;overflow-x:auto}td{overflow-wrap:anywhere}td code{word-break:break-all}
+.table-wrap{max-width:100%;overflow-x:auto}td{overflow-wrap:break-word}td code{word-break:break-all}
 nav#contents{background:#f4f7fa;padding:.4em 1em;font-family:Helvetica,Arial,sans-serif;font-size:.9em}
-nav#contents ol{margin:.3em 0;padding-left:1.4em;columns:2}
+nav#contents ul{margin:.3em 0;padding-left:0;list-style:none;columns:2}
 caption{text-align:left;font-weight:bold;padding:.3em 0}
 th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
 thead th{background:#eef3f8}td{font-variant-numeric:tabular-nums}
@@ -695,7 +695,7 @@ def contents(sections: Sequence[str]) -> str:
     """A linked table of contents of the sections' headings, and of the data-and-code footer."""
     items = [f'<li><a href="#{sid}">{heading}</a></li>' for part in sections for sid, heading in _SECTION.findall(part)]
     items.append('<li><a href="#provenance">Data and code</a></li>')
-    return f'<nav id="contents" aria-label="Contents"><strong>Contents</strong><ol>{"".join(items)}</ol></nav>'
+    return f'<nav id="contents" aria-label="Contents"><strong>Contents</strong><ul>{"".join(items)}</ul></nav>'
 
 
 def render_report(inputs: ReportInputs) -> str:

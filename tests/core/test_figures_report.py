@@ -334,6 +334,7 @@ def test_report_tables_show_no_raw_codes():
     for code in ("itt", "too_few_events", "excluding_contaminated", "chi_square"):
         assert code not in cells, code
     assert "Intention to treat" in cells and "Too few events to model" in cells
+    assert "cin_at_31_march" not in cells and "Children in need at 31 March" in cells
     assert report.label("previous_cin_history") == "Previous CIN involvement"
     assert report.label("some_new_code") == "some new code"
 
