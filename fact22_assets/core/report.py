@@ -187,13 +187,17 @@ def figure_data_html(key: str, data: pd.DataFrame | None) -> str:
     frame["panel"] = frame["panel"].fillna("") if "panel" in frame else ""
     wide = frame.pivot_table(index=["panel", "x"], columns="series", values="y", aggfunc="first", sort=False)
     wide = wide.reset_index()
-    columns = ([("Panel", "panel", esc)] if wide["panel"].astype(str).str.len().gt(0).any() else []) + \
-        [("x", "x", esc)] + [(str(c), c, lambda v: num(v, 2)) for c in wide.columns if c not in ("panel", "x")]
+    panels = wide["panel"].astype(str).unique()
+    years = wide["x"].astype(str).str.fullmatch(r"\d{4}-\d{2}").all()
+    columns = ([("Panel", "panel", esc)] if len(panels) > 1 else []) + \
+        [("Collection year" if years else "x", "x", esc)] + \
+        [(str(c), c, lambda v: num(v, 2)) for c in wide.columns if c not in ("panel", "x")]
+    unit = f" ({panels[0]})" if len(panels) == 1 and panels[0] else ""
     csv = base64.b64encode(data.to_csv(index=False).encode("utf-8")).decode("ascii")
     return (f'<details class="figure-data" data-figure-data="{esc(key)}"><summary>Show data</summary>'
             f'<p><a download="{esc(key)}.csv" href="data:text/csv;base64,{csv}">Download the data (CSV)</a> '
             f'&middot; also in <code>marts.figure_data</code> (figure = \'{esc(key)}\').</p>'
-            + table(wide, columns, f"figure_data_{key}", f"Data of the figure: {key}") + "</details>")
+            + table(wide, columns, f"figure_data_{key}", f"Data of the figure: {key}{unit}") + "</details>")
 
 
 # Codes the marts store, as a reader reads them (no raw codes in the report's tables).
