@@ -8,12 +8,19 @@ STAMP := $(VENV)/.installed-stamp
 export GX_ANALYTICS_ENABLED := False
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install warehouse test e2e docs ui benchmark clean
+.PHONY: install warehouse test e2e docs ui sql benchmark clean
+
+# Python 3.11 or 3.12 (pyproject's requires-python); checked before a .venv is
+# made, and a failed install removes the half-made .venv so the next try starts clean.
+SUPPORTED_PYTHON := import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] < (3, 13) else 1)
 
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	@$(PYTHON) -c '$(SUPPORTED_PYTHON)' 2>/dev/null || { \
+	  echo "fact22-warehouse needs Python 3.11 or 3.12; '$(PYTHON)' is $$($(PYTHON) --version 2>&1 || echo missing)." >&2; \
+	  echo "Install one and run, e.g.: make PYTHON=python3.12 $(MAKECMDGOALS)" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
+	$(BIN)/pip install --quiet --upgrade pip || { rm -rf $(VENV); exit 1; }
+	$(BIN)/pip install --quiet -e '.[test]' || { echo "install failed: removed $(VENV)" >&2; rm -rf $(VENV); exit 1; }
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -35,10 +42,21 @@ ui: $(STAMP)
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/dagster dev --host 127.0.0.1 --port 3000 -w workspace.yaml
 
+# The published warehouse, read-only, in the DuckDB 1.x command-line client
+# (pip duckdb-cli, pinned in pyproject.toml): it never blocks a refresh.
+WAREHOUSE_FILE := $(or $(FACT22_WAREHOUSE),warehouse/fact22.duckdb)
+sql: $(STAMP)
+	@test -f "$(WAREHOUSE_FILE)" || { echo "no warehouse at $(WAREHOUSE_FILE): run make warehouse first" >&2; exit 1; }
+	$(BIN)/duckdb -readonly "$(WAREHOUSE_FILE)"
+
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/build_benchmark.py
 	$(BIN)/python benchmarks/did_vectorised_vs_statsmodels.py
 	$(BIN)/python benchmarks/selection_placebo_scaling.py
 
+# Removes what a build made, and a .venv that is broken (no completed install,
+# or a Python it cannot run): `make warehouse` then starts from a clean state.
 clean:
 	rm -rf warehouse .dagster_home .pytest_cache test-artifacts
+	@if [ -d $(VENV) ] && { [ ! -f $(STAMP) ] || ! $(BIN)/python -c '$(SUPPORTED_PYTHON)' 2>/dev/null; }; then \
+	  echo "removing broken $(VENV)"; rm -rf $(VENV); fi

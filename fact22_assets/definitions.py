@@ -13,12 +13,13 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from fact22_assets import defs as defs_package
+from fact22_assets.glue.publication_status import serves_latest_build
 from fact22_assets.glue.publishing import BuildDuckDBResource
 from fact22_assets.glue.resources import SourcesResource
 from fact22_assets.lifecycle import refresh
 from fact22_assets.lifecycle.dictionary import DESCRIBED_SCHEMAS, DICTIONARY, dictionary_definitions
 from fact22_assets.lifecycle.publication import publication_definitions
-from fact22_assets.settings import accepted_dir, build_path, data_dir, landing_dir, restricted_path, warehouse_path
+from fact22_assets.settings import DUCKDB_CONFIG, accepted_dir, build_path, data_dir, landing_dir, restricted_path, warehouse_path
 
 # Who answers for each schema's assets (the first part of every asset key).
 OWNERS = {
@@ -57,12 +58,14 @@ def defs() -> dg.Definitions:
         publication_definitions([*tables, dg.AssetKey(DICTIONARY.split("."))]),
         dg.Definitions(
             jobs=[refresh.refresh], schedules=[refresh.annual_refresh],
+            asset_checks=[serves_latest_build],  # the UI says when the published data are older than an attempt
             sensors=[refresh.landing_sensor, refresh.refuse_landed_files],
             resources={
                 # Runs write the build file; the publish step swaps it in for analysts.
-                "duckdb": BuildDuckDBResource(database=str(build_path()), published=str(warehouse)),
+                "duckdb": BuildDuckDBResource(database=str(build_path()), published=str(warehouse),
+                                              connection_config=DUCKDB_CONFIG),
                 # Case-level data about children: a separate file, never the analysts' one.
-                "restricted_duckdb": DuckDBResource(database=str(restricted)),
+                "restricted_duckdb": DuckDBResource(database=str(restricted), connection_config=DUCKDB_CONFIG),
                 "sources": SourcesResource(data_dir=str(data_dir()), accepted_dir=str(accepted_dir()),
                                            landing_dir=str(landing_dir())),
             },

@@ -10,6 +10,13 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SQL_DIR = REPO_ROOT / "sql"
 
+# The on-disk format the warehouse is written in.  DuckDB 2.x writes storage
+# version 69 by default, which no 1.x client opens; "v0.10.0" writes storage
+# version 64, the oldest DuckDB can write and the one every client from 0.10.0
+# through 1.5 (and 2.x) reads.  It is fixed when a file is created.
+STORAGE_VERSION = "v0.10.0"
+DUCKDB_CONFIG = {"storage_compatibility_version": STORAGE_VERSION}
+
 
 def data_dir() -> Path:
     return Path(os.environ.get("FACT22_DATA_DIR", REPO_ROOT / "data"))
@@ -69,3 +76,40 @@ def code_version() -> str:
         from importlib.metadata import version
 
         return f"fact22-warehouse {version('fact22-warehouse')}"
+
+
+def dagster_home() -> Path:
+    """The project's Dagster instance (runs, materialisations, check results):
+    what `make ui` shows.  The Makefile exports $(CURDIR)/.dagster_home."""
+    return Path(os.environ.get("DAGSTER_HOME") or REPO_ROOT / ".dagster_home")
+
+
+def logs_dir() -> Path:
+    """The full log of each build, one file per run, beside the warehouse."""
+    return warehouse_path().parent / "logs"
+
+
+def _named(variable: str, path: Path) -> str:
+    return f"{variable}={path}" if variable in os.environ else f"{path} (the default; set {variable} to change it)"
+
+
+def problems() -> list[str]:
+    """What is wrong with the settings, one plain line each, found before anything runs."""
+    found = []
+    data = data_dir()
+    if not data.is_dir():
+        found.append(f"{_named('FACT22_DATA_DIR', data)}: no such folder")
+    elif not (data / "sources.yaml").is_file():
+        what = "is empty" if not any(data.iterdir()) else "has no sources.yaml"
+        found.append(f"{_named('FACT22_DATA_DIR', data)}: the folder {what}; it must hold sources.yaml and the "
+                     f"published files it lists (the repository's data/ folder does)")
+    else:
+        if not studies_path().is_file():
+            found.append(f"{_named('FACT22_STUDIES', studies_path())}: no such file (the studies to evaluate)")
+        if not casework_dir().is_dir():
+            found.append(f"{_named('FACT22_CASEWORK_DIR', casework_dir())}: no such folder (case-level extracts)")
+    for variable, path in (("FACT22_WAREHOUSE", warehouse_path().parent), ("DAGSTER_HOME", dagster_home())):
+        existing = next((p for p in (path, *path.parents) if p.exists()), None)
+        if existing is None or not existing.is_dir() or not os.access(existing, os.W_OK):
+            found.append(f"{_named(variable, path)}: cannot create or write this folder")
+    return found

@@ -77,6 +77,20 @@ def column_description(spec: Mapping, table: str, column: str) -> str | None:
     return None
 
 
+def load_spec(path) -> dict:
+    """The descriptions file (data/reference/column_descriptions.yaml), with every registered measure's
+    description among the shared columns."""
+    from pathlib import Path
+
+    import yaml
+
+    from .measures import column_descriptions
+
+    spec = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    spec["columns"] = {**column_descriptions(), **(spec.get("columns") or {})}
+    return spec
+
+
 def table_description(spec: Mapping, table: str) -> str | None:
     own = (spec.get("tables") or {}).get(table) or {}
     text = own.get("description")

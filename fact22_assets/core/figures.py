@@ -86,6 +86,82 @@ def _figure(nrows: int = 1, ncols: int = 1, width: float = 8.0, height: float = 
     return figure, list(axes.flat)
 
 
+class FigurePNG(bytes):
+    """PNG bytes that also carry the figure's data: ``data`` has one row per plotted point (panel, series,
+    x, y), read back from what was drawn, so the numbers shown beside a chart are the chart's own."""
+
+    data: pd.DataFrame
+
+
+def _x_namer(ax):
+    """x -> what the reader sees on the axis: the nearest tick's label when the ticks are words (years such as
+    2015-16, categories), else the number."""
+    ticks = [(float(t), label.get_text()) for t, label in zip(ax.get_xticks(), ax.get_xticklabels())
+             if label.get_text()]
+
+    def worded(text: str) -> bool:
+        try:
+            float(text.replace("\u2212", "-").replace(",", ""))
+            return False
+        except ValueError:
+            return True
+
+    words = [(t, text) for t, text in ticks if worded(text)]
+
+    def name(x):
+        x = float(x)
+        if words:
+            t, text = min(words, key=lambda item: abs(item[0] - x))
+            if abs(t - x) <= 0.5:
+                return " ".join(text.split())
+        return str(int(x)) if x.is_integer() else f"{x:.4g}"
+
+    return name
+
+
+def _colour(artist) -> str:
+    from matplotlib.colors import to_hex
+
+    try:
+        colour = artist.get_facecolor() if hasattr(artist, "get_width") else artist.get_color()
+        return to_hex(colour)
+    except (ValueError, TypeError):
+        return ""
+
+
+def figure_data(figure) -> pd.DataFrame:
+    """Every line, bar and error-bar point of the figure's axes: panel, series, x, y.  An unlabelled
+    artist takes the label of a labelled one of the same colour in its panel (legends name a series once)."""
+    from matplotlib.container import BarContainer, ErrorbarContainer
+
+    rows = []
+    for ax in figure.axes:
+        panel, name_x = ax.get_title() or ax.get_ylabel() or "", _x_namer(ax)
+        drawn = []  # (label, colour, points)
+        seen = set()
+        for container in ax.containers:
+            label = container.get_label()
+            if isinstance(container, BarContainer):
+                for patch in container.patches:
+                    drawn.append((label, _colour(patch), [(patch.get_x() + patch.get_width() / 2, patch.get_height())]))
+            elif isinstance(container, ErrorbarContainer) and container.lines[0] is not None:
+                line = container.lines[0]
+                seen.add(id(line))
+                drawn.append((label, _colour(line), list(zip(line.get_xdata(), line.get_ydata()))))
+        for line in ax.get_lines():
+            # Lines across the axes (axhline, axvline: reference levels, the programme's start) are not data.
+            if id(line) not in seen and len(line.get_xdata()) and line.get_transform() == ax.transData:
+                drawn.append((line.get_label(), _colour(line), list(zip(line.get_xdata(), line.get_ydata()))))
+        by_colour = {colour: label for label, colour, _ in drawn if label and not label.startswith("_")}
+        for label, colour, points in drawn:
+            if not label or label.startswith("_"):
+                label = by_colour.get(colour, "") if by_colour else (ax.get_ylabel() or "value")
+            if not label:
+                continue
+            rows += [(panel, label, name_x(x), float(y)) for x, y in points]
+    return pd.DataFrame(rows, columns=["panel", "series", "x", "y"])
+
+
 def _render(figure, title: str, synthetic: bool, note: str | None = None) -> bytes:
     """Title, optional SYNTHETIC label and watermark, source note; PNG bytes."""
     colour = COLOURS["synthetic"] if synthetic else "black"
@@ -105,7 +181,9 @@ def _render(figure, title: str, synthetic: bool, note: str | None = None) -> byt
     buffer = io.BytesIO()
     description = f"{SYNTHETIC_LABEL}: built from synthetic stand-in data" if synthetic else "built from published data"
     figure.savefig(buffer, format="png", metadata={"Title": title, "Description": description, "Software": None})
-    return buffer.getvalue()
+    png = FigurePNG(buffer.getvalue())
+    png.data = figure_data(figure)
+    return png
 
 
 def _style():
@@ -345,11 +423,13 @@ def specification_curve(curve: pd.DataFrame, *, outcomes: Sequence[str] | None =
             _empty(axes[0], "no specification curve")
         for ax, outcome in zip(axes, outcomes):
             rows = curve[(curve["outcome"] == outcome) & curve["estimate"].notna()].sort_values("curve_position")
-            ax.scatter(rows["curve_position"], rows["estimate"], s=9, color=COLOURS["placebo"],
-                       label=f"every eligible comparator (n={len(rows)})")
+            # Markers on a line artist (no connecting line) so figure_data reads the points back.
+            ax.plot(rows["curve_position"], rows["estimate"], linestyle="none", marker="o", markersize=3,
+                    color=COLOURS["placebo"], label=f"every eligible comparator (n={len(rows)})")
             chosen = rows[rows["selected"].astype(bool)]
-            ax.scatter(chosen["curve_position"], chosen["estimate"], s=60, color=COLOURS["treated"], zorder=3,
-                       label=f"chosen: {chosen['estimate'].iloc[0]:.1f}" if len(chosen) else "chosen")
+            ax.plot(chosen["curve_position"], chosen["estimate"], linestyle="none", marker="o", markersize=8,
+                    color=COLOURS["treated"], zorder=3,
+                    label=f"chosen: {chosen['estimate'].iloc[0]:.1f}" if len(chosen) else "chosen")
             if len(rows):
                 ax.axhline(float(rows["estimate"].median()), color=COLOURS["comparator"], linestyle="--",
                            linewidth=1.2, label=f"median: {rows['estimate'].median():.1f}")

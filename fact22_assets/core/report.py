@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import html
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -57,6 +58,7 @@ class ReportFigure:
     title: str
     png: bytes
     caption: str = ""
+    data: pd.DataFrame | None = None  # panel, series, x, y: what the chart plots
 
 
 @dataclass(frozen=True)
@@ -168,8 +170,8 @@ def table(frame: pd.DataFrame, columns: Sequence[Column], name: str, caption: st
     for _, row in frame.iterrows():
         cells = "".join(f"<td>{fmt(row.get(column)) if column else fmt(row)}</td>" for _, column, fmt in columns)
         body.append(f"<tr>{cells}</tr>")
-    return (f'<table class="data" data-table="{esc(name)}"><caption>{esc(caption)}</caption>'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+    return (f'<div class="table-wrap"><table class="data" data-table="{esc(name)}"><caption>{esc(caption)}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
 
 
 def figure_html(figures: Mapping[str, ReportFigure], key: str) -> str:
@@ -180,7 +182,46 @@ def figure_html(figures: Mapping[str, ReportFigure], key: str) -> str:
     caption = f"<figcaption><strong>{esc(item.title)}</strong>"
     caption += f" {esc(item.caption)}</figcaption>" if item.caption else "</figcaption>"
     return (f'<figure data-figure="{esc(key)}"><img src="data:image/png;base64,{data}" '
-            f'alt="{esc(item.title)}">{caption}</figure>')
+            f'alt="{esc(item.title)}">{caption}{figure_data_html(key, item.data)}</figure>')
+
+
+def figure_data_html(key: str, data: pd.DataFrame | None) -> str:
+    """"Show data": the figure's points as a table (series as columns), and the same as a CSV download."""
+    if data is None or len(data) == 0:
+        return ""
+    frame = data.copy()
+    frame["panel"] = frame["panel"].fillna("") if "panel" in frame else ""
+    wide = frame.pivot_table(index=["panel", "x"], columns="series", values="y", aggfunc="first", sort=False)
+    wide = wide.reset_index()
+    panels = wide["panel"].astype(str).unique()
+    years = wide["x"].astype(str).str.fullmatch(r"\d{4}-\d{2}").all()
+    columns = ([("Panel", "panel", esc)] if len(panels) > 1 else []) + \
+        [("Collection year" if years else "x", "x", esc)] + \
+        [(str(c), c, lambda v: num(v, 2)) for c in wide.columns if c not in ("panel", "x")]
+    unit = f" ({panels[0]})" if len(panels) == 1 and panels[0] else ""
+    csv = base64.b64encode(data.to_csv(index=False).encode("utf-8")).decode("ascii")
+    return (f'<details class="figure-data" data-figure-data="{esc(key)}"><summary>Show data</summary>'
+            f'<p><a download="{esc(key)}.csv" href="data:text/csv;base64,{csv}">Download the data (CSV)</a> '
+            f'&middot; also in <code>marts.figure_data</code> (figure = \'{esc(key)}\').</p>'
+            + table(wide, columns, f"figure_data_{key}", f"Data of the figure: {key}{unit}") + "</details>")
+
+
+# Codes the marts store, as a reader reads them (no raw codes in the report's tables).
+CODE_LABELS = {
+    "itt": "Intention to treat", "excluding_contaminated": "Excluding contaminated families",
+    "estimated": "Estimated", "too_few_events": "Too few events to model",
+    "chi_square": "Chi-square", "fisher_exact": "Fisher's exact",
+    "fact22": "FACT22 (treatment)", "female": "Female", "under_11": "Aged under 11 at referral",
+    "previous_cin_history": "Previous CIN involvement", "const": "Constant", "sigma": "Sigma (residual SD)",
+}
+
+
+def label(code) -> str:
+    """A stored code as words (escaped); an unknown code is shown with underscores as spaces."""
+    if _missing(code):
+        return ""
+    text = CODE_LABELS.get(str(code))
+    return esc(text if text else str(code).replace("_", " "))
 
 
 def _not_available(what: str) -> str:
@@ -305,7 +346,7 @@ def _setup(inputs: ReportInputs) -> str:
         ("Programme start", f"collection year {year_label(s.first_post_year)} (first post-period year)"),
         ("Pre-period", f"{pre} ({len(s.pre_years)} collection years)"),
         ("Post-period", f"{post} ({len(s.post_years)} collection years)"),
-        ("Outcomes", outcomes), ("Covariate", s.covariate or "none"),
+        ("Outcomes", outcomes), ("Covariate", measures.label(s.covariate) if s.covariate else "none"),
         ("Data vintage of the estimates", vintage),
     ]
     items = "".join(f"<tr><th scope=\"row\">{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
@@ -500,8 +541,8 @@ def _rct(inputs: ReportInputs) -> str:
         parts.append(_not_available("The RCT results (marts.rct_results)"))
     else:
         parts.append(table(results, [
-            ("Analysis", "analysis", esc), ("Outcome", "outcome", lambda o: esc(rct_outcome_label(o, in_sentence=True))),
-            ("Status", "status", esc), ("N", None, count_cell("n_cases")),
+            ("Analysis", "analysis", label), ("Outcome", "outcome", lambda o: esc(rct_outcome_label(o, in_sentence=True))),
+            ("Status", "status", label), ("N", None, count_cell("n_cases")),
             ("Events FACT22", None, count_cell("events_fact22")), ("Events CEC", None, count_cell("events_cec")),
             ("FACT22 observed", "fact22_rate_observed", pct),
             ("CEC observed", "cec_rate_observed", pct), ("CEC had it received FACT22", "cec_rate_if_fact22", pct),
@@ -514,12 +555,12 @@ def _rct(inputs: ReportInputs) -> str:
     if _has(balance):
         parts.append(table(balance, [
             ("Characteristic", "label", esc), ("FACT22", "share_fact22", lambda v: pct(v, 1)),
-            ("CEC", "share_cec", lambda v: pct(v, 1)), ("Test", "test", esc), ("p", "p_value", pval),
+            ("CEC", "share_cec", lambda v: pct(v, 1)), ("Test", "test", label), ("p", "p_value", pval),
             ("Data origin", "data_origin", esc),
         ], "rct_balance", "Sample description by arm, with a test of balance"))
     if _has(tobit):
         parts.append(table(tobit, [
-            ("Term", "term", esc), ("Estimate (days)", "estimate", num), ("SE", "std_error", num),
+            ("Term", "term", label), ("Estimate (days)", "estimate", num), ("SE", "std_error", num),
             ("p", "p_value", pval), ("95% CI", None, lambda r: _ci(r, "ci_low", "ci_high")),
             ("N", None, count_cell("n_cases")), ("Right-censored", None, count_cell("n_right_censored")),
             ("Data origin", "data_origin", esc),
@@ -718,7 +759,10 @@ body{font-family:Georgia,'Times New Roman',serif;max-width:1180px;margin:2em aut
 line-height:1.45}
 h1{font-size:1.7em;margin-bottom:.2em}h2{border-bottom:2px solid #1f5f99;padding-bottom:.2em;margin-top:2em}
 h3{margin-top:1.4em}
-table{border-collapse:collapse;margin:1em 0;font-family:Helvetica,Arial,sans-serif;font-size:.85em}
+table{border-collapse:collapse;margin:1em 0;font-family:Helvetica,Arial,sans-serif;font-size:.85em;max-width:100%}
+.table-wrap{max-width:100%;overflow-x:auto}td{overflow-wrap:break-word}td code{word-break:break-all}
+nav#contents{background:#f4f7fa;padding:.4em 1em;font-family:Helvetica,Arial,sans-serif;font-size:.9em}
+nav#contents ul{margin:.3em 0;padding-left:0;list-style:none;columns:2}
 caption{text-align:left;font-weight:bold;padding:.3em 0}
 th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
 thead th{background:#eef3f8}td{font-variant-numeric:tabular-nums}
@@ -749,6 +793,16 @@ def in_study_order(inputs: ReportInputs) -> ReportInputs:
     return replace(inputs, **changes)
 
 
+_SECTION = re.compile(r'<section id="([^"]+)"><h2>(.*?)</h2>')
+
+
+def contents(sections: Sequence[str]) -> str:
+    """A linked table of contents of the sections' headings, and of the data-and-code footer."""
+    items = [f'<li><a href="#{sid}">{heading}</a></li>' for part in sections for sid, heading in _SECTION.findall(part)]
+    items.append('<li><a href="#provenance">Data and code</a></li>')
+    return f'<nav id="contents" aria-label="Contents"><strong>Contents</strong><ul>{"".join(items)}</ul></nav>'
+
+
 def render_report(inputs: ReportInputs) -> str:
     """The whole evaluation report as one HTML document."""
     inputs = in_study_order(inputs)
@@ -758,13 +812,13 @@ def render_report(inputs: ReportInputs) -> str:
     banner = _synthetic_banner("Sections 7 to 9 (RCT, risk and service)") if any(map(is_synthetic, casework)) \
         else ""
     title = f"{s.programme or s.study_id} evaluation: {s.treated_name} ({s.study_id})"
+    sections = [_robust(inputs), _setup(inputs), _comparators(inputs), _did(inputs), _inference(inputs),
+                _vintages_section(inputs),
+                _cin(inputs), _rct(inputs), _risk(inputs), _service(inputs), _limitations(inputs)]
     body = "".join([
         f"<header><h1>{esc(title)}</h1><p>Quantitative strands of the evaluation, regenerated from the warehouse "
         f"on every refresh. Data vintage {esc(inputs.vintage or 'none')}.</p>{banner}</header>",
-        "<main>", _robust(inputs), _setup(inputs), _comparators(inputs), _did(inputs), _inference(inputs),
-        _vintages_section(inputs),
-        _cin(inputs), _rct(inputs), _risk(inputs), _service(inputs), _limitations(inputs), "</main>",
-        _footer(inputs),
+        contents(sections), "<main>", *sections, "</main>", _footer(inputs),
     ])
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -7,8 +7,11 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
+from fact22_assets.core.dictionary import column_description, load_spec, table_description
 from fact22_assets.core.measures import render_sql
-from fact22_assets.settings import SQL_DIR
+from fact22_assets.settings import SQL_DIR, data_dir
+
+DESCRIPTIONS_FILE = "column_descriptions.yaml"
 
 _TABLE = re.compile(r"^(raw|reference|staging|marts|restricted|meta)\.[a-z_][a-z0-9_]*$")
 PREVIEW_ROWS = 10
@@ -85,12 +88,39 @@ def read_frame(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> pd.Data
     return con.execute(sql, params or None).df()
 
 
+_SPECS: dict[tuple[str, int], dict] = {}
+
+
+def description_spec() -> dict:
+    """The data dictionary's descriptions (core.dictionary.load_spec), read once per version of the file."""
+    path = data_dir() / "reference" / DESCRIPTIONS_FILE
+    if not path.exists():
+        return {}
+    stamp = (str(path), path.stat().st_mtime_ns)
+    if stamp not in _SPECS:
+        _SPECS.clear()
+        _SPECS[stamp] = load_spec(path)
+    return _SPECS[stamp]
+
+
+def column_schema(con: duckdb.DuckDBPyConnection, table: str, spec: dict | None = None) -> dg.TableSchema:
+    """The table's columns with their types and their data-dictionary descriptions (shown in the UI)."""
+    spec = description_spec() if spec is None else spec
+    described = con.execute(f"DESCRIBE {table}").fetchall()
+    return dg.TableSchema(columns=[dg.TableColumn(name=c[0], type=str(c[1]),
+                                                  description=column_description(spec, table, c[0]))
+                                   for c in described])
+
+
 def table_metadata(con: duckdb.DuckDBPyConnection, table: str, **extra) -> dict:
-    """Row count, a markdown preview and the column schema for the UI."""
+    """Row count, a markdown preview, the table name and the column schema with descriptions for the UI."""
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     preview = con.execute(f"SELECT * FROM {table} LIMIT {PREVIEW_ROWS}").df()
-    described = con.execute(f"DESCRIBE {table}").fetchall()
-    schema = dg.TableSchema(columns=[dg.TableColumn(name=c[0], type=str(c[1])) for c in described])
+    spec = description_spec()
+    schema = column_schema(con, table, spec)
+    about = table_description(spec, table)
+    if about:
+        extra = {"table_description": dg.MetadataValue.text(about), **extra}
     return {
         "dagster/row_count": dg.MetadataValue.int(int(rows)),
         "dagster/column_schema": schema,

@@ -9,11 +9,9 @@ and, for every count and rate, from the measure registry (core/measures.py).
 
 import dagster as dg
 import pandas as pd
-import yaml
 from dagster_duckdb import DuckDBResource
 
 from fact22_assets.core import dictionary as descriptions
-from fact22_assets.core import measures
 from fact22_assets.glue.checks import rows_result
 from fact22_assets.glue.resources import SourcesResource
 from fact22_assets.glue.tables import replace_table, table_metadata
@@ -34,9 +32,7 @@ def _identifier(name: str) -> str:
 
 def description_spec(sources: SourcesResource) -> dict:
     """The descriptions file, with every registered measure's description among the shared columns."""
-    spec = yaml.safe_load(sources.reference_file(DESCRIPTIONS_FILE).read_text(encoding="utf-8")) or {}
-    spec["columns"] = {**measures.column_descriptions(), **(spec.get("columns") or {})}
-    return spec
+    return descriptions.load_spec(sources.reference_file(DESCRIPTIONS_FILE))
 
 
 def published_columns(con) -> pd.DataFrame:

@@ -317,3 +317,56 @@ def test_dictionary_markdown_lists_tables_then_columns():
     assert text.index("## raw.r") < text.index("## marts.t")  # layers in data-flow order
     assert "| `raw.r` | 1,000 | raw \\| table |" in text.replace("[`raw.r`](#rawr)", "`raw.r`")
     assert "| `n_status` | VARCHAR | withheld n |" in text and "a table" in text
+
+
+def test_report_has_a_linked_table_of_contents():
+    html = report.render_report(_inputs())
+    nav = re.search(r'<nav id="contents".*?</nav>', html, re.S).group(0)
+    targets = re.findall(r'<a href="#([^"]+)">', nav)
+    assert targets[0] == "setup" and targets[-2:] == ["limitations", "provenance"] and len(targets) == 11
+    for target in targets:
+        assert f'id="{target}"' in html, target
+
+
+def test_report_tables_show_no_raw_codes():
+    html = report.render_report(_inputs())
+    cells = re.findall(r"<td>(.*?)</td>", html)
+    for code in ("itt", "too_few_events", "excluding_contaminated", "chi_square"):
+        assert code not in cells, code
+    assert "Intention to treat" in cells and "Too few events to model" in cells
+    assert "cin_at_31_march" not in cells and "Children in need at 31 March" in cells
+    assert report.label("previous_cin_history") == "Previous CIN involvement"
+    assert report.label("some_new_code") == "some new code"
+
+
+@pytest.mark.parametrize("name", sorted(FIGURES))
+def test_every_figure_carries_the_data_it_plots(name):
+    data = FIGURES[name]().data
+    assert list(data.columns) == ["panel", "series", "x", "y"] and len(data) > 0
+    assert data["series"].str.len().gt(0).all()
+
+
+def test_figure_data_are_the_plotted_values():
+    data = FIGURES["outcome_trends"]().data
+    rates = _rates()
+    for code, name in ((TREATED, "Cheshire East"), (ENGLAND, "England")):
+        series = data[data["series"].str.contains(name)]
+        expected = rates[rates.unit_code == code].set_index("collection_year")["closures_per_10k"]
+        assert len(series) == len(expected), series
+        assert sorted(series["y"]) == pytest.approx(sorted(expected))
+    service = FIGURES["service_case_length"]().data
+    assert list(service["x"]) == ["2015", "2016", "2019"] and list(service["y"]) == [163.0, 190.0, 151.0]
+
+
+def test_report_shows_each_figures_data_with_a_csv():
+    frame = pd.DataFrame({"panel": ["", ""], "series": ["England", "England"], "x": ["2014-15", "2015-16"],
+                          "y": [1.5, 2.5]})
+    inputs = _inputs()
+    figs = dict(inputs.figures)
+    figs[report.FIGURE_CIN] = report.ReportFigure(title="cin", png=b"\x89PNG", data=frame)
+    html = report.render_report(_inputs(figures=figs))
+    block = re.search(r'<details class="figure-data" data-figure-data="cin_treated_vs_england">.*?</details>', html,
+                      re.S).group(0)
+    assert "<th scope=\"col\">England</th>" in block and "<td>2015-16</td><td>2.50</td>" in block
+    csv = base64.b64decode(re.search(r'href="data:text/csv;base64,([^"]+)"', block).group(1)).decode()
+    assert csv.splitlines() == ["panel,series,x,y", ",England,2014-15,1.5", ",England,2015-16,2.5"]

@@ -74,10 +74,11 @@ def site(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FACT22_", "DAGSTER_"))}
     env |= {"DAGSTER_HOME": str(home), "FACT22_WAREHOUSE": str(warehouse), "FACT22_LANDING_DIR": str(landing),
             "GX_ANALYTICS_ENABLED": "False"}
-    build = subprocess.run([str(BIN / "dagster"), "asset", "materialize", "--select", "*",
-                            "-m", "fact22_assets.definitions"],
+    # What `make warehouse` runs: the build records its run in DAGSTER_HOME, the instance the UI reads.
+    build = subprocess.run([sys.executable, "-m", "fact22_assets.build"],
                            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
-    assert build.returncode == 0, build.stderr[-4000:]
+    assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-4000:]
+    (root / "build_terminal.txt").write_text(build.stdout + build.stderr)
 
     port = _free_port()
     log = root / "webserver.log"
@@ -89,7 +90,8 @@ def site(tmp_path_factory):
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_for_server(url, server, log)
-        yield {"url": url, "outputs": warehouse.parent / "outputs", "log": log}
+        yield {"url": url, "outputs": warehouse.parent / "outputs", "log": log, "build": build,
+               "warehouse": warehouse}
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -134,6 +136,53 @@ def _screenshot(browser: Browser, name: str, settle: float = 0.0, full_page: boo
     time.sleep(settle)
     _dismiss_dialog(browser)
     browser.screenshot(ARTIFACTS / name, full_page=full_page)
+
+
+def test_build_terminal_is_short_and_keeps_the_full_log(site):
+    out = site["build"].stdout.splitlines()
+    assert out[-1].startswith("warehouse built and published: ")
+    assert len(out) + len(site["build"].stderr.splitlines()) < 25, site["build"].stdout + site["build"].stderr
+    stages = [line.split()[1] for line in out if line.startswith("  ok  ")]
+    assert set(GROUPS_IN_FLOW_ORDER) <= set(stages)
+    log = Path(out[-2].split(" log ")[1].split(";")[0])
+    assert log.exists() and "STEP_SUCCESS" in log.read_text() and "STEP_SUCCESS" not in site["build"].stdout
+
+
+ASSETS_AND_CHECKS = """fetch('/graphql', {method: 'POST', headers: {'Content-Type': 'application/json'},
+  body: JSON.stringify({query: `{ assetNodes { assetKey { path } isMaterializable
+    assetMaterializations(limit: 1) { runId }
+    assetChecksOrError { ... on AssetChecks { checks { name
+      executionForLatestMaterialization { status evaluation { severity } } } } } } }`})})
+  .then(r => r.json())"""
+# A WARN check another change is fixing; it may report, nothing else may.
+KNOWN_WARNINGS = {"authorities_add_up_to_published_totals"}
+
+
+def test_ui_shows_every_asset_materialised_and_every_check_passed(site, browser):
+    # The asset's page says when the build materialised it; the graph's nodes show the same status.
+    _visit(browser, f"{site['url']}/assets/marts/la_benchmarks", "Latest materialization", "la_benchmarks")
+    _visit(browser, f"{site['url']}/asset-groups/?expanded=global%40global%3Arates", "cin_rates", "revisions")
+    _screenshot(browser, "asset_graph_rates_materialised.png", settle=4)
+    assert "Never materialized" not in browser.text()
+    nodes = browser.evaluate(ASSETS_AND_CHECKS)["data"]["assetNodes"]
+    never = ["/".join(n["assetKey"]["path"]) for n in nodes if n["isMaterializable"] and not n["assetMaterializations"]]
+    assert never == []
+    checks = {(("/".join(n["assetKey"]["path"])), c["name"]): c["executionForLatestMaterialization"]
+              for n in nodes for c in (n.get("assetChecksOrError") or {}).get("checks", [])}
+    assert len(checks) >= 30
+    not_run = [k for k, e in checks.items() if e is None]
+    failed = [k for k, e in checks.items() if e is not None and e["status"] != "SUCCEEDED"
+              and not (k[1] in KNOWN_WARNINGS and e["evaluation"]["severity"] == "WARN")]
+    assert not_run == [] and failed == []
+    assert checks[("meta/publication", "serves_latest_build")]["status"] == "SUCCEEDED"
+
+
+def test_cin_rates_page_shows_column_descriptions(site, browser):
+    from fact22_assets.core import measures
+
+    wanted = [measures.rate("closures_per_10k").description, measures.rate("cin_per_10k_children").description]
+    _visit(browser, f"{site['url']}/assets/marts/cin_rates", "cin_per_10k_children", *wanted, timeout=120)
+    _screenshot(browser, "cin_rates_columns_in_ui.png", settle=1, full_page=True)
 
 
 def test_asset_graph_shows_the_stages_in_data_flow_order(site, browser):
@@ -194,3 +243,63 @@ def test_report_opens_with_every_figure_and_table(site, browser):
     assert all(decoded and width > 300 for _, decoded, width in images), images
     assert set(report_assets.REPORT_TABLES) <= set(tables)
     assert "not available" not in text
+    # Every chart has its data beside it; a table of contents links the sections.
+    shown_data = browser.evaluate("Array.from(document.querySelectorAll('details.figure-data')).map(d => "
+                                  "d.dataset.figureData)")
+    assert shown_data == [name for name, _, _ in images]
+    assert browser.evaluate("document.querySelectorAll('nav#contents a').length") >= 10
+    # On a 1000 px screen no table is wider than the page.
+    browser.call("Emulation.setDeviceMetricsOverride", width=1000, height=900, deviceScaleFactor=1, mobile=False)
+    try:
+        browser.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        too_wide = browser.evaluate("""Array.from(document.querySelectorAll('div.table-wrap')).filter(w =>
+            w.querySelector('table').scrollWidth > w.clientWidth + 1).map(w => w.querySelector('table').dataset.table)""")
+        page_width = browser.evaluate("document.documentElement.scrollWidth")
+        _screenshot(browser, "evaluation_report_1000px.png")
+    finally:
+        browser.call("Emulation.clearDeviceMetricsOverride")
+    assert too_wide == [] and page_width <= 1000
+
+
+CHART = """Array.from(document.getElementById('chart').data).map(t => ({name: t.name, x: Array.from(t.x),
+  y: Array.from(t.y)}))"""
+CHOOSE = """(() => { const s = document.getElementById(%r); s.value = %r; s.dispatchEvent(new Event('change'));
+  return s.options[s.selectedIndex].text; })()"""
+
+
+def test_explorer_shows_the_chosen_authority_against_its_benchmarks(site, browser):
+    import duckdb
+
+    from fact22_assets.defs.report.explorer import EXPLORER_FILE
+
+    path = site["outputs"] / EXPLORER_FILE
+    assert path.exists(), f"no explorer at {path}"
+    assert "https://" not in path.read_text(encoding="utf-8")[:2000]  # nothing fetched from a network
+    browser.open(path.as_uri())
+    browser.wait_for("document.body !== null && document.body.dataset.ready === 'true'")
+    con = duckdb.connect(str(site["warehouse"]), read_only=True)
+    code = con.execute("SELECT old_la_code FROM marts.la_benchmarks WHERE la_name = 'Manchester' LIMIT 1").fetchone()[0]
+    assert browser.evaluate(CHOOSE % ("authority", code)) == "Manchester"
+    assert browser.evaluate(CHOOSE % ("measure", "rereferral_percentage")).startswith("Re-referrals")
+    browser.wait_for("document.getElementById('summary').textContent.startsWith('Manchester')")
+    traces = browser.evaluate(CHART)
+    expected = con.execute("""SELECT collection_year_label, value, sn_average, region_value, england_value,
+                                     national_rank, quartile_band, region_name
+                              FROM marts.la_benchmarks WHERE old_la_code = ? AND measure = 'rereferral_percentage'
+                              ORDER BY collection_year""", [code]).df()
+    con.close()
+    assert [t["name"] for t in traces] == ["Manchester", "Statistical neighbours (average)",
+                                           expected.region_name.iloc[-1], "England"]
+    for trace, column in zip(traces, ["value", "sn_average", "region_value", "england_value"]):
+        shown = dict(zip(trace["x"], trace["y"]))
+        for label, value in zip(expected.collection_year_label, expected[column]):
+            if value == value:  # not NaN
+                assert shown[label] == pytest.approx(value, abs=1e-3), (trace["name"], label)
+    last = expected.iloc[-1]
+    table = browser.evaluate("Array.from(document.querySelectorAll('#table-body tr')).map(r => r.innerText)")
+    assert table[-1].split("\t")[0] == last.collection_year_label
+    assert f"{int(last.national_rank)} of" in table[-1] and table[-1].rstrip().endswith(last.quartile_band)
+    csv = browser.evaluate("document.getElementById('download').dataset.csv").splitlines()
+    assert csv[0].startswith("authority,old_la_code,measure") and len(csv) == len(table) + 1
+    assert csv[-1].startswith(f"Manchester,{code},rereferral_percentage,")
+    _screenshot(browser, "authority_explorer.png", settle=1)

@@ -41,6 +41,7 @@ class Site:
 
     def env(self) -> dict[str, str]:
         return {"FACT22_DATA_DIR": str(self.data), "FACT22_WAREHOUSE": str(self.warehouse),
+                "DAGSTER_HOME": str(self.root / "dagster_home"),
                 "FACT22_LANDING_DIR": str(self.landing), "GX_ANALYTICS_ENABLED": "False"}
 
     def land(self, name: str, content: bytes | None = None) -> Path:

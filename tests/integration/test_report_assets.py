@@ -32,9 +32,9 @@ def _cookbook_blocks() -> list[str]:
     return SQL_BLOCK.findall(COOKBOOK.read_text(encoding="utf-8"))
 
 
-def test_cookbook_asks_ten_questions():
+def test_cookbook_asks_eleven_questions():
     questions = re.findall(r"^## (\d+)\. .+\?$", COOKBOOK.read_text(encoding="utf-8"), re.M)
-    assert questions == [str(i) for i in range(1, 11)]
+    assert questions == [str(i) for i in range(1, 12)]
     assert len(_cookbook_blocks()) >= 10
 
 
@@ -205,3 +205,32 @@ def test_figures_and_report_are_one_group_that_reads_the_marts():
     checks = {k.name: graph.get_check_spec(k) for k in graph.asset_check_keys}
     assert checks["report_complete"].asset_key == report_key
     assert not checks["every_column_described"].blocking
+
+
+def test_a_report_for_every_study(built_warehouse):
+    import yaml
+
+    studies = yaml.safe_load((REPO_ROOT / "data" / "studies.yaml").read_text(encoding="utf-8"))["studies"]
+    for entry in studies:
+        path = _outputs(built_warehouse) / report_assets.report_file(entry["study_id"])
+        assert path.exists(), path
+        text = path.read_text(encoding="utf-8")
+        assert f"({entry['study_id']})</h1>" in text
+        assert text.count('<details class="figure-data"') == len(report_assets.report_figure_names(
+            entry["design"]["outcomes"])), entry["study_id"]
+        assert '<nav id="contents"' in text
+
+
+def test_figure_data_mart_holds_what_the_cin_figure_plots(warehouse_sql):
+    plotted = warehouse_sql("SELECT x, y FROM marts.figure_data WHERE figure = 'cin_treated_vs_england' "
+                            "AND series LIKE 'Cheshire East%' ORDER BY x")
+    published = warehouse_sql("SELECT collection_year_label AS x, cin_per_10k_children AS y FROM marts.cin_rates "
+                              "WHERE area_code = 'E06000049' AND cin_per_10k_children IS NOT NULL ORDER BY x")
+    assert len(plotted) > 10
+    assert set(plotted.x) <= set(published.x)
+    both = plotted.merge(published, on="x", suffixes=("_plotted", "_published"))
+    assert len(both) == len(plotted)
+    assert (both.y_plotted - both.y_published).abs().max() < 1e-6
+    figures = set(warehouse_sql("SELECT DISTINCT figure FROM marts.figure_data").figure)
+    assert set(report_assets.report_figure_names(["closures_per_10k", "rereferrals_per_10k",
+                                                  "escalations_per_10k"])) <= figures

@@ -29,7 +29,7 @@ from fact22_assets.core.casework.schemas import (
 from fact22_assets.core.casework.suppression import SUPPRESSED, suppress_small_counts
 from fact22_assets.core.catalogue import file_sha256
 from fact22_assets.glue.resources import SourcesResource
-from fact22_assets.glue.tables import replace_table, table_metadata
+from fact22_assets.glue.tables import column_schema, replace_table, table_metadata
 from fact22_assets.settings import casework_dir
 
 GROUP = "casework"
@@ -114,10 +114,9 @@ def read_extract_table(con: DuckDBPyConnection, table: str, schema: ExtractSchem
 
 def _restricted_metadata(con: DuckDBPyConnection, table: str, frame: pd.DataFrame, **extra) -> dict:
     """Row count, schema and data_origin; never a preview: these are rows about children."""
-    described = con.execute(f"DESCRIBE {table}").fetchall()
     return {
         "dagster/row_count": dg.MetadataValue.int(int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])),
-        "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(name=c[0], type=str(c[1])) for c in described]),
+        "dagster/column_schema": column_schema(con, table),
         "dagster/table_name": dg.MetadataValue.text(table),
         "data_origin": dg.MetadataValue.text(single_origin(frame)),
         **extra,

@@ -11,8 +11,8 @@ from dagster_duckdb import DuckDBResource
 
 from fact22_assets.core import measures, report
 from fact22_assets.core.files import write_atomically
-from fact22_assets.defs.report.figures import FIGURES, FIGURES_DIR, figure_file
-from fact22_assets.defs.report.scope import GROUP, Scope, _mart, _study_rows
+from fact22_assets.defs.report.figures import FIGURES, FIGURES_DIR, figure_data_file, figure_file
+from fact22_assets.defs.report.scope import DEFAULT_STUDY_ID, GROUP, Scope, _mart, _study_rows
 from fact22_assets.settings import code_version, outputs_dir
 
 REPORT_FILE = "evaluation_report.html"
@@ -55,11 +55,31 @@ def _read_figures(names: list[str]) -> dict[str, report.ReportFigure]:
     for name in names:
         outcome = name.removeprefix("outcome_trends_")
         title = FIGURE_TITLES.get(name) or f"{measures.title(outcome)} (the report's Figures 7-9)"
-        out[name] = report.ReportFigure(title=title, png=figure_file(name).read_bytes())
+        data_file = figure_data_file(name)
+        data = pd.read_csv(data_file, dtype={"panel": str, "series": str, "x": str}, keep_default_na=False,
+                           na_values={"y": [""]}) if data_file.exists() else None
+        out[name] = report.ReportFigure(title=title, png=figure_file(name).read_bytes(), data=data)
     return out
 
 
-def report_inputs(con, scope: Scope) -> report.ReportInputs:
+def drawn_figures(con, scope: Scope) -> dict[str, report.ReportFigure]:
+    """Every figure of the report drawn in memory for ``scope`` (a study other than the default one,
+    whose figures the figure assets write to files)."""
+    out = {}
+    for _, _, draw, casework_mart in FIGURES.values():
+        for name, _, png in draw(con, None if casework_mart else scope):
+            outcome = name.removeprefix("outcome_trends_")
+            title = FIGURE_TITLES.get(name) or f"{measures.title(outcome)} (the report's Figures 7-9)"
+            out[name] = report.ReportFigure(title=title, png=png, data=getattr(png, "data", None))
+    return out
+
+
+def report_file(study_id: str) -> str:
+    """The default study's report keeps its name; every other study's carries its id."""
+    return REPORT_FILE if study_id == DEFAULT_STUDY_ID else f"evaluation_report_{study_id}.html"
+
+
+def report_inputs(con, scope: Scope, figures: dict[str, report.ReportFigure] | None = None) -> report.ReportInputs:
     def all_rows(table: str, order: str) -> pd.DataFrame:
         return con.execute(f"SELECT * FROM {table} ORDER BY {order}").df()
 
@@ -100,7 +120,7 @@ def report_inputs(con, scope: Scope) -> report.ReportInputs:
         vintages=con.execute("SELECT vintage, min(collection_year) AS first_year, max(collection_year) AS last_year "
                              "FROM marts.cin_rates_vintages GROUP BY vintage, vintage_rank ORDER BY vintage_rank").df(),
         code_versions=versions,
-        figures=_read_figures(report_figure_names(s.outcomes)),
+        figures=figures if figures is not None else _read_figures(report_figure_names(s.outcomes)),
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
 
@@ -144,32 +164,53 @@ def report_completeness(html_text: str, figure_names: list[str], synthetic: bool
           check_specs=[dg.AssetCheckSpec("report_complete", asset=["reports", "evaluation_report"],
                                          description="Every figure is embedded as an image and every table of the "
                                                      "report is present; SYNTHETIC inputs carry the banner.")],
-          description="The evaluation report for the default study: one self-contained HTML file (figures "
+          description="The evaluation report for every study in data/studies.yaml: one self-contained HTML file each (figures "
                       "embedded) with the study set-up, comparator choice, DiD table, inference, estimates per "
                       "vintage, RCT, risk and service results, limitations worked out from the data, and the data "
-                      "vintages, source sha256s and code version. Written to outputs/evaluation_report.html.")
+                      "vintages, source sha256s and code version. Written to outputs/evaluation_report.html (the "
+                      "default study) and outputs/evaluation_report_<study_id>.html.")
 def reports_evaluation_report(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    from fact22_assets.glue.studies import studies
+
+    written, problems_by_study = {}, {}
     with duckdb.get_connection() as con:
         scope = Scope(con)
         inputs = report_inputs(con, scope)
-    text = report.render_report(inputs)
-    path = outputs_dir() / REPORT_FILE
-    write_atomically(path, text.encode("utf-8"))
+        others = []
+        for entry in studies():
+            study_id = entry.study.study_id
+            if study_id == DEFAULT_STUDY_ID:
+                continue
+            other = Scope(con, study_id)
+            others.append((other, report_inputs(con, other, drawn_figures(con, other))))
+    for each_scope, each_inputs in [(scope, inputs), *others]:
+        text = report.render_report(each_inputs)
+        path = outputs_dir() / report_file(each_scope.study.study_id)
+        write_atomically(path, text.encode("utf-8"))
+        synthetic = any(report.is_synthetic(getattr(each_inputs, n)) for n in
+                        ("rct_results", "risk_scores_by_arm", "service_case_length_by_year"))
+        found = report_completeness(text, report_figure_names(each_scope.study.outcomes), synthetic)
+        if found:
+            problems_by_study[each_scope.study.study_id] = found
+        written[each_scope.study.study_id] = path
+        context.log.info(f"wrote {path} ({len(text) / 1e6:.1f} MB)")
+        if each_scope is scope:
+            main_text, main_synthetic = text, synthetic
+    path = written[scope.study.study_id]
     names = report_figure_names(scope.study.outcomes)
-    synthetic = any(report.is_synthetic(getattr(inputs, n)) for n in
-                    ("rct_results", "risk_scores_by_arm", "service_case_length_by_year"))
-    problems = report_completeness(text, names, synthetic)
+    problems = [f"{study}: {p}" if study != scope.study.study_id else p
+                for study, found in problems_by_study.items() for p in found]
     limits = report.limitations(inputs)
-    context.log.info(f"wrote {path} ({len(text) / 1e6:.1f} MB, {len(names)} figures)")
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(path)),
             "url": dg.MetadataValue.url(path.resolve().as_uri()),
             "study_id": dg.MetadataValue.text(scope.study.study_id),
+            "reports": dg.MetadataValue.md("\n".join(f"- `{study}`: {p}" for study, p in written.items())),
             "vintage": dg.MetadataValue.text(scope.vintage),
             "figures": dg.MetadataValue.int(len(names)),
-            "size_bytes": dg.MetadataValue.int(len(text.encode("utf-8"))),
-            "synthetic_inputs": dg.MetadataValue.bool(synthetic),
+            "size_bytes": dg.MetadataValue.int(len(main_text.encode("utf-8"))),
+            "synthetic_inputs": dg.MetadataValue.bool(main_synthetic),
             "limitations": dg.MetadataValue.md("\n".join(f"- {line}" for line in limits)),
         },
         check_results=[dg.AssetCheckResult(

@@ -23,6 +23,11 @@ def figure_file(name: str) -> Path:
     return outputs_dir() / FIGURES_DIR / f"{name}.png"
 
 
+def figure_data_file(name: str) -> Path:
+    """The figure's own data (panel, series, x, y), beside its PNG: what the report's "show data" lists."""
+    return outputs_dir() / FIGURES_DIR / f"{name}.csv"
+
+
 def _draw_outcome_trends(con, scope: Scope) -> list[tuple[str, str, bytes]]:
     rates = _rates(con, scope)
     chosen = _study_rows(con, "marts.comparator_ranking", scope, "outcome")
@@ -151,6 +156,9 @@ def _figure_asset(name: str, description: str, deps: list[dg.AssetKey], draw: Ca
         for file_name, title, png in drawn:
             path = figure_file(file_name)
             write_atomically(path, png)
+            data = getattr(png, "data", None)
+            if data is not None:
+                write_atomically(figure_data_file(file_name), data.to_csv(index=False).encode("utf-8"))
             metadata["path" if len(drawn) == 1 else f"path_{file_name}"] = dg.MetadataValue.path(str(path))
             images.append(f"**{title}**\n\n{_image_markdown(title, png)}")
         metadata["figure"] = dg.MetadataValue.md("\n\n".join(images))
@@ -170,3 +178,26 @@ figures_rct_probabilities = _figure_asset("rct_probabilities", *FIGURES["rct_pro
 figures_risk_scores = _figure_asset("risk_scores", *FIGURES["risk_scores"])
 figures_service_case_length = _figure_asset("service_case_length", *FIGURES["service_case_length"])
 figures_specification_curve = _figure_asset("specification_curve", *FIGURES["specification_curve"])
+
+
+@dg.asset(key=["marts", "figure_data"], group_name=GROUP, kinds={"duckdb", "csv"},
+          deps=[dg.AssetKey(["figures", name]) for name in FIGURES],
+          description="The data behind every figure, one row per plotted point: figure, panel, series, x, y "
+                      "(read back from what each figure drew, so the numbers are the chart's own). The report's "
+                      "'show data' tables and CSVs are these rows.")
+def marts_figure_data(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    import pandas as pd
+
+    from fact22_assets.glue.tables import replace_table, table_metadata
+
+    frames = []
+    for path in sorted((outputs_dir() / FIGURES_DIR).glob("*.csv")):
+        frame = pd.read_csv(path, dtype={"panel": str, "series": str, "x": str}, keep_default_na=False,
+                            na_values={"y": [""]})
+        frames.append(frame.assign(figure=path.stem)[["figure", "panel", "series", "x", "y"]])
+    data = pd.concat(frames, ignore_index=True) if frames else \
+        pd.DataFrame({"figure": [], "panel": [], "series": [], "x": [], "y": []})
+    with duckdb.get_connection() as con:
+        replace_table(con, "marts.figure_data", data)
+        return dg.MaterializeResult(metadata=table_metadata(
+            con, "marts.figure_data", figures=dg.MetadataValue.int(int(data["figure"].nunique()))))

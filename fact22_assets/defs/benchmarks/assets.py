@@ -1,0 +1,54 @@
+"""Benchmark marts (core/benchmarks.py does the arithmetic)."""
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from fact22_assets.core import benchmarks
+from fact22_assets.glue.tables import read_frame, replace_table, table_metadata
+
+GROUP = "benchmarks"
+RATES = dg.AssetKey(["marts", "cin_rates"])
+NEIGHBOURS = dg.AssetKey(["raw", "statistical_neighbours"])
+_NEIGHBOUR_COLUMNS = "model, old_la_code, neighbour_rank, neighbour_old_la_code, closeness"
+
+
+def _neighbours(con):
+    return read_frame(con, f"SELECT {_NEIGHBOUR_COLUMNS} FROM raw.statistical_neighbours")
+
+
+@dg.asset(key=["marts", "la_benchmarks"], group_name=GROUP, kinds={"duckdb", "pandas"}, deps=[RATES, NEIGHBOURS],
+          description="Authority x collection year x measure (every count and rate of the measure registry and DfE's "
+                      "headline re-referral percentage): value, England, region, DfE statistical-neighbour average and "
+                      "count (2021 model before 2022-23, 2025 model from 2022-23), national rank (1 = highest), "
+                      "quartile band (A = highest quarter), change and rank change on the previous year.")
+def marts_la_benchmarks(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    with duckdb.get_connection() as con:
+        frame = benchmarks.la_benchmarks(read_frame(con, "SELECT * FROM marts.cin_rates"), _neighbours(con))
+        replace_table(con, "marts.la_benchmarks", frame)
+        return dg.MaterializeResult(metadata=table_metadata(
+            con, "marts.la_benchmarks", measures=dg.MetadataValue.int(len(benchmarks.MEASURE_NAMES)),
+            authorities=dg.MetadataValue.int(int(frame["old_la_code"].nunique()))))
+
+
+@dg.asset(key=["marts", "la_benchmarks_wide"], group_name=GROUP, kinds={"duckdb", "pandas"},
+          deps=[dg.AssetKey(["marts", "la_benchmarks"])],
+          description="marts.la_benchmarks for spreadsheets: one row per authority x collection year, and for each "
+                      "measure its value, England, region, statistical-neighbour average, national rank and band.")
+def marts_la_benchmarks_wide(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    with duckdb.get_connection() as con:
+        frame = benchmarks.la_benchmarks_wide(read_frame(con, "SELECT * FROM marts.la_benchmarks"))
+        replace_table(con, "marts.la_benchmarks_wide", frame)
+        return dg.MaterializeResult(metadata=table_metadata(con, "marts.la_benchmarks_wide"))
+
+
+@dg.asset(key=["marts", "statistical_neighbours"], group_name=GROUP, kinds={"duckdb", "pandas"},
+          deps=[NEIGHBOURS, dg.AssetKey(["staging", "la_reference"])],
+          description="DfE's statistical neighbours with names: each authority's ten closest authorities, ranked, per "
+                      "model (2021, 2025) and the collection years each model serves in marts.la_benchmarks.")
+def marts_statistical_neighbours(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    with duckdb.get_connection() as con:
+        names = read_frame(con, "SELECT old_la_code, arg_max(la_name, coalesce(valid_to, DATE '9999-12-31')) "
+                                "AS la_name, arg_max(la_code, coalesce(valid_to, DATE '9999-12-31')) AS area_code "
+                                "FROM staging.la_reference GROUP BY old_la_code")
+        frame = benchmarks.neighbour_table(_neighbours(con), names)
+        replace_table(con, "marts.statistical_neighbours", frame)
+        return dg.MaterializeResult(metadata=table_metadata(con, "marts.statistical_neighbours"))

@@ -1,0 +1,46 @@
+"""The authority explorer asset: one self-contained HTML page beside the report
+(plotly.js embedded from the pinned `plotly` package; opens without a network)."""
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import plotly
+from dagster_duckdb import DuckDBResource
+
+from fact22_assets.core.explorer import explorer_data, explorer_html
+from fact22_assets.core.files import write_atomically
+from fact22_assets.defs.report.scope import GROUP
+from fact22_assets.glue.tables import read_frame
+from fact22_assets.settings import outputs_dir
+
+EXPLORER_FILE = "authority_explorer.html"
+
+
+def plotly_js() -> str:
+    """plotly.js as the installed `plotly` package ships it (no CDN)."""
+    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    return path.read_text(encoding="utf-8").replace("</script", "<\\/script")
+
+
+@dg.asset(key=["reports", "authority_explorer"], group_name=GROUP, kinds={"html", "plotly"},
+          deps=[dg.AssetKey(["marts", "la_benchmarks"])],
+          description="Authority explorer: one self-contained HTML page (outputs/authority_explorer.html, no network "
+                      "needed) where you pick an authority and a measure and see its series against its statistical "
+                      "neighbours' average, its region and England, its rank and band, the data table beside the chart "
+                      "and a CSV download. Built from marts.la_benchmarks.")
+def reports_authority_explorer(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    with duckdb.get_connection() as con:
+        benchmarks = read_frame(con, "SELECT * FROM marts.la_benchmarks")
+    data = explorer_data(benchmarks)
+    page = explorer_html(data, plotly_js(), built=f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    path = outputs_dir() / EXPLORER_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, page.encode("utf-8"))
+    context.log.info(f"wrote {path} ({len(page) / 1e6:.1f} MB)")
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(path)),
+        "open": dg.MetadataValue.url(path.as_uri()),
+        "authorities": dg.MetadataValue.int(len(data["authorities"])),
+        "measures": dg.MetadataValue.int(len(data["measures"])),
+        "size_mb": dg.MetadataValue.float(round(len(page) / 1e6, 2)),
+    })
