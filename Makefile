@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export GX_ANALYTICS_ENABLED := False
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install warehouse test e2e docs ui benchmark clean
+.PHONY: install warehouse test e2e docs ui benchmark mutation clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ ui: $(STAMP)
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/build_benchmark.py
 	$(BIN)/python benchmarks/did_vectorised_vs_statsmodels.py
+
+# Mutation testing of the pure core (mutmut 3): per module, the share of mutants
+# its tests kill.  Slow (minutes per module); MODULES=... to run a few.
+mutation: $(STAMP)
+	$(BIN)/python scripts/mutation_scores.py $(MODULES)
 
 clean:
 	rm -rf warehouse .dagster_home .pytest_cache test-artifacts
