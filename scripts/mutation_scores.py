@@ -39,7 +39,7 @@ SUITES: dict[str, list[str]] = {
     "fact22_assets/core/did/twfe.py": ["tests/core/did/test_did_twfe.py"],
     "fact22_assets/core/did/placebo.py": ["tests/core/did/test_did_estimation.py"],
     "fact22_assets/core/did/estimation.py": ["tests/core/did/test_did_estimation.py"],
-    "fact22_assets/core/casework/suppression.py": ["tests/core/casework/test_suppression.py"],
+    "fact22_assets/core/casework/suppression.py": ["tests/core/casework/test_casework_service.py"],
     "fact22_assets/core/casework/disclosure.py": ["tests/core/casework/test_disclosure.py"],
 }
 
