@@ -13,6 +13,8 @@ published mart and its documentation, and tries what such a reader would:
   ``n_cases = n_fact22 + n_cec``, the start years add to the service's
   totals), solved whenever one cell of a sum is unknown, repeatedly, with
   what earlier steps recovered;
+* **inverting a test**: Fisher's exact p-value of a 2x2 table whose
+  margins are published, tried for every value the withheld cell could take;
 * **differences between rows**: two rows about nested populations
   (`MartSpec.nested`: the trial excluding the contaminated cases is the
   intention-to-treat sample less a few), whose difference is itself a
@@ -49,7 +51,10 @@ class MartSpec:
     shares: share or rate column -> (numerator count, denominator count) of
     the same row; derived: further columns computed from counts of the same
     row (test statistics), withheld with any of them; nested: (label column,
-    larger sample, smaller sample) for rows that describe nested samples.
+    larger sample, smaller sample) for rows that describe nested samples;
+    fisher: (test column, p-value column, (events_a, n_a, events_b, n_b)) for
+    rows whose test column says 'fisher_exact': with the margins known, the
+    p-value of Fisher's exact test singles out the withheld cell.
     """
 
     counts: tuple[str, ...]
@@ -57,6 +62,7 @@ class MartSpec:
     shares: dict[str, tuple[str, str]] = field(default_factory=dict)
     derived: dict[str, tuple[str, ...]] = field(default_factory=dict)
     nested: tuple[str, str, str] | None = None
+    fisher: tuple[str, str, tuple[str, str, str, str]] | None = None
 
 
 _NESTED_ANALYSES = ("analysis", "itt", "excluding_contaminated")
@@ -66,7 +72,8 @@ SPECS: dict[str, MartSpec] = {
         counts=("n_cases", "n_fact22", "n_cec", "events_fact22", "events_cec"),
         labels=("analysis", "outcome"),
         shares={"fact22_rate_observed": ("events_fact22", "n_fact22"), "cec_rate_observed": ("events_cec", "n_cec")},
-        nested=_NESTED_ANALYSES),
+        nested=_NESTED_ANALYSES,
+        fisher=("test", "p_value", ("events_fact22", "n_fact22", "events_cec", "n_cec"))),
     "marts.rct_balance": MartSpec(
         counts=("n_fact22", "n_cec", "count_fact22", "count_cec"),
         labels=("analysis", "characteristic"),
@@ -220,6 +227,22 @@ def attack(marts: dict[str, pd.DataFrame]) -> pd.DataFrame:
                         progress |= learn(num, k, f"{share} x {denominator}")
                     if den in unknown and num in known and s > 0 and (k := _whole(known[num] / s)) is not None:
                         progress |= learn(den, k, f"{numerator} / {share}")
+        # a Fisher p-value whose table has one withheld cell: try every value the cell could take
+        for table, frame in marts.items():
+            fisher = SPECS[table].fisher
+            if fisher is None or fisher[0] not in frame or fisher[1] not in frame:
+                continue
+            for row in np.flatnonzero((frame[fisher[0]] == "fisher_exact").to_numpy()):
+                cells = [(table, row, c) for c in fisher[2]]
+                missing = [i for i, c in enumerate(cells) if c not in known]
+                p = frame[fisher[1]].iloc[row]
+                if len(missing) != 1 or missing[0] not in (0, 2) or pd.isna(p) or cells[missing[0]] not in unknown:
+                    continue
+                index = missing[0]
+                size = known[cells[index + 1]]
+                fits = [k for k in range(int(size) + 1) if abs(_fisher_p(cells, known, index, k) - p) < EXACT * p]
+                if len(fits) == 1:
+                    progress |= learn(cells[index], fits[0], f"inverting Fisher's exact {fisher[1]}")
         # totals minus parts
         for relation in relations(marts):
             cells = (relation.total, *relation.parts)
@@ -270,6 +293,15 @@ def attack(marts: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(findings, columns=["mart", "row", "column", "route", "small"])
 
 
+def _fisher_p(cells: list[Cell], known: dict[Cell, float], index: int, value: int) -> float:
+    from scipy import stats
+
+    values = [known.get(c, 0.0) for c in cells]
+    values[index] = value
+    a, n_a, b, n_b = (int(v) for v in values)
+    return float(stats.fisher_exact([[a, n_a - a], [b, n_b - b]]).pvalue)
+
+
 def _withhold(frame: pd.DataFrame, row: int, column: str) -> None:
     frame.loc[row, column] = pd.NA if column in frame and str(frame[column].dtype) == "Int64" else np.nan
     status = f"{column}{STATUS}"
@@ -301,6 +333,8 @@ def protect(table: str, frame: pd.DataFrame, withhold_counts: Callable[[pd.DataF
             route = finding.route
             if route.startswith("difference from"):
                 _withhold(out, row, finding.column)
+            elif route.startswith("inverting Fisher"):
+                _withhold(out, row, spec.fisher[1])
             elif route.startswith("totals minus parts"):
                 _withhold_another(out, table, row, finding.column)
             elif " x " in route or " / " in route:

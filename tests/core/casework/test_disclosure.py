@@ -117,3 +117,14 @@ def test_protect_withholds_the_smaller_nested_row():
     assert protected.loc["excluding_contaminated", "n_cases_status"] == C
     assert protected.loc["itt", "n_cec"] == 44  # the larger sample is published
     assert protected["fact22_rate_observed"].isna().all()  # the rate of a withheld count
+
+
+def test_a_fisher_p_value_beside_its_margins_gives_the_cell_back():
+    from scipy import stats
+
+    frame = trial().iloc[:1].assign(fact22_rate_observed=np.nan, test="fisher_exact",
+                                    p_value=stats.fisher_exact([[4, 80], [0, 44]]).pvalue)
+    assert routes(attack({"marts.rct_results": frame})) == {
+        ("analysis=itt, outcome=escalated", "events_fact22", "inverting Fisher's exact p_value", True)}
+    protected = protect("marts.rct_results", frame, _keep)
+    assert pd.isna(protected.loc[0, "p_value"]) and attack({"marts.rct_results": protected}).empty
