@@ -113,8 +113,13 @@ def main() -> int:
         share = result["killed"] / result["total"] if result["total"] else float("nan")
         print(f"{module}: {result['killed']}/{result['total']} killed ({share:.0%}) in {result['seconds']:.0f} s",
               flush=True)
+        # survivors grouped by function: `mutmut show <name>` in a --keep copy shows each diff
+        by_function: dict[str, list[str]] = {}
         for name in result["survivors"]:
-            print(f"    survived: {name}", flush=True)
+            function, _, number = name.rpartition("__mutmut_")
+            by_function.setdefault(function.rsplit(".", 1)[-1].removeprefix("x_"), []).append(number)
+        for function, numbers in sorted(by_function.items()):
+            print(f"    survived in {function}: {', '.join(sorted(numbers, key=int))}", flush=True)
         for name in result["others"]:
             print(f"    {name}", flush=True)
         if result["copy"]:
