@@ -30,7 +30,7 @@ BIN = Path(sys.executable).parent
 # module -> the tests that exercise it (keep each selection fast: every mutant runs it)
 SUITES: dict[str, list[str]] = {
     "fact22_assets/core/values.py": ["tests/core/test_values.py"],
-    "fact22_assets/core/cin_parsers.py": ["tests/core/test_parsers_real_files.py"],
+    "fact22_assets/core/cin_parsers.py": ["tests/core/test_cin_parsers.py", "tests/core/test_parsers_real_files.py"],
     "fact22_assets/core/population_parsers.py": ["tests/core/test_parsers_real_files.py"],
     "fact22_assets/core/reference_parsers.py": ["tests/core/test_reference_parsers.py",
                                                 "tests/core/test_parsers_real_files.py"],
