@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export GX_ANALYTICS_ENABLED := False
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install warehouse test e2e docs ui sql benchmark clean
+.PHONY: install warehouse test e2e docs ui sql benchmark mutation clean
 
 # Python 3.11 or 3.12 (pyproject's requires-python); checked before a .venv is
 # made, and a failed install removes the half-made .venv so the next try starts clean.
@@ -53,6 +53,11 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/build_benchmark.py
 	$(BIN)/python benchmarks/did_vectorised_vs_statsmodels.py
 	$(BIN)/python benchmarks/selection_placebo_scaling.py
+
+# Mutation testing of the pure core (mutmut 3): per module, the share of mutants
+# its tests kill.  Slow (minutes per module); MODULES=... to run a few.
+mutation: $(STAMP)
+	$(BIN)/python scripts/mutation_scores.py $(MODULES)
 
 # Removes what a build made, and a .venv that is broken (no completed install,
 # or a Python it cannot run): `make warehouse` then starts from a clean state.

@@ -2,6 +2,7 @@
 import dagster as dg
 
 from fact22_assets.definitions import defs
+from fact22_assets.defs.casework.assets import PUBLISHED_COUNTS
 
 BACKBONE = {
     "raw/source_files": "ingest", "raw/cin_sfr": "ingest", "raw/cin_ees": "ingest", "raw/ons_population": "ingest",
@@ -62,8 +63,9 @@ def test_rates_depend_on_raw_files_through_staging():
 
 BLOCKING = {
     "raw_cin_sfr_cells_valid", "raw_cin_ees_cells_valid", "raw_ons_population_valid", "raw_la_lookup_valid",
-    "cin_area_year_valid", "rereferrals_within_referrals", "cin_year_coverage", "population_adds_up",
-    "population_valid", "cin_rates_valid", "cin_rates_coverage", "authority_codes_live",
+    "cin_area_year_valid", "rereferrals_within_referrals", "cin_every_authority_in_exactly_its_years",
+    "population_sums_to_england_less_known_gaps", "authorities_sum_to_published_totals",
+    "population_valid", "cin_rates_unique_and_within_bounds", "cin_rates_coverage", "authority_codes_live",
 }
 
 
@@ -73,6 +75,7 @@ def test_checks_that_guard_estimates_are_blocking():
     for name in BLOCKING:
         assert name in specs, name
         assert specs[name].blocking, name
+    assert all(specs[f"{t.split('.')[1]}_no_count_1_to_5_recoverable"].blocking for t in PUBLISHED_COUNTS)
     # A revision between releases is reported, not a reason to stop.
     assert not specs["releases_agree_on_overlap"].blocking
 

@@ -43,8 +43,17 @@ class Rate:
     """``count`` per 10,000 of ``denominator``: a column of marts.cin_rates.
 
     ``label`` is the short form tables use, ``title`` the fuller one figures
-    use, ``short`` a panel heading.  ``bounds`` are plausible limits: only a
-    unit error (a rate per 1,000, a population in thousands) crosses them.
+    use, ``short`` a panel heading.  ``bounds`` = (low, high)
+    are plausible limits for every area and year: a value of exactly 0 (no
+    events: City of London records zero re-referrals or escalations in some
+    years) or one within [low, high] passes.  Each pair is set from the real
+    distribution (the shipped marts.cin_rates, 2009-10 to 2024-25, every
+    authority, region and England; see `OBSERVED`): low at about half the
+    lowest non-zero value on record, high at about twice the highest.  A unit
+    slip moves every row by a factor of 10 (a rate per 1,000, a population in
+    thousands), which takes the lowest row below ``low`` or the highest above
+    ``high``; a real authority-year twice as extreme as any on record is worth
+    a look before it reaches an estimate.
     ``evaluation_outcome`` marks the outcomes of the FACT22 evaluation
     (RR1067), whose national series must be complete.
     """
@@ -64,11 +73,23 @@ class Rate:
         return DENOMINATOR_UNITS[self.denominator]
 
 
-# Several times the highest authority on record: see `Rate.bounds`.
-MAX_PER_10K_RESIDENTS = 1000
-MAX_PER_10K_CHILDREN = 5000
-_RESIDENT_BOUNDS = (0, MAX_PER_10K_RESIDENTS)
-_CHILD_BOUNDS = (0, MAX_PER_10K_CHILDREN)
+# What the bounds were chosen from (see `Rate.bounds`): per rate, the lowest
+# non-zero and the highest value in marts.cin_rates as built from the shipped
+# files (2009-10 to 2024-25, all areas), and where they occur.  Re-derive them
+# when a release moves past a bound (the build's rates check then fails and
+# names the row); tests/core/test_measures.py keeps each bound between a
+# tenth and the observed value below, and between it and ten times above.
+OBSERVED: dict[str, tuple[float, str, float, str]] = {
+    "closures_per_10k": (1.46, "Shropshire 2009-10", 246.6, "Nottingham 2016-17"),
+    "rereferrals_per_10k": (3.36, "Herefordshire 2021-22", 247.2, "Wakefield 2015-16"),
+    "escalations_per_10k": (1.66, "Wandsworth 2023-24", 53.9, "Middlesbrough 2020-21"),
+    "referrals_per_10k": (18.58, "City of London 2013-14", 388.4, "Wakefield 2014-15"),
+    "closures_per_10k_children": (7.32, "Shropshire 2009-10", 1193.1, "Nottingham 2016-17"),
+    "rereferrals_per_10k_children": (16.12, "Merton 2016-17", 1188.3, "Wakefield 2015-16"),
+    "escalations_per_10k_children": (7.84, "Richmond upon Thames 2009-10", 231.1, "Middlesbrough 2020-21"),
+    "referrals_per_10k_children": (164.04, "Rutland 2021-22", 2083.0, "Isle of Wight 2024-25"),
+    "cin_per_10k_children": (134.65, "Herefordshire 2009-10", 1452.6, "City of London 2021-22"),
+}
 
 COUNTS: tuple[Count, ...] = (
     Count("referrals", "Referrals",
@@ -90,34 +111,34 @@ COUNTS: tuple[Count, ...] = (
 RATES: tuple[Rate, ...] = (
     Rate("closures_per_10k", "closures", RESIDENTS, "Closures per 10,000 residents",
          "Closures (CIN episodes ended) per 10,000 residents", "Closures",
-         "Closures per 10,000 residents (all ages): an evaluation outcome.", _RESIDENT_BOUNDS, True),
+         "Closures per 10,000 residents (all ages): an evaluation outcome.", (0.7, 500), True),
     Rate("rereferrals_per_10k", "rereferrals", RESIDENTS, "Re-referrals per 10,000 residents",
          "Re-referrals within 12 months per 10,000 residents", "Re-referrals",
-         "Re-referrals within 12 months per 10,000 residents (all ages): an evaluation outcome.", _RESIDENT_BOUNDS,
+         "Re-referrals within 12 months per 10,000 residents (all ages): an evaluation outcome.", (1.6, 500),
          True),
     Rate("escalations_per_10k", "escalations", RESIDENTS, "Escalations per 10,000 residents",
          "Escalations (child protection plans started) per 10,000 residents", "Escalations",
-         "Child protection plans started per 10,000 residents (all ages): an evaluation outcome.", _RESIDENT_BOUNDS,
+         "Child protection plans started per 10,000 residents (all ages): an evaluation outcome.", (0.8, 110),
          True),
     Rate("referrals_per_10k", "referrals", RESIDENTS, "Referrals per 10,000 residents",
          "Referrals per 10,000 residents", "Referrals",
-         "Referrals per 10,000 residents (all ages).", _RESIDENT_BOUNDS),
+         "Referrals per 10,000 residents (all ages).", (9, 800)),
     Rate("closures_per_10k_children", "closures", CHILDREN, "Closures per 10,000 children",
          "Closures (CIN episodes ended) per 10,000 children aged 0-17", "Closures (children)",
-         "Closures per 10,000 children aged 0-17 (DfE's convention).", _CHILD_BOUNDS),
+         "Closures per 10,000 children aged 0-17 (DfE's convention).", (3.6, 2400)),
     Rate("rereferrals_per_10k_children", "rereferrals", CHILDREN, "Re-referrals per 10,000 children",
          "Re-referrals within 12 months per 10,000 children aged 0-17", "Re-referrals (children)",
-         "Re-referrals per 10,000 children aged 0-17 (DfE's convention).", _CHILD_BOUNDS),
+         "Re-referrals per 10,000 children aged 0-17 (DfE's convention).", (8, 2400)),
     Rate("escalations_per_10k_children", "escalations", CHILDREN, "Escalations per 10,000 children",
          "Escalations (child protection plans started) per 10,000 children aged 0-17", "Escalations (children)",
-         "Child protection plans started per 10,000 children aged 0-17 (DfE's convention).", _CHILD_BOUNDS),
+         "Child protection plans started per 10,000 children aged 0-17 (DfE's convention).", (3.9, 470)),
     Rate("referrals_per_10k_children", "referrals", CHILDREN, "Referrals per 10,000 children",
          "Referrals per 10,000 children aged 0-17", "Referrals (children)",
-         "Referrals per 10,000 children aged 0-17 (DfE's convention).", _CHILD_BOUNDS),
+         "Referrals per 10,000 children aged 0-17 (DfE's convention).", (80, 4200)),
     Rate("cin_per_10k_children", "cin_at_31_march", CHILDREN, "Children in need per 10,000 children",
          "Children in need at 31 March per 10,000 children aged 0-17", "Children in need",
          "Children in need at 31 March per 10,000 children aged 0-17 (DfE's published rate convention).",
-         _CHILD_BOUNDS),
+         (65, 2900)),
 )
 
 COUNT_NAMES: tuple[str, ...] = tuple(c.name for c in COUNTS)

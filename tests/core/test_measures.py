@@ -16,7 +16,18 @@ def test_every_rate_divides_a_registered_count_by_a_population():
         assert rate.count in measures.COUNT_NAMES
         assert rate.denominator in ("population_all_ages", "population_0_17")
         low, high = rate.bounds
-        assert 0 <= low < high
+        assert 0 < low < high
+
+
+@pytest.mark.parametrize("rate", measures.RATES, ids=lambda r: r.name)
+def test_bounds_catch_a_tenfold_slip_of_the_values_on_record(rate):
+    # Below the lowest non-zero value on record and above the highest, but
+    # within a factor of 10 of them: a rate per 1,000 (or per 100,000) moves
+    # that extreme row outside.
+    low, high = rate.bounds
+    observed_low, _, observed_high, _ = measures.OBSERVED[rate.name]
+    assert observed_low / 10 < low < observed_low
+    assert observed_high < high < observed_high * 10
 
 
 def test_rate_fragment_computes_per_10000_by_hand():

@@ -16,7 +16,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 from duckdb import DuckDBPyConnection
 
-from fact22_assets.core.casework import rct, risk, service
+from fact22_assets.core.casework import disclosure, rct, risk, service
 from fact22_assets.core.casework.origin import single_origin
 from fact22_assets.core.casework.schemas import (
     RCT_CASES,
@@ -37,19 +37,11 @@ STATUS = "_status"
 FRAMEWORK_FILE = "risk_framework.csv"
 ENGAGEMENT_FILE = "risk_engagement_scale.csv"
 
-# Counts of children or families in each published mart: a value of 1 to 5 is
-# withheld (NULL, with 'c' in <column>_status). Rates, shares, means and test
-# statistics are kept.
-PUBLISHED_COUNTS = {
-    "marts.rct_results": ["n_cases", "n_fact22", "n_cec", "events_fact22", "events_cec"],
-    "marts.rct_balance": ["n_fact22", "n_cec", "count_fact22", "count_cec"],
-    "marts.rct_minimum_detectable_effects": ["n_fact22", "n_cec"],
-    "marts.case_length_tobit": ["n_cases", "n_right_censored", "n_left_censored"],
-    "marts.risk_scores_by_arm": ["n_cases"],
-    "marts.risk_score_changes": ["n_cases"],
-    "marts.service_summary": ["n_families", "n_total"],
-    "marts.service_case_length_by_year": ["n_started", "n_ended", "n_closed", "n_open"],
-}
+# Counts of children or families in each published mart (from the disclosure
+# registry, core/casework/disclosure.py): a value of 1 to 5 is withheld (NULL,
+# with 'c' in <column>_status), and so is anything from which a withheld count
+# can be worked back (secondary suppression: shares, tests, sums, differences).
+PUBLISHED_COUNTS = {table: list(spec.counts) for table, spec in disclosure.SPECS.items()}
 
 
 # --- suppression ---------------------------------------------------------
@@ -93,6 +85,24 @@ def withhold_small_counts(frame: pd.DataFrame, counts: list[str],
     return out[order + ["data_origin"]]
 
 
+def protected(table: str, frame: pd.DataFrame, groupings: tuple[pd.Series, ...] = ()) -> pd.DataFrame:
+    """Primary and secondary suppression of one mart: counts of 1 to 5 (and the grouped second cells), then
+    whatever the disclosure attack could still use to work a withheld count back (core.casework.disclosure)."""
+    counts = PUBLISHED_COUNTS[table]
+    frame = frame.reset_index(drop=True)
+
+    def regroup(current: pd.DataFrame) -> pd.DataFrame:
+        # A cell withheld by the attack's round stands in as 1, so the grouped rule withholds its partner too.
+        held = {c: (current[f"{c}{STATUS}"].astype("string").fillna("") == SUPPRESSED).to_numpy() for c in counts}
+        again = withhold_small_counts(frame.assign(**{c: frame[c].astype("Int64").mask(held[c], 1) for c in counts}),
+                                      counts, groupings)
+        for c in counts:
+            current[c], current[f"{c}{STATUS}"] = again[c], again[f"{c}{STATUS}"]
+        return current
+
+    return disclosure.protect(table, withhold_small_counts(frame, counts, groupings), regroup)
+
+
 # --- reading and writing -------------------------------------------------
 
 
@@ -128,7 +138,7 @@ def _write_mart(context: dg.AssetExecutionContext, duckdb: DuckDBResource, frame
     """Withhold small counts, then write the mart to the analysts' warehouse."""
     table = ".".join(context.asset_key.path)
     counts = PUBLISHED_COUNTS[table]
-    published = withhold_small_counts(frame, counts, groupings)
+    published = protected(table, frame, groupings)
     withheld = {c: int((published[f"{c}{STATUS}"] == SUPPRESSED).sum()) for c in counts}
     with duckdb.get_connection() as con:
         replace_table(con, table, published)
@@ -232,7 +242,9 @@ _NOTE_COUNTS = re.compile(r"\(\d+ FACT22, \d+ CEC; ")
                       "cec_rate_if_fact22 with 95% CI, effect_rate_diff, delta-method p_value, stars). An outcome "
                       "with too few events (< 10 in all or < 5 per arm) is status 'too_few_events' with Fisher's "
                       "exact p_value and no model estimate." + _WITHHELD
-                      + "n_cases, n_fact22, n_cec, events_fact22, events_cec; rates are kept." + _ORIGIN)
+                      + "n_cases, n_fact22, n_cec, events_fact22, events_cec; an observed rate of a withheld count is "
+                      "NULL, and the "
+                      "excluding_contaminated rows withhold the CEC counts that differ from the itt rows by 1 to 5." + _ORIGIN)
 def marts_rct_results(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
                       restricted_duckdb: DuckDBResource) -> dg.MaterializeResult:
     results = rct.rct_results(_rct_cases(restricted_duckdb))
@@ -253,7 +265,8 @@ def marts_rct_results(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
                       "White British, Other White, disabled, aged out), one row per analysis and characteristic: "
                       "n and count per arm, shares, and a balance test (chi-square, or Fisher's exact test when an "
                       "expected count is below 5; statistic is then the odds ratio)." + _WITHHELD
-                      + "n_fact22, n_cec, count_fact22, count_cec; shares are kept." + _ORIGIN)
+                      + "n_fact22, n_cec, count_fact22, count_cec; a share or test of a withheld count is NULL, and the "
+                      "excluding_contaminated rows withhold the counts that differ from the itt rows by 1 to 5." + _ORIGIN)
 def marts_rct_balance(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
                       restricted_duckdb: DuckDBResource) -> dg.MaterializeResult:
     cases = _rct_cases(restricted_duckdb)
@@ -333,7 +346,7 @@ def _service_mi(restricted_duckdb: DuckDBResource) -> pd.DataFrame:
                       "mean days to close." + _WITHHELD + "n_families and n_total; secondary suppression within the "
                       "locations, within the outcomes, between escalated_cp and escalated_lac (they add to the "
                       "escalated row) and between the closed outcome and the days_to_close row (the same count). "
-                      "Shares and mean days are kept." + _ORIGIN)
+                      "The share of a withheld count is NULL; mean days are kept." + _ORIGIN)
 def marts_service_summary(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
                           restricted_duckdb: DuckDBResource) -> dg.MaterializeResult:
     summary = service.service_summary(_service_mi(restricted_duckdb))

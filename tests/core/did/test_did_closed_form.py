@@ -96,3 +96,39 @@ def test_event_study_matches_the_dummy_regression(include_covariate):
     assert fit.df_resid == 0  # saturated: why the intervals come from placebos
     got = result.set_index("collection_year")["estimate"]
     np.testing.assert_allclose(got[years], [expected[k] for k in years], rtol=0, atol=ATOL)
+
+
+def test_closed_forms_refuse_what_they_cannot_fit():
+    from fact22_assets.core.did.closed_form import differential_slopes, pair_did
+
+    years = np.array([2011.0, 2012.0, 2013.0])
+    with pytest.raises(ValueError, match=r"^expected one series of n years and a units x n array, got shapes "
+                                         r"\(3,\) and \(1, 2\)$"):
+        differential_slopes(np.ones(3), np.ones((1, 2)), years)
+    with pytest.raises(ValueError, match=r"^expected one series"):
+        differential_slopes(np.ones((2, 3)), np.ones((1, 3)), years)  # the treated series must be one row
+    with pytest.raises(ValueError, match="^the fits need complete series; drop units with missing years first$"):
+        differential_slopes(np.ones(3), np.array([[1.0, np.nan, 2.0]]), years)
+    with pytest.raises(ValueError, match="^the fits need complete series"):
+        differential_slopes(np.array([1.0, np.nan, 2.0]), np.ones((1, 3)), years)
+    with pytest.raises(ValueError, match=r"^too few years for this regression: 0 residual degrees of freedom$"):
+        differential_slopes(np.array([1.0, 2.0]), np.array([[1.0, 3.0]]), np.array([2011.0, 2012.0]))
+    post = np.array([False, True, True])
+    with pytest.raises(ValueError, match="^post must flag each year, with at least one pre- and one post year$"):
+        pair_did(np.ones((1, 3)), np.ones(3), np.array([True, True, True]))
+    with pytest.raises(ValueError, match="^post must flag each year"):
+        pair_did(np.ones((1, 3)), np.ones(3), np.array([False, False, False]))
+    with pytest.raises(ValueError, match="^give the covariate for both treated and control, or for neither$"):
+        pair_did(np.ones((1, 3)), np.ones(3), post, treated_x=np.ones((1, 3)))
+
+
+def test_closed_forms_report_t_and_the_number_of_rows():
+    from fact22_assets.core.did.closed_form import differential_slopes, pair_did
+
+    fits = differential_slopes(np.array([1.0, 2.0, 4.0]), np.array([[1.0, 1.5, 2.5], [0.0, 2.0, 3.0]]),
+                               np.array([2011.0, 2012.0, 2013.0]))
+    assert fits.n_obs == 6 and fits.df_resid == 2
+    np.testing.assert_allclose(fits.t, fits.estimate / fits.se)
+    did = pair_did(np.array([[1.0, 2.0, 4.0, 5.0]]), np.array([1.0, 1.5, 2.5, 2.0]), np.array([False, False, True, True]))
+    assert did.n_obs == 8
+    np.testing.assert_allclose(did.t, did.estimate / did.se)

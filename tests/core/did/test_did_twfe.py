@@ -41,3 +41,12 @@ def test_recovers_a_planted_effect():
     row = TwoWayFixedEffects().estimate(prepared, Selection(pd.DataFrame(), ""))["did_results"].iloc[0]
     assert row["estimate"] == pytest.approx(25.0, abs=2.0)
     assert row["permutation_p_value"] == pytest.approx(1 / 81)
+
+
+def test_the_row_says_which_study_outcome_and_inference():
+    panel = simulated_panel(n_units=12, seed=11)
+    prepared = prepare_outcome(panel, FACT22, "closures_per_10k")
+    row = TwoWayFixedEffects().estimate(prepared, Selection(pd.DataFrame(), ""))["did_results"].iloc[0]
+    assert row["study_id"] == FACT22.study_id and row["outcome"] == "closures_per_10k"
+    assert row["treated_unit_code"] == FACT22.treated_unit_code and row["first_post_year"] == FACT22.first_post_year
+    assert isinstance(row["permutation_inference"], str) and "placebo" in row["permutation_inference"].lower()

@@ -1,0 +1,281 @@
+"""Every asset check of the code location, shown failing.
+
+The warehouse is built once (``built_warehouse``); each case copies the
+DuckDB files, damages one table with SQL, calls the check function on the
+copy and asserts that it fails and names the damaged row. A check that
+cannot be made to fail here guards nothing; `test_every_check_has_a_failing_case`
+keeps the list complete as checks are added.
+"""
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pytest
+from dagster_duckdb import DuckDBResource
+
+from fact22_assets.defs.casework import checks as casework
+from fact22_assets.defs.did import checks as did
+from fact22_assets.defs.report.assets import REPORT_FILE, report_completeness, report_figure_names
+from fact22_assets.defs.statistics.marts import checks as marts
+from fact22_assets.defs.statistics.raw import checks as raw
+from fact22_assets.defs.statistics.staging import checks as staging
+from fact22_assets.lifecycle.dictionary import every_column_described
+
+CE_2012 = "area_name = 'Cheshire East' AND collection_year = 2012"
+
+
+def _name(check) -> str:
+    return next(iter(check.check_specs)).name
+
+
+def _case(check, damage: list[str], names: str, restricted: bool = False, both: bool = False):
+    return pytest.param(check, damage, names, restricted, both, id=_name(check))
+
+
+# check function, SQL that damages one table, text the failure must show (the row it names)
+CASES = [
+    _case(raw.raw_cin_sfr_cells_valid,
+          [f"UPDATE raw.cin_sfr SET value = -7 WHERE {CE_2012} AND measure = 'closures'"], "Cheshire East"),
+    _case(raw.raw_cin_ees_cells_valid,
+          ["UPDATE raw.cin_ees SET value_status = 'invalid' "
+           "WHERE area_name = 'Cheshire East' AND collection_year = 2016 AND measure = 'referrals'"], "Cheshire East"),
+    _case(raw.raw_ons_population_valid,
+          ["UPDATE raw.ons_population SET population = 0 WHERE area_code = 'E06000049' AND mid_year = 2012 "
+           "AND age_group = 'all_ages'"], "Cheshire East"),
+    _case(raw.raw_la_lookup_valid,
+          ["UPDATE raw.la_lookup SET region_code = 'North West' WHERE old_la_code = '895'"], "Cheshire East"),
+    _case(staging.cin_area_year_valid,
+          [f"UPDATE staging.cin_area_year SET closures = -1 WHERE {CE_2012}"], "Cheshire East"),
+    _case(staging.rereferrals_within_referrals,
+          [f"UPDATE staging.cin_area_year SET rereferrals = referrals + 1 WHERE {CE_2012}"], "Cheshire East"),
+    _case(staging.cin_every_authority_in_exactly_its_years,
+          ["DELETE FROM staging.cin_area_year WHERE area_name = 'Cumbria' AND collection_year = 2015"],
+          "area_name=Cumbria, collection_year=2015"),
+    _case(staging.authority_codes_live,
+          ["UPDATE staging.cin_area_year_vintages SET area_code = 'E06000050' "
+           f"WHERE {CE_2012} AND geographic_level = 'Local authority'"], "Cheshire East"),
+    _case(staging.authorities_sum_to_published_totals,
+          ["UPDATE staging.cin_area_year SET referrals = 2 * referrals "
+           "WHERE area_name = 'Cheshire East' AND collection_year = 2016"], "area=E12000002"),
+    _case(staging.population_sums_to_england_less_known_gaps,
+          ["UPDATE staging.population_area_year SET population_all_ages = 2 * population_all_ages "
+           "WHERE area_code = 'E06000049' AND mid_year = 2012"], "mid_year=2012"),
+    _case(staging.population_valid,
+          ["UPDATE staging.population_area_year SET population_all_ages = 5 "
+           "WHERE area_code = 'E06000049' AND mid_year = 2012"], "895"),
+    _case(marts.cin_rates_unique_and_within_bounds,
+          # a per-1,000 slip: every closures rate ten times too small
+          ["UPDATE marts.cin_rates SET closures_per_10k = closures_per_10k / 10"], "Shropshire"),
+    _case(marts.cin_rates_coverage,
+          ["DELETE FROM marts.cin_rates WHERE geographic_level = 'National' AND collection_year = 2016"],
+          "year=2015-16"),
+    _case(marts.releases_agree_on_overlap,
+          ["UPDATE marts.revisions SET kind = 'revised value', new_value = 6 "
+           "WHERE area_name = 'City of London' AND collection_year_label = '2021-22' AND measure = 'rereferrals'"],
+          "City of London"),
+    _case(did.did_results_valid,
+          ["UPDATE marts.did_results SET p_classical = 1.5 WHERE method = 'ols' AND outcome = 'closures_per_10k'"],
+          "closures_per_10k"),
+    _case(did.did_two_by_two_recomputes,
+          ["UPDATE marts.did_results SET estimate = estimate + 1 "
+           "WHERE method = 'difference_of_means' AND outcome = 'escalations_per_10k'"], "escalations_per_10k"),
+    _case(did.one_valid_comparator,
+          ["UPDATE marts.comparator_ranking SET selected = false WHERE outcome = 'rereferrals_per_10k'"],
+          "rereferrals_per_10k"),
+    _case(every_column_described,
+          ["COMMENT ON COLUMN marts.cin_rates.closures_per_10k IS ''"], "closures_per_10k"),
+    _case(casework.restricted_rct_cases_valid,
+          ["UPDATE restricted.rct_cases SET family_id = (SELECT family_id FROM restricted.rct_cases "
+           "WHERE source_row = 2) WHERE source_row = 3"], "source_row=3", restricted=True),
+    _case(casework.restricted_risk_notes_valid,
+          ["UPDATE restricted.risk_notes SET arm = 'PILOT' WHERE source_row = 5"], "source_row=5", restricted=True),
+    _case(casework.restricted_risk_scores_valid,
+          ["UPDATE restricted.risk_scores SET total_score = total_score + 1 WHERE source_row = 7"], "source_row=7",
+          restricted=True),
+    _case(casework.restricted_service_mi_valid,
+          ["UPDATE restricted.service_mi SET data_origin = 'COUNCIL' WHERE source_row = 9"], "data_origin",
+          restricted=True),
+    _case(casework.rct_results_valid,
+          ["UPDATE marts.rct_results SET p_value = 1.5 WHERE analysis = 'itt' AND outcome = 'closed'"], "closed"),
+    _case(casework.rct_results_too_few_events_flagged,
+          ["UPDATE marts.rct_results SET status = 'estimated' WHERE analysis = 'itt' AND outcome = 'escalated'"],
+          "escalated", both=True),
+    # the disclosure checks: a share put back beside its denominator, a sum with one withheld cell, a small count shown
+    _case(casework.rct_results_no_count_1_to_5_recoverable,
+          ["UPDATE marts.rct_results SET fact22_rate_observed = 4 / 84 WHERE analysis = 'itt' AND outcome = 'escalated'"],
+          "fact22_rate_observed x n_fact22"),
+    _case(casework.rct_balance_no_count_1_to_5_recoverable,
+          ["UPDATE marts.rct_balance SET share_fact22 = 2 / 84 WHERE analysis = 'itt' AND characteristic = 'disabled'"],
+          "characteristic=disabled"),
+    _case(casework.service_summary_no_count_1_to_5_recoverable,
+          ["UPDATE marts.service_summary SET share = 4 / 380 WHERE category = 'Unknown'"], "category=Unknown"),
+    _case(casework.service_case_length_by_year_no_count_1_to_5_recoverable,
+          # 3 cases of 2019 still open, withheld without a partner: started - ended gives them back
+          ["UPDATE marts.service_case_length_by_year SET n_ended = 53, n_open = NULL, n_open_status = 'c' "
+           "WHERE start_year = 2019",
+           "UPDATE marts.service_summary SET n_families = 30 WHERE measure = 'outcome' AND category = 'open'"],
+          "start_year=2019"),
+    _case(casework.rct_minimum_detectable_effects_no_count_1_to_5_recoverable,
+          ["UPDATE marts.rct_minimum_detectable_effects SET n_cec = 4 WHERE outcome = 'closed'"], "closed"),
+    _case(casework.case_length_tobit_no_count_1_to_5_recoverable,
+          ["UPDATE marts.case_length_tobit SET n_left_censored = 3 WHERE term = 'fact22'"], "fact22"),
+    _case(casework.risk_scores_by_arm_no_count_1_to_5_recoverable,
+          ["UPDATE marts.risk_scores_by_arm SET n_cases = 2 WHERE arm = 'CEC' AND time_point = 'latest_2019'"],
+          "latest_2019"),
+    _case(casework.risk_score_changes_no_count_1_to_5_recoverable,
+          ["UPDATE marts.risk_score_changes SET n_cases = 5 WHERE arm = 'FACT22' AND to_time_point = 'latest_2019' "
+           "AND from_time_point = 'referral_2015'"], "referral_2015"),
+]
+
+
+@pytest.fixture
+def warehouse_copy(built_warehouse, tmp_path) -> tuple[Path, Path]:
+    """Private copies of the built warehouse and its restricted file."""
+    restricted = built_warehouse.parent / "restricted" / "casework.duckdb"
+    copies = tmp_path / "fact22.duckdb", tmp_path / "casework.duckdb"
+    shutil.copy(built_warehouse, copies[0])
+    shutil.copy(restricted, copies[1])
+    return copies
+
+
+def _evidence(result: dg.AssetCheckResult) -> str:
+    parts = [result.description or ""]
+    for value in result.metadata.values():
+        parts.append(str(getattr(value, "value", value)))
+    return "\n".join(parts)
+
+
+def _damage(path: Path, statements: list[str]) -> None:
+    con = duckdb.connect(str(path))
+    try:
+        for statement in statements:
+            con.execute(statement)
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(("check", "damage", "names", "restricted", "both"), CASES)
+def test_check_passes_on_the_build_and_fails_on_damage(warehouse_copy, check, damage, names, restricted, both):
+    warehouse, restricted_file = warehouse_copy
+    resources = {"duckdb": DuckDBResource(database=str(warehouse))}
+    if restricted:
+        resources = {"restricted_duckdb": DuckDBResource(database=str(restricted_file))}
+    if both:
+        resources["restricted_duckdb"] = DuckDBResource(database=str(restricted_file))
+    assert check(**resources).passed, _name(check)
+    _damage(restricted_file if restricted else warehouse, damage)
+    result = check(**resources)
+    assert not result.passed
+    assert names in _evidence(result), _evidence(result)[:2000]
+
+
+def test_coverage_fails_on_a_row_after_an_authority_ended(warehouse_copy):
+    warehouse, _ = warehouse_copy
+    _damage(warehouse, ["INSERT INTO staging.cin_area_year SELECT * REPLACE (2024 AS collection_year) "
+                        "FROM staging.cin_area_year WHERE area_name = 'Cumbria' AND collection_year = 2023"])
+    result = staging.cin_every_authority_in_exactly_its_years(duckdb=DuckDBResource(database=str(warehouse)))
+    assert not result.passed
+    assert "row outside the years the authority existed (2010 to 2023)" in result.description
+
+
+def test_population_fails_on_an_authority_without_estimate_outside_the_known_gaps(warehouse_copy):
+    warehouse, _ = warehouse_copy
+    _damage(warehouse, ["UPDATE staging.population_area_year SET population_all_ages = NULL "
+                        "WHERE area_code = 'E06000049' AND mid_year = 2015"])
+    result = staging.population_sums_to_england_less_known_gaps(duckdb=DuckDBResource(database=str(warehouse)))
+    assert not result.passed
+    assert "unexplained_missing=895" in result.description
+
+
+def test_published_totals_fail_on_a_shortfall_where_nothing_is_withheld(warehouse_copy):
+    warehouse, _ = warehouse_copy
+    _damage(warehouse, ["UPDATE staging.cin_area_year SET closures = 0 "
+                        "WHERE area_name = 'Cheshire East' AND collection_year = 2016"])
+    result = staging.authorities_sum_to_published_totals(duckdb=DuckDBResource(database=str(warehouse)))
+    assert not result.passed
+    assert "authorities fall short although none is withheld" in result.description
+
+
+def test_rate_bounds_fail_on_a_rate_per_100000(warehouse_copy):
+    warehouse, _ = warehouse_copy
+    _damage(warehouse, ["UPDATE marts.cin_rates SET escalations_per_10k = escalations_per_10k * 10"])
+    result = marts.cin_rates_unique_and_within_bounds(duckdb=DuckDBResource(database=str(warehouse)))
+    assert not result.passed
+    assert "escalations_per_10k_unless_zero" in result.description
+
+
+def test_report_complete_fails_on_a_missing_figure(built_warehouse):
+    from fact22_assets.glue.studies import studies
+
+    html = (built_warehouse.parent / "outputs" / REPORT_FILE).read_text()
+    names = report_figure_names(studies()[0].study.outcomes)
+    assert report_completeness(html, names, synthetic=True) == []
+    broken = html.replace(f'data-figure="{names[0]}"', 'data-figure="gone"')
+    assert report_completeness(broken, names, synthetic=True) == [f"figure {names[0]} not embedded"]
+
+
+def test_every_check_has_a_failing_case():
+    from fact22_assets.definitions import defs
+
+    names = {key.name for key in defs().resolve_asset_graph().asset_check_keys}
+    shown = {_name(c.values[0]) for c in CASES} | {"report_complete"}
+    assert names == shown, (sorted(names - shown), sorted(shown - names))
+
+
+# --- the disclosure attack against the marts as built before secondary suppression (frozen) and now
+
+BEFORE = Path(__file__).resolve().parents[1] / "fixtures" / "casework_marts_before_issue11"
+
+
+def _frozen_marts() -> dict[str, pd.DataFrame]:
+    return {f"marts.{p.stem}": pd.read_csv(p) for p in sorted(BEFORE.glob("*.csv"))}
+
+
+def test_the_attack_recovers_what_the_old_marts_leaked():
+    from fact22_assets.core.casework.disclosure import attack
+
+    findings = attack(_frozen_marts())
+    found = set(zip(findings["mart"], findings["row"], findings["column"], findings["route"], strict=True))
+    assert ("marts.rct_results", "analysis=itt, outcome=escalated", "events_fact22",
+            "fact22_rate_observed x n_fact22") in found                       # 0.047619 x 84 = 4 escalations
+    assert ("marts.rct_balance", "analysis=itt, characteristic=disabled", "count_fact22",
+            "share_fact22 x n_fact22") in found                               # 0.0238 x 84 = 2 disabled children
+    assert ("marts.service_summary", "measure=location, category=Macclesfield", "n_families",
+            "share x n_total") in found                                       # 0.1895 x 380 = 72
+    assert ("marts.service_summary", "measure=location, category=Unknown", "n_families",
+            "share x n_total") in found                                       # 0.0105 x 380 = 4
+    assert ("marts.rct_results", "analysis=excluding_contaminated, outcome=closed", "n_cec",
+            "difference from the itt row") in found                           # 44 - 39 = 5
+    assert findings["small"].sum() >= 20
+
+
+def test_disclosure_checks_fail_on_the_old_marts_and_pass_on_the_new(warehouse_copy):
+    warehouse, _ = warehouse_copy
+    resource = DuckDBResource(database=str(warehouse))
+    checks = {"marts.rct_results": casework.rct_results_no_count_1_to_5_recoverable,
+              "marts.rct_balance": casework.rct_balance_no_count_1_to_5_recoverable,
+              "marts.service_summary": casework.service_summary_no_count_1_to_5_recoverable}
+    for check in checks.values():
+        assert check(duckdb=resource).passed
+    con = duckdb.connect(str(warehouse))
+    for table, frame in _frozen_marts().items():
+        con.register("frozen", frame)
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM frozen")
+        con.unregister("frozen")
+    con.close()
+    for table, check in checks.items():
+        result = check(duckdb=resource)
+        assert not result.passed, table
+        assert "counts of 1 to 5 a reader can work out" in result.description
+
+
+def test_the_attack_recovers_nothing_from_the_built_marts(built_warehouse):
+    from fact22_assets.core.casework.disclosure import SPECS, attack
+
+    con = duckdb.connect(str(built_warehouse), read_only=True)
+    marts_now = {table: con.execute(f"SELECT * FROM {table}").df() for table in SPECS}
+    con.close()
+    findings = attack(marts_now)
+    assert findings.empty, findings.to_string()
