@@ -32,8 +32,8 @@ docs: $(STAMP)
 	$(BIN)/python scripts/generate_data_dictionary.py
 
 ui: $(STAMP)
-	mkdir -p $(DAGSTER_HOME)
-	$(BIN)/dagster dev --host 127.0.0.1 --port 3000 -w workspace.yaml
+	mkdir -p "$(DAGSTER_HOME)"
+	"$(BIN)/dagster" dev --host 127.0.0.1 --port 3000 -w workspace.yaml
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/build_benchmark.py
