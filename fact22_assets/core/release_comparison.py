@@ -11,7 +11,9 @@ with what was published before:
   year and measure moves by more than ``REVISION_BOUND`` only in a release
   declared a revision;
 - **trend**: an authority's count moves from one year to the next within
-  ``TREND_BOUNDS``.
+  ``TREND_BOUNDS``;
+- **parts**: the files of one release (b1, c1, d3) cover the same
+  area-years, so rows missing from one file name that file, not a sibling.
 
 The bounds come from the real history (README, "Comparison with what is
 published"): the 2022 and 2025 releases agree on every number for 2013-2022,
@@ -73,13 +75,28 @@ def trend_jumps(release: pd.DataFrame, bounds=TREND_BOUNDS, min_count=TREND_MIN_
     return jumps[[*EVIDENCE, "previous_year_value", "value", "ratio"]].reset_index(drop=True)
 
 
+def part_gaps(release: pd.DataFrame) -> pd.DataFrame:
+    """Area-years a file of the release lacks that another file of it has, named by the file that lacks them."""
+    frame = _keyed(release)
+    keys = ["geographic_level", "area_key", "collection_year"]
+    present = frame[[*keys, "source_file", "area_name"]].drop_duplicates(subset=[*keys, "source_file"])
+    union = present.drop_duplicates(subset=keys)[[*keys, "area_name"]]
+    gaps = []
+    for file in sorted(present["source_file"].unique()):
+        merged = union.merge(present[present["source_file"] == file][keys], on=keys, how="left", indicator=True)
+        gaps.append(merged[merged["_merge"] == "left_only"].assign(source_file=file))
+    found = pd.concat(gaps, ignore_index=True) if gaps else pd.DataFrame(columns=[*keys, "source_file"])
+    return found[["source_file", "geographic_level", "area_name", "collection_year"]].reset_index(drop=True)
+
+
 def compare_releases(rows: pd.DataFrame, revision_releases: set[str] = frozenset()) -> dict[str, pd.DataFrame]:
     """Each release against its predecessor by rank (``rows``: raw.cin_ees
     plus ``release_rank``); what each of the three comparisons found."""
     ranked = rows[["release_id", "release_rank"]].drop_duplicates().sort_values("release_rank")["release_id"].tolist()
-    found = {"coverage": [], "revision": [], "trend": []}
+    found = {"parts": [], "coverage": [], "revision": [], "trend": []}
     for position, release in enumerate(ranked):
         new = rows[rows["release_id"] == release]
+        found["parts"].append(part_gaps(new).assign(release_id=release))
         found["trend"].append(trend_jumps(new).assign(release_id=release))
         if position == 0:
             continue

@@ -2,7 +2,7 @@
 import pandas as pd
 import pytest
 
-from fact22_assets.core.release_comparison import compare_releases, coverage_gaps, revisions, trend_jumps
+from fact22_assets.core.release_comparison import compare_releases, coverage_gaps, part_gaps, revisions, trend_jumps
 
 
 def _release(release_id: str, rank: int, values: dict[tuple[str, int], float], file: str) -> pd.DataFrame:
@@ -48,3 +48,11 @@ def test_a_changed_published_number_is_a_revision_unless_declared():
     assert revisions(old, _release("cin_2025", 2025, {**NEW, ("895", 2021): 1305.0}, "b1.csv")).empty  # within bound
     assert compare_releases(pd.concat([old, new]), revision_releases={"cin_2025"})["revision"].empty
     assert len(compare_releases(pd.concat([old, new]))["revision"]) == 2
+
+
+def test_rows_missing_from_one_file_of_a_release_name_that_file():
+    b1 = _release("cin_2025", 2025, NEW, "landing/b1.csv")
+    c1 = _release("cin_2025", 2025, {k: v for k, v in NEW.items() if k != ("896", 2023)}, "landing/c1.csv")
+    gaps = part_gaps(pd.concat([b1, c1]))
+    assert gaps[["source_file", "area_name", "collection_year"]].values.tolist() == [["landing/c1.csv", "LA 896", 2023]]
+    assert part_gaps(pd.concat([b1, _release("cin_2025", 2025, NEW, "landing/c1.csv")])).empty
