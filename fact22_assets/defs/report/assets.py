@@ -4,6 +4,7 @@ It embeds the figure files the figure assets wrote (outputs_dir()/figures/)
 and is regenerated whenever the marts it reads are.
 """
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -13,6 +14,7 @@ from fact22_assets.core import measures, report
 from fact22_assets.core.files import write_atomically
 from fact22_assets.defs.report.figures import FIGURES, FIGURES_DIR, figure_file
 from fact22_assets.defs.report.scope import GROUP, Scope, _mart, _study_rows
+from fact22_assets.glue.publishing import outputs_of
 from fact22_assets.settings import code_version, outputs_dir
 
 REPORT_FILE = "evaluation_report.html"
@@ -43,20 +45,21 @@ def report_figure_names(outcomes) -> list[str]:
     return [report.outcome_trend_figure(o) for o in outcomes] + FIXED_FIGURES
 
 
-def _read_figures(names: list[str]) -> dict[str, report.ReportFigure]:
-    missing = [n for n in names if not figure_file(n).exists()]
+def _read_figures(names: list[str], outputs: Path | None = None) -> dict[str, report.ReportFigure]:
+    missing = [n for n in names if not figure_file(n, outputs).exists()]
     if missing:
-        raise FileNotFoundError(f"figure file(s) {', '.join(missing)} missing in {outputs_dir() / FIGURES_DIR}: "
+        raise FileNotFoundError(f"figure file(s) {', '.join(missing)} missing in {outputs or outputs_dir()}/"
+                                f"{FIGURES_DIR}: "
                                 "materialise the figures/ assets first")
     out = {}
     for name in names:
         outcome = name.removeprefix("outcome_trends_")
         title = FIGURE_TITLES.get(name) or f"{measures.title(outcome)} (the report's Figures 7-9)"
-        out[name] = report.ReportFigure(title=title, png=figure_file(name).read_bytes())
+        out[name] = report.ReportFigure(title=title, png=figure_file(name, outputs).read_bytes())
     return out
 
 
-def report_inputs(con, scope: Scope) -> report.ReportInputs:
+def report_inputs(con, scope: Scope, outputs: Path | None = None) -> report.ReportInputs:
     def all_rows(table: str, order: str) -> pd.DataFrame:
         return con.execute(f"SELECT * FROM {table} ORDER BY {order}").df()
 
@@ -91,7 +94,7 @@ def report_inputs(con, scope: Scope) -> report.ReportInputs:
         vintages=con.execute("SELECT vintage, min(collection_year) AS first_year, max(collection_year) AS last_year "
                              "FROM marts.cin_rates_vintages GROUP BY vintage, vintage_rank ORDER BY vintage_rank").df(),
         code_versions=versions,
-        figures=_read_figures(report_figure_names(s.outcomes)),
+        figures=_read_figures(report_figure_names(s.outcomes), outputs),
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
 
@@ -121,9 +124,9 @@ def report_completeness(html_text: str, figure_names: list[str], synthetic: bool
 def reports_evaluation_report(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
     with duckdb.get_connection() as con:
         scope = Scope(con)
-        inputs = report_inputs(con, scope)
+        inputs = report_inputs(con, scope, outputs_of(duckdb))
     text = report.render_report(inputs)
-    path = outputs_dir() / REPORT_FILE
+    path = outputs_of(duckdb) / REPORT_FILE
     write_atomically(path, text.encode("utf-8"))
     names = report_figure_names(scope.study.outcomes)
     synthetic = any(report.is_synthetic(getattr(inputs, n)) for n in
