@@ -76,17 +76,27 @@ def trend_jumps(release: pd.DataFrame, bounds=TREND_BOUNDS, min_count=TREND_MIN_
 
 
 def part_gaps(release: pd.DataFrame) -> pd.DataFrame:
-    """Area-years a file of the release lacks that another file of it has, named by the file that lacks them."""
+    """Area-years the files of one release disagree on, each named by the
+    odd one out: the files lacking an area-year most files have, or the
+    files having one most files lack (a changed authority code)."""
     frame = _keyed(release)
     keys = ["geographic_level", "area_key", "collection_year"]
     present = frame[[*keys, "source_file", "area_name"]].drop_duplicates(subset=[*keys, "source_file"])
-    union = present.drop_duplicates(subset=keys)[[*keys, "area_name"]]
-    gaps = []
-    for file in sorted(present["source_file"].unique()):
-        merged = union.merge(present[present["source_file"] == file][keys], on=keys, how="left", indicator=True)
-        gaps.append(merged[merged["_merge"] == "left_only"].assign(source_file=file))
-    found = pd.concat(gaps, ignore_index=True) if gaps else pd.DataFrame(columns=[*keys, "source_file"])
-    return found[["source_file", "geographic_level", "area_name", "collection_year"]].reset_index(drop=True)
+    files = sorted(present["source_file"].unique())
+    holders = present.groupby(keys)["source_file"].agg(frozenset).reset_index()
+    names = present.drop_duplicates(subset=keys).set_index(keys)["area_name"]
+    found = []
+    for row in holders.itertuples(index=False):
+        have = row.source_file
+        if len(have) == len(files):
+            continue
+        odd = sorted(have) if 2 * len(have) < len(files) else [f for f in files if f not in have]
+        problem = "only this file has it" if 2 * len(have) < len(files) else "missing from this file"
+        key = (row.geographic_level, row.area_key, row.collection_year)
+        found += [{"source_file": f, "geographic_level": key[0], "area_code": key[1], "area_name": names.loc[key],
+                   "collection_year": key[2], "problem": problem} for f in odd]
+    return pd.DataFrame(found, columns=["source_file", "geographic_level", "area_code", "area_name",
+                                        "collection_year", "problem"])
 
 
 def compare_releases(rows: pd.DataFrame, revision_releases: set[str] = frozenset()) -> dict[str, pd.DataFrame]:

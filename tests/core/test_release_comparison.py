@@ -56,3 +56,13 @@ def test_rows_missing_from_one_file_of_a_release_name_that_file():
     gaps = part_gaps(pd.concat([b1, c1]))
     assert gaps[["source_file", "area_name", "collection_year"]].values.tolist() == [["landing/c1.csv", "LA 896", 2023]]
     assert part_gaps(pd.concat([b1, _release("cin_2025", 2025, NEW, "landing/c1.csv")])).empty
+
+
+def test_a_changed_authority_code_in_one_file_names_that_file_only():
+    b1 = _release("cin_2025", 2025, NEW, "landing/b1.csv")
+    d3 = _release("cin_2025", 2025, NEW, "landing/d3.csv")
+    c1 = _release("cin_2025", 2025, {**{k: v for k, v in NEW.items() if k != ("896", 2023)}, ("999", 2023): 980.0},
+                  "landing/c1.csv")
+    gaps = part_gaps(pd.concat([b1, c1, d3]))
+    assert set(gaps.source_file) == {"landing/c1.csv"}
+    assert sorted(gaps.problem) == ["missing from this file", "only this file has it"]
