@@ -19,6 +19,7 @@ unchanged, and whether anything is stuck afterwards (a left-over lock, a
 build folder, a partial copy, or the good files refused).
 
     python benchmarks/reliability.py [--kinds dropped-digit,empty-file] [--states published-2022] [--skip-kills]
+                                     [--skip-concurrency] [--kill-points "just after the swap"]
 """
 from __future__ import annotations
 
@@ -405,6 +406,7 @@ def main() -> None:
     parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--states", default=",".join(STATES))
     parser.add_argument("--skip-kills", action="store_true")
+    parser.add_argument("--kill-points", default=",".join(KILL_POINTS), help="comma-separated names of KILL_POINTS")
     parser.add_argument("--skip-concurrency", action="store_true")
     args = parser.parse_args()
     rows = []
@@ -424,7 +426,7 @@ def main() -> None:
                 rows.append(case(templates, scratch))
                 print(_line(rows[-1]), flush=True)
         if not args.skip_kills:
-            for point in KILL_POINTS:
+            for point in args.kill_points.split(","):
                 rows.append(killed(templates, scratch, point))
                 print(_line(rows[-1]), flush=True)
         print()
