@@ -39,8 +39,8 @@ docs: $(STAMP)
 	$(BIN)/python scripts/generate_data_dictionary.py
 
 ui: $(STAMP)
-	mkdir -p $(DAGSTER_HOME)
-	$(BIN)/dagster dev --host 127.0.0.1 --port 3000 -w workspace.yaml
+	mkdir -p "$(DAGSTER_HOME)"
+	"$(BIN)/dagster" dev --host 127.0.0.1 --port 3000 -w workspace.yaml
 
 # The published warehouse, read-only, in the DuckDB 1.x command-line client
 # (pip duckdb-cli, pinned in pyproject.toml): it never blocks a refresh.

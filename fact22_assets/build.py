@@ -10,7 +10,11 @@ the variable and the path, before anything runs), then one line per stage
 as it completes and a summary; Dagster's full event stream goes to
 ``warehouse/logs/<run id>.log`` and to the UI.  It stops with a non-zero
 exit, naming the failed steps and checks, when anything fails; the published
-warehouse then stays as it was and any landing files are refused.
+warehouse then stays as it was and any landing files are refused (unless the
+machine, not the data, stopped it: then they stay for a retry).
+
+When the inputs (by sha256) and the code equal what was last published, it
+says so and exits before loading Dagster: nothing to do costs nothing.
 """
 from __future__ import annotations
 
@@ -20,8 +24,10 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import dagster as dg
+if TYPE_CHECKING:
+    import dagster as dg
 
 from fact22_assets.core.progress import Progress, plural, shorten
 from fact22_assets.settings import dagster_home, logs_dir, problems
@@ -31,6 +37,8 @@ EXIT_SETTINGS = 2
 
 def project_instance() -> dg.DagsterInstance:
     """The project's persistent Dagster instance (created on first use, telemetry off)."""
+    import dagster as dg
+
     home = dagster_home()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
@@ -48,6 +56,8 @@ class _ProgressHandler(logging.Handler):
         self.progress, self.started, self.out = progress, started, out or sys.stdout
 
     def emit(self, record: logging.LogRecord) -> None:
+        import dagster as dg
+
         event = (getattr(record, "dagster_meta", None) or {}).get("dagster_event")
         if event is None:
             return
@@ -70,6 +80,8 @@ class _ProgressHandler(logging.Handler):
 
 
 def _loggers(log_file: Path, handler: logging.Handler) -> dict[str, dg.LoggerDefinition]:
+    import dagster as dg
+
     @dg.logger(description="Full event stream to a file; stage lines to the terminal.")
     def build_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
         logger = logging.Logger("fact22.build", level=logging.DEBUG)
@@ -128,14 +140,32 @@ def main() -> int:
             print(f"settings: {line}", file=sys.stderr)
         return EXIT_SETTINGS
 
-    from fact22_assets.core.landing import landing_files, reject
-    from fact22_assets.glue.run_report import LANDING_TAG, failure_reasons
-    from fact22_assets.settings import landing_dir, warehouse_path
+    from fact22_assets.glue.freshness import nothing_to_do
+    from fact22_assets.settings import warehouse_path
 
     started = time.perf_counter()
+    same, why = nothing_to_do()
+    if same and "--force" not in sys.argv[1:]:
+        print(f"warehouse up to date, nothing published: {warehouse_path()} ({why}; "
+              f"checked in {time.perf_counter() - started:.2f} s; --force rebuilds)")
+        return 0
+
+    from fact22_assets.core.landing import landing_files, load_full_catalogue, reject
+    from fact22_assets.glue.run_report import LANDING_TAG, failure_reasons, infrastructure_failure
+    from fact22_assets.settings import accepted_dir, data_dir, landing_dir
+
     instance = project_instance()
     print(f"building the warehouse (Dagster instance {dagster_home()}; full log in {logs_dir()}/)", flush=True)
     waiting = landing_files(landing_dir())
+    try:
+        _, candidates, incomplete = load_full_catalogue(data_dir(), accepted_dir(), landing_dir(), with_waiting=True)
+    except Exception:  # noqa: BLE001 - whatever a landed file does to the reader, the run refuses it with the reason
+        pass
+    else:
+        # Files of a release landed in part wait for the rest: not built, not refused.
+        for part in incomplete:
+            print(part.describe(time.time()), file=sys.stderr)
+        waiting = [s.path for s in candidates]
     result = build(instance, tags={LANDING_TAG: ",".join(p.name for p in waiting)} if waiting else None)
     elapsed = time.perf_counter() - started
     progress: Progress = result.progress
@@ -152,9 +182,12 @@ def main() -> int:
 
         said = report_stale_publication(instance, warehouse_path(), result.run_id, reasons)
         print(f"meta/publication in the UI now says: {said}", file=sys.stderr)
-    if not ok and waiting:
+    if not ok and infrastructure_failure(reasons):
+        print(f"the machine, not the data, stopped the refresh: {len(waiting)} landed file(s) stay in "
+              f"{landing_dir()} for the next attempt", file=sys.stderr)
+    elif not ok and waiting:
         for path in reject(waiting, reasons, landing_dir() / "rejected"):
-            print(f"refused landing file {path.name}: see {path.name}.reason.txt", file=sys.stderr)
+            print(f"refused landing file {path.name}: see {path.name}.reason.txt in {path.parent}", file=sys.stderr)
     done, total, passed, warned, failed = progress.totals()
     print(f"{done} of {total} assets materialised; checks: {passed} passed, {plural(warned, 'warning')}, "
           f"{failed} failed. "

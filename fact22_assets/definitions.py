@@ -10,16 +10,26 @@ from __future__ import annotations
 import warnings
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from fact22_assets import defs as defs_package
 from fact22_assets.glue.publication_status import serves_latest_build
-from fact22_assets.glue.publishing import BuildDuckDBResource
+from fact22_assets.glue.publishing import BuildDuckDBResource, RestrictedDuckDBResource
 from fact22_assets.glue.resources import SourcesResource
 from fact22_assets.lifecycle import refresh
 from fact22_assets.lifecycle.dictionary import DESCRIBED_SCHEMAS, DICTIONARY, dictionary_definitions
 from fact22_assets.lifecycle.publication import publication_definitions
-from fact22_assets.settings import DUCKDB_CONFIG, accepted_dir, build_path, data_dir, landing_dir, restricted_path, warehouse_path
+from fact22_assets.settings import (
+    DUCKDB_CONFIG,
+    accepted_dir,
+    build_root,
+    data_dir,
+    landing_dir,
+    lock_path,
+    lock_wait_seconds,
+    restricted_group_read,
+    restricted_path,
+    warehouse_path,
+)
 
 # Who answers for each schema's assets (the first part of every asset key).
 OWNERS = {
@@ -30,11 +40,23 @@ OWNERS = {
 }
 
 
+# Asset groups whose files (not tables) are published with the build.
+PUBLISHED_FILES = {"figures", "reports"}
+
+
 def _asset_keys(definitions: dg.Definitions) -> list[dg.AssetKey]:
     keys = []
     for item in definitions.assets or []:
         keys += list(item.keys) if isinstance(item, dg.AssetsDefinition) else [item.key]
     return sorted(keys, key=lambda k: k.to_user_string())
+
+
+def _blocking_checks(definitions: dg.Definitions) -> list[dg.AssetCheckKey]:
+    """Every blocking check of the graph: the publish step's audit requires each to have passed in its run."""
+    specs = []
+    for item in [*(definitions.assets or []), *(definitions.asset_checks or [])]:
+        specs += list(getattr(item, "check_specs", []) or [])
+    return sorted({s.key for s in specs if s.blocking}, key=lambda k: (k.asset_key.to_user_string(), k.name))
 
 
 def _with_owner(spec: dg.AssetSpec) -> dg.AssetSpec:
@@ -45,27 +67,34 @@ def _with_owner(spec: dg.AssetSpec) -> dg.AssetSpec:
 def defs() -> dg.Definitions:
     warehouse, restricted = warehouse_path(), restricted_path()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    restricted.parent.mkdir(parents=True, exist_ok=True)
+    # Case-level data about children: owner-only (README: granting a group).
+    restricted.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     with warnings.catch_warnings():
         # Loading a defs/ package is marked "preview"; the stages are plain modules.
         warnings.simplefilter("ignore", dg.PreviewWarning)
         strands = dg.load_definitions_from_package_module(defs_package)
-    tables = [k for k in _asset_keys(strands) if k.path[0] in DESCRIBED_SCHEMAS]
+    keys = _asset_keys(strands)
+    tables = [k for k in keys if k.path[0] in DESCRIBED_SCHEMAS]
+    # Figures and the report are published with the build that drew them, so the publish step waits for them.
+    outputs = [k for k in keys if k.path[0] in PUBLISHED_FILES]
     dictionary = dictionary_definitions(tables)
+    blocking = _blocking_checks(dg.Definitions.merge(strands, dictionary))
     combined = dg.Definitions.merge(
         strands,
         dictionary,
-        publication_definitions([*tables, dg.AssetKey(DICTIONARY.split("."))]),
+        publication_definitions([*tables, *outputs, dg.AssetKey(DICTIONARY.split("."))], blocking),
         dg.Definitions(
             jobs=[refresh.refresh], schedules=[refresh.annual_refresh],
             asset_checks=[serves_latest_build],  # the UI says when the published data are older than an attempt
             sensors=[refresh.landing_sensor, refresh.refuse_landed_files],
             resources={
                 # Runs write the build file; the publish step swaps it in for analysts.
-                "duckdb": BuildDuckDBResource(database=str(build_path()), published=str(warehouse),
-                                              connection_config=DUCKDB_CONFIG),
+                "duckdb": BuildDuckDBResource(database=str(build_root() / warehouse.name), published=str(warehouse),
+                                              build_root=str(build_root()), lock_path=str(lock_path()),
+                                              lock_wait_seconds=lock_wait_seconds(), connection_config=DUCKDB_CONFIG),
                 # Case-level data about children: a separate file, never the analysts' one.
-                "restricted_duckdb": DuckDBResource(database=str(restricted), connection_config=DUCKDB_CONFIG),
+                "restricted_duckdb": RestrictedDuckDBResource(database=str(restricted), group_read=restricted_group_read(),
+                                                              connection_config=DUCKDB_CONFIG),
                 "sources": SourcesResource(data_dir=str(data_dir()), accepted_dir=str(accepted_dir()),
                                            landing_dir=str(landing_dir())),
             },

@@ -26,11 +26,27 @@ def warehouse_path() -> Path:
     return Path(os.environ.get("FACT22_WAREHOUSE", REPO_ROOT / "warehouse" / "fact22.duckdb"))
 
 
-def build_path() -> Path:
-    """Where a refresh builds and validates before anything is published
-    (write-audit-publish): a sibling folder of the published file."""
+def build_root() -> Path:
+    """Where refreshes build and validate before anything is published
+    (write-audit-publish): each run in its own folder ``build/<run_id>/``,
+    so two runs never share a build file."""
+    return warehouse_path().parent / "build"
+
+
+def lock_path() -> Path:
+    """The lock one refresh holds for its whole run (core/locking.py)."""
+    return warehouse_path().parent / ".refresh.lock"
+
+
+def lock_wait_seconds() -> float:
+    """How long a second refresh waits for the first before giving up."""
+    return float(os.environ.get("FACT22_LOCK_WAIT_SECONDS", "300"))
+
+
+def publication_manifest_path() -> Path:
+    """What the last publication was built from (core/fingerprint.py), beside the published file."""
     published = warehouse_path()
-    return published.parent / "build" / published.name
+    return published.with_name(published.name + ".publication.json")
 
 
 def landing_dir() -> Path:
@@ -46,6 +62,11 @@ def accepted_dir() -> Path:
 def restricted_path() -> Path:
     """Case-level council data live in their own file, apart from what analysts open."""
     return Path(os.environ.get("FACT22_RESTRICTED", warehouse_path().parent / "restricted" / "casework.duckdb"))
+
+
+def restricted_group_read() -> bool:
+    """Whether the restricted folder's group may read the case-level file (README: granting a group)."""
+    return os.environ.get("FACT22_RESTRICTED_GROUP_READ", "") == "1"
 
 
 def casework_dir() -> Path:

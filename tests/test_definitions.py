@@ -118,3 +118,14 @@ def test_publication_and_dictionary_follow_every_table_without_a_list():
     publication = set(graph.get(dg.AssetKey(["meta", "publication"])).parent_keys)
     assert tables <= publication
     assert tables - {dictionary} <= set(graph.get(dictionary).parent_keys)
+
+
+def test_sql_assets_carry_their_sql_digest_as_code_version():
+    import hashlib
+
+    from fact22_assets.glue.sql_assets import sql_table_asset
+    from fact22_assets.glue.tables import sql_text
+
+    asset = sql_table_asset("staging.cin_area_year", "test", "staging")
+    expected = hashlib.sha256(sql_text("staging/cin_area_year.sql").encode()).hexdigest()[:16]
+    assert asset.code_versions_by_key[dg.AssetKey(["staging", "cin_area_year"])] == expected

@@ -27,6 +27,9 @@ FAMILIES = {
     "deprivation",
 }
 
+# The catalogue of landed files that refreshes accepted, in the accepted releases folder.
+ACCEPTED_CATALOGUE = "accepted_sources.yaml"
+
 
 @dataclass(frozen=True)
 class Release:
@@ -36,6 +39,8 @@ class Release:
     rank: int
     symbols: dict[str, str]
     experimental: bool = False
+    # Declared to revise earlier releases' numbers: exempt from the revision bound (core/release_comparison.py).
+    revision: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,7 @@ def load_catalogue(path: Path | str, data_root: Path | str | None = None, docume
                 rank=int(entry["rank"]),
                 symbols={str(k): str(v) for k, v in (entry.get("symbols") or {}).items()},
                 experimental=bool(entry.get("experimental", False)),
+                revision=bool(entry.get("revision", False)),
             )
         except KeyError as missing:
             raise SourceDataError(str(path), None, None, f"release #{index + 1} lacks {missing}") from None

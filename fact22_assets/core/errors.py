@@ -21,3 +21,19 @@ class SourceDataError(ValueError):
         if column is not None:
             where.append(f"column {column!r}")
         super().__init__(f"{', '.join(where)}: {problem}")
+
+
+INFRASTRUCTURE = "infrastructure problem, not a data problem"
+
+
+class InfrastructureError(RuntimeError):
+    """The machine, not the data, stopped a refresh: a lock held by another
+    process, a read-only or full disk.  The landed files are not at fault, so
+    they stay in the landing folder for the next attempt; the message says
+    what to do."""
+
+    def __init__(self, problem: str, remedy: str):
+        self.problem = problem
+        self.remedy = remedy
+        super().__init__(f"{INFRASTRUCTURE}: {problem}. What to do: {remedy}. The landed files stay in the "
+                         "landing folder and the next refresh retries them.")

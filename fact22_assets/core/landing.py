@@ -9,14 +9,16 @@ with the file, row and column that did not.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
-from .catalogue import Catalogue, Release, Source, file_sha256, load_catalogue
+from .catalogue import ACCEPTED_CATALOGUE, Catalogue, Release, Source, file_sha256, load_catalogue
 from .errors import SourceDataError
+from .files import copy_atomically, write_atomically
 from .tabular import read_csv_table
 
 EES_SYMBOLS = {"c": "suppressed", "x": "not_available", "..": "not_available", "u": "low_reliability",
@@ -24,7 +26,6 @@ EES_SYMBOLS = {"c": "suppressed", "x": "not_available", "..": "not_available", "
 _YEAR_RANGE = re.compile(r"_(\d{4})_to_(\d{4})(?:\D|$)")
 _MYE_YEAR = re.compile(r"mye(\d{2})", re.IGNORECASE)
 _MID_YEAR = re.compile(r"^Mid-(\d{4})$")
-ACCEPTED_CATALOGUE = "accepted_sources.yaml"
 
 
 def landing_files(folder: Path) -> list[Path]:
@@ -140,9 +141,55 @@ def _identify_workbook(path: Path, display: str, layouts: list[dict], catalogue:
                   release=release, path=path, relative_path=display, sha256=file_sha256(path), options=options)
 
 
-def load_full_catalogue(data_dir: Path, accepted: Path, landing: Path) -> tuple[Catalogue, list[Source]]:
+@dataclass(frozen=True)
+class Waiting:
+    """A release landed in part: the files there, the parts still missing."""
+    release_id: str
+    files: tuple[Path, ...]
+    missing: tuple[str, ...]
+    wait_days: float
+
+    def overdue(self, now: float) -> bool:
+        oldest = min(p.stat().st_mtime for p in self.files)
+        return now - oldest > self.wait_days * 86400
+
+    def describe(self, now: float) -> str:
+        landed = ", ".join(p.name for p in self.files)
+        missing = " and ".join(self.missing)
+        if self.overdue(now):
+            return (f"release {self.release_id} has been incomplete for more than {self.wait_days:g} days: "
+                    f"landed {landed}, still missing {missing}; land the missing file(s) or remove the landed ones")
+        return f"waiting for {missing} of release {self.release_id} (landed {landed})"
+
+
+def _part_name(layouts: list[str]) -> str:
+    return "/".join(sorted({layout.removeprefix("ees_cin_").split("_")[0] for layout in layouts}))
+
+
+def incomplete_releases(document: dict, candidates: list[Source]) -> list[Waiting]:
+    """Releases whose landed files do not yet make a whole release
+    (``release_parts`` in data/sources.yaml): checked and published only as a whole."""
+    waiting = []
+    for unit in document.get("release_parts") or []:
+        by_release: dict[str, list[Source]] = {}
+        for source in candidates:
+            if source.family == unit["family"]:
+                by_release.setdefault(source.release.release_id, []).append(source)
+        for release_id, sources in sorted(by_release.items()):
+            layouts = {s.source_id.removeprefix(f"landed_{release_id}_") for s in sources}
+            missing = tuple(_part_name(part) for part in unit["parts"] if not layouts & set(part))
+            if missing:
+                waiting.append(Waiting(release_id, tuple(sorted(s.path for s in sources)), missing,
+                                       float(unit.get("wait_days", 14))))
+    return waiting
+
+
+def load_full_catalogue(data_dir: Path, accepted: Path, landing: Path,
+                        with_waiting: bool = False) -> tuple[Catalogue, list[Source]]:
     """Shipped sources, plus those earlier refreshes accepted, plus what waits
-    in the landing folder.  Returns the catalogue and the landing candidates.
+    in the landing folder.  Returns the catalogue and the landing candidates
+    (and, ``with_waiting``, the releases landed in part, whose files are left
+    out of both until the release is whole).
 
     A landing file whose bytes are already catalogued is skipped (landing the
     same file twice changes nothing)."""
@@ -153,21 +200,39 @@ def load_full_catalogue(data_dir: Path, accepted: Path, landing: Path) -> tuple[
     if accepted_file.exists():
         # Paths there are relative to the warehouse folder ("releases/cin_2026/…").
         catalogue = merge(catalogue, load_catalogue(accepted_file, data_root=accepted.parent))
-    candidates = []
+    candidates, seen = [], catalogue
     for path in landing_files(landing):
-        source = identify(path, document, catalogue)
-        if any(s.sha256 == source.sha256 for s in catalogue.sources):
+        source = identify(path, document, seen)
+        if any(s.sha256 == source.sha256 for s in seen.sources):
             continue
-        clash = [s for s in catalogue.sources if s.source_id == source.source_id]
+        # Compared with every catalogued file, shipped and accepted as well as landed: a release already
+        # published must not come in a second time through the landing folder.
+        clash = [s for s in seen.sources if s.source_id == source.source_id or _same_slot(s, source)]
         if clash:
             raise SourceDataError(source.relative_path, None, None,
-                                  f"release {source.release.release_id} already has a file of this layout "
-                                  f"({clash[0].relative_path}) with different bytes; a corrected file is a new "
-                                  "release: catalogue it by hand")
+                                  f"release {source.release.release_id} is already catalogued with a file for the "
+                                  f"same measures ({clash[0].relative_path}) and these bytes differ: a corrected "
+                                  "file of a published release is a revision - catalogue it by hand in "
+                                  "data/sources.yaml as a new release rather than landing it")
         candidates.append(source)
-        catalogue = merge(catalogue, Catalogue(path=path, releases={source.release.release_id: source.release},
+        seen = merge(seen, Catalogue(path=path, releases={source.release.release_id: source.release},
+                                     sources=(source,)))
+    waiting = incomplete_releases(document, candidates)
+    held_back = {p for w in waiting for p in w.files}
+    candidates = [s for s in candidates if s.path not in held_back]
+    for source in candidates:
+        catalogue = merge(catalogue, Catalogue(path=source.path,
+                                               releases={source.release.release_id: source.release},
                                                sources=(source,)))
-    return catalogue, candidates
+    return (catalogue, candidates, waiting) if with_waiting else (catalogue, candidates)
+
+
+def _same_slot(catalogued: Source, landed: Source) -> bool:
+    """Whether two files fill the same place in a release: same release and
+    family and, where files carry measures, a measure in common."""
+    if (catalogued.release.release_id, catalogued.family) != (landed.release.release_id, landed.family):
+        return False
+    return not (catalogued.measures and landed.measures) or bool(set(catalogued.measures) & set(landed.measures))
 
 
 def merge(first: Catalogue, second: Catalogue) -> Catalogue:
@@ -193,13 +258,39 @@ def accepted_entries(candidates: list[Source], stored: dict[str, str], previous:
     return {"releases": list(releases.values()), "sources": sources}
 
 
-def reject(files: list[Path], reasons: list[str], rejected: Path) -> list[Path]:
+def accept_landed(candidates: list[Source], accepted: Path) -> list[str]:
+    """Move published landing files into the accepted store and catalogue
+    them; returns their paths relative to the warehouse folder.  Run after
+    the publication swap: a kill before the landing files are moved leaves
+    them in landing/, and the next refresh, finding their bytes published,
+    only finishes this step."""
+    if not candidates:
+        return []
+    stored = {}
+    for source in candidates:
+        target = accepted / source.release.release_id / source.path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        copy_atomically(source.path, target)
+        stored[source.source_id] = str(target.relative_to(accepted.parent))
+    catalogue = accepted / ACCEPTED_CATALOGUE
+    previous = yaml.safe_load(catalogue.read_text(encoding="utf-8")) if catalogue.exists() else None
+    write_atomically(catalogue, yaml.safe_dump(accepted_entries(candidates, stored, previous),
+                                               sort_keys=False).encode("utf-8"))
+    for source in candidates:
+        source.path.unlink(missing_ok=True)
+    return sorted(stored.values())
+
+
+def reject(files: list[Path], reasons: list[str], rejected: Path, now: datetime | None = None) -> list[Path]:
     """Move refused landing files to ``rejected`` with the reason beside each.
 
     A file named in a reason is refused with the reasons that name it; when no
     reason names any file, every file of the failed refresh is refused with
-    all of them (the refresh that included them did not pass)."""
+    all of them (the refresh that included them did not pass).  Each refused
+    file gets a name of its own (``<UTC time>-<name>``), so a second refusal
+    of a file of the same name never overwrites the first or its reason."""
     rejected.mkdir(parents=True, exist_ok=True)
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     named = {f: [r for r in reasons if f.name in r] for f in files}
     if not any(named.values()):
         named = {f: reasons for f in files}
@@ -207,9 +298,12 @@ def reject(files: list[Path], reasons: list[str], rejected: Path) -> list[Path]:
     for path, own in named.items():
         if not own or not path.exists():
             continue
-        target = rejected / path.name
+        target, n = rejected / f"{stamp}-{path.name}", 1
+        while target.exists() or target.with_name(target.name + ".reason.txt").exists():
+            n += 1
+            target = rejected / f"{stamp}-{n}-{path.name}"
         path.replace(target)
-        (rejected / f"{path.name}.reason.txt").write_text(
+        target.with_name(target.name + ".reason.txt").write_text(
             "Refused by the refresh; nothing was published.\n\n" + "\n\n".join(own) + "\n", encoding="utf-8")
         moved.append(target)
     return moved

@@ -25,6 +25,14 @@ class CsvTable:
         return [h.strip() for h in self.header].index(name)
 
 
+def _first_row(data: bytes, encoding: str) -> list[str] | None:
+    """The first CSV row of some bytes, for naming where a bad byte sits; None if they are not CSV at all."""
+    try:
+        return next(csv.reader(io.StringIO(data.decode(encoding, errors="replace"), newline="")), [])
+    except csv.Error:
+        return None
+
+
 def read_csv_table(path: Path, display_name: str, encoding: str = "utf-8-sig") -> CsvTable:
     raw = path.read_bytes()
     if not raw.strip():
@@ -34,8 +42,8 @@ def read_csv_table(path: Path, display_name: str, encoding: str = "utf-8-sig") -
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
         line_start = raw.rfind(b"\n", 0, error.start) + 1
-        header = next(csv.reader(io.StringIO(raw.split(b"\n", 1)[0].decode(encoding, errors="replace"))), [])
-        cells_before = next(csv.reader(io.StringIO(raw[line_start:error.start].decode(encoding, errors="replace"))), [""])
+        header = _first_row(raw.split(b"\n", 1)[0], encoding) or []
+        cells_before = _first_row(raw[line_start:error.start], encoding) or [""]
         column = header[len(cells_before) - 1].strip() if 0 < len(cells_before) <= len(header) else None
         raise SourceDataError(
             display_name,
@@ -44,7 +52,11 @@ def read_csv_table(path: Path, display_name: str, encoding: str = "utf-8-sig") -
             f"byte {error.start} is not valid {encoding} ({error.reason}); the file is in another "
             "encoding: record it as `encoding:` in the catalogue once you know which",
         ) from None
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        rows = list(reader)
+    except csv.Error as error:
+        raise SourceDataError(display_name, reader.line_num, None, f"not a readable CSV file ({error})") from None
     if not rows:
         raise SourceDataError(display_name, None, None, "file has no header")
     header = [h.strip() for h in rows[0]]

@@ -1,47 +1,199 @@
 """Write-audit-publish for the DuckDB warehouse.
 
-Every run writes the *build* file; only the publish step, after every
-blocking check upstream of it has passed, replaces the *published* file
-that analysts open.  The swap is one ``os.replace`` of a complete copy, so
-a reader sees the old file or the new one, never a half-written one, and a
-refresh killed at any moment leaves the published file as it was.  Readers
-never lock the build file, so they cannot block a refresh either.
+Every run holds the refresh lock for its whole length and writes its own
+*build* file, ``build/<run_id>/fact22.duckdb``, and its own outputs folder
+beside it; only the publish step, after every blocking check of that run
+has passed, swaps them in for the *published* file and outputs that
+analysts open.  The swap is one ``os.replace`` of a complete copy, so a
+reader sees the old file or the new one, never a half-written one, no
+reader's connection (read-only or read-write) can block it, and a refresh
+killed at any moment leaves the published file as it was.
 """
+from __future__ import annotations
+
+import errno
+import os
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
+from fact22_assets.core.errors import InfrastructureError
 from fact22_assets.core.files import copy_atomically
+from fact22_assets.core.fingerprint import Fingerprint
+from fact22_assets.core.locking import RefreshLock, remove_stale_partials
+from fact22_assets.glue.freshness import current_fingerprint
+from fact22_assets.settings import DUCKDB_CONFIG
+
+OUTPUTS = "outputs"
+
+
+def infrastructure_error(error: Exception, what: str) -> InfrastructureError | None:
+    """The InfrastructureError an OS or DuckDB error on ``what`` amounts to, or None when it is not one."""
+    text = str(error)
+    if isinstance(error, duckdb.IOException) and "lock" in text.lower():
+        return InfrastructureError(f"another process holds {what} open for writing ({text.splitlines()[0]})",
+                                   "close that connection (analysts open the warehouse with read_only=True) "
+                                   "and run the refresh again")
+    if isinstance(error, OSError) and error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return InfrastructureError(f"{what} is not writable ({error.strerror}: {error.filename})",
+                                   "give the refresh's user write access to that folder")
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return InfrastructureError(f"the disk holding {what} is full", "free disk space, then run the refresh again")
+    if isinstance(error, duckdb.IOException | duckdb.PermissionException):
+        return InfrastructureError(f"DuckDB cannot read or write {what} ({text.splitlines()[0]})",
+                                   "check the disk and the file's permissions, then run the refresh again")
+    return None
+
+
+@contextmanager
+def infrastructure_errors(what: str):
+    """Re-raise OS and DuckDB file errors as InfrastructureError."""
+    try:
+        yield
+    except (OSError, duckdb.Error) as error:
+        translated = infrastructure_error(error, what)
+        if translated is None:
+            raise
+        raise translated from error
 
 
 class BuildDuckDBResource(DuckDBResource):
-    """The build warehouse.  A build file that does not exist yet starts as a
-    copy of the published one, so that a partial run (one asset, a rerun)
-    builds on what is published rather than on nothing."""
+    """The build warehouse of one run.  It takes the refresh lock when the run
+    starts (waiting at most ``lock_wait_seconds``) and releases it when the
+    run ends; its build file starts as a copy of the published one, so that a
+    partial run (one asset, a rerun) builds on what is published."""
 
     published: str = Field(description="Path of the published warehouse analysts read.")
+    build_root: str = Field(description="Folder holding one build folder per run.")
+    lock_path: str = Field(description="The lock file that keeps refreshes one at a time.")
+    lock_wait_seconds: float = Field(default=300.0, description="How long a run waits for another to finish.")
+    _lock: RefreshLock | None = PrivateAttr(default=None)
+    _run_dir: Path | None = PrivateAttr(default=None)
+    _start: Fingerprint | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        lock = RefreshLock(Path(self.lock_path))
+        lock.acquire(self.lock_wait_seconds)
+        try:
+            with infrastructure_errors(f"the warehouse folder {Path(self.published).parent}"):
+                remove_stale_partials(Path(self.published).parent)
+                _remove_other_builds(Path(self.build_root))
+                run_dir = Path(self.build_root) / (context.run.run_id if context.run else f"pid-{os.getpid()}")
+                run_dir.mkdir(parents=True, exist_ok=True)
+            # What this run reads, fixed now: the publish step refuses if it changed meanwhile.
+            self._start = current_fingerprint()
+        except BaseException:
+            lock.release()
+            raise
+        self._lock, self._run_dir = lock, run_dir
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._run_dir is not None:
+            shutil.rmtree(self._run_dir, ignore_errors=True)
+        if self._lock is not None:
+            self._lock.release()
+
+    @property
+    def build_file(self) -> Path:
+        # Outside a run (a resource built by hand) there is no run folder: build beside the published file.
+        folder = self._run_dir or Path(self.build_root) / "adhoc"
+        return folder / Path(self.published).name
+
+    @property
+    def outputs_dir(self) -> Path:
+        """Figures and the report of this run, moved into place only by the publish step."""
+        return self.build_file.parent / OUTPUTS
+
+    @property
+    def start_fingerprint(self) -> Fingerprint | None:
+        return self._start
 
     @contextmanager
     def get_connection(self):
-        build = Path(self.database)
-        if not build.exists():
-            build.parent.mkdir(parents=True, exist_ok=True)
-            published = Path(self.published)
-            if published.exists():
-                copy_atomically(published, build)
-        with super().get_connection() as con:
+        build = self.build_file
+        with infrastructure_errors(f"the build file {build}"):
+            if not build.exists():
+                build.parent.mkdir(parents=True, exist_ok=True)
+                published = Path(self.published)
+                if published.exists():
+                    # A plain read of the published file: no DuckDB lock, so an analyst's connection cannot block it.
+                    copy_atomically(published, build)
+            con = duckdb.connect(str(build), config=self.connection_config)
+        try:
             yield con
+        finally:
+            con.close()
+
+
+def _remove_other_builds(root: Path) -> None:
+    """Build folders of runs that ended without tearing down (killed): the
+    lock is ours, so no other run is using them."""
+    if root.exists():
+        for folder in root.iterdir():
+            if folder.is_dir():
+                shutil.rmtree(folder, ignore_errors=True)
+            else:
+                folder.unlink(missing_ok=True)
+
+
+class RestrictedDuckDBResource(DuckDBResource):
+    """The case-level file: owner-only (0600 in a 0700 folder), or readable
+    by the folder's group when ``group_read`` (0640 in 0750; README), and a
+    reader holding it is reported as what it is."""
+
+    group_read: bool = Field(default=False, description="Let the restricted folder's group read the file.")
+
+    @contextmanager
+    def get_connection(self):
+        path = Path(self.database)
+        folder_mode, file_mode = (0o2750, 0o640) if self.group_read else (0o700, 0o600)
+        with infrastructure_errors(f"the restricted case-level file {path}"):
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(path.parent, folder_mode)
+            con = duckdb.connect(str(path), config=self.connection_config)
+        try:
+            os.chmod(path, file_mode)
+            yield con
+        finally:
+            con.close()
 
 
 def publish_file(build: Path, published: Path) -> None:
     """Checkpoint the build (so the file holds everything) and swap it in."""
-    con = duckdb.connect(str(build))
-    try:
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
-    published.parent.mkdir(parents=True, exist_ok=True)
-    copy_atomically(build, published)
+    with infrastructure_errors(f"the published warehouse {published}"):
+        con = duckdb.connect(str(build), config=DUCKDB_CONFIG)
+        try:
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        published.parent.mkdir(parents=True, exist_ok=True)
+        copy_atomically(build, published)
+
+
+def publish_outputs(built: Path, published: Path) -> list[Path]:
+    """Move each file of the run's outputs folder over its published
+    counterpart (one ``os.replace`` each)."""
+    moved = []
+    if not built.exists():
+        return moved
+    with infrastructure_errors(f"the outputs folder {published}"):
+        for path in sorted(p for p in built.rglob("*") if p.is_file()):
+            target = published / path.relative_to(built)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+            moved.append(target)
+    return moved
+
+
+def outputs_of(resource: DuckDBResource) -> Path:
+    """Where an asset writes its files: the run's outputs folder under a
+    build, the published outputs folder under a plain DuckDB resource (a
+    figure materialised by hand into a scratch file)."""
+    from fact22_assets.settings import outputs_dir
+
+    return resource.outputs_dir if isinstance(resource, BuildDuckDBResource) else outputs_dir()

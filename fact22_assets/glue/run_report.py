@@ -1,34 +1,64 @@
 """What a finished run says about itself: the errors of failed steps and the
-failed blocking checks, as plain text."""
+failed blocking checks, as plain text, and whether the machine rather than
+the data stopped it."""
 import dagster as dg
 
+from fact22_assets.core.errors import INFRASTRUCTURE
+
 LANDING_TAG = "fact22/landing_files"
+# Errors raised by the machine, not by reading the data: a file system or a DuckDB file that cannot be used.
+_MACHINE_ERRORS = {"PermissionError", "OSError", "IOException", "PermissionException", "IsADirectoryError",
+                   "InfrastructureError", "BlockingIOError"}
 
 
-def _innermost(error) -> str:
+def _innermost(error):
     while error.cause is not None:
         error = error.cause
-    return error.message.strip()
+    return error
+
+
+def _describe(error) -> str:
+    # Our own InfrastructureError says what to do; the OS error it wraps does not.
+    chain = error
+    while chain is not None:
+        if chain.cls_name == "InfrastructureError":
+            return chain.message.strip().split("InfrastructureError: ", 1)[-1]
+        chain = chain.cause
+    inner = _innermost(error)
+    message = inner.message.strip()
+    if inner.cls_name in _MACHINE_ERRORS and INFRASTRUCTURE not in message:
+        message = f"{INFRASTRUCTURE}: {message}"
+    return message
 
 
 def failure_reasons(events) -> list[str]:
-    """One line per failed step (its own error, not Dagster's wrapper) and per
+    """One line per failed step (its own error, not Dagster's wrapper), per
+    resource that could not start (the refresh lock, a held file) and per
     failed ERROR-severity check."""
     reasons = []
     for event in events:
         dagster_event = getattr(event, "dagster_event", event)
         if dagster_event is None:
             continue
-        if dagster_event.event_type_value == "STEP_FAILURE":
-            message = _innermost(dagster_event.event_specific_data.error)
+        kind = dagster_event.event_type_value
+        if kind == "STEP_FAILURE":
+            message = _describe(dagster_event.event_specific_data.error)
             if "blocking asset check failed" not in message:
                 reasons.append(f"step {dagster_event.step_key}: {message}")
-        elif dagster_event.event_type_value == "ASSET_CHECK_EVALUATION":
+        elif kind in ("RESOURCE_INIT_FAILURE", "ENGINE_EVENT") and getattr(
+                dagster_event.event_specific_data, "error", None) is not None:
+            reasons.append(f"run: {_describe(dagster_event.event_specific_data.error)}")
+        elif kind == "ASSET_CHECK_EVALUATION":
             evaluation = dagster_event.event_specific_data
             if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
                 reasons.append(f"check {evaluation.asset_key.to_user_string()}:{evaluation.check_name}: "
                                f"{evaluation.description or ''}")
-    return reasons
+    return list(dict.fromkeys(reasons))
+
+
+def infrastructure_failure(reasons: list[str]) -> bool:
+    """True when the machine stopped the run: its landed files are then not at fault."""
+    return any(INFRASTRUCTURE in r for r in reasons)
 
 
 def run_failure_reasons(instance: dg.DagsterInstance, run_id: str) -> list[str]:

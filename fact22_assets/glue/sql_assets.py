@@ -1,12 +1,13 @@
 """An asset per SQL file: ``sql/<schema>/<table>.sql`` builds the table
 ``<schema>.<table>``, the asset key is the table, and its upstream tables are
 read from the SQL itself (`tables.sql_dependencies`)."""
+import hashlib
 from collections.abc import Callable
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from fact22_assets.glue.tables import run_sql_transform, sql_dependencies, table_metadata
+from fact22_assets.glue.tables import run_sql_transform, sql_dependencies, sql_text, table_metadata
 
 
 def sql_table_asset(table: str, description: str, group: str,
@@ -16,8 +17,10 @@ def sql_table_asset(table: str, description: str, group: str,
     schema, name = table.split(".")
     sql_file = f"{schema}/{name}.sql"
 
+    # The SQL's own digest as the code version: the UI marks the table stale when its SQL changes.
     @dg.asset(key=[schema, name], group_name=group, kinds={"duckdb", "sql"},
-              deps=sql_dependencies(sql_file), description=description)
+              deps=sql_dependencies(sql_file), description=description,
+              code_version=hashlib.sha256(sql_text(sql_file).encode()).hexdigest()[:16])
     def _asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
         with duckdb.get_connection() as con:
             run_sql_transform(con, table, sql_file)

@@ -1,66 +1,104 @@
-"""The publish step of write-audit-publish, and what it records."""
+"""The publish step of write-audit-publish, and what it records.
+
+It publishes only a build whose audit passed: the results of the checks
+evaluated in this very run are written into the build (``meta.audit``), and
+the step refuses unless the run built something and every blocking check of
+every asset it built was evaluated in it and passed, whatever subset of
+assets (and checks) a user materialised."""
 from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
-import yaml
 
-from fact22_assets.core.files import copy_atomically
-from fact22_assets.core.landing import ACCEPTED_CATALOGUE, accepted_entries
-from fact22_assets.glue.publishing import BuildDuckDBResource, publish_file
+from fact22_assets.core.errors import InfrastructureError
+from fact22_assets.core.files import write_atomically
+from fact22_assets.core.landing import accept_landed
+from fact22_assets.glue.freshness import current_fingerprint
+from fact22_assets.glue.publishing import BuildDuckDBResource, infrastructure_errors, publish_file, publish_outputs
 from fact22_assets.glue.resources import SourcesResource
 from fact22_assets.glue.tables import replace_table, table_metadata
-from fact22_assets.settings import code_version
+from fact22_assets.settings import code_version, outputs_dir, publication_manifest_path
 
 
-def _accept(candidates, accepted: Path, landing: Path) -> list[str]:
-    """Move published landing files into the accepted store and catalogue them."""
-    if not candidates:
-        return []
-    stored = {}
-    for source in candidates:
-        target = accepted / source.release.release_id / source.path.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        copy_atomically(source.path, target)
-        stored[source.source_id] = str(target.relative_to(accepted.parent))
-    catalogue = accepted / ACCEPTED_CATALOGUE
-    previous = yaml.safe_load(catalogue.read_text(encoding="utf-8")) if catalogue.exists() else None
-    partial = catalogue.with_suffix(".partial")
-    partial.write_text(yaml.safe_dump(accepted_entries(candidates, stored, previous), sort_keys=False),
-                       encoding="utf-8")
-    partial.replace(catalogue)
-    for source in candidates:
-        source.path.unlink(missing_ok=True)
-    return sorted(stored.values())
+class PublicationRefused(RuntimeError):
+    """The build has not passed a full audit in this run."""
 
 
-def publication_definitions(tables: list[dg.AssetKey]) -> dg.Definitions:
-    """The publish step, downstream of every table asset in ``tables`` (derived from the graph):
-    it runs only when all of them and their blocking checks succeeded in the run."""
+def _audit(context: dg.AssetExecutionContext, blocking: list[dg.AssetCheckKey]) -> pd.DataFrame:
+    """This run's check evaluations, one row per check, blocking ones flagged.
+
+    The build started as a copy of the published file, whose own audit
+    covered it; what this run materialised is new, so each blocking check of
+    each asset materialised in this run must have been evaluated in it and
+    passed (a check left out of the selection is not a pass)."""
+    run_id = context.run.run_id
+    built = {r.dagster_event.asset_key for r in context.instance.all_logs(
+        run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)} - {context.asset_key}
+    if not built:
+        raise PublicationRefused("publication refused: nothing was built and audited in this run, so there is "
+                                 "nothing to publish - run the refresh job (python -m fact22_assets.build), not "
+                                 "meta/publication alone")
+    rows = {}
+    for record in context.instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+        evaluation = record.dagster_event.event_specific_data
+        key = dg.AssetCheckKey(evaluation.asset_key, evaluation.check_name)
+        rows[key] = {"asset": evaluation.asset_key.to_user_string(), "check_name": evaluation.check_name,
+                     "passed": bool(evaluation.passed), "severity": evaluation.severity.value,
+                     "description": evaluation.description}
+    required = [k for k in blocking if k.asset_key in built]
+    frame = pd.DataFrame([{**row, "blocking": key in set(blocking)} for key, row in rows.items()],
+                         columns=["asset", "check_name", "passed", "severity", "description", "blocking"])
+    missing = [k for k in required if k not in rows]
+    failed = [k for k in required if k in rows and not rows[k]["passed"]]
+    if missing or failed:
+        names = lambda keys: ", ".join(f"{k.asset_key.to_user_string()}:{k.name}" for k in keys[:5])  # noqa: E731
+        raise PublicationRefused(
+            "publication refused: the build has not passed its audit in this run "
+            + (f"({len(failed)} blocking check(s) failed: {names(failed)}) " if failed else "")
+            + (f"({len(missing)} blocking check(s) of assets built in this run were not run, e.g. "
+               f"{names(missing)}) " if missing else "")
+            + "- materialise assets together with their checks, or run the refresh job")
+    return frame
+
+
+def publication_definitions(tables: list[dg.AssetKey], blocking: list[dg.AssetCheckKey]) -> dg.Definitions:
+    """The publish step, downstream of every asset in ``tables`` (derived from the graph):
+    it publishes only when each check in ``blocking`` on an asset built in the run passed in it."""
 
     @dg.asset(key=["meta", "publication"], group_name="publish", kinds={"duckdb"},
               deps=tables,
-              description="Publishes the build: runs only when every upstream asset and blocking check succeeded in "
-                          "the run, records the publication (vintage, releases, code version) in meta.publication "
-                          "(history kept), swaps the validated build file in for the published one in one atomic "
-                          "step, and files the landing folder's new files under the accepted releases.")
+              description="Publishes the build: verifies that every blocking check passed in this run (the audit, "
+                          "kept in meta.audit), records the publication (vintage, releases, source sha256s, code "
+                          "version) in meta.publication, swaps the validated build file and its figures and report "
+                          "in for the published ones, and files the landing folder's new files under the accepted "
+                          "releases.")
     def meta_publication(context: dg.AssetExecutionContext, duckdb: BuildDuckDBResource,
                          sources: SourcesResource) -> dg.MaterializeResult:
+        audit = _audit(context, blocking)
+        started = duckdb.start_fingerprint
+        now = current_fingerprint()
+        if started is not None and started.inputs_digest != now.inputs_digest:
+            changed = sorted(n for n in set(now.inputs) | set(started.inputs)
+                             if now.inputs.get(n) != started.inputs.get(n))
+            raise InfrastructureError(f"input file(s) changed while the refresh ran: {', '.join(changed)}",
+                                      "nothing was published; leave the files alone while a refresh runs - the "
+                                      "next refresh checks them as they are now")
         catalogue, candidates = sources.full_catalogue()
         published = Path(duckdb.published)
         with duckdb.get_connection() as con:
-            vintage = con.execute("SELECT max_by(vintage, vintage_rank) FROM marts.cin_rates_vintages").fetchone()[0]
-            history = pd.DataFrame()
-            if published.exists():
-                con.execute("ATTACH ? AS published_before (READ_ONLY)", [str(published)])
-                try:
-                    known = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'published_before' "
-                                        "AND schema_name = 'meta' AND table_name = 'publication'").fetchone()[0]
-                    if known:
-                        history = con.execute("SELECT * FROM published_before.meta.publication").df()
-                finally:
-                    con.execute("DETACH published_before")
+            has_vintages = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' "
+                                       "AND table_name = 'cin_rates_vintages'").fetchone()[0]
+            # A first publication of a subset (the casework strands alone) has no children-in-need vintage yet.
+            vintage = con.execute("SELECT max_by(vintage, vintage_rank) FROM marts.cin_rates_vintages"
+                                  ).fetchone()[0] if has_vintages else None
+            audit.insert(0, "run_id", context.run.run_id)
+            replace_table(con, "meta.audit", audit)
+            # The build started as a copy of the published file, so its own log is the published history:
+            # the published file is never opened, and no analyst's connection can stand in the way.
+            known = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' "
+                                "AND table_name = 'publication'").fetchone()[0]
+            history = con.execute("SELECT * FROM meta.publication").df() if known else pd.DataFrame()
             entry = pd.DataFrame([{
                 "published_at": datetime.now(UTC).replace(tzinfo=None),
                 "run_id": context.run.run_id,
@@ -69,15 +107,29 @@ def publication_definitions(tables: list[dg.AssetKey]) -> dg.Definitions:
                 "source_files": len(catalogue.sources),
                 "landed_files": ", ".join(s.path.name for s in candidates) or None,
                 "code_version": code_version(),
+                "inputs_sha256": now.inputs_digest,
+                "code_sha256": now.code,
             }])
-            log = pd.concat([history, entry], ignore_index=True) if not history.empty else entry
+            repeat = (not history.empty and "inputs_sha256" in history
+                      and history.iloc[-1]["inputs_sha256"] == now.inputs_digest
+                      and history.iloc[-1]["code_sha256"] == now.code)
+            # One row per publication: the same inputs and code published again (a rerun, or a run that
+            # finished a publication killed after its swap) is the same publication.
+            log = history if repeat else pd.concat([history, entry], ignore_index=True) if not history.empty \
+                else entry
             replace_table(con, "meta.publication", log)
             metadata = table_metadata(con, "meta.publication")
-        publish_file(Path(duckdb.database), published)
-        accepted = _accept(candidates, Path(sources.accepted_dir), Path(sources.landing_dir))
-        context.log.info(f"published {published} (vintage {vintage}); accepted {len(accepted)} landed file(s)")
+        publish_file(duckdb.build_file, published)
+        outputs = publish_outputs(duckdb.outputs_dir, outputs_dir())
+        with infrastructure_errors(f"the accepted releases folder {sources.accepted_dir}"):
+            accepted = accept_landed(candidates, Path(sources.accepted_dir))
+            write_atomically(publication_manifest_path(),
+                             now.to_json(run_id=context.run.run_id, code_version=code_version()).encode())
+        context.log.info(f"published {published} (vintage {vintage}) and {len(outputs)} output file(s); "
+                         f"accepted {len(accepted)} landed file(s)")
         return dg.MaterializeResult(metadata={**metadata, "vintage": dg.MetadataValue.text(str(vintage)),
                                               "published_file": dg.MetadataValue.path(str(published)),
+                                              "blocking_checks_passed": dg.MetadataValue.int(int(audit.blocking.sum())),
                                               "accepted_files": dg.MetadataValue.json(accepted)})
 
     return dg.Definitions(assets=[meta_publication])

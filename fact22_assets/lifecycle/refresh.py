@@ -1,53 +1,95 @@
 """The annual refresh: a job over every asset, a schedule, a sensor on the
-landing folder, and a sensor that refuses the files of a failed refresh."""
+landing folder, and a sensor that refuses the files of a refresh that failed
+on their data (a refresh the machine stopped leaves them to be retried)."""
 import hashlib
+import time
+from datetime import UTC, datetime
 
 import dagster as dg
 
-from fact22_assets.core.landing import landing_files, reject
-from fact22_assets.glue.run_report import LANDING_TAG, run_failure_reasons
-from fact22_assets.settings import landing_dir
+from fact22_assets.core.files import write_atomically
+from fact22_assets.core.landing import landing_files, load_full_catalogue, reject
+from fact22_assets.glue.freshness import nothing_to_do
+from fact22_assets.glue.run_report import LANDING_TAG, infrastructure_failure, run_failure_reasons
+from fact22_assets.settings import accepted_dir, data_dir, landing_dir
+
+# Written by the failure sensor when the machine stopped a refresh: its content joins the landing
+# folder's fingerprint, so the next tick asks for a new run of the same files.
+RETRY_MARKER = ".retry"
+_ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+           dg.DagsterRunStatus.STARTED]
 
 refresh = dg.define_asset_job(
     "refresh",
     selection=dg.AssetSelection.all(),
-    description="Rebuild every asset from the catalogue plus the landing folder into the build file, validate, "
-                "and publish only if every blocking check passes.",
+    description="Rebuild every asset from the catalogue plus the landing folder into this run's build file, "
+                "validate, and publish only if every blocking check passes.",
 )
 
-# DfE publishes the children-in-need statistics each autumn and ONS its
-# mid-year estimates each summer: refresh after each.
-annual_refresh = dg.ScheduleDefinition(
-    name="annual_refresh",
-    job=refresh,
-    cron_schedule=["0 6 15 7 *", "0 6 15 11 *"],
-    execution_timezone="Europe/London",
-    description="Mid-July (after ONS's mid-year estimates) and mid-November (after DfE's CIN release).",
-)
+
+@dg.schedule(job=refresh, cron_schedule=["0 6 15 7 *", "0 6 15 11 *"], execution_timezone="Europe/London",
+             description="Mid-July (after ONS's mid-year estimates) and mid-November (after DfE's CIN release); "
+                         "skips when the sources and the code equal the published ones.")
+def annual_refresh(context: dg.ScheduleEvaluationContext):
+    # DfE publishes the children-in-need statistics each autumn and ONS its mid-year estimates each summer.
+    same, why = nothing_to_do()
+    return dg.SkipReason(f"nothing to refresh: {why}") if same else dg.RunRequest()
+
+
+def folder_fingerprint(folder) -> str:
+    fingerprint = hashlib.sha256()
+    for path in landing_files(folder):
+        stat = path.stat()
+        fingerprint.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    marker = folder / RETRY_MARKER
+    if marker.exists():
+        fingerprint.update(marker.read_bytes())
+    return fingerprint.hexdigest()
 
 
 @dg.sensor(job=refresh, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
            description="Starts a refresh when new files appear in the landing folder (FACT22_LANDING_DIR).")
 def landing_sensor(context: dg.SensorEvaluationContext):
-    files = landing_files(landing_dir())
+    folder = landing_dir()
+    files = landing_files(folder)
     if not files:
-        return dg.SkipReason(f"landing folder {landing_dir()} is empty")
-    fingerprint = hashlib.sha256()
-    for path in files:
-        stat = path.stat()
-        fingerprint.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        return dg.SkipReason(f"landing folder {folder} is empty")
+    if context.instance.get_runs(dg.RunsFilter(job_name=refresh.name, statuses=_ACTIVE), limit=1):
+        return dg.SkipReason("a refresh is running; the landing folder is looked at again when it ends")
+    same, why = nothing_to_do()
+    if same:
+        return dg.SkipReason(f"the landed files are already published: {why}")
+    try:
+        _, candidates, waiting = load_full_catalogue(data_dir(), accepted_dir(), folder, with_waiting=True)
+    except Exception:  # noqa: BLE001 - whatever a landed file does to the reader, the run refuses it with the reason
+        candidates, waiting = files, []
+    else:
+        candidates = [s.path for s in candidates]
+    if not candidates:
+        now = time.time()
+        return dg.SkipReason("; ".join(w.describe(now) for w in waiting) or "no new file in the landing folder")
+    for part in waiting:
+        context.log.info(part.describe(time.time()))
     # The run key makes one refresh per state of the folder, however often the sensor ticks.
-    return dg.RunRequest(run_key=fingerprint.hexdigest(), tags={LANDING_TAG: ",".join(p.name for p in files)})
+    return dg.RunRequest(run_key=folder_fingerprint(folder),
+                         tags={LANDING_TAG: ",".join(p.name for p in candidates)})
 
 
 @dg.run_failure_sensor(monitored_jobs=[refresh], default_status=dg.DefaultSensorStatus.RUNNING,
-                       description="Moves the landing files of a failed refresh to landing/rejected/ with the "
-                                   "reason beside each.")
+                       description="Moves the landing files of a refresh that failed on their data to "
+                                   "landing/rejected/ with the reason beside each; after an infrastructure "
+                                   "failure they stay for the next tick.")
 def refuse_landed_files(context: dg.RunFailureSensorContext):
     names = [n for n in context.dagster_run.tags.get(LANDING_TAG, "").split(",") if n]
     waiting = [p for p in landing_files(landing_dir()) if p.name in names]
     if not waiting:
         return
     reasons = run_failure_reasons(context.instance, context.dagster_run.run_id) or [context.failure_event.message]
+    if infrastructure_failure(reasons):
+        write_atomically(landing_dir() / RETRY_MARKER,
+                         f"{context.dagster_run.run_id} {datetime.now(UTC).isoformat()}\n".encode())
+        context.log.warning(f"refresh stopped by the machine, not the data; {len(waiting)} file(s) stay in "
+                            f"landing/ for the next tick: {reasons[0]}")
+        return
     for path in reject(waiting, reasons, landing_dir() / "rejected"):
         context.log.info(f"refused {path.name}: reason in {path.name}.reason.txt")

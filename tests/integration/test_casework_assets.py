@@ -26,7 +26,8 @@ def _database_files() -> dict:
     from fact22_assets.definitions import defs
 
     resources = defs().resources
-    written = resources["duckdb"].database
+    # Runs build in a folder of their own; what they publish is what analysts read.
+    written = resources["duckdb"].published
     return {"written": written, "analysts": {written, getattr(resources["duckdb"], "published", written)},
             "restricted": resources["restricted_duckdb"].database}
 
@@ -37,7 +38,7 @@ def _run_casework(monkeypatch, root, casework_dir=None):
         monkeypatch.delenv("FACT22_CASEWORK_DIR", raising=False)
     else:
         monkeypatch.setenv("FACT22_CASEWORK_DIR", str(casework_dir))
-    result = run_assets(monkeypatch, REPO_ROOT / "data", root / "fact22.duckdb", CASEWORK)
+    result = run_assets(monkeypatch, REPO_ROOT / "data", root / "fact22.duckdb", CASEWORK + ["meta.publication"])
     return {"result": result, **_database_files()}
 
 

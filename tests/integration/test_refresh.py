@@ -15,6 +15,7 @@ import duckdb
 import pytest
 import yaml
 
+from fact22_assets.glue.run_report import LANDING_TAG as LANDING_TAG_NAME
 from fact22_assets.settings import REPO_ROOT
 
 RELEASE_2025 = ["b1_children_in_need_2013_to_2025.csv",
@@ -171,9 +172,8 @@ def test_landing_the_2025_release_through_the_sensor(monkeypatch, site):
     before = _tables(site)
     _build(monkeypatch, site, instance)
     after = _tables(site)
-    assert set(before) == set(after)
-    assert {k: v for k, v in before.items() if k != "meta.publication"} == \
-           {k: v for k, v in after.items() if k != "meta.publication"}
+    # Not even meta.publication: the same inputs and code published again are the same publication.
+    assert before == after and len(after["meta.publication"]) == 2
 
 
 def test_reader_is_never_blocked_and_sees_old_or_new(site):
@@ -202,13 +202,13 @@ def test_killed_refresh_leaves_the_published_warehouse_intact(site):
     for name in RELEASE_2025:
         site.land(name)
     before = _sha(site.warehouse)
-    build = site.warehouse.parent / "build" / site.warehouse.name
-    started = build.stat().st_mtime_ns
+    builds = site.warehouse.parent / "build"
     process = subprocess.Popen([sys.executable, "-m", "fact22_assets.build"], env={**os.environ, **site.env()},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 60
-    # Kill it once it is writing the build file, well before it could publish.
-    while build.stat().st_mtime_ns == started and time.monotonic() < deadline and process.poll() is None:
+    # Kill it once it is writing its build file (build/<run_id>/), well before it could publish.
+    while (not list(builds.glob(f"*/{site.warehouse.name}")) and time.monotonic() < deadline
+           and process.poll() is None):
         time.sleep(0.02)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
@@ -216,6 +216,13 @@ def test_killed_refresh_leaves_the_published_warehouse_intact(site):
     assert _sha(site.warehouse) == before
     assert site.query("SELECT max(collection_year) AS y FROM marts.cin_rates").y.item() == 2022
     assert sorted(p.name for p in site.landing.iterdir() if p.is_file()) == sorted(RELEASE_2025)
+
+
+def _refused(site: Site, name: str) -> Path:
+    """The one refused copy of ``name`` (refused files are kept as ``<UTC time>-<name>``)."""
+    found = [p for p in (site.landing / "rejected").glob(f"*-{name}")]
+    assert len(found) == 1, found
+    return found[0]
 
 
 def _c1_lines(site: Site) -> list[str]:
@@ -269,12 +276,36 @@ def _bad_c1(kind: str, site: Site) -> tuple[str, bytes, str, str]:
         return C1_2025, ("\n".join(lines) + "\n").encode("cp1252"), f"row {la + 1}", "la_name"
     if kind == "file for the wrong year":
         return C1_2025, text(_set_cell(lines, la, "time_period", "2031")), f"row {la + 1}", "time_period"
+    if kind == "dropped digit":
+        header = lines[0].split(",")
+        at = next(i for i, line in enumerate(lines) if line.startswith("2025,") and ",Local authority," in line
+                  and '"' not in line and int(line.split(",")[header.index("referral_count")]) >= 1000)
+        value = lines[at].split(",")[header.index("referral_count")]
+        return C1_2025, text(_set_cell(lines, at, "referral_count", value[:-1])), f"source_row={at + 1}", \
+            "referral_count"
+    if kind == "cut at a line boundary":
+        # Whole lines gone from the end (the oldest years): every remaining line is well formed.
+        return C1_2025, text(lines[: len(lines) * 2 // 3]), "previous_row=", "landing/" + C1_2025
+    if kind == "values moved between rows":
+        header = lines[0].split(",")
+        rows = [i for i, line in enumerate(lines) if line.startswith("2020,") and ",Local authority," in line
+                and '"' not in line][:2]
+        first, second = (lines[i].split(",")[header.index("referral_count")] for i in rows)
+        swapped = _set_cell(_set_cell(lines, rows[0], "referral_count", second), rows[1], "referral_count", first)
+        return C1_2025, text(swapped), f"source_row={rows[0] + 1}", "referral_count"
+    if kind == "rows missing from the latest year":
+        drop = {i for i, line in enumerate(lines) if line.startswith("2025,") and ",Local authority," in line}
+        kept = [line for i, line in enumerate(lines) if i not in sorted(drop)[:20]]
+        return C1_2025, text(kept), "collection_year=2025", ""
     raise ValueError(kind)
 
 
 CSV_KINDS = ["renamed column", "missing column", "new suppression symbol", "negative count",
              "duplicate authority-year", "unknown authority code", "truncated file", "empty file",
-             "wrong encoding", "file for the wrong year"]
+             "wrong encoding", "file for the wrong year",
+             # Plausible damage: every cell readable, caught only against what was published before.
+             "dropped digit", "cut at a line boundary", "values moved between rows",
+             "rows missing from the latest year"]
 
 
 @pytest.mark.parametrize("kind", CSV_KINDS)
@@ -282,12 +313,17 @@ def test_bad_landed_file_is_refused_and_nothing_published_changes(monkeypatch, s
     name, content, where, column = _bad_c1(kind, site)
     before = _sha(site.warehouse)
     site.land(name, content)
+    siblings = [n for n in RELEASE_2025 if n != name]
+    for sibling in siblings:
+        site.land(sibling)
     request, result = _sensor_refresh(monkeypatch, site, dg.DagsterInstance.ephemeral())
     assert isinstance(request, dg.RunRequest) and not result.success
     assert _sha(site.warehouse) == before
-    rejected = site.landing / "rejected"
-    reason = (rejected / f"{name}.reason.txt").read_text()
-    assert (rejected / name).read_bytes() == content and not (site.landing / name).exists()
+    # Only the bad file is refused; the good files of its release wait in landing/ for a corrected one.
+    assert _landing(site) == sorted(siblings)
+    refused = _refused(site, name)
+    reason = refused.with_name(refused.name + ".reason.txt").read_text()
+    assert refused.read_bytes() == content and not (site.landing / name).exists()
     assert f"landing/{name}" in reason and where in reason and column in reason, reason
 
 
@@ -302,6 +338,292 @@ def test_excel_sheet_with_a_shifted_header_is_refused(monkeypatch, site):
     site.land(shifted.name, shifted.read_bytes())
     request, result = _sensor_refresh(monkeypatch, site, dg.DagsterInstance.ephemeral())
     assert not result.success and _sha(site.warehouse) == before
-    reason = (site.landing / "rejected" / f"{shifted.name}.reason.txt").read_text()
+    refused = _refused(site, shifted.name)
+    reason = refused.with_name(refused.name + ".reason.txt").read_text()
     assert "landing/mye25tablesew.xlsx [sheet MYE4]" in reason and "row 8" in reason and "column 'A'" in reason
     assert "'Code' is on row 9" in reason
+
+
+# --------------------------------------------------------------------------- refresh integrity (issue 10)
+
+
+def _run(monkeypatch, site: Site, instance=None, selection=None):
+    for name, value in site.env().items():
+        monkeypatch.setenv(name, value)
+    from fact22_assets.definitions import defs
+
+    return defs().resolve_job_def("refresh").execute_in_process(
+        instance=instance or dg.DagsterInstance.ephemeral(), raise_on_error=False,
+        asset_selection=[dg.AssetKey(k.split("/")) for k in selection] if selection else None)
+
+
+def _reasons(result) -> str:
+    from fact22_assets.glue.run_report import failure_reasons
+
+    return " ".join(failure_reasons(result.all_events))
+
+
+def _landing(site: Site) -> list[str]:
+    return sorted(p.name for p in site.landing.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+def _outputs_sha(site: Site) -> dict[str, str]:
+    outputs = site.warehouse.parent / "outputs"
+    return {str(p.relative_to(outputs)): _sha(p) for p in sorted(outputs.rglob("*")) if p.is_file()}
+
+
+def test_publication_alone_is_refused_and_publishes_nothing(monkeypatch, site):
+    before, rows = _sha(site.warehouse), len(site.query("SELECT * FROM meta.publication"))
+    result = _run(monkeypatch, site, selection=["meta/publication"])
+    assert not result.success
+    reasons = _reasons(result)
+    assert "publication refused" in reasons and "nothing was built" in reasons, reasons
+    assert _sha(site.warehouse) == before and len(site.query("SELECT * FROM meta.publication")) == rows
+
+
+def test_publication_of_assets_built_without_their_blocking_checks_is_refused(monkeypatch, site):
+    before = _sha(site.warehouse)
+    for name, value in site.env().items():
+        monkeypatch.setenv(name, value)
+    from fact22_assets.definitions import defs
+
+    # The assets, not their checks: as a user may pick them in the UI.
+    job = dg.define_asset_job("assets_without_checks", selection=dg.AssetSelection.assets(
+        dg.AssetKey(["raw", "la_lookup"]), dg.AssetKey(["meta", "publication"])).without_checks())
+    definitions = dg.Definitions.merge(defs(), dg.Definitions(jobs=[job]))
+    result = definitions.resolve_job_def("assets_without_checks").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    reasons = _reasons(result)
+    assert not result.success and "raw/la_lookup:raw_la_lookup_valid" in reasons and "were not run" in reasons, \
+        reasons
+    assert _sha(site.warehouse) == before
+
+
+def test_stale_partial_copy_of_a_killed_publish_is_removed(monkeypatch, site):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = site.warehouse.with_name(f".{site.warehouse.name}.partial-{dead.pid}")
+    stale.write_bytes(b"half a warehouse")
+    _run(monkeypatch, site, selection=["meta/publication"])
+    assert not stale.exists()
+
+
+def test_second_refresh_reports_the_lock_and_the_next_tick_retries(monkeypatch, site):
+    from fact22_assets.core.locking import RefreshLock
+
+    for name in RELEASE_2025:
+        site.land(name)
+    before = _sha(site.warehouse)
+    monkeypatch.setenv("FACT22_LOCK_WAIT_SECONDS", "0.5")
+    other = RefreshLock(site.warehouse.parent / ".refresh.lock")
+    other.acquire(0)
+    instance = dg.DagsterInstance.ephemeral()
+    try:
+        first, result = _sensor_refresh(monkeypatch, site, instance)
+    finally:
+        other.release()
+    assert not result.success
+    reasons = _reasons(result)
+    assert "infrastructure problem" in reasons and "another refresh" in reasons, reasons
+    # The good files are not refused: they wait in landing/ and the next tick asks for a new run.
+    assert _landing(site) == sorted(RELEASE_2025) and not (site.landing / "rejected").exists()
+    assert _sha(site.warehouse) == before
+    from fact22_assets.definitions import defs
+    from fact22_assets.lifecycle.refresh import landing_sensor
+
+    again = landing_sensor(dg.build_sensor_context(instance=instance, definitions=defs()))
+    assert isinstance(again, dg.RunRequest) and again.run_key != first.run_key
+
+
+def test_unwritable_warehouse_folder_is_an_infrastructure_failure(monkeypatch, site):
+    import errno
+
+    import fact22_assets.glue.publishing as publishing
+
+    def refuse(source, target):
+        raise PermissionError(errno.EACCES, "Permission denied", str(target))
+
+    # Running as root, chmod cannot make a folder unwritable: the copy into it fails as it would.
+    monkeypatch.setattr(publishing, "copy_atomically", refuse)
+    for name in RELEASE_2025:
+        site.land(name)
+    _, result = _sensor_refresh(monkeypatch, site, dg.DagsterInstance.ephemeral())
+    reasons = _reasons(result)
+    assert not result.success and "infrastructure problem" in reasons and "not writable" in reasons, reasons
+    assert _landing(site) == sorted(RELEASE_2025) and not (site.landing / "rejected").exists()
+
+
+def _hold(path: Path, read_only: bool) -> subprocess.Popen:
+    """Another process with a DuckDB connection open on ``path``, as an analyst's would be."""
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; con = duckdb.connect(sys.argv[1], "
+                               "read_only=sys.argv[2] == 'ro'); con.execute('SELECT 1'); print('open', flush=True); "
+                               "time.sleep(600)", str(path), "ro" if read_only else "rw"], stdout=subprocess.PIPE)
+    assert holder.stdout.readline().strip() == b"open"
+    return holder
+
+
+def test_held_restricted_file_is_an_infrastructure_failure(monkeypatch, site):
+    for name in RELEASE_2025:
+        site.land(name)
+    before = _sha(site.warehouse)
+    holder = _hold(site.warehouse.parent / "restricted" / "casework.duckdb", read_only=False)
+    try:
+        _, result = _sensor_refresh(monkeypatch, site, dg.DagsterInstance.ephemeral())
+    finally:
+        holder.kill()
+        holder.wait()
+    reasons = _reasons(result)
+    assert not result.success and "infrastructure problem" in reasons and "restricted" in reasons, reasons
+    assert _landing(site) == sorted(RELEASE_2025) and not (site.landing / "rejected").exists()
+    assert _sha(site.warehouse) == before
+
+
+def test_analyst_connections_never_block_publication(monkeypatch, site):
+    for name in RELEASE_2025:
+        site.land(name)
+    holder = _hold(site.warehouse, read_only=False)
+    try:
+        _, result = _sensor_refresh(monkeypatch, site, dg.DagsterInstance.ephemeral())
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.success, _reasons(result)
+    assert site.query("SELECT max(collection_year) AS y FROM marts.cin_rates").y.item() == 2025
+    assert _landing(site) == []
+
+
+def test_file_changed_during_the_run_is_neither_published_nor_archived(site):
+    for name in RELEASE_2025:
+        site.land(name)
+    before, outputs = _sha(site.warehouse), _outputs_sha(site)
+    assert "evaluation_report.html" in outputs
+    builds = site.warehouse.parent / "build"
+    log = site.root / "refresh.log"
+    with open(log, "wb") as output_file:
+        process = subprocess.Popen([sys.executable, "-m", "fact22_assets.build"], env={**os.environ, **site.env()},
+                                   stdout=output_file, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while not list(builds.glob(f"*/{site.warehouse.name}")) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        # Overwritten after the run read its inputs: plausible bytes, but not the ones checked.
+        lines = _c1_lines(site)
+        changed = _set_cell(lines, _first_la_row(lines), "referral_count", "1")
+        (site.landing / C1_2025).write_text("\n".join(changed) + "\n", encoding="utf-8")
+        process.wait()
+    output = log.read_text()
+    assert process.returncode == 1, output[-2000:]
+    assert "changed while the refresh ran" in output and C1_2025 in output
+    assert _sha(site.warehouse) == before and _outputs_sha(site) == outputs
+    # Not archived, not refused: it stays for the next refresh to check as it is now.
+    assert _landing(site) == sorted(RELEASE_2025) and not (site.landing / "rejected").exists()
+    assert not (site.warehouse.parent / "releases" / "cin_2025").exists()
+
+
+def test_unchanged_refresh_exits_at_once_without_publishing(site):
+    before, rows = _sha(site.warehouse), len(site.query("SELECT * FROM meta.publication"))
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "fact22_assets.build"], env={**os.environ, **site.env()},
+                          capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    assert done.returncode == 0 and "up to date" in done.stdout, done.stdout + done.stderr
+    assert seconds < 1.0
+    assert _sha(site.warehouse) == before and len(site.query("SELECT * FROM meta.publication")) == rows
+    # Any changed input is something to do.
+    studies = site.data / "studies.yaml"
+    studies.write_text(studies.read_text() + "\n# edited\n")
+    from fact22_assets.glue import freshness
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for name, value in site.env().items():
+            monkeypatch.setenv(name, value)
+        same, why = freshness.nothing_to_do()
+    assert not same and "studies.yaml" in why
+
+
+def test_kill_after_the_swap_records_the_landing_once(monkeypatch, site):
+    import errno
+
+    import fact22_assets.lifecycle.publication as publication
+
+    for name in RELEASE_2025:
+        site.land(name)
+
+    def disk_full(candidates, accepted):
+        raise OSError(errno.ENOSPC, "No space left on device", str(accepted))
+
+    # Stopped right after the swap, before the landed files were filed away.
+    with monkeypatch.context() as stopped:
+        stopped.setattr(publication, "accept_landed", disk_full)
+        _, result = _sensor_refresh(monkeypatch, site, dg.DagsterInstance.ephemeral())
+    assert not result.success and "infrastructure problem" in _reasons(result)
+    assert _landing(site) == sorted(RELEASE_2025)
+    _, result = _sensor_refresh(monkeypatch, site, dg.DagsterInstance.ephemeral())
+    assert result.success, _reasons(result)
+    log = site.query("SELECT vintage FROM meta.publication ORDER BY published_at")
+    assert list(log.vintage) == ["cin_2022", "cin_2025"]
+    assert _landing(site) == []
+
+
+def test_restricted_file_is_owner_only(site):
+    restricted = site.warehouse.parent / "restricted"
+    assert restricted.stat().st_mode & 0o777 == 0o700
+    assert (restricted / "casework.duckdb").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("group_read, folder_mode, file_mode", [(False, 0o700, 0o600), (True, 0o2750, 0o640)])
+def test_restricted_modes_are_set_on_every_connection(tmp_path, group_read, folder_mode, file_mode):
+    from fact22_assets.glue.publishing import RestrictedDuckDBResource
+
+    path = tmp_path / "restricted" / "casework.duckdb"
+    path.parent.mkdir(mode=0o755)
+    resource = RestrictedDuckDBResource(database=str(path), group_read=group_read)
+    with resource.get_connection() as con:
+        con.execute("CREATE TABLE IF NOT EXISTS t AS SELECT 1 AS x")
+    assert path.parent.stat().st_mode & 0o7777 == folder_mode
+    assert path.stat().st_mode & 0o777 == file_mode
+
+
+def test_release_landed_in_part_waits_for_the_rest(monkeypatch, site):
+    from fact22_assets.definitions import defs
+    from fact22_assets.lifecycle.refresh import landing_sensor
+
+    site.land(RELEASE_2025[0])
+    for name, value in site.env().items():
+        monkeypatch.setenv(name, value)
+    tick = lambda: landing_sensor(dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(),  # noqa: E731
+                                                          definitions=defs()))
+    waiting = tick()
+    assert isinstance(waiting, dg.SkipReason)
+    assert "waiting for c1 and d3 of release cin_2025" in waiting.skip_message, waiting.skip_message
+    # Past the configured wait, it says so plainly (and still does not refuse the good file).
+    old = time.time() - 15 * 86400
+    os.utime(site.landing / RELEASE_2025[0], (old, old))
+    overdue = tick()
+    assert isinstance(overdue, dg.SkipReason) and "incomplete for more than 14 days" in overdue.skip_message
+    for name in RELEASE_2025[1:]:
+        site.land(name)
+    whole = tick()
+    assert isinstance(whole, dg.RunRequest) and sorted(whole.tags[LANDING_TAG_NAME].split(",")) == sorted(RELEASE_2025)
+
+
+def test_schedule_and_sensor_skip_when_nothing_changed(monkeypatch, site):
+    from fact22_assets.definitions import defs
+    from fact22_assets.lifecycle.refresh import annual_refresh, landing_sensor
+
+    for name, value in site.env().items():
+        monkeypatch.setenv(name, value)
+    skipped = annual_refresh(dg.build_schedule_context())
+    assert isinstance(skipped, dg.SkipReason) and "nothing to refresh" in skipped.skip_message
+    # A landed file already published (same bytes, moved to the accepted store by then) is nothing to do either.
+    accepted = site.warehouse.parent / "releases" / "cin_2025"
+    manifest = site.warehouse.with_name(site.warehouse.name + ".publication.json")
+    published = manifest.read_text()
+    site.land(RELEASE_2025[0])
+    assert isinstance(annual_refresh(dg.build_schedule_context()), dg.RunRequest)
+    accepted.mkdir(parents=True)
+    (site.landing / RELEASE_2025[0]).rename(accepted / RELEASE_2025[0])
+    manifest.write_text(published.replace('"inputs": {', '"inputs": {"landed/' + _sha(accepted / RELEASE_2025[0])
+                                          + '": "' + _sha(accepted / RELEASE_2025[0]) + '", ', 1))
+    site.land(RELEASE_2025[0])
+    tick = landing_sensor(dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), definitions=defs()))
+    assert isinstance(tick, dg.SkipReason) and "already published" in tick.skip_message, tick

@@ -4,6 +4,7 @@ It embeds the figure files the figure assets wrote (outputs_dir()/figures/)
 and is regenerated whenever the marts it reads are.
 """
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -13,6 +14,7 @@ from fact22_assets.core import measures, report
 from fact22_assets.core.files import write_atomically
 from fact22_assets.defs.report.figures import FIGURES, FIGURES_DIR, figure_data_file, figure_file
 from fact22_assets.defs.report.scope import DEFAULT_STUDY_ID, GROUP, Scope, _mart, _study_rows
+from fact22_assets.glue.publishing import outputs_of
 from fact22_assets.settings import code_version, outputs_dir
 
 REPORT_FILE = "evaluation_report.html"
@@ -46,19 +48,20 @@ def report_figure_names(outcomes) -> list[str]:
     return [report.FIGURE_SPECIFICATION_CURVE, *(report.outcome_trend_figure(o) for o in outcomes), *FIXED_FIGURES]
 
 
-def _read_figures(names: list[str]) -> dict[str, report.ReportFigure]:
-    missing = [n for n in names if not figure_file(n).exists()]
+def _read_figures(names: list[str], outputs: Path | None = None) -> dict[str, report.ReportFigure]:
+    missing = [n for n in names if not figure_file(n, outputs).exists()]
     if missing:
-        raise FileNotFoundError(f"figure file(s) {', '.join(missing)} missing in {outputs_dir() / FIGURES_DIR}: "
+        raise FileNotFoundError(f"figure file(s) {', '.join(missing)} missing in {outputs or outputs_dir()}/"
+                                f"{FIGURES_DIR}: "
                                 "materialise the figures/ assets first")
     out = {}
     for name in names:
         outcome = name.removeprefix("outcome_trends_")
         title = FIGURE_TITLES.get(name) or f"{measures.title(outcome)} (the report's Figures 7-9)"
-        data_file = figure_data_file(name)
+        data_file = figure_data_file(name, outputs)
         data = pd.read_csv(data_file, dtype={"panel": str, "series": str, "x": str}, keep_default_na=False,
                            na_values={"y": [""]}) if data_file.exists() else None
-        out[name] = report.ReportFigure(title=title, png=figure_file(name).read_bytes(), data=data)
+        out[name] = report.ReportFigure(title=title, png=figure_file(name, outputs).read_bytes(), data=data)
     return out
 
 
@@ -79,7 +82,8 @@ def report_file(study_id: str) -> str:
     return REPORT_FILE if study_id == DEFAULT_STUDY_ID else f"evaluation_report_{study_id}.html"
 
 
-def report_inputs(con, scope: Scope, figures: dict[str, report.ReportFigure] | None = None) -> report.ReportInputs:
+def report_inputs(con, scope: Scope, figures: dict[str, report.ReportFigure] | None = None,
+                  outputs: Path | None = None) -> report.ReportInputs:
     def all_rows(table: str, order: str) -> pd.DataFrame:
         return con.execute(f"SELECT * FROM {table} ORDER BY {order}").df()
 
@@ -120,7 +124,7 @@ def report_inputs(con, scope: Scope, figures: dict[str, report.ReportFigure] | N
         vintages=con.execute("SELECT vintage, min(collection_year) AS first_year, max(collection_year) AS last_year "
                              "FROM marts.cin_rates_vintages GROUP BY vintage, vintage_rank ORDER BY vintage_rank").df(),
         code_versions=versions,
-        figures=figures if figures is not None else _read_figures(report_figure_names(s.outcomes)),
+        figures=figures if figures is not None else _read_figures(report_figure_names(s.outcomes), outputs),
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
 
@@ -175,7 +179,7 @@ def reports_evaluation_report(context: dg.AssetExecutionContext, duckdb: DuckDBR
     written, problems_by_study = {}, {}
     with duckdb.get_connection() as con:
         scope = Scope(con)
-        inputs = report_inputs(con, scope)
+        inputs = report_inputs(con, scope, outputs=outputs_of(duckdb))
         others = []
         for entry in studies():
             study_id = entry.study.study_id
@@ -185,7 +189,7 @@ def reports_evaluation_report(context: dg.AssetExecutionContext, duckdb: DuckDBR
             others.append((other, report_inputs(con, other, drawn_figures(con, other))))
     for each_scope, each_inputs in [(scope, inputs), *others]:
         text = report.render_report(each_inputs)
-        path = outputs_dir() / report_file(each_scope.study.study_id)
+        path = outputs_of(duckdb) / report_file(each_scope.study.study_id)
         write_atomically(path, text.encode("utf-8"))
         synthetic = any(report.is_synthetic(getattr(each_inputs, n)) for n in
                         ("rct_results", "risk_scores_by_arm", "service_case_length_by_year"))

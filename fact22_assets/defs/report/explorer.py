@@ -10,8 +10,8 @@ from dagster_duckdb import DuckDBResource
 from fact22_assets.core.explorer import explorer_data, explorer_html
 from fact22_assets.core.files import write_atomically
 from fact22_assets.defs.report.scope import GROUP
+from fact22_assets.glue.publishing import outputs_of
 from fact22_assets.glue.tables import read_frame
-from fact22_assets.settings import outputs_dir
 
 EXPLORER_FILE = "authority_explorer.html"
 
@@ -33,7 +33,7 @@ def reports_authority_explorer(context: dg.AssetExecutionContext, duckdb: DuckDB
         benchmarks = read_frame(con, "SELECT * FROM marts.la_benchmarks")
     data = explorer_data(benchmarks)
     page = explorer_html(data, plotly_js(), built=f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
-    path = outputs_dir() / EXPLORER_FILE
+    path = outputs_of(duckdb) / EXPLORER_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, page.encode("utf-8"))
     context.log.info(f"wrote {path} ({len(page) / 1e6:.1f} MB)")

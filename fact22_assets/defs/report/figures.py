@@ -14,18 +14,19 @@ from dagster_duckdb import DuckDBResource
 from fact22_assets.core import figures, measures, report
 from fact22_assets.core.files import write_atomically
 from fact22_assets.defs.report.scope import GROUP, Scope, _main_p_values, _mart, _rates, _study_rows
+from fact22_assets.glue.publishing import outputs_of
 from fact22_assets.settings import outputs_dir
 
 FIGURES_DIR = "figures"
 
 
-def figure_file(name: str) -> Path:
-    return outputs_dir() / FIGURES_DIR / f"{name}.png"
+def figure_file(name: str, outputs: Path | None = None) -> Path:
+    return (outputs or outputs_dir()) / FIGURES_DIR / f"{name}.png"
 
 
-def figure_data_file(name: str) -> Path:
+def figure_data_file(name: str, outputs: Path | None = None) -> Path:
     """The figure's own data (panel, series, x, y), beside its PNG: what the report's "show data" lists."""
-    return outputs_dir() / FIGURES_DIR / f"{name}.csv"
+    return (outputs or outputs_dir()) / FIGURES_DIR / f"{name}.csv"
 
 
 def _draw_outcome_trends(con, scope: Scope) -> list[tuple[str, str, bytes]]:
@@ -154,16 +155,16 @@ def _figure_asset(name: str, description: str, deps: list[dg.AssetKey], draw: Ca
                 drawn = draw(con, None)
         images = []
         for file_name, title, png in drawn:
-            path = figure_file(file_name)
+            path = figure_file(file_name, outputs_of(duckdb))
             write_atomically(path, png)
             data = getattr(png, "data", None)
             if data is not None:
-                write_atomically(figure_data_file(file_name), data.to_csv(index=False).encode("utf-8"))
+                write_atomically(figure_data_file(file_name, outputs_of(duckdb)), data.to_csv(index=False).encode("utf-8"))
             metadata["path" if len(drawn) == 1 else f"path_{file_name}"] = dg.MetadataValue.path(str(path))
             images.append(f"**{title}**\n\n{_image_markdown(title, png)}")
         metadata["figure"] = dg.MetadataValue.md("\n\n".join(images))
         metadata["files"] = dg.MetadataValue.int(len(drawn))
-        context.log.info(f"wrote {len(drawn)} figure(s) to {outputs_dir() / FIGURES_DIR}")
+        context.log.info(f"wrote {len(drawn)} figure(s) to {outputs_of(duckdb) / FIGURES_DIR}")
         return dg.MaterializeResult(metadata=metadata)
 
     return _asset
@@ -191,7 +192,7 @@ def marts_figure_data(duckdb: DuckDBResource) -> dg.MaterializeResult:
     from fact22_assets.glue.tables import replace_table, table_metadata
 
     frames = []
-    for path in sorted((outputs_dir() / FIGURES_DIR).glob("*.csv")):
+    for path in sorted((outputs_of(duckdb) / FIGURES_DIR).glob("*.csv")):
         frame = pd.read_csv(path, dtype={"panel": str, "series": str, "x": str}, keep_default_na=False,
                             na_values={"y": [""]})
         frames.append(frame.assign(figure=path.stem)[["figure", "panel", "series", "x", "y"]])
