@@ -173,7 +173,7 @@ def main() -> int:
         print(line)
     reasons = failure_reasons(result.all_events)
     for line in reasons:
-        print(f"FAILED {shorten(line, 300)}", file=sys.stderr)
+        print(f"FAILED {line}", file=sys.stderr)  # whole: a refusal names file, row and column
     for line in progress.warnings():
         print(f"warning: {shorten(line, 200)}", file=sys.stderr)
     ok = result.success and not reasons

@@ -11,9 +11,10 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from fact22_assets.core.catalogue import file_sha256
 from fact22_assets.core.errors import InfrastructureError
 from fact22_assets.core.files import write_atomically
-from fact22_assets.core.landing import accept_landed
+from fact22_assets.core.landing import accept_landed, landing_files
 from fact22_assets.glue.freshness import current_fingerprint
 from fact22_assets.glue.publishing import BuildDuckDBResource, infrastructure_errors, publish_file, publish_outputs
 from fact22_assets.glue.resources import SourcesResource
@@ -81,6 +82,10 @@ def publication_definitions(tables: list[dg.AssetKey], blocking: list[dg.AssetCh
         if started is not None and started.inputs_digest != now.inputs_digest:
             changed = sorted(n for n in set(now.inputs) | set(started.inputs)
                              if now.inputs.get(n) != started.inputs.get(n))
+            # Landed files are keyed by content; name the ones still in the landing folder.
+            named = {f"landed/{file_sha256(path)}": f"landing/{path.name}"
+                     for path in landing_files(Path(sources.landing_dir))}
+            changed = [named.get(n, n) for n in changed]
             raise InfrastructureError(f"input file(s) changed while the refresh ran: {', '.join(changed)}",
                                       "nothing was published; leave the files alone while a refresh runs - the "
                                       "next refresh checks them as they are now")

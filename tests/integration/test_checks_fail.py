@@ -216,11 +216,20 @@ def test_report_complete_fails_on_a_missing_figure(built_warehouse):
     assert report_completeness(broken, names, synthetic=True) == [f"figure {names[0]} not embedded"]
 
 
+# Checks shown failing elsewhere, where their bad input is a whole refresh or a run's history.
+SHOWN_ELSEWHERE = {
+    "report_complete": "test_report_complete_fails_on_a_missing_figure (above)",
+    "raw_cin_ees_consistent_with_earlier_releases": "tests/integration/test_refresh.py: a landed release with a "
+                                                    "dropped digit, cut at a line boundary, values moved between rows",
+    "serves_latest_build": "tests/integration/test_publication_status.py: a failed attempt after a publication",
+}
+
+
 def test_every_check_has_a_failing_case():
     from fact22_assets.definitions import defs
 
     names = {key.name for key in defs().resolve_asset_graph().asset_check_keys}
-    shown = {_name(c.values[0]) for c in CASES} | {"report_complete"}
+    shown = {_name(c.values[0]) for c in CASES} | set(SHOWN_ELSEWHERE)
     assert names == shown, (sorted(names - shown), sorted(shown - names))
 
 

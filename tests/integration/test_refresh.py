@@ -512,7 +512,7 @@ def test_file_changed_during_the_run_is_neither_published_nor_archived(site):
         process.wait()
     output = log.read_text()
     assert process.returncode == 1, output[-2000:]
-    assert "changed while the refresh ran" in output and C1_2025 in output
+    assert "changed while the refresh ran" in output and C1_2025 in output, output[-3000:]
     assert _sha(site.warehouse) == before and _outputs_sha(site) == outputs
     # Not archived, not refused: it stays for the next refresh to check as it is now.
     assert _landing(site) == sorted(RELEASE_2025) and not (site.landing / "rejected").exists()
