@@ -305,11 +305,13 @@ def _robust(inputs: ReportInputs) -> str:
         ("Median over all comparators", "median", num),
         ("Interquartile range", None, lambda r: f"{num(r.get('q25'))} to {num(r.get('q75'))}"),
         ("Share negative", "negative", lambda v: pct(v)), ("Comparators", "n", integer),
+    ], "robustness", "Per 10,000 residents. The report's specification against every eligible comparator"))
+    parts.append(table(frame, [
+        ("Outcome", "outcome", _outcome),
         ("Synthetic DiD", "sdid", num), ("SE (placebo)", "sdid_se", num), ("p (SDID)", "sdid_p", pval),
         ("Penalised SC", "penalised", num), ("Two-way FE", "twfe", num),
         ("Plain SC: range over best fits", None, lambda r: f"{num(r.get('sc_low'))} to {num(r.get('sc_high'))}"),
-    ], "robustness", "Per 10,000 residents. The report's specification against every eligible comparator, "
-       "and the whole-pool estimators"))
+    ], "whole_pool", "Per 10,000 residents. Estimators that use every eligible authority and give one answer"))
     stability = inputs.comparator_stability
     if _has(stability):
         parts.append(table(stability, [

@@ -118,6 +118,8 @@ NUMBERS = {
         "Chosen at percentile": col("chosen_percentile", percent),
         "Median over all comparators": col("median", num), "Interquartile range": ci("q25", "q75"),
         "Share negative": col("share_negative", percent), "Comparators": col("n_comparators", integer),
+    },
+    "whole_pool": {
         "Synthetic DiD": col("sdid_estimate", num), "SE (placebo)": col("sdid_se_placebo", num),
         "p (SDID)": col("sdid_permutation_p_value", pval), "Penalised SC": col("penalised_estimate", num),
         "Two-way FE": col("twfe_estimate", num), "Plain SC: range over best fits": ci("post_gap_low", "post_gap_high"),
@@ -134,6 +136,7 @@ KEYS = {  # the label headers that identify a row of each table
     "did_placebo_time": ("Outcome", "Fake start"),
     "did_results_by_vintage": ("Outcome", "Vintage"),
     "robustness": ("Outcome",),
+    "whole_pool": ("Outcome",),
     "comparator_stability": ("Outcome", "Pre-year left out"),
 }
 
@@ -231,6 +234,7 @@ def marts(built_warehouse) -> dict[str, pd.DataFrame]:
         "did_placebo_time": time[time["method"] == main_method] if "method" in time else time,
         "did_results_by_vintage": by_vintage[by_vintage["method"] == main_method],
         "robustness": robustness,
+        "whole_pool": robustness,
         "comparator_stability": stability,
     }
 

@@ -25,7 +25,8 @@ REPORT_MARTS = ["did_results", "did_placebo_time", "synthetic_control_weights", 
                 "service_case_length_by_year", "cin_rates_vintages", "did_runs", "did_comparator_robustness_summary",
                 "did_comparator_stability", "synthetic_control_identification", "did_inference"]
 # What a complete report shows: checked on every materialization.
-REPORT_TABLES = ["robustness", "comparator_stability", "study", "comparator_ranking", "did_results", "did_means",
+REPORT_TABLES = ["robustness", "whole_pool", "comparator_stability", "study", "comparator_ranking", "did_results",
+                 "did_means",
                  "inference", "did_placebo_time", "synthetic_control_weights", "did_results_by_vintage", "rct_results",
                  "rct_balance", "case_length_tobit", "risk_scores_by_arm", "risk_score_changes", "service_summary",
                  "service_case_length_by_year", "vintages", "source_files"]
