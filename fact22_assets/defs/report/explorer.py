@@ -9,7 +9,7 @@ from dagster_duckdb import DuckDBResource
 
 from fact22_assets.core.explorer import explorer_data, explorer_html
 from fact22_assets.core.files import write_atomically
-from fact22_assets.defs.report.scope import GROUP
+from fact22_assets.defs.report.scope import ANALYST_GROUP
 from fact22_assets.glue.publishing import outputs_of
 from fact22_assets.glue.tables import read_frame
 
@@ -22,7 +22,7 @@ def plotly_js() -> str:
     return path.read_text(encoding="utf-8").replace("</script", "<\\/script")
 
 
-@dg.asset(key=["reports", "authority_explorer"], group_name=GROUP, kinds={"html", "plotly"},
+@dg.asset(key=["reports", "authority_explorer"], group_name=ANALYST_GROUP, kinds={"html", "plotly"},
           deps=[dg.AssetKey(["marts", "la_benchmarks"])],
           description="Authority explorer: one self-contained HTML page (outputs/authority_explorer.html, no network "
                       "needed) where you pick an authority and a measure and see its series against its statistical "

@@ -13,7 +13,7 @@ from dagster_duckdb import DuckDBResource
 
 from fact22_assets.core import figures, measures, report
 from fact22_assets.core.files import write_atomically
-from fact22_assets.defs.report.scope import GROUP, Scope, _main_p_values, _mart, _rates, _study_rows
+from fact22_assets.defs.report.scope import ANALYST_GROUP, GROUP, Scope, _main_p_values, _mart, _rates, _study_rows
 from fact22_assets.glue.publishing import outputs_of
 from fact22_assets.settings import outputs_dir
 
@@ -181,7 +181,7 @@ figures_service_case_length = _figure_asset("service_case_length", *FIGURES["ser
 figures_specification_curve = _figure_asset("specification_curve", *FIGURES["specification_curve"])
 
 
-@dg.asset(key=["marts", "figure_data"], group_name=GROUP, kinds={"duckdb", "csv"},
+@dg.asset(key=["marts", "figure_data"], group_name=ANALYST_GROUP, kinds={"duckdb", "csv"},
           deps=[dg.AssetKey(["figures", name]) for name in FIGURES],
           description="The data behind every figure, one row per plotted point: figure, panel, series, x, y "
                       "(read back from what each figure drew, so the numbers are the chart's own). The report's "

@@ -12,6 +12,8 @@ from fact22_assets.glue.studies import study_entry
 from fact22_assets.glue.tables import sql_text
 
 GROUP = "report"
+# What analysts open beside the report: the explorer and the figures' data (kept out of the report's graph).
+ANALYST_GROUP = "analysts"
 DEFAULT_STUDY_ID = "fact22_cheshire_east"
 
 
