@@ -94,29 +94,49 @@ def _loggers(log_file: Path, handler: logging.Handler) -> dict[str, dg.LoggerDef
     return {"build": build_logger}
 
 
-def stage_groups(job: dg.JobDefinition) -> tuple[dict[str, str], list[str]]:
-    """Asset (as shown in the UI, "raw/cin_ees") -> its group, for the assets the job materialises,
-    and the checks ("asset:check") it evaluates."""
+def stage_groups(job: dg.JobDefinition, keys: list[dg.AssetKey] | None = None) -> tuple[dict[str, str], list[str]]:
+    """Asset (as shown in the UI, "raw/cin_ees") -> its group, for the assets the job materialises
+    (of ``keys`` only, when given), and the checks ("asset:check") it evaluates."""
     graph = job.asset_layer.asset_graph
-    groups = {key.to_user_string(): graph.get(key).group_name for key in job.asset_layer.executable_asset_keys}
-    checks = [f"{c.asset_key.to_user_string()}:{c.name}" for c in graph.asset_check_keys]
+    chosen = [k for k in job.asset_layer.executable_asset_keys if keys is None or k in set(keys)]
+    groups = {key.to_user_string(): graph.get(key).group_name for key in chosen
+              if graph.get(key).is_materializable}
+    checks = [f"{c.asset_key.to_user_string()}:{c.name}" for c in graph.asset_check_keys
+              if keys is None or c.asset_key in set(keys)]
     return groups, checks
 
 
+def selected_keys(job: dg.JobDefinition, sources: tuple[str, ...] | None) -> list[dg.AssetKey] | None:
+    """The assets a refresh of ``sources`` rebuilds: those sources and everything downstream of them
+    (None, everything, when ``sources`` is None)."""
+    import dagster as dg
+
+    from fact22_assets.glue.sources import source_key
+
+    if sources is None:
+        return None
+    graph = job.asset_layer.asset_graph
+    return sorted(dg.AssetSelection.assets(*(source_key(s) for s in sources)).downstream().resolve(graph),
+                  key=lambda key: key.to_user_string())
+
+
 def build(instance: dg.DagsterInstance | None = None, tags: dict[str, str] | None = None,
-          out=None) -> dg.ExecuteInProcessResult:
+          out=None, sources: tuple[str, ...] | None = None) -> dg.ExecuteInProcessResult:
+    """Run the refresh job: every asset, or (``sources``) only what depends on those sources."""
     from fact22_assets.definitions import defs
 
     job = defs().resolve_job_def("refresh")
+    keys = selected_keys(job, sources)
     run_id = str(uuid.uuid4())
     log_dir = logs_dir()
     log_dir.mkdir(parents=True, exist_ok=True)
     log_file = log_dir / f"{run_id}.log"
-    progress = Progress(*stage_groups(job))
+    progress = Progress(*stage_groups(job, keys))
     handler = _ProgressHandler(progress, time.perf_counter(), out)
     result = job.with_logger_defs(_loggers(log_file, handler)).execute_in_process(
         run_config={"loggers": {"build": {}}},  # a logger is used only when the run config names it
-        instance=instance or project_instance(), raise_on_error=False, tags=tags, run_id=run_id)
+        instance=instance or project_instance(), raise_on_error=False, tags=tags, run_id=run_id,
+        asset_selection=keys)
     result.progress, result.log_file = progress, log_file
     return result
 
@@ -151,11 +171,16 @@ def main() -> int:
         return 0
 
     from fact22_assets.core.landing import landing_files, load_full_catalogue, reject
+    from fact22_assets.glue.freshness import refresh_plan
     from fact22_assets.glue.run_report import LANDING_TAG, failure_reasons, infrastructure_failure
     from fact22_assets.settings import accepted_dir, data_dir, landing_dir
 
+    plan = refresh_plan() if "--force" not in sys.argv[1:] else None
     instance = project_instance()
-    print(f"building the warehouse (Dagster instance {dagster_home()}; full log in {logs_dir()}/)", flush=True)
+    scope = ("every asset" if plan is None or plan.sources is None
+             else f"only what depends on {', '.join(plan.sources)} ({plan.why})")
+    print(f"building the warehouse: {scope} (Dagster instance {dagster_home()}; full log in {logs_dir()}/)",
+          flush=True)
     waiting = landing_files(landing_dir())
     try:
         _, candidates, incomplete = load_full_catalogue(data_dir(), accepted_dir(), landing_dir(), with_waiting=True)
@@ -166,7 +191,8 @@ def main() -> int:
         for part in incomplete:
             print(part.describe(time.time()), file=sys.stderr)
         waiting = [s.path for s in candidates]
-    result = build(instance, tags={LANDING_TAG: ",".join(p.name for p in waiting)} if waiting else None)
+    result = build(instance, tags={LANDING_TAG: ",".join(p.name for p in waiting)} if waiting else None,
+                   sources=None if plan is None else plan.sources)
     elapsed = time.perf_counter() - started
     progress: Progress = result.progress
     for line in progress.unfinished():

@@ -15,6 +15,7 @@ from fact22_assets import defs as defs_package
 from fact22_assets.glue.publication_status import serves_latest_build
 from fact22_assets.glue.publishing import BuildDuckDBResource, RestrictedDuckDBResource
 from fact22_assets.glue.resources import SourcesResource
+from fact22_assets.glue.sources import observed_sources
 from fact22_assets.lifecycle import refresh
 from fact22_assets.lifecycle.dictionary import DESCRIBED_SCHEMAS, DICTIONARY, dictionary_definitions
 from fact22_assets.lifecycle.publication import publication_definitions
@@ -104,4 +105,6 @@ def defs() -> dg.Definitions:
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.PreviewWarning)  # mapping specs is "preview"; plain attributes here
-        return combined.map_asset_specs(func=_with_owner)
+        owned = combined.map_asset_specs(func=_with_owner)
+    # The files a refresh reads, observed first by every refresh (glue/sources.py).
+    return dg.Definitions.merge(owned, dg.Definitions(assets=observed_sources()))

@@ -32,7 +32,18 @@ FILE_KINDS = {"figures", "reports"}  # assets that write files beside the wareho
 
 def test_every_asset_key_is_a_schema_and_table():
     for key in _graph().get_all_asset_keys():
-        assert len(key.path) == 2 and key.path[0] in TABLE_SCHEMAS | FILE_KINDS, key
+        assert len(key.path) == 2 and key.path[0] in TABLE_SCHEMAS | FILE_KINDS | {"sources"}, key
+
+
+def test_every_raw_and_casework_extract_reads_an_observed_source():
+    """Each reader of files has its source upstream, so the UI shows what is stale and why."""
+    graph = _graph()
+    readers = [k for k in graph.get_all_asset_keys() if k.path[0] in ("raw", "reference")
+               or k.path[1] in ("rct_cases", "risk_notes", "service_mi")]
+    for key in readers:
+        assert any(p.path[0] == "sources" for p in graph.get(key).parent_keys), key
+    assert dg.AssetKey(["sources", "studies"]) in graph.get(dg.AssetKey(["marts", "did_results"])).parent_keys
+    assert not graph.get(dg.AssetKey(["sources", "cin_ees"])).is_materializable
 
 
 def test_every_mart_is_published():
@@ -94,11 +105,12 @@ def test_owners_are_one_per_schema():
 
     graph = _graph()
     for key in graph.get_all_asset_keys():
-        assert graph.get(key).owners == [OWNERS[key.path[0]]], key
+        if key.path[0] != "sources":  # the files a refresh reads, not the project's tables
+            assert graph.get(key).owners == [OWNERS[key.path[0]]], key
 
 
 def test_sql_assets_take_their_upstream_tables_from_their_sql():
-    """staging.population_area_year reads raw.source_files in its SQL; the hand-kept list had left it out."""
+    """Lineage comes from each SQL file (a hand-kept list had once left out a table the SQL read)."""
     from fact22_assets.glue.tables import sql_dependencies
 
     graph = _graph()
@@ -108,7 +120,9 @@ def test_sql_assets_take_their_upstream_tables_from_their_sql():
         schema, name = table.split(".")
         assert set(graph.get(key).parent_keys) == set(sql_dependencies(f"{schema}/{name}.sql")), table
     parents = {k.to_user_string() for k in graph.get(dg.AssetKey(["staging", "population_area_year"])).parent_keys}
-    assert "raw/source_files" in parents
+    assert "raw/ons_population" in parents
+    # Release ranks come with each family's rows: a population file alone leaves the CIN staging untouched.
+    assert "raw/source_files" not in parents
 
 
 def test_publication_and_dictionary_follow_every_table_without_a_list():

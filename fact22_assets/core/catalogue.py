@@ -183,9 +183,13 @@ def source_files_frame(catalogue: Catalogue) -> list[dict]:
 
 
 def with_provenance(frame, source: Source, loaded_at):
-    """Stamp every raw row with where it came from."""
+    """Stamp every raw row with where it came from, and its release's rank and
+    status: staging reads these from the family's own table, so a change to
+    another family's files leaves its inputs as they were."""
     return frame.assign(
         source_sha256=source.sha256,
         publication=source.release.publication,
+        release_rank=source.release.rank,
+        experimental=source.release.experimental,
         loaded_at=loaded_at,
     )

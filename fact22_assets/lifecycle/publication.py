@@ -15,7 +15,7 @@ from fact22_assets.core.catalogue import file_sha256
 from fact22_assets.core.errors import InfrastructureError
 from fact22_assets.core.files import write_atomically
 from fact22_assets.core.landing import accept_landed, landing_files
-from fact22_assets.glue.freshness import current_fingerprint
+from fact22_assets.glue.freshness import current_fingerprint, current_source_versions
 from fact22_assets.glue.publishing import BuildDuckDBResource, infrastructure_errors, publish_file, publish_outputs
 from fact22_assets.glue.resources import SourcesResource
 from fact22_assets.glue.tables import replace_table, table_metadata
@@ -128,8 +128,10 @@ def publication_definitions(tables: list[dg.AssetKey], blocking: list[dg.AssetCh
         outputs = publish_outputs(duckdb.outputs_dir, outputs_dir())
         with infrastructure_errors(f"the accepted releases folder {sources.accepted_dir}"):
             accepted = accept_landed(candidates, Path(sources.accepted_dir))
+            # Each source's data version, so that the next refresh rebuilds only downstream of those that change.
             write_atomically(publication_manifest_path(),
-                             now.to_json(run_id=context.run.run_id, code_version=code_version()).encode())
+                             now.to_json(run_id=context.run.run_id, code_version=code_version(),
+                                         sources=current_source_versions()).encode())
         context.log.info(f"published {published} (vintage {vintage}) and {len(outputs)} output file(s); "
                          f"accepted {len(accepted)} landed file(s)")
         return dg.MaterializeResult(metadata={**metadata, "vintage": dg.MetadataValue.text(str(vintage)),

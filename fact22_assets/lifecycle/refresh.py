@@ -3,25 +3,33 @@ landing folder, and a sensor that refuses the files of a refresh that failed
 on their data (a refresh the machine stopped leaves them to be retried)."""
 import hashlib
 import time
+import warnings
 from datetime import UTC, datetime
 
 import dagster as dg
 
 from fact22_assets.core.files import write_atomically
 from fact22_assets.core.landing import landing_files, load_full_catalogue, reject
-from fact22_assets.glue.freshness import nothing_to_do
+from fact22_assets.glue.freshness import nothing_to_do, refresh_plan
 from fact22_assets.glue.run_report import LANDING_TAG, infrastructure_failure, run_failure_reasons
+from fact22_assets.glue.sources import source_key
 from fact22_assets.settings import accepted_dir, data_dir, landing_dir
 
 # Written by the failure sensor when the machine stopped a refresh: its content joins the landing
 # folder's fingerprint, so the next tick asks for a new run of the same files.
 RETRY_MARKER = ".retry"
+# Why a run rebuilds what it rebuilds (every asset, or what depends on the sources that changed).
+PLAN_TAG = "fact22/refresh_plan"
 _ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
            dg.DagsterRunStatus.STARTED]
 
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.BetaWarning)  # `include_sources` is "beta" in Dagster 1.13
+    # The sources are observed first: each materialisation then records the data versions it read.
+    EVERYTHING = dg.AssetSelection.all(include_sources=True)
 refresh = dg.define_asset_job(
     "refresh",
-    selection=dg.AssetSelection.all(),
+    selection=EVERYTHING,
     description="Rebuild every asset from the catalogue plus the landing folder into this run's build file, "
                 "validate, and publish only if every blocking check passes.",
 )
@@ -33,7 +41,17 @@ refresh = dg.define_asset_job(
 def annual_refresh(context: dg.ScheduleEvaluationContext):
     # DfE publishes the children-in-need statistics each autumn and ONS its mid-year estimates each summer.
     same, why = nothing_to_do()
-    return dg.SkipReason(f"nothing to refresh: {why}") if same else dg.RunRequest()
+    return dg.SkipReason(f"nothing to refresh: {why}") if same else planned_request(context)
+
+
+def planned_request(context, **kwargs) -> dg.RunRequest:
+    """A refresh of what depends on the sources that changed since the last publication, or of everything."""
+    plan = refresh_plan()
+    keys = None
+    if plan.sources is not None and context.repository_def is not None:
+        selection = dg.AssetSelection.assets(*(source_key(s) for s in plan.sources)).downstream()
+        keys = sorted(selection.resolve(context.repository_def.asset_graph), key=lambda k: k.to_user_string())
+    return dg.RunRequest(asset_selection=keys, tags={**kwargs.pop("tags", {}), PLAN_TAG: plan.why}, **kwargs)
 
 
 def folder_fingerprint(folder) -> str:
@@ -71,8 +89,8 @@ def landing_sensor(context: dg.SensorEvaluationContext):
     for part in waiting:
         context.log.info(part.describe(time.time()))
     # The run key makes one refresh per state of the folder, however often the sensor ticks.
-    return dg.RunRequest(run_key=folder_fingerprint(folder),
-                         tags={LANDING_TAG: ",".join(p.name for p in candidates)})
+    return planned_request(context, run_key=folder_fingerprint(folder),
+                           tags={LANDING_TAG: ",".join(p.name for p in candidates)})
 
 
 @dg.run_failure_sensor(monitored_jobs=[refresh], default_status=dg.DefaultSensorStatus.RUNNING,

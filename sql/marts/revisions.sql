@@ -3,13 +3,9 @@
 -- release is compared with the latest earlier release that published the
 -- same cell, so a chain of revisions reads in order.
 CREATE OR REPLACE TABLE marts.revisions AS
-WITH ranks AS (
-    SELECT DISTINCT release_id, release_rank FROM raw.source_files
-),
-cells AS (
-    SELECT c.*, r.release_rank, coalesce(c.old_la_code, c.area_code) AS area_key
+WITH cells AS (
+    SELECT c.*, coalesce(c.old_la_code, c.area_code) AS area_key
     FROM (SELECT * FROM raw.cin_sfr UNION ALL BY NAME SELECT * FROM raw.cin_ees) AS c
-    JOIN ranks AS r USING (release_id)
     WHERE c.measure IN ({{ count_names }})
 ),
 sequenced AS (

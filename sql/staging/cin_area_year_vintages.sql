@@ -6,18 +6,18 @@
 -- keeps them all.  A suppressed or missing cell stays NULL, its symbol in
 -- the *_status column.
 CREATE OR REPLACE TABLE staging.cin_area_year_vintages AS
-WITH release_rank AS (
-    SELECT DISTINCT release_id, release_rank, experimental FROM raw.source_files
-),
-vintages AS (
-    SELECT DISTINCT release_id AS vintage, release_rank AS vintage_rank
-    FROM raw.source_files
-    WHERE family IN ('dfe_cin_sfr', 'dfe_cin_ees')
-),
-cells AS (
+WITH cells AS (
+    -- Each raw row carries its release's rank: a change to another family's
+    -- files (a population workbook) leaves this table's inputs as they were.
     SELECT * FROM raw.cin_sfr
     UNION ALL BY NAME
     SELECT * FROM raw.cin_ees
+),
+release_rank AS (
+    SELECT DISTINCT release_id, release_rank, experimental FROM cells
+),
+vintages AS (
+    SELECT DISTINCT release_id AS vintage, release_rank AS vintage_rank FROM release_rank
 ),
 ranked AS (
     SELECT

@@ -20,16 +20,12 @@ WITH areas AS (
     FROM staging.cin_area_year_vintages
     GROUP BY geographic_level, area_key, collection_year
 ),
-ranks AS (
-    SELECT DISTINCT source_id, release_rank FROM raw.source_files
-),
 all_ages AS (
     -- One estimate per area and mid-year: the latest release that has it.
     SELECT area_code, mid_year,
-           arg_max(population, r.release_rank) AS population,
-           arg_max(p.source_id, r.release_rank) AS source_id
+           arg_max(population, p.release_rank) AS population,
+           arg_max(p.source_id, p.release_rank) AS source_id
     FROM raw.ons_population AS p
-    JOIN ranks AS r USING (source_id)
     WHERE age_group = 'all_ages' AND value_status = 'published'
     GROUP BY area_code, mid_year
 ),
@@ -96,12 +92,12 @@ area_all_ages AS (
 ),
 children AS (
     SELECT geography_type AS geographic_level, coalesce(old_la_code, area_code) AS area_key, mid_year,
-           population, value_status, source_id
+           population, value_status, source_id, release_rank
     FROM raw.ons_population
     WHERE age_group = '0_17'
     UNION ALL
     SELECT geographic_level, coalesce(old_la_code, area_code), collection_year - 1,
-           value, value_status, source_id
+           value, value_status, source_id, release_rank
     FROM raw.cin_sfr
     WHERE measure = 'population_0_17'
 ),
@@ -109,9 +105,8 @@ children_ranked AS (
     -- A mid-year in several files: the latest release wins (DfE's current
     -- file carries the Census 2021 rebasing; the old releases do not).
     SELECT c.*, row_number() OVER (PARTITION BY geographic_level, area_key, mid_year
-                                   ORDER BY r.release_rank DESC, c.source_id) AS pick
+                                   ORDER BY c.release_rank DESC, c.source_id) AS pick
     FROM children AS c
-    JOIN ranks AS r USING (source_id)
 )
 SELECT
     a.geographic_level,

@@ -85,7 +85,7 @@ def _sensor_refresh(monkeypatch, site: Site, instance: dg.DagsterInstance):
     if not isinstance(asked, dg.RunRequest):
         return asked, None
     result = definitions.resolve_job_def(asked.job_name or "refresh").execute_in_process(
-        instance=instance, tags=asked.tags, raise_on_error=False)
+        instance=instance, tags=asked.tags, raise_on_error=False, asset_selection=asked.asset_selection)
     if not result.success:
         failure = next(e for e in result.all_events if e.event_type_value in ("PIPELINE_FAILURE", "RUN_FAILURE"))
         context = dg.build_run_status_sensor_context(
@@ -627,3 +627,45 @@ def test_schedule_and_sensor_skip_when_nothing_changed(monkeypatch, site):
     site.land(RELEASE_2025[0])
     tick = landing_sensor(dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), definitions=defs()))
     assert isinstance(tick, dg.SkipReason) and "already published" in tick.skip_message, tick
+
+
+def test_population_only_change_rebuilds_only_what_depends_on_it(site):
+    """A corrected population file (Cheshire East's children, mid-2020) rebuilds the population and
+    everything downstream of it, and nothing of the CIN ingest or the casework strand."""
+    before = site.query("SELECT max(loaded_at) AS t FROM raw.cin_ees").t.item()
+    file = site.data / "ons_population" / "ons_mid-year_population_estimates_2012_to_2024.csv"
+    lines = file.read_text(encoding="utf-8").splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if line.startswith("2020,") and ",895,E06000049," in line)
+    old = int(lines[at].rstrip().rsplit(",", 1)[1])
+    lines[at] = lines[at].rstrip().rsplit(",", 1)[0] + f",{old + 1000}\n"
+    file.write_text("".join(lines), encoding="utf-8")
+    catalogue = site.data / "sources.yaml"
+    old_sha = hashlib.sha256((REPO_ROOT / "data" / file.relative_to(site.data)).read_bytes()).hexdigest()
+    catalogue.write_text(catalogue.read_text().replace(old_sha, hashlib.sha256(file.read_bytes()).hexdigest()))
+
+    done = subprocess.run([sys.executable, "-m", "fact22_assets.build"], env={**os.environ, **site.env()},
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "only what depends on ons_population" in done.stdout, done.stdout
+
+    instance = dg.DagsterInstance.from_ref(dg.InstanceRef.from_dir(str(site.root / "dagster_home")))
+    run = instance.get_runs(limit=1)[0]
+    built = {r.dagster_event.asset_key.to_user_string()
+             for r in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)}
+    assert {"raw/ons_population", "staging/population_area_year", "marts/cin_rates", "marts/did_results",
+            "reports/evaluation_report", "meta/publication"} <= built
+    assert not built & {"raw/cin_ees", "raw/cin_sfr", "staging/cin_area_year_vintages", "staging/cin_area_year",
+                        "restricted/rct_cases", "marts/rct_results", "figures/rct_probabilities", "marts/revisions"}
+    from fact22_assets.definitions import defs
+
+    every = [k for k in defs().resolve_asset_graph().get_all_asset_keys()
+             if defs().resolve_asset_graph().get(k).is_materializable]
+    assert len(built) <= 0.6 * len(every), (len(built), len(every))
+    # The CIN ingest kept its rows from the last publication; the rates use the corrected population.
+    assert site.query("SELECT max(loaded_at) AS t FROM raw.cin_ees").t.item() == before
+    row = site.query("SELECT cin_at_31_march, population_0_17, cin_per_10k_children FROM marts.cin_rates "
+                     "WHERE area_code = 'E06000049' AND collection_year = 2021")
+    assert row.population_0_17.item() == old + 1000
+    assert row.cin_per_10k_children.item() == pytest.approx(row.cin_at_31_march.item() / (old + 1000) * 10_000)
+    # The casework figures it did not redraw are still in the report and in marts.figure_data.
+    assert "rct_probabilities" in set(site.query("SELECT DISTINCT figure FROM marts.figure_data").figure)

@@ -28,7 +28,9 @@ from fact22_assets.core.casework.schemas import (
 )
 from fact22_assets.core.casework.suppression import SUPPRESSED, suppress_small_counts
 from fact22_assets.core.catalogue import file_sha256
+from fact22_assets.core.source_versions import CASEWORK
 from fact22_assets.glue.resources import SourcesResource
+from fact22_assets.glue.sources import source_key
 from fact22_assets.glue.tables import column_schema, replace_table, table_metadata
 from fact22_assets.settings import casework_dir
 
@@ -159,7 +161,7 @@ SERVICE_MI_KEY = dg.AssetKey(["restricted", "service_mi"])
 
 
 def _extract_asset(name: str, description: str):
-    @dg.asset(key=["restricted", name], group_name=GROUP, kinds={"duckdb", "csv"},
+    @dg.asset(key=["restricted", name], group_name=GROUP, kinds={"duckdb", "csv"}, deps=[source_key(CASEWORK)],
               description=description)
     def _asset(context: dg.AssetExecutionContext, restricted_duckdb: DuckDBResource,
                sources: SourcesResource) -> dg.MaterializeResult:

@@ -6,6 +6,8 @@ from dagster_duckdb import DuckDBResource
 
 from fact22_assets.core.did.estimators import ESTIMATORS, MART_DESCRIPTIONS, mart_names
 from fact22_assets.core.did.evaluation import evaluate_study
+from fact22_assets.core.source_versions import STUDIES
+from fact22_assets.glue.sources import source_key
 from fact22_assets.glue.studies import exclusions
 from fact22_assets.glue.studies import studies as configured_studies
 from fact22_assets.glue.tables import replace_table, sql_dependencies, sql_text, table_metadata
@@ -20,7 +22,7 @@ TABLES = {**{name: MART_DESCRIPTIONS[name] for name in mart_names()},
 # Read here: the three SQL files below, and the deprivation scores.
 DEPS = sorted({*sql_dependencies("did/panel.sql"), *sql_dependencies("did/neighbours.sql"),
                *sql_dependencies("did/neighbours_by_unit.sql"), *sql_dependencies("did/vintages.sql"),
-               dg.AssetKey(["raw", "deprivation"])},
+               dg.AssetKey(["raw", "deprivation"]), source_key(STUDIES)},
               key=lambda key: key.to_user_string())
 
 

@@ -50,7 +50,9 @@ def report_figure_names(outcomes) -> list[str]:
 
 
 def _read_figures(names: list[str], outputs: Path | None = None) -> dict[str, report.ReportFigure]:
-    missing = [n for n in names if not figure_file(n, outputs).exists()]
+    # A figure this run did not redraw (a refresh of what depends on changed sources only) is the published one.
+    where = {n: outputs if outputs is None or figure_file(n, outputs).exists() else outputs_dir() for n in names}
+    missing = [n for n in names if not figure_file(n, where[n]).exists()]
     if missing:
         raise FileNotFoundError(f"figure file(s) {', '.join(missing)} missing in {outputs or outputs_dir()}/"
                                 f"{FIGURES_DIR}: "
@@ -59,10 +61,10 @@ def _read_figures(names: list[str], outputs: Path | None = None) -> dict[str, re
     for name in names:
         outcome = name.removeprefix("outcome_trends_")
         title = FIGURE_TITLES.get(name) or f"{measures.title(outcome)} (the report's Figures 7-9)"
-        data_file = figure_data_file(name, outputs)
+        data_file = figure_data_file(name, where[name])
         data = pd.read_csv(data_file, dtype={"panel": str, "series": str, "x": str}, keep_default_na=False,
                            na_values={"y": [""]}) if data_file.exists() else None
-        out[name] = report.ReportFigure(title=title, png=figure_file(name, outputs).read_bytes(), data=data)
+        out[name] = report.ReportFigure(title=title, png=figure_file(name, where[name]).read_bytes(), data=data)
     return out
 
 

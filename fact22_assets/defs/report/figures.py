@@ -181,6 +181,11 @@ figures_service_case_length = _figure_asset("service_case_length", *FIGURES["ser
 figures_specification_curve = _figure_asset("specification_curve", *FIGURES["specification_curve"])
 
 
+def _figure_asset(stem: str) -> str | None:
+    """The figure asset that writes the file ``stem`` (one asset may write a file per outcome)."""
+    return next((name for name in FIGURES if stem == name or stem.startswith(f"{name}_")), None)
+
+
 @dg.asset(key=["marts", "figure_data"], group_name=ANALYST_GROUP, kinds={"duckdb", "csv"},
           deps=[dg.AssetKey(["figures", name]) for name in FIGURES],
           description="The data behind every figure, one row per plotted point: figure, panel, series, x, y "
@@ -192,7 +197,11 @@ def marts_figure_data(duckdb: DuckDBResource) -> dg.MaterializeResult:
     from fact22_assets.glue.tables import replace_table, table_metadata
 
     frames = []
-    for path in sorted((outputs_of(duckdb) / FIGURES_DIR).glob("*.csv")):
+    # This run's figures, and the published ones of figure assets it did not run (a partial refresh).
+    drawn = sorted((outputs_of(duckdb) / FIGURES_DIR).glob("*.csv"))
+    redrawn = {_figure_asset(p.stem) for p in drawn}
+    kept = [p for p in (outputs_dir() / FIGURES_DIR).glob("*.csv") if _figure_asset(p.stem) not in redrawn | {None}]
+    for path in sorted([*drawn, *kept], key=lambda p: p.name):
         frame = pd.read_csv(path, dtype={"panel": str, "series": str, "x": str}, keep_default_na=False,
                             na_values={"y": [""]})
         frames.append(frame.assign(figure=path.stem)[["figure", "panel", "series", "x", "y"]])

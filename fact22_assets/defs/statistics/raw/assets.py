@@ -8,7 +8,9 @@ from dagster_duckdb import DuckDBResource
 
 from fact22_assets.core import cin_parsers, population_parsers, reference_parsers
 from fact22_assets.core.catalogue import Source, source_files_frame, verify_source, with_provenance
+from fact22_assets.core.source_versions import CATALOGUED, REFERENCE, SEED_FILES
 from fact22_assets.glue.resources import SourcesResource
+from fact22_assets.glue.sources import source_key
 from fact22_assets.glue.tables import replace_table, table_metadata
 
 GROUP = "ingest"
@@ -38,7 +40,7 @@ def _write(context, duckdb: DuckDBResource, frame: pd.DataFrame, **extra) -> dg.
         return dg.MaterializeResult(metadata=table_metadata(con, table, **extra))
 
 
-@dg.asset(key=["raw", "source_files"], group_name=GROUP, kinds={"duckdb"},
+@dg.asset(key=["raw", "source_files"], group_name=GROUP, kinds={"duckdb"}, deps=[source_key(n) for n in CATALOGUED],
           description="The sources catalogue (data/sources.yaml) as loaded: every published file, its "
                       "publication, release rank and sha256, verified against the bytes on disk.")
 def raw_source_files(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
@@ -55,65 +57,65 @@ def raw_source_files(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
     return _write(context, duckdb, frame, landing_files=dg.MetadataValue.int(len(landing)))
 
 
-@dg.asset(key=["raw", "cin_sfr"], group_name=GROUP, kinds={"duckdb", "csv"},
+@dg.asset(key=["raw", "cin_sfr"], group_name=GROUP, deps=[source_key("cin_sfr")], kinds={"duckdb", "csv"},
           description="DfE children-in-need statistical first release underlying data (2009-10 to 2012-13), "
                       "one row per area, year and measure, every cell as published with its file row and column.")
 def raw_cin_sfr(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
                 sources: SourcesResource) -> dg.MaterializeResult:
-    frame = _load_sources(context, sources.catalogue().of_family("dfe_cin_sfr"), cin_parsers.parse_sfr)
+    frame = _load_sources(context, sources.catalogue().of_family(*CATALOGUED["cin_sfr"]), cin_parsers.parse_sfr)
     return _write(context, duckdb, frame, value_status=_status_counts(frame))
 
 
-@dg.asset(key=["raw", "cin_ees"], group_name=GROUP, kinds={"duckdb", "csv"},
+@dg.asset(key=["raw", "cin_ees"], group_name=GROUP, deps=[source_key("cin_ees")], kinds={"duckdb", "csv"},
           description="DfE children-in-need Explore Education Statistics files, every release kept "
                       "(one row per release, area, year and measure), with file row and column.")
 def raw_cin_ees(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
                 sources: SourcesResource) -> dg.MaterializeResult:
-    frame = _load_sources(context, sources.catalogue().of_family("dfe_cin_ees"), cin_parsers.parse_ees)
+    frame = _load_sources(context, sources.catalogue().of_family(*CATALOGUED["cin_ees"]), cin_parsers.parse_ees)
     return _write(context, duckdb, frame, value_status=_status_counts(frame))
 
 
-@dg.asset(key=["raw", "ons_population"], group_name=GROUP, kinds={"duckdb", "excel", "csv"},
+@dg.asset(key=["raw", "ons_population"], group_name=GROUP, deps=[source_key("ons_population")], kinds={"duckdb", "excel", "csv"},
           description="ONS mid-year population estimates: all ages (MYE4 workbooks, the mid-2024 MYE2 CSV) "
                       "and children aged 0-17 (DfE's file), one row per area, mid-year and age group.")
 def raw_ons_population(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
                        sources: SourcesResource) -> dg.MaterializeResult:
     parsers = population_parsers.PARSERS
-    chosen = sources.catalogue().of_family(*parsers)
+    chosen = sources.catalogue().of_family(*CATALOGUED["ons_population"])
     frame = _load_sources(context, chosen, lambda source: parsers[source.family](source))
     return _write(context, duckdb, frame, value_status=_status_counts(frame))
 
 
-def _reference_asset(key: str, family: str, parse, description: str):
-    @dg.asset(key=["raw", key], group_name=GROUP, kinds={"duckdb", "csv"},
+def _reference_asset(key: str, parse, description: str):
+    @dg.asset(key=["raw", key], group_name=GROUP, kinds={"duckdb", "csv"}, deps=[source_key(key)],
               description=description)
     def _asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
                sources: SourcesResource) -> dg.MaterializeResult:
-        frame = _load_sources(context, sources.catalogue().of_family(family), parse)
+        frame = _load_sources(context, sources.catalogue().of_family(*CATALOGUED[key]), parse)
         return _write(context, duckdb, frame)
 
     return _asset
 
 
 raw_la_lookup = _reference_asset(
-    "la_lookup", "la_lookup", reference_parsers.parse_las,
+    "la_lookup", reference_parsers.parse_las,
     "DfE's list of children's-services authorities: DfE number, ONS code, name, region, dates of operation.")
-raw_regions = _reference_asset("regions", "region_lookup", reference_parsers.parse_regions,
+raw_regions = _reference_asset("regions", reference_parsers.parse_regions,
                                "English regions (and Inner/Outer London) with their ONS codes.")
 raw_statistical_neighbours = _reference_asset(
-    "statistical_neighbours", "statistical_neighbours", reference_parsers.parse_statistical_neighbours,
+    "statistical_neighbours", reference_parsers.parse_statistical_neighbours,
     "DfE children's-services statistical neighbours (2021 and 2025 models), one row per authority and rank.")
 raw_deprivation = _reference_asset(
-    "deprivation", "deprivation", reference_parsers.parse_deprivation,
+    "deprivation", reference_parsers.parse_deprivation,
     "English Indices of Deprivation 2019, upper-tier authority average score and its rank.")
 
 
-def _seed_asset(key: str, file_name: str, description: str):
-    @dg.asset(key=["reference", key], group_name=GROUP, kinds={"duckdb", "csv"},
+def _seed_asset(key: str, description: str):
+    @dg.asset(key=["reference", key], group_name=GROUP, kinds={"duckdb", "csv"}, deps=[source_key(REFERENCE)],
               description=description)
     def _asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
                sources: SourcesResource) -> dg.MaterializeResult:
-        frame = pd.read_csv(sources.reference_file(file_name), dtype=str, keep_default_na=False)
+        frame = pd.read_csv(sources.reference_file(SEED_FILES[key]), dtype=str, keep_default_na=False)
         frame = frame.replace({"": None})
         for column in ("first_collection_year", "last_collection_year"):
             if column in frame:
@@ -124,10 +126,10 @@ def _seed_asset(key: str, file_name: str, description: str):
 
 
 reference_boundary_changes = _seed_asset(
-    "boundary_changes", "boundary_changes.csv",
+    "boundary_changes",
     "Project-curated: every boundary change of a children's-services authority since 2009, with the "
     "collection years its series ends or starts (data/reference/boundary_changes.csv).")
 reference_population_geography = _seed_asset(
-    "population_geography", "population_geography.csv",
+    "population_geography",
     "Project-curated: authorities whose all-ages population is built from other ONS areas "
     "(data/reference/population_geography.csv).")

@@ -1,0 +1,45 @@
+"""The files a refresh reads, as observable source assets upstream of the graph.
+
+One source per group of files one reader takes (core/source_versions.py):
+``sources/cin_ees`` feeds ``raw/cin_ees``, ``sources/studies`` the DiD marts,
+and so on.  Every refresh observes them first; each observation carries the
+source's data version, so the UI tells which assets are stale and why, and a
+refresh rebuilds only what lies downstream of the sources that changed.
+"""
+import warnings
+
+import dagster as dg
+
+from fact22_assets.core.source_versions import CASEWORK, CATALOGUED, REFERENCE, SEED_FILES, STUDIES
+from fact22_assets.glue.freshness import current_source_versions
+
+GROUP = "sources"
+
+DESCRIPTIONS = {
+    **{name: f"The catalogued files of famil{'ies' if len(f) > 1 else 'y'} {', '.join(f)} "
+             f"(data/sources.yaml, accepted and landed files) that raw/{name} parses."
+       for name, f in CATALOGUED.items()},
+    REFERENCE: f"The project's seed files data/reference/{{{','.join(SEED_FILES.values())}}}.",
+    CASEWORK: "The council's case-level extracts (FACT22_CASEWORK_DIR; SYNTHETIC stand-ins by default).",
+    STUDIES: "The studies file (data/studies.yaml): treated authorities, years, outcomes, fixed comparators.",
+}
+
+
+def source_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["sources", name])
+
+
+def _observable(name: str) -> dg.SourceAsset:
+    def _observe() -> dg.DataVersion:
+        return dg.DataVersion(current_source_versions()[name])
+
+    _observe.__name__ = f"observe_{name}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)  # observable sources are "beta" in Dagster 1.13
+        return dg.observable_source_asset(key=source_key(name), group_name=GROUP,
+                                          description=DESCRIPTIONS[name])(_observe)
+
+
+def observed_sources() -> list[dg.SourceAsset]:
+    """Every source, for the Definitions (added after owners are set: they are not the project's tables)."""
+    return [_observable(name) for name in DESCRIPTIONS]
