@@ -11,8 +11,6 @@ from pathlib import Path
 from fact22_assets.core.catalogue import ACCEPTED_CATALOGUE, load_catalogue
 from fact22_assets.core.fingerprint import Fingerprint, by_content, by_place, code_fingerprint, input_files, read_manifest
 from fact22_assets.core.fingerprint import unchanged as _unchanged
-from fact22_assets.core.landing import load_full_catalogue
-from fact22_assets.core.source_versions import SEED_FILES, changed_sources, source_versions
 from fact22_assets.settings import (
     REPO_ROOT,
     accepted_dir,
@@ -61,6 +59,10 @@ class RefreshPlan:
 
 def current_source_versions() -> dict[str, str]:
     """Every source's data version now (core/source_versions.py), landing candidates included."""
+    # Imported here: `nothing_to_do` must stay light (the parsers' imports cost more than its answer).
+    from fact22_assets.core.landing import load_full_catalogue
+    from fact22_assets.core.source_versions import source_versions
+
     catalogue, _ = load_full_catalogue(data_dir(), accepted_dir(), landing_dir())
     return source_versions(catalogue, data_dir() / "reference", _casework_files(), studies_path())
 
@@ -72,6 +74,8 @@ def _casework_files() -> list[Path]:
 def _covered(now: Fingerprint) -> set[str]:
     """The inputs whose every change shows in some source's version: the catalogue and the files it
     names, the seed files, the extracts and the studies file."""
+    from fact22_assets.core.source_versions import SEED_FILES
+
     catalogue = load_catalogue(data_dir() / "sources.yaml")
     paths = {data_dir() / "sources.yaml", studies_path(), *(s.path for s in catalogue.sources),
              *(data_dir() / "reference" / f for f in SEED_FILES.values()), *_casework_files()}
@@ -105,6 +109,8 @@ def refresh_plan() -> RefreshPlan:
         return RefreshPlan(None, f"the landing folder could not be read ahead of the run ({error})")
     if uncovered:
         return RefreshPlan(None, f"{', '.join(uncovered[:3])} changed, which no single source covers")
+    from fact22_assets.core.source_versions import changed_sources
+
     changed = changed_sources(versions, manifest.get("sources"))
     if not changed:
         return RefreshPlan(None, "the last publication recorded no source versions" if changed is None

@@ -48,6 +48,11 @@ class Browser:
         self.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1,
                   mobile=False)
 
+    def resize(self, width: int, height: int) -> None:
+        """The page's viewport: a taller one renders every node of a tall graph."""
+        self.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1,
+                  mobile=False)
+
     def _devtools_port(self, timeout: float) -> int:
         marker = self.profile / "DevToolsActivePort"
         deadline = time.monotonic() + timeout

@@ -72,9 +72,9 @@ def _make_site(root: Path) -> Site:
     return site
 
 
-def _sensor_refresh(monkeypatch, site: Site, instance: dg.DagsterInstance):
-    """Tick the landing sensor; run what it asks for; on failure, tick the
-    failure sensor.  Returns (run request or skip, run result or None)."""
+def _sensor_refresh(monkeypatch, site: Site, instance: dg.DagsterInstance, everything: bool = False):
+    """Tick the landing sensor; run what it asks for (every asset when ``everything``); on failure, tick
+    the failure sensor.  Returns (run request or skip, run result or None)."""
     for name, value in site.env().items():
         monkeypatch.setenv(name, value)
     from fact22_assets.definitions import defs
@@ -85,7 +85,8 @@ def _sensor_refresh(monkeypatch, site: Site, instance: dg.DagsterInstance):
     if not isinstance(asked, dg.RunRequest):
         return asked, None
     result = definitions.resolve_job_def(asked.job_name or "refresh").execute_in_process(
-        instance=instance, tags=asked.tags, raise_on_error=False, asset_selection=asked.asset_selection)
+        instance=instance, tags=asked.tags, raise_on_error=False,
+        asset_selection=None if everything else asked.asset_selection)
     if not result.success:
         failure = next(e for e in result.all_events if e.event_type_value in ("PIPELINE_FAILURE", "RUN_FAILURE"))
         context = dg.build_run_status_sensor_context(
@@ -468,14 +469,18 @@ def test_held_restricted_file_is_an_infrastructure_failure(monkeypatch, site):
     before = _sha(site.warehouse)
     holder = _hold(site.warehouse.parent / "restricted" / "casework.duckdb", read_only=False)
     try:
-        _, result = _sensor_refresh(monkeypatch, site, dg.DagsterInstance.ephemeral())
+        # A refresh of everything writes the restricted file: the reader holding it stops that refresh.
+        _, result = _sensor_refresh(monkeypatch, site, dg.DagsterInstance.ephemeral(), everything=True)
+        reasons = _reasons(result)
+        assert not result.success and "infrastructure problem" in reasons and "restricted" in reasons, reasons
+        assert _landing(site) == sorted(RELEASE_2025) and not (site.landing / "rejected").exists()
+        assert _sha(site.warehouse) == before
+        # The sensor's own refresh of a CIN release rebuilds what depends on it, never the casework strand.
+        asked, result = _sensor_refresh(monkeypatch, site, dg.DagsterInstance.ephemeral())
+        assert result.success and not any(k.path[0] == "restricted" for k in asked.asset_selection)
     finally:
         holder.kill()
         holder.wait()
-    reasons = _reasons(result)
-    assert not result.success and "infrastructure problem" in reasons and "restricted" in reasons, reasons
-    assert _landing(site) == sorted(RELEASE_2025) and not (site.landing / "rejected").exists()
-    assert _sha(site.warehouse) == before
 
 
 def test_analyst_connections_never_block_publication(monkeypatch, site):
@@ -521,12 +526,14 @@ def test_file_changed_during_the_run_is_neither_published_nor_archived(site):
 
 def test_unchanged_refresh_exits_at_once_without_publishing(site):
     before, rows = _sha(site.warehouse), len(site.query("SELECT * FROM meta.publication"))
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "fact22_assets.build"], env={**os.environ, **site.env()},
-                          capture_output=True, text=True)
-    seconds = time.perf_counter() - started
+    # Its cost (<= 1 s) is measured by benchmarks/build_benchmark.py; here, that it never loads Dagster,
+    # the parsers or the estimators to find out there is nothing to do.
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "fact22_assets.build"],
+                          env={**os.environ, **site.env()}, capture_output=True, text=True)
     assert done.returncode == 0 and "up to date" in done.stdout, done.stdout + done.stderr
-    assert seconds < 1.0
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time")}
+    assert "fact22_assets.core.catalogue" in imported
+    assert not imported & {"dagster", "pandas", "fact22_assets.core.population_parsers", "fact22_assets.core.did"}
     assert _sha(site.warehouse) == before and len(site.query("SELECT * FROM meta.publication")) == rows
     # Any changed input is something to do.
     studies = site.data / "studies.yaml"
@@ -648,7 +655,7 @@ def test_population_only_change_rebuilds_only_what_depends_on_it(site):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "only what depends on ons_population" in done.stdout, done.stdout
 
-    instance = dg.DagsterInstance.from_ref(dg.InstanceRef.from_dir(str(site.root / "dagster_home")))
+    instance = dg.DagsterInstance.from_config(str(site.root / "dagster_home"))
     run = instance.get_runs(limit=1)[0]
     built = {r.dagster_event.asset_key.to_user_string()
              for r in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)}
