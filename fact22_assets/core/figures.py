@@ -78,7 +78,7 @@ STYLE = {
 
 
 def _figure(nrows: int = 1, ncols: int = 1, width: float = 8.0, height: float = 4.6, sharey: bool = False, *,
-            left: float = 0.7, right: float = 0.1, bottom: float = 0.68, top: float = 0.35, gap: float = 0.75):
+            left: float = 0.7, right: float = 0.1, bottom: float = 0.68, top: float = 0.4, gap: float = 0.75):
     """A figure on the Agg canvas with fixed margins, in inches: ``left``/``right``/``bottom``/``top`` around the
     panels, ``gap`` between them (each figure's fit its tick labels, axis labels and title).  No layout engine:
     constrained layout measured every text of a figure in a dry-run draw, nearly half the drawing time."""
