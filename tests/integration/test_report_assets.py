@@ -123,6 +123,27 @@ def test_every_figure_file_is_a_png(built_warehouse):
         assert ("SYNTHETIC DATA" in image.text["Description"]) == (file.stem in synthetic), file.stem
 
 
+def test_every_study_report_embeds_its_own_figure_files(built_warehouse):
+    """Each figure is drawn once, by the figure assets: another study's report embeds the files drawn for it
+    (figures/<study_id>/, the casework figures shared), not the default study's."""
+    from fact22_assets.defs.report.scope import DEFAULT_STUDY_ID
+    from fact22_assets.glue.studies import studies
+
+    outputs = _outputs(built_warehouse)
+    others = [entry.study for entry in studies() if entry.study.study_id != DEFAULT_STUDY_ID]
+    assert others
+    for study in others:
+        html = (outputs / report_assets.report_file(study.study_id)).read_text(encoding="utf-8")
+        own = 0
+        for name in report_assets.report_figure_names(study.outcomes):
+            file = report_figures.figure_file(name, outputs, study.study_id)
+            embedded = re.search(rf'data-figure="{name}"><img src="data:image/png;base64,([^"]+)"', html).group(1)
+            assert base64.b64decode(embedded) == file.read_bytes(), (study.study_id, name)
+            data = report_figures.figure_data_file(name, outputs, study.study_id).read_text(encoding="utf-8")
+            own += data != report_figures.figure_data_file(name, outputs).read_text(encoding="utf-8")
+        assert own, f"{study.study_id}: every figure shows the default study's data"
+
+
 def test_figure_asset_shows_its_image_in_the_ui_metadata(built_warehouse, tmp_path, monkeypatch):
     """A figure materialised on its own: the PNG is written and embedded in the materialization's metadata."""
     copy = tmp_path / "fact22.duckdb"

@@ -1,7 +1,8 @@
 """The evaluation report asset: one self-contained HTML file for the scope's study.
 
-It embeds the figure files the figure assets wrote (outputs_dir()/figures/)
-and is regenerated whenever the marts it reads are.
+It embeds the figure files the figure assets wrote (outputs_dir()/figures/, and
+figures/<study_id>/ for a study other than the default one) and is
+regenerated whenever the marts it reads are.
 """
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,10 +13,10 @@ from dagster_duckdb import DuckDBResource
 
 from fact22_assets.core import measures, report
 from fact22_assets.core.files import write_atomically
-from fact22_assets.defs.report.figures import FIGURES, FIGURES_DIR, figure_data_file, figure_file
+from fact22_assets.defs.report.figures import FIGURES, figure_data_file, figure_file
 from fact22_assets.defs.report.scope import DEFAULT_STUDY_ID, GROUP, Scope, _mart, _study_rows
 from fact22_assets.glue.publishing import outputs_of
-from fact22_assets.settings import code_version, outputs_dir
+from fact22_assets.settings import code_version
 
 REPORT_FILE = "evaluation_report.html"
 
@@ -49,34 +50,25 @@ def report_figure_names(outcomes) -> list[str]:
     return [report.FIGURE_SPECIFICATION_CURVE, *(report.outcome_trend_figure(o) for o in outcomes), *FIXED_FIGURES]
 
 
-def _read_figures(names: list[str], outputs: Path | None = None) -> dict[str, report.ReportFigure]:
-    # A figure this run did not redraw (a refresh of what depends on changed sources only) is the published one.
-    where = {n: outputs if outputs is None or figure_file(n, outputs).exists() else outputs_dir() for n in names}
-    missing = [n for n in names if not figure_file(n, where[n]).exists()]
+def _read_figures(names: list[str], outputs: Path | None = None, study_id: str | None = None
+                  ) -> dict[str, report.ReportFigure]:
+    """The study's figures as the figure assets wrote them (each drawn once, in the figure assets); a
+    figure this run did not redraw (a refresh of what depends on changed sources only) is the published one."""
+    where = {n: outputs if outputs is None or figure_file(n, outputs, study_id).exists() else None
+             for n in names}
+    missing = [n for n in names if not figure_file(n, where[n], study_id).exists()]
     if missing:
-        raise FileNotFoundError(f"figure file(s) {', '.join(missing)} missing in {outputs or outputs_dir()}/"
-                                f"{FIGURES_DIR}: "
-                                "materialise the figures/ assets first")
+        raise FileNotFoundError(f"figure file(s) {', '.join(str(figure_file(n, outputs, study_id)) for n in missing)} "
+                                "missing: materialise the figures/ assets first")
     out = {}
     for name in names:
         outcome = name.removeprefix("outcome_trends_")
         title = FIGURE_TITLES.get(name) or f"{measures.title(outcome)} (the report's Figures 7-9)"
-        data_file = figure_data_file(name, where[name])
+        data_file = figure_data_file(name, where[name], study_id)
         data = pd.read_csv(data_file, dtype={"panel": str, "series": str, "x": str}, keep_default_na=False,
                            na_values={"y": [""]}) if data_file.exists() else None
-        out[name] = report.ReportFigure(title=title, png=figure_file(name, where[name]).read_bytes(), data=data)
-    return out
-
-
-def drawn_figures(con, scope: Scope) -> dict[str, report.ReportFigure]:
-    """Every figure of the report drawn in memory for ``scope`` (a study other than the default one,
-    whose figures the figure assets write to files)."""
-    out = {}
-    for _, _, draw, casework_mart in FIGURES.values():
-        for name, _, png in draw(con, None if casework_mart else scope):
-            outcome = name.removeprefix("outcome_trends_")
-            title = FIGURE_TITLES.get(name) or f"{measures.title(outcome)} (the report's Figures 7-9)"
-            out[name] = report.ReportFigure(title=title, png=png, data=getattr(png, "data", None))
+        out[name] = report.ReportFigure(title=title, png=figure_file(name, where[name], study_id).read_bytes(),
+                                        data=data)
     return out
 
 
@@ -127,7 +119,8 @@ def report_inputs(con, scope: Scope, figures: dict[str, report.ReportFigure] | N
         vintages=con.execute("SELECT vintage, min(collection_year) AS first_year, max(collection_year) AS last_year "
                              "FROM marts.cin_rates_vintages GROUP BY vintage, vintage_rank ORDER BY vintage_rank").df(),
         code_versions=versions,
-        figures=figures if figures is not None else _read_figures(report_figure_names(s.outcomes), outputs),
+        figures=figures if figures is not None else _read_figures(report_figure_names(s.outcomes), outputs,
+                                                                  s.study_id),
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
 
@@ -189,7 +182,7 @@ def reports_evaluation_report(context: dg.AssetExecutionContext, duckdb: DuckDBR
             if study_id == DEFAULT_STUDY_ID:
                 continue
             other = Scope(con, study_id)
-            others.append((other, report_inputs(con, other, drawn_figures(con, other))))
+            others.append((other, report_inputs(con, other, outputs=outputs_of(duckdb))))
     for each_scope, each_inputs in [(scope, inputs), *others]:
         text = report.render_report(each_inputs)
         path = outputs_of(duckdb) / report_file(each_scope.study.study_id)

@@ -1,8 +1,10 @@
 """Figure assets: each draws PNG(s) into outputs_dir()/figures/ from the marts and
 shows them in the Dagster UI (a markdown image in the materialization's metadata).
 
-Strand-1 figures show the scope's study (see `scope`); casework figures show
-the one trial and carry its data_origin.
+Strand-1 figures are drawn once per study of data/studies.yaml (see `scope`):
+the default study's into figures/, every other's into figures/<study_id>/,
+where each study's report reads them.  Casework figures show the one trial,
+the same in every report, and carry its data_origin.
 """
 import base64
 from collections.abc import Callable
@@ -13,20 +15,39 @@ from dagster_duckdb import DuckDBResource
 
 from fact22_assets.core import figures, measures, report
 from fact22_assets.core.files import write_atomically
-from fact22_assets.defs.report.scope import ANALYST_GROUP, GROUP, Scope, _main_p_values, _mart, _rates, _study_rows
+from fact22_assets.defs.report.scope import (
+    ANALYST_GROUP,
+    DEFAULT_STUDY_ID,
+    GROUP,
+    Scope,
+    _main_p_values,
+    _mart,
+    _rates,
+    _study_rows,
+)
 from fact22_assets.glue.publishing import outputs_of
 from fact22_assets.settings import outputs_dir
 
 FIGURES_DIR = "figures"
 
 
-def figure_file(name: str, outputs: Path | None = None) -> Path:
-    return (outputs or outputs_dir()) / FIGURES_DIR / f"{name}.png"
+# The casework figures: one trial, the same in every study's report, so drawn once.
+SHARED_FIGURES = {report.FIGURE_RCT, report.FIGURE_RISK, report.FIGURE_SERVICE}
 
 
-def figure_data_file(name: str, outputs: Path | None = None) -> Path:
+def _figures_dir(name: str, outputs: Path | None, study_id: str | None) -> Path:
+    """figures/ for the default study and the casework figures, figures/<study_id>/ for another study's."""
+    folder = (outputs or outputs_dir()) / FIGURES_DIR
+    return folder if study_id in (None, DEFAULT_STUDY_ID) or name in SHARED_FIGURES else folder / study_id
+
+
+def figure_file(name: str, outputs: Path | None = None, study_id: str | None = None) -> Path:
+    return _figures_dir(name, outputs, study_id) / f"{name}.png"
+
+
+def figure_data_file(name: str, outputs: Path | None = None, study_id: str | None = None) -> Path:
     """The figure's own data (panel, series, x, y), beside its PNG: what the report's "show data" lists."""
-    return (outputs or outputs_dir()) / FIGURES_DIR / f"{name}.csv"
+    return _figures_dir(name, outputs, study_id) / f"{name}.csv"
 
 
 def _draw_outcome_trends(con, scope: Scope) -> list[tuple[str, str, bytes]]:
@@ -143,28 +164,41 @@ def _figure_asset(name: str, description: str, deps: list[dg.AssetKey], draw: Ca
     @dg.asset(key=["figures", name], group_name=GROUP, kinds={"python", "matplotlib"},
               deps=deps, description=description)
     def _asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+        from fact22_assets.glue.studies import studies
+
+        others = []  # (study_id, drawn) of every study but the default one
         with duckdb.get_connection() as con:
             if casework_mart is None:
                 scope = Scope(con)
                 metadata: dict = {"study_id": dg.MetadataValue.text(scope.study.study_id),
                                   "vintage": dg.MetadataValue.text(scope.vintage)}
                 drawn = draw(con, scope)
+                others = [(entry.study.study_id, draw(con, Scope(con, entry.study.study_id)))
+                          for entry in studies() if entry.study.study_id != DEFAULT_STUDY_ID]
             else:
                 origins = con.execute(f"SELECT DISTINCT data_origin FROM marts.{casework_mart}").fetchall()
                 metadata = {"data_origin": dg.MetadataValue.text(", ".join(sorted(str(o[0]) for o in origins)))}
                 drawn = draw(con, None)
+        outputs = outputs_of(duckdb)
         images = []
-        for file_name, title, png in drawn:
-            path = figure_file(file_name, outputs_of(duckdb))
-            write_atomically(path, png)
-            data = getattr(png, "data", None)
-            if data is not None:
-                write_atomically(figure_data_file(file_name, outputs_of(duckdb)), data.to_csv(index=False).encode("utf-8"))
-            metadata["path" if len(drawn) == 1 else f"path_{file_name}"] = dg.MetadataValue.path(str(path))
-            images.append(f"**{title}**\n\n{_image_markdown(title, png)}")
+        for study_id, each in [(None, drawn), *others]:
+            for file_name, title, png in each:
+                path = figure_file(file_name, outputs, study_id)
+                write_atomically(path, png)
+                data = getattr(png, "data", None)
+                if data is not None:
+                    write_atomically(figure_data_file(file_name, outputs, study_id),
+                                     data.to_csv(index=False).encode("utf-8"))
+                if study_id is None:  # the UI shows the default study's
+                    metadata["path" if len(drawn) == 1 else f"path_{file_name}"] = dg.MetadataValue.path(str(path))
+                    images.append(f"**{title}**\n\n{_image_markdown(title, png)}")
         metadata["figure"] = dg.MetadataValue.md("\n\n".join(images))
         metadata["files"] = dg.MetadataValue.int(len(drawn))
-        context.log.info(f"wrote {len(drawn)} figure(s) to {outputs_of(duckdb) / FIGURES_DIR}")
+        if others:
+            metadata["other_studies"] = dg.MetadataValue.md("\n".join(
+                f"- `{study_id}`: {len(each)} figure(s) in `{outputs / FIGURES_DIR / study_id}`" for study_id, each in others))
+        context.log.info(f"wrote {len(drawn) + sum(len(each) for _, each in others)} figure(s) to "
+                         f"{outputs / FIGURES_DIR}")
         return dg.MaterializeResult(metadata=metadata)
 
     return _asset
