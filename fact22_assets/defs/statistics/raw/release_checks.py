@@ -48,5 +48,6 @@ def raw_cin_ees_consistent_with_earlier_releases(duckdb: DuckDBResource,
     if not problems:
         return dg.AssetCheckResult(passed=True, description="every release covers, and agrees with, the one before "
                                                             "it within the bounds", metadata=metadata)
-    description = " | ".join(f"{len(v)} {WHAT[k]}: {_cells(v)}" for k, v in problems.items())
+    description = " | ".join(f"{len(v)} {WHAT[k]} (release {', '.join(sorted(v['release_id'].unique()))}): "
+                             f"{_cells(v.drop(columns='release_id'))}" for k, v in problems.items())
     return dg.AssetCheckResult(passed=False, description=description[:2000], metadata=metadata)
