@@ -653,14 +653,22 @@ def site_2025(published_2025, tmp_path) -> Site:
 
 
 def _corrected_c1(site: Site, factor: float) -> tuple[bytes, int, int, int]:
-    """The 2025 c1 with one authority's 2024-25 referrals multiplied by ``factor``: (bytes, row, old, new)."""
+    """The 2025 c1 with one authority's 2024-25 referrals multiplied by ``factor``, and its region's and
+    England's totals corrected with it, as DfE would: (bytes, row, old, new)."""
     lines = _c1_lines(site)
     header = lines[0].split(",")
+    count, region = header.index("referral_count"), header.index("region_code")
     at = next(i for i, line in enumerate(lines) if line.startswith("2025,") and ",Local authority," in line
-              and '"' not in line and int(line.split(",")[header.index("referral_count")]) >= 1000)
-    old = int(lines[at].split(",")[header.index("referral_count")])
+              and '"' not in line and int(line.split(",")[count]) >= 1000)
+    old = int(lines[at].split(",")[count])
     new = round(old * factor)
-    return ("\n".join(_set_cell(lines, at, "referral_count", str(new))) + "\n").encode("utf-8"), at + 1, old, new
+    lines = _set_cell(lines, at, "referral_count", str(new))
+    totals = [i for i, line in enumerate(lines) if line.startswith("2025,") and (
+        ",National," in line or (",Regional," in line and line.split(",")[region] == lines[at].split(",")[region]))]
+    assert len(totals) == 2
+    for i in totals:
+        lines = _set_cell(lines, i, "referral_count", str(int(lines[i].split(",")[count]) + new - old))
+    return ("\n".join(lines) + "\n").encode("utf-8"), at + 1, old, new
 
 
 def test_relanded_c1_with_a_dropped_digit_is_checked_as_a_revision_and_refused(monkeypatch, site_2025):
@@ -708,7 +716,8 @@ def test_relanded_correction_beyond_the_bound_is_published_only_when_declared(mo
         assert f"previous_value={old}" in reason and "revision.yaml" in reason, reason
         return
     assert result.success, _reasons(result)
-    changed = site.query("SELECT * FROM marts.revisions WHERE new_release_id = 'cin_2025_r1'")
+    changed = site.query("SELECT * FROM marts.revisions WHERE new_release_id = 'cin_2025_r1' "
+                         "AND geographic_level = 'Local authority'")
     assert changed[["old_release_id", "collection_year", "measure", "old_value", "new_value", "new_source_row",
                     "new_source_column"]].values.tolist() == [["cin_2025", 2025, "referrals", old, new, row,
                                                                "referral_count"]]
