@@ -6,7 +6,10 @@ one kind of damage (format damage and plausible value damage), landed in
 three starting states:
 
 - ``published-2025``: the shipped warehouse (2025 published); the damaged
-  file re-lands the published release (``python -m fact22_assets.build``);
+  file re-lands the published release with other bytes, so it is a
+  candidate revision, ``cin_2025_r1``, checked against what was published
+  (coverage, revision bound, trend) like a new release
+  (``python -m fact22_assets.build``);
 - ``published-2022``: the releases up to 2022 published; the whole 2025
   release lands at once, its c1 damaged (``python -m fact22_assets.build``);
 - ``beside-siblings``: the releases up to 2022 published, the good b1 and d3
@@ -272,6 +275,12 @@ def run_case(templates: dict[str, Site], state: str, kind: str, scratch: Path) -
     refused = [p.name for p in (site.landing / "rejected").glob(f"*-{C1}")] if (site.landing / "rejected").exists() \
         else []
     reasons = site.reasons() or message
+    if state == "published-2025":
+        # The re-landed file must go through the revision path, not be turned away at identification.
+        outcome += " (as revision cin_2025_r1)" if "cin_2025_r1" in reasons else " (read failed before the checks)" \
+            if refused else ""
+        if "catalogue it by hand" in reasons:
+            outcome += " (REFUSED AT IDENTIFICATION, not checked)"
     names_file = f"landing/{C1}" in reasons
     names_row = "row" in reasons
     names_column = (column in reasons) if column else True

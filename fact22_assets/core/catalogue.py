@@ -36,11 +36,16 @@ class Release:
     release_id: str
     publisher: str
     publication: str
-    rank: int
+    rank: int | float
     symbols: dict[str, str]
     experimental: bool = False
     # Declared to revise earlier releases' numbers: exempt from the revision bound (core/release_comparison.py).
     revision: bool = False
+    # A corrected issue of some files of this published release (landed again with other bytes): ranked just
+    # above it, so staging takes its values, and compared with what was published for the measures it carries.
+    revises: str | None = None
+    # Why it was declared a revision (the landed file's revision sidecar, core/landing.py).
+    revision_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,13 @@ def _sha256(path: str, size: int, mtime_ns: int) -> str:
     return digest.hexdigest()
 
 
+def _rank(value) -> int | float:
+    """A release's rank: a whole number (the year), or a fraction above it for a
+    revision of that year's release (2025.01 for ``cin_2025_r1``)."""
+    number = float(value)
+    return int(number) if number.is_integer() else number
+
+
 def load_catalogue(path: Path | str, data_root: Path | str | None = None, document: dict | None = None) -> Catalogue:
     """Read and check the catalogue; file paths resolve against ``data_root``
     (default: the catalogue's own folder).  ``document``: the file already parsed."""
@@ -103,10 +115,12 @@ def load_catalogue(path: Path | str, data_root: Path | str | None = None, docume
                 release_id=str(entry["release_id"]),
                 publisher=str(entry["publisher"]),
                 publication=str(entry["publication"]),
-                rank=int(entry["rank"]),
+                rank=_rank(entry["rank"]),
                 symbols={str(k): str(v) for k, v in (entry.get("symbols") or {}).items()},
                 experimental=bool(entry.get("experimental", False)),
                 revision=bool(entry.get("revision", False)),
+                revises=str(entry["revises"]) if entry.get("revises") else None,
+                revision_reason=str(entry["revision_reason"]) if entry.get("revision_reason") else None,
             )
         except KeyError as missing:
             raise SourceDataError(str(path), None, None, f"release #{index + 1} lacks {missing}") from None

@@ -5,6 +5,14 @@ A landed file becomes a catalogue ``Source`` like a shipped one: its layout
 is recognised from its header (``layouts`` in ``data/sources.yaml``), its
 release from the years it holds.  Anything that does not fit is refused
 with the file, row and column that did not.
+
+A landed file of a release already published is, if its bytes are the
+published ones, nothing to do; if they differ, a candidate *revision* of
+that release: a release of its own (``cin_2025_r1``, ranked just above
+``cin_2025``) that the release comparison checks like any other.  Beside a
+landed file, ``<file name>.revision.yaml`` (``reason:``, optionally
+``revises:``) declares its release a revision: exempt from the revision
+bound, and recorded with its reason in the accepted catalogue.
 """
 from __future__ import annotations
 
@@ -26,14 +34,58 @@ EES_SYMBOLS = {"c": "suppressed", "x": "not_available", "..": "not_available", "
 _YEAR_RANGE = re.compile(r"_(\d{4})_to_(\d{4})(?:\D|$)")
 _MYE_YEAR = re.compile(r"mye(\d{2})", re.IGNORECASE)
 _MID_YEAR = re.compile(r"^Mid-(\d{4})$")
+# Beside a landed file: ``<file name>.revision.yaml`` declares its release a revision.
+REVISION_SIDECAR = ".revision.yaml"
+SIDECAR_HELP = ("a revision sidecar is YAML beside the file, named '<file name>.revision.yaml', with 'reason: <why the "
+                "numbers change>' and optionally 'revises: <release id, e.g. cin_2025>'")
+# A revision ranks this far above the release it revises per revision (r1: +0.01), below the next year's release.
+REVISION_RANK_STEP = 0.01
 
 
 def landing_files(folder: Path) -> list[Path]:
-    """Files waiting in the landing folder (not the rejected/ folder, not reasons)."""
+    """Files waiting in the landing folder (not the rejected/ folder, not reasons, not revision sidecars)."""
     if not folder.exists():
         return []
     return sorted(p for p in folder.iterdir()
-                  if p.is_file() and not p.name.startswith(".") and not p.name.endswith(".reason.txt"))
+                  if p.is_file() and not p.name.startswith(".") and not p.name.endswith(".reason.txt")
+                  and not p.name.endswith(REVISION_SIDECAR))
+
+
+def sidecar_of(path: Path) -> Path:
+    """Where the revision sidecar of landed file ``path`` lies (it may not exist)."""
+    return path.with_name(path.name + REVISION_SIDECAR)
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """A landed file's revision sidecar: why its release revises published numbers, and which release."""
+    reason: str
+    revises: str | None
+    display: str
+
+
+def read_declaration(path: Path, display: str | None = None) -> Declaration | None:
+    """The revision sidecar beside landed file ``path``, or None; a SourceDataError naming it if malformed."""
+    sidecar = sidecar_of(path)
+    if not sidecar.is_file():
+        return None
+    display = display or f"landing/{sidecar.name}"
+    try:
+        document = yaml.safe_load(sidecar.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        problem = " ".join(str(error).split())
+        raise SourceDataError(display, None, None, f"not readable as YAML ({problem}); {SIDECAR_HELP}") from None
+    if not isinstance(document, dict):
+        raise SourceDataError(display, None, None, f"expected 'reason: …'; {SIDECAR_HELP}")
+    unknown = sorted(str(k) for k in set(document) - {"reason", "revises"})
+    if unknown:
+        raise SourceDataError(display, None, None, f"unknown key(s) {unknown}; {SIDECAR_HELP}")
+    reason, revises = document.get("reason"), document.get("revises")
+    if not isinstance(reason, str) or not reason.strip():
+        raise SourceDataError(display, None, None, f"lacks 'reason:' (why the numbers change); {SIDECAR_HELP}")
+    if revises is not None and not isinstance(revises, str):
+        raise SourceDataError(display, None, None, f"'revises:' should be a release id like cin_2025; {SIDECAR_HELP}")
+    return Declaration(" ".join(reason.split()), revises.strip() if revises else None, display)
 
 
 def _layouts(document: dict) -> list[dict]:
@@ -173,7 +225,8 @@ def incomplete_releases(document: dict, candidates: list[Source]) -> list[Waitin
     for unit in document.get("release_parts") or []:
         by_release: dict[str, list[Source]] = {}
         for source in candidates:
-            if source.family == unit["family"]:
+            # A revision re-issues files of a published release: the other parts stay the published ones.
+            if source.family == unit["family"] and not source.release.revises:
                 by_release.setdefault(source.release.release_id, []).append(source)
         for release_id, sources in sorted(by_release.items()):
             layouts = {s.source_id.removeprefix(f"landed_{release_id}_") for s in sources}
@@ -192,7 +245,9 @@ def load_full_catalogue(data_dir: Path, accepted: Path, landing: Path,
     out of both until the release is whole).
 
     A landing file whose bytes are already catalogued is skipped (landing the
-    same file twice changes nothing)."""
+    same file twice changes nothing).  One that fills a place of a published
+    release with other bytes, or whose revision sidecar names a published
+    release, is a candidate revision of that release (``revision_of``)."""
     shipped_path = data_dir / "sources.yaml"
     document = yaml.safe_load(shipped_path.read_text(encoding="utf-8")) or {}
     catalogue = load_catalogue(shipped_path, document=document)
@@ -200,23 +255,28 @@ def load_full_catalogue(data_dir: Path, accepted: Path, landing: Path,
     if accepted_file.exists():
         # Paths there are relative to the warehouse folder ("releases/cin_2026/…").
         catalogue = merge(catalogue, load_catalogue(accepted_file, data_root=accepted.parent))
-    candidates, seen = [], catalogue
+    candidates, seen, declared = [], catalogue, {}
     for path in landing_files(landing):
         source = identify(path, document, seen)
         if any(s.sha256 == source.sha256 for s in seen.sources):
             continue
-        # Compared with every catalogued file, shipped and accepted as well as landed: a release already
-        # published must not come in a second time through the landing folder.
+        declaration = read_declaration(path)
+        source = revision_of(source, catalogue, declaration, seen)
         clash = [s for s in seen.sources if s.source_id == source.source_id or _same_slot(s, source)]
         if clash:
             raise SourceDataError(source.relative_path, None, None,
-                                  f"release {source.release.release_id} is already catalogued with a file for the "
-                                  f"same measures ({clash[0].relative_path}) and these bytes differ: a corrected "
-                                  "file of a published release is a revision - catalogue it by hand in "
-                                  "data/sources.yaml as a new release rather than landing it")
+                                  f"{clash[0].relative_path} fills the same place in release "
+                                  f"{source.release.release_id} (the same measures) with other bytes: land one "
+                                  "file for each place of a release")
+        if declaration:
+            declared.setdefault(source.release.release_id, []).append(declaration.reason)
         candidates.append(source)
         seen = merge(seen, Catalogue(path=path, releases={source.release.release_id: source.release},
                                      sources=(source,)))
+    # A sidecar beside any file of a release declares the whole release a revision.
+    for release_id, reasons in declared.items():
+        release = replace(seen.releases[release_id], revision=True, revision_reason="; ".join(dict.fromkeys(reasons)))
+        candidates = [replace(s, release=release) if s.release.release_id == release_id else s for s in candidates]
     waiting = incomplete_releases(document, candidates)
     held_back = {p for w in waiting for p in w.files}
     candidates = [s for s in candidates if s.path not in held_back]
@@ -225,6 +285,38 @@ def load_full_catalogue(data_dir: Path, accepted: Path, landing: Path,
                                                releases={source.release.release_id: source.release},
                                                sources=(source,)))
     return (catalogue, candidates, waiting) if with_waiting else (catalogue, candidates)
+
+
+def revision_of(source: Source, published: Catalogue, declaration: Declaration | None = None,
+                seen: Catalogue | None = None) -> Source:
+    """``source`` as a revision of the published release it belongs to, when
+    it fills a place that release already has (other bytes for the same
+    measures) or its sidecar declares it; otherwise ``source`` itself.  The
+    revision is a release of its own, ``<release>_r<n>``, ranked just above
+    the release and its earlier revisions (``seen``: the catalogue so far,
+    whose revision release the other files of the same landing share)."""
+    release_id = source.release.release_id
+    wanted = declaration.revises if declaration else None
+    if wanted is not None and wanted != release_id:
+        holds = (f"the file holds the years of release {release_id}" if release_id in published.releases
+                 else f"the file holds the years of a new release, {release_id}")
+        raise SourceDataError(declaration.display, None, None,
+                              f"says 'revises: {wanted}' but {holds}: a corrected file of {wanted} holds the same "
+                              "years as its published files (or leave 'revises:' out)")
+    if release_id not in published.releases:
+        return source
+    relanded = [s for s in published.sources if s.source_id == source.source_id or _same_slot(s, source)]
+    if not relanded and declaration is None:
+        return source  # a new part of a published release, not a correction of one
+    revised = published.releases[release_id]
+    earlier = [r for r in published.releases.values() if r.revises == release_id]
+    revision_id = f"{release_id}_r{len(earlier) + 1}"
+    release = (seen or published).releases.get(revision_id) or Release(
+        release_id=revision_id, publisher=revised.publisher, publication=f"{revised.publication} (revised)",
+        rank=round(max([revised.rank, *(r.rank for r in earlier)]) + REVISION_RANK_STEP, 4),
+        symbols=revised.symbols, experimental=revised.experimental, revises=release_id)
+    layout = source.source_id.removeprefix(f"landed_{release_id}_")
+    return replace(source, source_id=f"landed_{revision_id}_{layout}", release=release)
 
 
 def _same_slot(catalogued: Source, landed: Source) -> bool:
@@ -253,6 +345,10 @@ def accepted_entries(candidates: list[Source], stored: dict[str, str], previous:
         releases[release.release_id] = {"release_id": release.release_id, "publisher": release.publisher,
                                         "publication": release.publication, "rank": release.rank,
                                         "symbols": release.symbols}
+        if release.revises:
+            releases[release.release_id]["revises"] = release.revises
+        if release.revision:
+            releases[release.release_id] |= {"revision": True, "revision_reason": release.revision_reason}
         sources.append({"source_id": source.source_id, "family": source.family, "release_id": release.release_id,
                         "path": stored[source.source_id], "sha256": source.sha256, **source.options})
     return {"releases": list(releases.values()), "sources": sources}
@@ -271,6 +367,8 @@ def accept_landed(candidates: list[Source], accepted: Path) -> list[str]:
         target = accepted / source.release.release_id / source.path.name
         target.parent.mkdir(parents=True, exist_ok=True)
         copy_atomically(source.path, target)
+        if sidecar_of(source.path).exists():  # filed with its file: the declaration behind the release
+            copy_atomically(sidecar_of(source.path), sidecar_of(target))
         stored[source.source_id] = str(target.relative_to(accepted.parent))
     catalogue = accepted / ACCEPTED_CATALOGUE
     previous = yaml.safe_load(catalogue.read_text(encoding="utf-8")) if catalogue.exists() else None
@@ -278,6 +376,7 @@ def accept_landed(candidates: list[Source], accepted: Path) -> list[str]:
                                                sort_keys=False).encode("utf-8"))
     for source in candidates:
         source.path.unlink(missing_ok=True)
+        sidecar_of(source.path).unlink(missing_ok=True)
     return sorted(stored.values())
 
 
@@ -288,7 +387,8 @@ def reject(files: list[Path], reasons: list[str], rejected: Path, now: datetime 
     reason names any file, every file of the failed refresh is refused with
     all of them (the refresh that included them did not pass).  Each refused
     file gets a name of its own (``<UTC time>-<name>``), so a second refusal
-    of a file of the same name never overwrites the first or its reason."""
+    of a file of the same name never overwrites the first or its reason.  A file's
+    revision sidecar goes with it."""
     rejected.mkdir(parents=True, exist_ok=True)
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     named = {f: [r for r in reasons if f.name in r] for f in files}
@@ -303,6 +403,8 @@ def reject(files: list[Path], reasons: list[str], rejected: Path, now: datetime 
             n += 1
             target = rejected / f"{stamp}-{n}-{path.name}"
         path.replace(target)
+        if sidecar_of(path).exists():
+            sidecar_of(path).replace(sidecar_of(target))
         target.with_name(target.name + ".reason.txt").write_text(
             "Refused by the refresh; nothing was published.\n\n" + "\n\n".join(own) + "\n", encoding="utf-8")
         moved.append(target)

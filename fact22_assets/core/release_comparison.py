@@ -15,6 +15,12 @@ with what was published before:
 - **parts**: the files of one release (b1, c1, d3) cover the same
   area-years, so rows missing from one file name that file, not a sibling.
 
+"Before it" is what was published before it: for each area-year-measure the
+value of the latest earlier release that published it.  A revision that
+re-issues some files of a published release (a corrected c1 landed again:
+``cin_2025_r1``, ranked just above ``cin_2025``) is a *partial* release: it
+must cover what was published for the measures it carries, not the others.
+
 The bounds come from the real history (README, "Comparison with what is
 published"): the 2022 and 2025 releases agree on every number for 2013-2022,
 so any numeric revision is suspect; and year-on-year ratios of authorities'
@@ -62,14 +68,21 @@ def revisions(previous: pd.DataFrame, new: pd.DataFrame, bound=REVISION_BOUND) -
     return moved[[*EVIDENCE, "previous_value", "value"]].reset_index(drop=True)
 
 
-def trend_jumps(release: pd.DataFrame, bounds=TREND_BOUNDS, min_count=TREND_MIN_COUNT) -> pd.DataFrame:
-    """Authority counts whose ratio to the same authority's previous year lies outside ``bounds``."""
+def trend_jumps(release: pd.DataFrame, bounds=TREND_BOUNDS, min_count=TREND_MIN_COUNT,
+                only_release: str | None = None) -> pd.DataFrame:
+    """Authority counts whose ratio to the same authority's previous year lies outside ``bounds``
+    (``only_release``: of the pairs of years ``release`` holds, those where either year is that release's)."""
     frame = _keyed(release)
     frame = frame[(frame["geographic_level"] == "Local authority") & frame["value"].notna()]
-    prior = frame[["area_key", "measure", "collection_year", "value"]].rename(columns={"value": "previous_year_value"})
+    if "release_id" not in frame:
+        frame = frame.assign(release_id=None)
+    prior = frame[["area_key", "measure", "collection_year", "value", "release_id"]].rename(
+        columns={"value": "previous_year_value", "release_id": "previous_year_release_id"})
     prior = prior.assign(collection_year=prior["collection_year"] + 1)
     both = frame.merge(prior, on=["area_key", "measure", "collection_year"])
     both = both[both["previous_year_value"] >= min_count].reset_index(drop=True)
+    if only_release is not None:
+        both = both[(both["release_id"] == only_release) | (both["previous_year_release_id"] == only_release)]
     both["ratio"] = (both["value"] / both["previous_year_value"]).round(3)
     jumps = both[(both["ratio"] < bounds[0]) | (both["ratio"] > bounds[1])]
     return jumps[[*EVIDENCE, "previous_year_value", "value", "ratio"]].reset_index(drop=True)
@@ -99,19 +112,35 @@ def part_gaps(release: pd.DataFrame) -> pd.DataFrame:
                                         "collection_year", "problem"])
 
 
-def compare_releases(rows: pd.DataFrame, revision_releases: set[str] = frozenset()) -> dict[str, pd.DataFrame]:
-    """Each release against its predecessor by rank (``rows``: raw.cin_ees
-    plus ``release_rank``); what each of the three comparisons found."""
+def published_before(rows: pd.DataFrame) -> pd.DataFrame:
+    """What ``rows`` (several releases) published: each area-year-measure's
+    row from the latest release (by rank) that has it."""
+    keyed = _keyed(rows).sort_values("release_rank", kind="stable")
+    return keyed.drop_duplicates(subset=KEY, keep="last").drop(columns="area_key")
+
+
+def compare_releases(rows: pd.DataFrame, revision_releases: set[str] = frozenset(),
+                     partial_releases: set[str] = frozenset()) -> dict[str, pd.DataFrame]:
+    """Each release against what was published before it, by rank (``rows``:
+    raw.cin_ees plus ``release_rank``); what each of the comparisons found.
+    ``revision_releases``: declared revisions, exempt from the revision bound;
+    ``partial_releases``: revisions re-issuing some files of a published
+    release, whose coverage is checked for the measures they carry."""
     ranked = rows[["release_id", "release_rank"]].drop_duplicates().sort_values("release_rank")["release_id"].tolist()
     found = {"parts": [], "coverage": [], "revision": [], "trend": []}
     for position, release in enumerate(ranked):
         new = rows[rows["release_id"] == release]
         found["parts"].append(part_gaps(new).assign(release_id=release))
-        found["trend"].append(trend_jumps(new).assign(release_id=release))
         if position == 0:
+            found["trend"].append(trend_jumps(new).assign(release_id=release))
             continue
-        previous = rows[rows["release_id"] == ranked[position - 1]]
-        found["coverage"].append(coverage_gaps(previous, new).assign(release_id=release))
+        previous = published_before(rows[rows["release_id"].isin(ranked[:position])])
+        # The trend of the series as this release leaves it (a partial release's cells among the published ones).
+        standing = published_before(pd.concat([previous, new], ignore_index=True))
+        found["trend"].append(trend_jumps(standing, only_release=release).assign(release_id=release))
+        covered = previous[previous["measure"].isin(new["measure"].unique())] if release in partial_releases \
+            else previous
+        found["coverage"].append(coverage_gaps(covered, new).assign(release_id=release))
         if release not in revision_releases:
             found["revision"].append(revisions(previous, new).assign(release_id=release))
     return {k: pd.concat(v, ignore_index=True) if v else pd.DataFrame() for k, v in found.items()}

@@ -5,7 +5,7 @@ from pathlib import Path
 import dagster as dg
 
 from fact22_assets.core.catalogue import Catalogue, Source
-from fact22_assets.core.landing import ACCEPTED_CATALOGUE, landing_files, load_full_catalogue
+from fact22_assets.core.landing import ACCEPTED_CATALOGUE, landing_files, load_full_catalogue, sidecar_of
 
 
 def _stamp(path: Path) -> tuple:
@@ -26,7 +26,7 @@ class SourcesResource(dg.ConfigurableResource):
     refreshes accepted from the landing folder, and what waits there now.
 
     The catalogue is built once per state of its inputs (the two catalogue
-    files and the landing folder's files), so the assets of one run share
+    files and the landing folder's files and their revision sidecars), so the assets of one run share
     one catalogue instead of each building its own."""
 
     data_dir: str
@@ -40,7 +40,7 @@ class SourcesResource(dg.ConfigurableResource):
         """The catalogue every build reads, and the landing candidates in it."""
         landing = Path(self.landing_dir)
         state = (_stamp(Path(self.data_dir) / "sources.yaml"), _stamp(Path(self.accepted_dir) / ACCEPTED_CATALOGUE),
-                 tuple(_stamp(p) for p in landing_files(landing)))
+                 tuple((_stamp(p), _stamp(sidecar_of(p))) for p in landing_files(landing)))
         return _full_catalogue(self.data_dir, self.accepted_dir, self.landing_dir, state)
 
     def reference_file(self, name: str) -> Path:

@@ -15,7 +15,7 @@ import yaml
 
 from fact22_assets.core.errors import INFRASTRUCTURE, InfrastructureError, SourceDataError
 from fact22_assets.core.fingerprint import Fingerprint, by_content, by_place, code_fingerprint, input_files, unchanged
-from fact22_assets.core.landing import load_full_catalogue, reject
+from fact22_assets.core.landing import REVISION_SIDECAR, accept_landed, landing_files, load_full_catalogue, reject
 from fact22_assets.core.locking import RefreshLock, remove_stale_partials
 from fact22_assets.settings import REPO_ROOT
 
@@ -115,19 +115,74 @@ def test_second_refusal_of_the_same_name_keeps_both(tmp_path):
     assert kept == ["first", "second"] and "first problem" in reasons and "second problem" in reasons
 
 
-def test_relanding_a_published_release_with_other_values_is_refused(tmp_path):
-    landing = tmp_path / "landing"
-    landing.mkdir()
-    text = (REPO_ROOT / "data" / C1_2025).read_text(encoding="utf-8-sig")
-    changed = text.replace(",Local authority,", ",Local authority,", 1)
-    lines = changed.splitlines()
-    lines[-1] = lines[-1].rsplit(",", 1)[0] + ",1"  # one value changed: the same release, revised
-    (landing / Path(C1_2025).name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+def _changed_c1(landing: Path, value: str = "1") -> Path:
+    """The 2025 c1 file with its last value changed: the same release, other values."""
+    landing.mkdir(exist_ok=True)
+    lines = (REPO_ROOT / "data" / C1_2025).read_text(encoding="utf-8-sig").splitlines()
+    lines[-1] = lines[-1].rsplit(",", 1)[0] + "," + value
+    target = landing / Path(C1_2025).name
+    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return target
+
+
+def test_relanding_a_published_release_with_other_values_is_a_candidate_revision(tmp_path):
+    landed = _changed_c1(tmp_path / "landing")
+    catalogue, candidates = load_full_catalogue(REPO_ROOT / "data", tmp_path / "releases", tmp_path / "landing")
+    [source] = candidates
+    release = source.release
+    # A release of its own, ranked just above the one it revises (staging's latest release wins), not declared.
+    assert release.release_id == "cin_2025_r1" and release.revises == "cin_2025" and not release.revision
+    assert catalogue.releases["cin_2025"].rank < release.rank < catalogue.releases["cin_2025"].rank + 1
+    assert source.path == landed and source.relative_path == f"landing/{landed.name}"
+    # The revised release keeps its own files: raw holds both.
+    assert C1_2025 in {s.relative_path for s in catalogue.sources if s.release.release_id == "cin_2025"}
+
+
+def test_a_relanded_file_alone_is_a_whole_revision_not_a_release_waiting_for_its_parts(tmp_path):
+    _changed_c1(tmp_path / "landing")
+    _, candidates, waiting = load_full_catalogue(REPO_ROOT / "data", tmp_path / "releases", tmp_path / "landing",
+                                                 with_waiting=True)
+    assert waiting == [] and len(candidates) == 1
+
+
+def test_a_revision_sidecar_declares_the_release_a_revision(tmp_path):
+    landed = _changed_c1(tmp_path / "landing")
+    sidecar = landed.with_name(landed.name + REVISION_SIDECAR)
+    sidecar.write_text("reason: DfE corrected one authority's 2024-25 referrals\nrevises: cin_2025\n")
+    assert landing_files(tmp_path / "landing") == [landed]
+    _, [source] = load_full_catalogue(REPO_ROOT / "data", tmp_path / "releases", tmp_path / "landing")
+    assert source.release.revision and source.release.revision_reason == "DfE corrected one authority's 2024-25 referrals"
+    # Accepted: the sidecar is filed with its file and the catalogue records the reason.
+    accepted = tmp_path / "releases"
+    stored = accept_landed([source], accepted)
+    assert sorted(p.name for p in (accepted / "cin_2025_r1").iterdir()) == sorted([landed.name, sidecar.name])
+    assert stored == [f"releases/cin_2025_r1/{landed.name}"] and not landed.exists() and not sidecar.exists()
+    entry = next(r for r in yaml.safe_load((accepted / "accepted_sources.yaml").read_text())["releases"]
+                 if r["release_id"] == "cin_2025_r1")
+    assert entry["revision"] is True and entry["revises"] == "cin_2025" and "corrected" in entry["revision_reason"]
+    # The next build reads it back as the same release.
+    catalogue, candidates = load_full_catalogue(REPO_ROOT / "data", accepted, tmp_path / "landing")
+    assert candidates == [] and catalogue.releases["cin_2025_r1"] == source.release
+
+
+@pytest.mark.parametrize("text, problem", [("revises: cin_2025\n", "reason"), ("reason: ''\n", "reason"),
+                                            ("reason: x\nrevises: cin_2022\n", "cin_2025"),
+                                            ("reason: x\nrevsies: cin_2025\n", "revsies"), ("reason: [x\n", "YAML")])
+def test_a_bad_sidecar_is_refused_naming_it(tmp_path, text, problem):
+    landed = _changed_c1(tmp_path / "landing")
+    landed.with_name(landed.name + REVISION_SIDECAR).write_text(text)
     with pytest.raises(SourceDataError) as raised:
-        load_full_catalogue(REPO_ROOT / "data", tmp_path / "releases", landing)
+        load_full_catalogue(REPO_ROOT / "data", tmp_path / "releases", tmp_path / "landing")
     message = str(raised.value)
-    assert f"landing/{Path(C1_2025).name}" in message and "release cin_2025 is already catalogued" in message
-    assert C1_2025 in message
+    assert f"landing/{landed.name}{REVISION_SIDECAR}" in message and problem in message, message
+
+
+def test_a_refused_file_takes_its_sidecar_along(tmp_path):
+    landed = _changed_c1(tmp_path / "landing")
+    landed.with_name(landed.name + REVISION_SIDECAR).write_text("reason: corrected\n")
+    [moved] = reject([landed], [f"landing/{landed.name} row 2: a problem"], tmp_path / "landing" / "rejected")
+    assert moved.with_name(moved.name + REVISION_SIDECAR).read_text() == "reason: corrected\n"
+    assert sorted(p.name for p in (tmp_path / "landing").iterdir() if p.is_file()) == []
 
 
 def test_relanding_identical_bytes_is_nothing_to_do(tmp_path):

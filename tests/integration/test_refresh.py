@@ -681,3 +681,106 @@ def test_population_only_change_rebuilds_only_what_depends_on_it(site):
     assert row.cin_per_10k_children.item() == pytest.approx(row.cin_at_31_march.item() / (old + 1000) * 10_000)
     # The casework figures it did not redraw are still in the report and in marts.figure_data.
     assert "rct_probabilities" in set(site.query("SELECT DISTINCT figure FROM marts.figure_data").figure)
+
+# --------------------------------------------------------------------------- a published release landed again
+
+
+@pytest.fixture(scope="module")
+def published_2025(published_2022, tmp_path_factory):
+    """A site whose published warehouse holds the 2025 release, landed and accepted as a data engineer would."""
+    site = Site(tmp_path_factory.mktemp("site2025") / "site")
+    shutil.copytree(published_2022.root, site.root)
+    for name in RELEASE_2025:
+        site.land(name)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _build(monkeypatch, site, dg.DagsterInstance.ephemeral())
+    assert _landing(site) == []
+    return site
+
+
+@pytest.fixture
+def site_2025(published_2025, tmp_path) -> Site:
+    copy = Site(tmp_path / "site")
+    shutil.copytree(published_2025.root, copy.root)
+    return copy
+
+
+def _corrected_c1(site: Site, factor: float) -> tuple[bytes, int, int, int]:
+    """The 2025 c1 with one authority's 2024-25 referrals multiplied by ``factor``, and its region's and
+    England's totals corrected with it, as DfE would: (bytes, row, old, new)."""
+    lines = _c1_lines(site)
+    header = lines[0].split(",")
+    count, region = header.index("referral_count"), header.index("region_code")
+    at = next(i for i, line in enumerate(lines) if line.startswith("2025,") and ",Local authority," in line
+              and '"' not in line and int(line.split(",")[count]) >= 1000)
+    old = int(lines[at].split(",")[count])
+    new = round(old * factor)
+    lines = _set_cell(lines, at, "referral_count", str(new))
+    totals = [i for i, line in enumerate(lines) if line.startswith("2025,") and (
+        ",National," in line or (",Regional," in line and line.split(",")[region] == lines[at].split(",")[region]))]
+    assert len(totals) == 2
+    for i in totals:
+        lines = _set_cell(lines, i, "referral_count", str(int(lines[i].split(",")[count]) + new - old))
+    return ("\n".join(lines) + "\n").encode("utf-8"), at + 1, old, new
+
+
+def test_relanded_c1_with_a_dropped_digit_is_checked_as_a_revision_and_refused(monkeypatch, site_2025):
+    site = site_2025
+    name, content, where, column = _bad_c1("dropped digit", site)
+    before = _sha(site.warehouse)
+    site.land(name, content)
+    request, result = _sensor_refresh(monkeypatch, site, dg.DagsterInstance.ephemeral())
+    assert isinstance(request, dg.RunRequest) and not result.success
+    assert _sha(site.warehouse) == before and _landing(site) == []
+    refused = _refused(site, name)
+    reason = refused.with_name(refused.name + ".reason.txt").read_text()
+    assert refused.read_bytes() == content
+    # Refused by the comparison with what was published (the revision bound and the trend), naming the cell.
+    assert f"landing/{name}" in reason and where in reason and column in reason, reason
+    assert "not declared a revision" in reason and "from the year before" in reason, reason
+    assert "already catalogued" not in reason
+
+
+def test_relanded_identical_bytes_are_nothing_to_do(monkeypatch, site_2025):
+    site = site_2025
+    before = _sha(site.warehouse)
+    site.land(C1_2025)
+    skipped, result = _sensor_refresh(monkeypatch, site, dg.DagsterInstance.ephemeral())
+    assert isinstance(skipped, dg.SkipReason) and result is None, skipped
+    assert _sha(site.warehouse) == before
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["with a revision sidecar", "undeclared"])
+def test_relanded_correction_beyond_the_bound_is_published_only_when_declared(monkeypatch, site_2025, declared):
+    site = site_2025
+    content, row, old, new = _corrected_c1(site, 1.08)  # +8%: beyond the revision bound, a plausible trend
+    before = _sha(site.warehouse)
+    if declared:
+        (site.landing / (C1_2025 + ".revision.yaml")).write_text(
+            "reason: DfE corrected one authority's 2024-25 referrals (statistics notice)\nrevises: cin_2025\n")
+    site.land(C1_2025, content)
+    request, result = _sensor_refresh(monkeypatch, site, dg.DagsterInstance.ephemeral())
+    assert isinstance(request, dg.RunRequest)
+    if not declared:
+        assert not result.success and _sha(site.warehouse) == before
+        refused = _refused(site, C1_2025)
+        reason = refused.with_name(refused.name + ".reason.txt").read_text()
+        assert f"landing/{C1_2025}" in reason and f"source_row={row}" in reason and "referral_count" in reason, reason
+        assert f"previous_value={old}" in reason and "revision.yaml" in reason, reason
+        return
+    assert result.success, _reasons(result)
+    changed = site.query("SELECT * FROM marts.revisions WHERE new_release_id = 'cin_2025_r1' "
+                         "AND geographic_level = 'Local authority'")
+    assert changed[["old_release_id", "collection_year", "measure", "old_value", "new_value", "new_source_row",
+                    "new_source_column"]].values.tolist() == [["cin_2025", 2025, "referrals", old, new, row,
+                                                               "referral_count"]]
+    log = site.query("SELECT vintage, landed_files FROM meta.publication ORDER BY published_at")
+    assert log.vintage.iloc[-1] == "cin_2025_r1" and C1_2025 in log.landed_files.iloc[-1]
+    # Filed with its sidecar; the accepted catalogue records the declaration and its reason.
+    accepted = site.warehouse.parent / "releases"
+    assert sorted(p.name for p in (accepted / "cin_2025_r1").iterdir()) == sorted([C1_2025,
+                                                                                   C1_2025 + ".revision.yaml"])
+    entry = next(r for r in yaml.safe_load((accepted / "accepted_sources.yaml").read_text())["releases"]
+                 if r["release_id"] == "cin_2025_r1")
+    assert entry["revision"] is True and entry["revises"] == "cin_2025" and "corrected" in entry["revision_reason"]
+    assert not site.landing.exists() or not [p for p in site.landing.iterdir() if p.is_file()]
