@@ -124,7 +124,10 @@ def _evaluate_outcomes(context, estimated, panels) -> dict:
     can_subset=False,
 )
 def did_marts(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
-    """One pass over every study and vintage (the estimators share the comparator choice)."""
+    """One pass over every study and vintage (the estimators share the comparator choice).
+
+    The outcomes are evaluated in forked worker processes (FACT22_DID_WORKERS, default 2; see
+    `parallel`): the same tables as one after another, in the same order."""
     with duckdb.get_connection() as con:
         tables = _estimate_all(context, con)
         for name, frame in tables.items():
