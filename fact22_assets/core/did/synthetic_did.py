@@ -419,23 +419,36 @@ def _frank_wolfe(
         return solution
     previous = np.full(xqx.shape, np.nan)
     active = np.arange(x.shape[0])
-    rows = np.arange(active.size)
     threshold = min_decrease**2
+    # Flat positions (row * n + vertex) read and write the C-ordered x, u, linear and diagonal with one `take`.
+    n = x.shape[1]
+    base = np.arange(active.size) * n
+    diagonal = np.ascontiguousarray(diagonal)
+    gradient = np.empty_like(u)
+    subtract, multiply, minimum, maximum, where = np.subtract, np.multiply, np.minimum, np.maximum, np.where
+    quad0 = quad[0]
+    diag0 = diagonal[0]
     for iteration in range(1, max_iter + 1):
-        vertex = np.argmin(u - offset, axis=1)
-        u_vertex = u[rows, vertex]
-        q_vertex = diagonal[0, vertex] if shared else diagonal[rows, vertex]
-        slope = (u_vertex - linear[rows, vertex]) - (xqx - yax)
+        vertex = subtract(u, offset, out=gradient).argmin(axis=1)
+        flat = base + vertex
+        u_vertex = u.take(flat)
+        q_vertex = diag0.take(vertex) if shared else diagonal.take(flat)
+        linear_vertex = linear.take(flat)
+        x_vertex = x.take(flat)
+        slope = (u_vertex - linear_vertex) - (xqx - yax)
         curvature = q_vertex - 2 * u_vertex + xqx
-        moving = (x[rows, vertex] != 1.0) & (curvature > 0)
-        step = np.clip(np.where(moving, -slope / np.where(moving, curvature, 1.0), 0.0), 0.0, 1.0)
+        moving = (x_vertex != 1.0) & (curvature > 0)
+        step = minimum(maximum(where(moving, -slope / where(moving, curvature, 1.0), 0.0), 0.0), 1.0)
         keep = 1.0 - step
-        x *= keep[:, None]
-        x[rows, vertex] += step
-        u *= keep[:, None]
-        u += step[:, None] * (quad[0, vertex] if shared else quad[rows, vertex])
-        xqx = keep**2 * xqx + 2 * step * keep * u_vertex + step**2 * q_vertex
-        yax = keep * yax + step * linear[rows, vertex]
+        keep_column = keep[:, None]
+        multiply(x, keep_column, out=x)
+        x.put(flat, x.take(flat) + step)
+        multiply(u, keep_column, out=u)
+        towards = quad0.take(vertex, axis=0) if shared else quad.reshape(-1, n).take(flat, axis=0)
+        multiply(towards, step[:, None], out=towards)
+        u += towards
+        xqx = keep * keep * xqx + 2 * step * keep * u_vertex + step * step * q_vertex
+        yax = keep * yax + step * linear_vertex
         value = (xqx - 2 * yax + const) / n_rows
         if iteration >= 2:
             going = previous - value > threshold
@@ -450,7 +463,8 @@ def _frank_wolfe(
                     quad, diagonal = quad[going], diagonal[going]
                 if active.size == 0:
                     break
-                rows = np.arange(active.size)
+                base = np.arange(active.size) * n
+                gradient = np.empty_like(u)
         else:
             previous = value
     solution[active] = x
