@@ -60,12 +60,14 @@ def study_over(n_years: int):
     return replace(FACT22, pre_years=years[:-4], post_years=years[-4:])
 
 
-def best_of(repeats: int, function):
+def best_of(repeats: int, function, label: str | None = None):
     times, result = [], None
     for _ in range(repeats):
         start = time.perf_counter()
         result = function()
         times.append(time.perf_counter() - start)
+    if label:
+        print(f"  {label}: {min(times):.3g} s", file=sys.stderr, flush=True)
     return min(times), result
 
 
@@ -80,25 +82,25 @@ def run(n_areas: int, n_years: int, caps: dict, repeats: int) -> dict:
     prepare_seconds, prepared = best_of(1, lambda: prepare_outcome(panel, study, OUTCOME))
     years = list(study.study_years)
     seconds = {}
-    seconds["rank"], selection = best_of(repeats, lambda: select_comparator(prepared))
+    seconds["rank"], selection = best_of(repeats, lambda: select_comparator(prepared), f"{n_areas} rank")
 
     def did():
         return did_estimates(prepared, selection.comparator), placebo_in_space(prepared, selection.comparator)
 
-    seconds["did"], _ = best_of(repeats, did)
+    seconds["did"], _ = best_of(repeats, did, f"{n_areas} did")
     seconds["reselect"], reselected = best_of(
-        repeats, lambda: selection_aware_placebo(prepared, selection, max_candidates=caps["cap"]))
+        repeats, lambda: selection_aware_placebo(prepared, selection, max_candidates=caps["cap"]), f"{n_areas} reselect")
     treated = prepared.values(OUTCOME, [study.treated_unit_code], years)[0]
     donors = prepared.values(OUTCOME, list(prepared.candidates), years)
     seconds["sdid"], sdid = best_of(repeats, lambda: synthetic_did(
-        treated, donors, n_pre, replications=200, seed=0, max_donors=caps["sdid_donors"]))
+        treated, donors, n_pre, replications=200, seed=0, max_donors=caps["sdid_donors"]), f"{n_areas} sdid")
 
     def sc_placebos():
         pool = capped_donor_pool(treated[:n_pre], donors[:, :n_pre], caps["sc_donors"])
         fit = penalised_synthetic_control(treated, donors[pool.indices], n_pre)
         return penalised_placebos(donors, n_pre, lambda_=fit.lambda_, max_donors=caps["sc_donors"])
 
-    seconds["sc_placebos"], (sc_table, sc_k) = best_of(repeats, sc_placebos)
+    seconds["sc_placebos"], (sc_table, sc_k) = best_of(repeats, sc_placebos, f"{n_areas} sc_placebos")
     total = sum(seconds.values())
     return {
         "areas": n_areas,
