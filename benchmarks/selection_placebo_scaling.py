@@ -1,23 +1,32 @@
-"""How the selection-aware placebo-in-space scales with the number of areas.
+"""How strand 1 scales with the number of areas: the whole strand, per component.
 
-Every pseudo-treated area ranks every other one, so the pair scores are
-N x N (in blocks of rows, so memory stays bounded); the DiD fits are one
-`pair_did` per distinct pick. This script times, on simulated panels:
+Issue 12 item 7 ("linear cost"): the whole strand within 10 s at 15,000
+areas x 30 years on 2 cores, with the per-area cost at 1,500, 3,000 and
+15,000 areas. For each size this times, on a simulated panel and from a
+prepared outcome (preparing is timed on its own line, outside the total):
 
-- `rank_all_pairs` for the treated unit and every placebo (all N^2 pairs),
-- `selection_aware_placebo` as a whole (ranking plus the fits),
-- for the smallest panel, the loop it replaces (`rank_comparators` with each
-  unit as treated) on --loop-sample units, extrapolated to all N, and a
-  check that both choose the same comparators for those units;
+- rank: the comparator rule for the treated unit (`select_comparator`);
+- did: the report's DiD against that comparator (`did_estimates`) and its
+  placebo-in-space against the same comparator (`placebo_in_space`);
+- reselect: the placebo-in-space with re-selection (`selection_aware_placebo`):
+  every area ranks the others, capped at the --cap = K candidates nearest
+  in pre-period level, then one DiD per distinct pick;
+- sdid: synthetic DiD with 200 placebo replications on the --sdid-donors
+  nearest donors (`synthetic_did(max_donors=...)`);
+- sc_placebos: synthetic-control placebos, every area as pseudo-treated,
+  each fitted from its own --sc-donors nearest donors (the penalised
+  synthetic control's placebos, `penalised_placebos`, with the treated
+  unit's lambda as the pipeline runs them).
 
-for --sizes areas x --years years (default 150, 1,500, 3,000 x 10), then
-for --large areas x --large-years years with the cap --cap (the K candidates
-nearest in pre-period level; default 15,000 x 30 with K = 500). Timings
-are seconds of wall time, best of --repeats runs, from a prepared outcome
-(preparing the panel is timed on its own line). Exit status 1 if the loop
-check fails.
+The caps are configurable and printed in the table (columns cap,
+sdid_donors, sc_donors). The table gives seconds per component, the total
+and the per-area cost (microseconds of total per area); timings are wall
+seconds, best of --repeats runs. A loop check on --check-size areas
+(default 150, uncapped) compares the vectorised re-selection with
+`rank_comparators` run with each unit as treated: exit status 1 if they
+pick differently.
 
-    python benchmarks/selection_placebo_scaling.py [--sizes 150 1500 3000] [--large 15000 --cap 500]
+    python benchmarks/selection_placebo_scaling.py [--sizes 1500 3000 15000] [--years 30] [--cap 500]
 """
 
 from __future__ import annotations
@@ -31,10 +40,15 @@ from dataclasses import replace
 import pandas as pd
 
 from fact22_assets.core.did import FACT22, rank_comparators
+from fact22_assets.core.did.donor_pool import DEFAULT_MAX_DONORS, capped_donor_pool
+from fact22_assets.core.did.estimation import did_estimates
 from fact22_assets.core.did.estimators import select_comparator
+from fact22_assets.core.did.penalised_synthetic_control import penalised_placebos, penalised_synthetic_control
+from fact22_assets.core.did.placebo import placebo_in_space
 from fact22_assets.core.did.prepared import prepare_outcome
 from fact22_assets.core.did.selection_placebo import rank_all_pairs, selection_aware_placebo
 from fact22_assets.core.did.simulated_panel import simulated_panel
+from fact22_assets.core.did.synthetic_did import synthetic_did
 
 OUTCOME = FACT22.outcomes[0]
 LAST_YEAR = 2019
@@ -46,12 +60,14 @@ def study_over(n_years: int):
     return replace(FACT22, pre_years=years[:-4], post_years=years[-4:])
 
 
-def best_of(repeats: int, function):
+def best_of(repeats: int, function, label: str | None = None):
     times, result = [], None
     for _ in range(repeats):
         start = time.perf_counter()
         result = function()
         times.append(time.perf_counter() - start)
+    if label:
+        print(f"  {label}: {min(times):.3g} s", file=sys.stderr, flush=True)
     return min(times), result
 
 
@@ -59,68 +75,86 @@ def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run(n_areas: int, n_years: int, cap: int | None, repeats: int, loop_sample: int) -> tuple[dict, bool]:
+def run(n_areas: int, n_years: int, caps: dict, repeats: int) -> dict:
     study = study_over(n_years)
+    n_pre = len(study.pre_years)
     panel = simulated_panel(n_units=n_areas, years=study.study_years, outcomes=(OUTCOME,), seed=n_areas)
     prepare_seconds, prepared = best_of(1, lambda: prepare_outcome(panel, study, OUTCOME))
-    select_seconds, selection = best_of(1, lambda: select_comparator(prepared))
-    units = [study.treated_unit_code, *prepared.candidates]
-    rank_seconds, picks = best_of(
-        repeats, lambda: rank_all_pairs(prepared, units, prepared.candidates, max_candidates=cap)
-    )
-    total_seconds, result = best_of(repeats, lambda: selection_aware_placebo(prepared, selection, max_candidates=cap))
-    row = {
+    years = list(study.study_years)
+    seconds = {}
+    seconds["rank"], selection = best_of(repeats, lambda: select_comparator(prepared), f"{n_areas} rank")
+
+    def did():
+        return did_estimates(prepared, selection.comparator), placebo_in_space(prepared, selection.comparator)
+
+    seconds["did"], _ = best_of(repeats, did, f"{n_areas} did")
+    seconds["reselect"], reselected = best_of(
+        repeats, lambda: selection_aware_placebo(prepared, selection, max_candidates=caps["cap"]), f"{n_areas} reselect")
+    treated = prepared.values(OUTCOME, [study.treated_unit_code], years)[0]
+    donors = prepared.values(OUTCOME, list(prepared.candidates), years)
+    seconds["sdid"], sdid = best_of(repeats, lambda: synthetic_did(
+        treated, donors, n_pre, replications=200, seed=0, max_donors=caps["sdid_donors"]), f"{n_areas} sdid")
+
+    def sc_placebos():
+        pool = capped_donor_pool(treated[:n_pre], donors[:, :n_pre], caps["sc_donors"])
+        fit = penalised_synthetic_control(treated, donors[pool.indices], n_pre)
+        return penalised_placebos(donors, n_pre, lambda_=fit.lambda_, max_donors=caps["sc_donors"])
+
+    seconds["sc_placebos"], (sc_table, sc_k) = best_of(repeats, sc_placebos, f"{n_areas} sc_placebos")
+    total = sum(seconds.values())
+    return {
         "areas": n_areas,
         "years": n_years,
-        "max_candidates": cap or "",
-        "candidates_per_unit": min(cap or n_areas, n_areas),
+        "cap": caps["cap"] or "",
+        "sdid_donors": sdid.n_donors,
+        "sc_donors": sc_k,
         "prepare_s": prepare_seconds,
-        "select_s": select_seconds,
-        "rank_all_pairs_s": rank_seconds,
-        "placebo_total_s": total_seconds,
-        "distinct_picks": result.n_distinct_comparators,
-        "p_value": result.p_value,
+        **{f"{name}_s": value for name, value in seconds.items()},
+        "total_s": total,
+        "us_per_area": 1e6 * total / n_areas,
+        "distinct_picks": reselected.n_distinct_comparators,
+        "sc_placebos": len(sc_table),
         "peak_rss_mb": peak_memory_mb(),
     }
-    agree = True
-    if loop_sample:
-        sample = units[:loop_sample]
-        without_treated = panel[panel["unit_code"] != study.treated_unit_code]
-        start = time.perf_counter()
-        loop_picks = []
-        for unit in sample:
-            source = panel if unit == study.treated_unit_code else without_treated
-            ranking = rank_comparators(prepare_outcome(source, replace(study, treated_unit_code=unit), OUTCOME))
-            loop_picks.append(ranking["unit_code"].iloc[0])
-        row["loop_extrapolated_s"] = (time.perf_counter() - start) / len(sample) * len(units)
-        agree = loop_picks == picks["comparator_code"].iloc[:len(sample)].tolist()
-        row["loop_agrees"] = agree
-    return row, agree
+
+
+def loop_check(n_areas: int, n_years: int, loop_sample: int) -> bool:
+    """The vectorised re-selection picks what `rank_comparators` picks with each unit as treated."""
+    study = study_over(n_years)
+    panel = simulated_panel(n_units=n_areas, years=study.study_years, outcomes=(OUTCOME,), seed=n_areas)
+    prepared = prepare_outcome(panel, study, OUTCOME)
+    units = [study.treated_unit_code, *prepared.candidates]
+    picks = rank_all_pairs(prepared, units, prepared.candidates)
+    sample = units[:loop_sample]
+    without_treated = panel[panel["unit_code"] != study.treated_unit_code]
+    loop_picks = []
+    for unit in sample:
+        source = panel if unit == study.treated_unit_code else without_treated
+        ranking = rank_comparators(prepare_outcome(source, replace(study, treated_unit_code=unit), OUTCOME))
+        loop_picks.append(ranking["unit_code"].iloc[0])
+    return loop_picks == picks["comparator_code"].iloc[:len(sample)].tolist()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="*", default=[150, 1500, 3000])
-    parser.add_argument("--years", type=int, default=10)
-    parser.add_argument("--large", type=int, default=15000, help="0 to skip the capped run")
-    parser.add_argument("--large-years", type=int, default=30)
-    parser.add_argument("--cap", type=int, default=500)
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1500, 3000, 15000])
+    parser.add_argument("--years", type=int, default=30)
+    parser.add_argument("--cap", type=int, default=500, help="re-selection: candidates per area (0: all)")
+    parser.add_argument("--sdid-donors", type=int, default=50, help="synthetic DiD's donor pool (0: all)")
+    parser.add_argument("--sc-donors", type=int, default=DEFAULT_MAX_DONORS, help="each SC placebo's donor pool")
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--check-size", type=int, default=150, help="0 to skip the loop check")
     parser.add_argument("--loop-sample", type=int, default=20)
     args = parser.parse_args(argv)
 
-    rows, ok = [], True
-    for k, n_areas in enumerate(args.sizes):
-        row, agree = run(n_areas, args.years, None, args.repeats, args.loop_sample if k == 0 else 0)
-        rows.append(row)
-        ok &= agree
-        print(pd.DataFrame([row]).to_string(index=False), flush=True)
-    if args.large:
-        row, _ = run(args.large, args.large_years, args.cap, args.repeats, 0)
-        rows.append(row)
-        print(pd.DataFrame([row]).to_string(index=False), flush=True)
+    ok = loop_check(args.check_size, 10, args.loop_sample) if args.check_size else True
+    print(f"loop check at {args.check_size} areas: {'same picks' if ok else 'PICKS DIFFER'}", flush=True)
+    caps = {"cap": args.cap or None, "sdid_donors": args.sdid_donors or None, "sc_donors": args.sc_donors}
+    rows = []
+    for n_areas in args.sizes:
+        rows.append(run(n_areas, args.years, caps, args.repeats))
+        print(pd.DataFrame(rows[-1:]).to_string(index=False, float_format=lambda v: f"{v:.3g}"), flush=True)
     table = pd.DataFrame(rows)
-    table["rank_us_per_pair"] = 1e6 * table["rank_all_pairs_s"] / (table["areas"] * table["candidates_per_unit"])
     print()
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     if not ok:

@@ -66,5 +66,16 @@ def capped_donor_pool(
     if k is not None and k < 1:
         raise ValueError(f"a donor pool needs k >= 1, got {k}")
     keep = n if k is None else min(k, n)
-    order = np.argsort(rmse, kind="stable")[:keep]
+    order = nearest(rmse, keep)
     return DonorPool(indices=order, rmse=rmse[order], k=int(keep), n_candidates=int(n))
+
+
+def nearest(distance: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k smallest distances, nearest first, ties by position:
+    ``np.argsort(distance, kind="stable")[:k]``, in O(n) rather than O(n log n) when k << n."""
+    n = distance.size
+    if k >= n or 4 * k >= n:
+        return np.argsort(distance, kind="stable")[:k]
+    kth = np.partition(distance, k - 1)[k - 1]
+    within = np.flatnonzero(distance <= kth)  # every position that can be among the k, in position order
+    return within[np.argsort(distance[within], kind="stable")[:k]]

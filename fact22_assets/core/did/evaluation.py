@@ -17,7 +17,7 @@ placebos with a comparable pre-period fit (see `synthetic_control`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
@@ -44,13 +44,43 @@ def evaluate_study(
     are those of the functions that make them, stacked over outcomes.
     """
     shared = PreparedPanel(panel)
+    return stack_outcomes([evaluate_outcome(shared, study, outcome, neighbours, deprivation, estimators, exclusions,
+                                            neighbours_by_unit)
+                           for outcome in study.outcomes], estimators)
+
+
+def evaluate_outcome(
+    panel: pd.DataFrame | PreparedPanel,
+    study: Study,
+    outcome: str,
+    neighbours: pd.DataFrame | None = None,
+    deprivation: pd.DataFrame | None = None,
+    estimators: tuple[Estimator, ...] = ESTIMATORS,
+    exclusions: Mapping[str, str] | None = None,
+    neighbours_by_unit: pd.DataFrame | None = None,
+) -> dict[str, list[pd.DataFrame]]:
+    """One outcome of `study`: mart name -> the frames each estimator adds (see `stack_outcomes`).
+
+    Outcomes do not depend on each other, so a caller may evaluate them in
+    any order or in separate processes and stack them in the study's order.
+    """
+    shared = panel if isinstance(panel, PreparedPanel) else PreparedPanel(panel)
+    prepared = prepare_outcome(shared, study, outcome, neighbours, deprivation, exclusions, neighbours_by_unit)
+    selection = select_comparator(prepared)
     parts: dict[str, list[pd.DataFrame]] = {name: [] for name in mart_names(estimators)}
-    for outcome in study.outcomes:
-        prepared = prepare_outcome(shared, study, outcome, neighbours, deprivation, exclusions, neighbours_by_unit)
-        selection = select_comparator(prepared)
-        for estimator in estimators:
-            for mart, frame in estimator.estimate(prepared, selection).items():
-                parts[mart].append(frame)
+    for estimator in estimators:
+        for mart, frame in estimator.estimate(prepared, selection).items():
+            parts[mart].append(frame)
+    return parts
+
+
+def stack_outcomes(outcomes: Sequence[Mapping[str, list[pd.DataFrame]]],
+                   estimators: tuple[Estimator, ...] = ESTIMATORS) -> dict[str, pd.DataFrame]:
+    """The marts of a study from its outcomes' `evaluate_outcome` parts, in the order given."""
+    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in mart_names(estimators)}
+    for outcome in outcomes:
+        for name, frames in outcome.items():
+            parts[name] += frames
     tables = {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items() if name != RESULTS}
     if RESULTS in parts:
         records = [row for frame in parts[RESULTS] for row in frame.to_dict("records")]

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from .donor_pool import DEFAULT_MAX_DONORS, capped_donor_pool
+from .donor_pool import DEFAULT_MAX_DONORS, nearest, pre_period_rmse
 
 DEFAULT_LAMBDA = 0.01
 LAMBDA_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
@@ -299,11 +299,16 @@ def penalised_placebos(
     donors = np.asarray(donors, dtype=float)
     codes = [str(i) for i in range(donors.shape[0])] if donor_codes is None else list(donor_codes)
     rows, k_used = [], 0
-    for j in range(donors.shape[0]):
-        others = np.delete(donors, j, axis=0)
-        pool = capped_donor_pool(donors[j, :n_pre], others[:, :n_pre], max_donors)
-        k_used = max(k_used, pool.k)
-        fit = penalised_synthetic_control(donors[j], others[pool.indices], n_pre, lambda_=lambda_)
+    n, pre = donors.shape[0], donors[:, :n_pre]
+    if max_donors is not None and max_donors < 1:
+        raise ValueError(f"a donor pool needs k >= 1, got {max_donors}")
+    keep = n - 1 if max_donors is None else min(max_donors, n - 1)
+    for j in range(n):
+        # capped_donor_pool on the other donors, without copying them: distances to all, j's own dropped.
+        distance = np.delete(pre_period_rmse(pre[j], pre), j)
+        chosen = nearest(distance, keep)
+        k_used = max(k_used, keep)
+        fit = penalised_synthetic_control(donors[j], donors[chosen + (chosen >= j)], n_pre, lambda_=lambda_)
         rows.append(
             {
                 "unit_code": codes[j],

@@ -22,6 +22,8 @@ treated unit, with the same standard error.
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import replace
 
 import numpy as np
@@ -30,7 +32,7 @@ import pandas as pd
 from ..presentation import year_label
 from .closed_form import pair_did
 from .contract import Selection
-from .prepared import PreparedOutcome, prepare_outcome
+from .prepared import PreparedOutcome, PreparedPanel, prepare_outcome
 from .ranking import rank_comparators, selected_comparator
 from .study import MIN_PRE_YEARS
 
@@ -113,11 +115,7 @@ def leave_one_pre_year_out(prepared: PreparedOutcome, selection: Selection) -> p
                                                      "comparator_name", "same_as_full", "estimate"]))
     full = estimates_against_every_comparator(prepared, list(prepared.candidates)).set_index("unit_code")
     rows = []
-    for year in study.pre_years:
-        shorter = replace(study, pre_years=tuple(y for y in study.pre_years if y != year))
-        again = prepare_outcome(prepared.panel, shorter, prepared.outcome, prepared.neighbours, prepared.deprivation,
-                                prepared.exclusions)
-        pick = selected_comparator(rank_comparators(again))
+    for year, pick in zip(study.pre_years, _rule_picks_without_each_pre_year(prepared)):
         rows.append({
             "left_out_year": year,
             "left_out_year_label": year_label(year),
@@ -128,6 +126,40 @@ def leave_one_pre_year_out(prepared: PreparedOutcome, selection: Selection) -> p
             "estimate": float(full["estimate"].get(pick, np.nan)),
         })
     return _ids(prepared, pd.DataFrame(rows))
+
+
+# The rule's picks read the panel, the design (not its name nor the comparators it fixes), the outcome, the
+# neighbours, deprivation and exclusions: studies that differ only in name or fixed comparators share them.
+_PICKS: OrderedDict[tuple, tuple[PreparedPanel, list[str]]] = OrderedDict()
+_PICKS_SIZE = 64
+
+
+def _rule_picks_without_each_pre_year(prepared: PreparedOutcome) -> list[str]:
+    study = prepared.study
+    key = (id(prepared.panel), repr(replace(study, study_id="-", comparators={})), prepared.outcome,
+           _frame_digest(prepared.neighbours), _frame_digest(prepared.deprivation),
+           tuple(sorted(prepared.exclusions.items())))
+    cached = _PICKS.get(key)
+    if cached is not None and cached[0] is prepared.panel:  # the same panel object, not a reused id
+        return cached[1]
+    picks = []
+    for year in study.pre_years:
+        shorter = replace(study, pre_years=tuple(y for y in study.pre_years if y != year))
+        again = prepare_outcome(prepared.panel, shorter, prepared.outcome, prepared.neighbours, prepared.deprivation,
+                                prepared.exclusions)
+        picks.append(selected_comparator(rank_comparators(again)))
+    _PICKS[key] = (prepared.panel, picks)
+    while len(_PICKS) > _PICKS_SIZE:
+        _PICKS.popitem(last=False)
+    return picks
+
+
+def _frame_digest(frame: pd.DataFrame | None) -> str | None:
+    if frame is None:
+        return None
+    digest = hashlib.sha256(repr((list(frame.columns), list(frame.dtypes.astype(str)))).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _ids(prepared: PreparedOutcome, table: pd.DataFrame) -> pd.DataFrame:

@@ -86,7 +86,7 @@ def _ids(prepared: PreparedOutcome, table: pd.DataFrame) -> pd.DataFrame:
 
 class SyntheticDidEstimator:
     name = SYNTHETIC_DID
-    latest_vintage_only = True  # about 2 s a fit (Frank-Wolfe as synthdid runs it, 200 placebo refits)
+    latest_vintage_only = True  # about 1 s of CPU a fit (Frank-Wolfe as synthdid runs it, 200 placebo refits)
     marts = (RESULTS, "synthetic_did_weights")
     methods = {SYNTHETIC_DID: "Synthetic DiD (Arkhangelsky et al. 2021), all eligible authorities"}
     cross_check = ("tests/core/did/test_synthetic_did.py: synthdid's California Proposition 99 estimate and "

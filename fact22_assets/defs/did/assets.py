@@ -1,12 +1,16 @@
 """Strand 1: comparator selection, difference-in-differences and inference,
 for every configured study and every data vintage that covers its years."""
+import time
+
 import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from fact22_assets.core.did.estimators import ESTIMATORS, MART_DESCRIPTIONS, mart_names
-from fact22_assets.core.did.evaluation import evaluate_study
+from fact22_assets.core.did.evaluation import evaluate_outcome, stack_outcomes
+from fact22_assets.core.did.prepared import PreparedPanel
 from fact22_assets.core.source_versions import STUDIES
+from fact22_assets.defs.did import parallel
 from fact22_assets.glue.sources import source_key
 from fact22_assets.glue.studies import exclusions
 from fact22_assets.glue.studies import studies as configured_studies
@@ -30,13 +34,17 @@ def _sql(name: str) -> str:
     return sql_text(f"did/{name}.sql")
 
 
+# Relative cost of an estimator's work per outcome, to start the longest jobs first (only the order depends on it).
+_COST = {"synthetic_did": 10, "penalised_synthetic_control": 4, "comparator_robustness": 3}
+
+
 def _estimate_all(context: dg.AssetExecutionContext, con) -> dict[str, pd.DataFrame]:
     studies = configured_studies()
     vintages = con.execute(_sql("vintages")).df()
     deprivation = con.execute("SELECT utla_code AS unit_code, imd_average_score FROM raw.deprivation").df()
     version = code_version()
     tables: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
-    runs, panels = [], {}
+    runs, panels, estimated = [], {}, []
     for entry in studies:
         study = entry.study
         neighbours = con.execute(_sql("neighbours"), {"model": entry.neighbour_model,
@@ -51,28 +59,62 @@ def _estimate_all(context: dg.AssetExecutionContext, con) -> dict[str, pd.DataFr
                                        f"{min(study.pre_years)}-{max(study.post_years)}"})
                 continue
             if vintage.vintage not in panels:
-                panels[vintage.vintage] = con.execute(_sql("panel"), {"vintage": vintage.vintage}).df()
-            panel = panels[vintage.vintage]
+                panels[vintage.vintage] = PreparedPanel(con.execute(_sql("panel"), {"vintage": vintage.vintage}).df())
             latest = vintage == covered[-1]
             # Costly estimators run on the latest vintage only: the one the report shows.
             chosen = tuple(e for e in ESTIMATORS if e.name not in entry.skip_estimators
                            and (latest or not getattr(e, "latest_vintage_only", False)))
-            context.log.info(f"estimating {study.study_id} on vintage {vintage.vintage} ({len(panel)} unit-years, "
-                             f"{len(chosen)} estimators)")
-            results = evaluate_study(panel, study, neighbours, deprivation, estimators=chosen,
-                                     exclusions=exclusions(entry), neighbours_by_unit=neighbours_by_unit)
-            for name, frame in results.items():
-                frame = frame.copy()
-                frame.insert(1, "vintage", vintage.vintage)
-                frame["code_version"] = version
-                tables[name].append(frame)
             skipped = [e.name for e in ESTIMATORS if e not in chosen]
+            estimated.append((len(runs), study, vintage.vintage, chosen,
+                              dict(neighbours=neighbours, deprivation=deprivation, estimators=chosen,
+                                   exclusions=exclusions(entry), neighbours_by_unit=neighbours_by_unit)))
             runs.append({"study_id": study.study_id, "vintage": vintage.vintage, "status": "estimated",
                          "reason": f"not run here: {', '.join(skipped)} (latest vintage only, or skipped by the "
                                    "study)" if skipped else None})
+    outcome_parts = _evaluate_outcomes(context, estimated, panels)
+    for _, study, vintage, chosen, _ in estimated:
+        results = stack_outcomes([outcome_parts[(study.study_id, vintage, outcome)] for outcome in study.outcomes],
+                                 chosen)
+        for name, frame in results.items():
+            frame = frame.copy()
+            frame.insert(1, "vintage", vintage)
+            frame["code_version"] = version
+            tables[name].append(frame)
     out = {name: pd.concat(frames, ignore_index=True) for name, frames in tables.items() if name != "did_runs"}
     out["did_runs"] = pd.DataFrame(runs).assign(code_version=version)
     return out
+
+
+def _evaluate_outcomes(context, estimated, panels) -> dict:
+    """(study_id, vintage, outcome) -> `evaluate_outcome` parts, in worker processes (see `parallel`).
+
+    One job per treated unit, vintage and outcome: studies that share them
+    (one only fixing other comparators) run in the same process, one after
+    the other, so the whole-pool estimators' cache serves the second.
+    """
+    groups: dict[tuple, list] = {}
+    for _, study, vintage, chosen, arguments in estimated:
+        context.log.info(f"estimating {study.study_id} on vintage {vintage} ({len(panels[vintage].frame)} unit-years, "
+                         f"{len(chosen)} estimators, {len(study.outcomes)} outcomes)")
+        for outcome in study.outcomes:
+            groups.setdefault((study.treated_unit_code, vintage, outcome), []).append(
+                (study, vintage, outcome, chosen, arguments))
+    keys = list(groups)
+
+    def job(key):
+        return lambda: [evaluate_outcome(panels[vintage], study, outcome, **arguments)
+                        for study, vintage, outcome, _, arguments in groups[key]]
+
+    cost = [sum(_COST.get(e.name, 1) for _, _, _, chosen, _ in groups[key] for e in chosen) for key in keys]
+    order = sorted(range(len(keys)), key=lambda i: -cost[i])
+    n_workers = parallel.workers()
+    started = time.perf_counter()
+    results = parallel.run_jobs([job(key) for key in keys], n_workers, order)
+    context.log.info(f"{len(keys)} estimation jobs in {time.perf_counter() - started:.1f} s "
+                     f"({n_workers if parallel.can_fork() else 1} worker process(es))")
+    return {(study.study_id, vintage, outcome): parts
+            for key, done in zip(keys, results)
+            for (study, vintage, outcome, _, _), parts in zip(groups[key], done)}
 
 
 @dg.multi_asset(
@@ -84,7 +126,10 @@ def _estimate_all(context: dg.AssetExecutionContext, con) -> dict[str, pd.DataFr
     can_subset=False,
 )
 def did_marts(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
-    """One pass over every study and vintage (the estimators share the comparator choice)."""
+    """One pass over every study and vintage (the estimators share the comparator choice).
+
+    The outcomes are evaluated in forked worker processes (FACT22_DID_WORKERS, default 2; see
+    `parallel`): the same tables as one after another, in the same order."""
     with duckdb.get_connection() as con:
         tables = _estimate_all(context, con)
         for name, frame in tables.items():

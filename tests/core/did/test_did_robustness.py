@@ -6,12 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fact22_assets.core.did import FACT22
+from fact22_assets.core.did import FACT22, robustness
 from fact22_assets.core.did.config import Intervention, StudyEntry, donor_exclusions
 from fact22_assets.core.did.contract import Selection
 from fact22_assets.core.did.estimation import did_estimates, main_method
 from fact22_assets.core.did.estimators import FIXED, RULE, select_comparator
-from fact22_assets.core.did.prepared import prepare_outcome
+from fact22_assets.core.did.prepared import PreparedPanel, prepare_outcome
+from fact22_assets.core.did.ranking import rank_comparators
 from fact22_assets.core.did.robustness import ComparatorRobustness, specification_curve, summarise
 from fact22_assets.core.did.simulated_panel import simulated_panel
 
@@ -96,3 +97,27 @@ def test_donors_exclude_other_studies_treated_and_listed_interventions():
     assert not table.loc["E99000002", "eligible"]
     assert table.loc["E99000002", "reason"].startswith("excluded: treated in study other")
     assert "E99000002" not in prepared.candidates and "E99000005" in prepared.candidates
+
+
+
+def test_stability_is_ranked_once_for_studies_differing_only_in_name_or_fixed_comparators(monkeypatch):
+    calls = []
+    monkeypatch.setattr(robustness, "rank_comparators", lambda p: calls.append(p.study) or rank_comparators(p))
+    panel = PreparedPanel(simulated_panel(n_units=25, seed=6))
+
+    def stability(study, panel):
+        prepared = prepare_outcome(panel, study, OUTCOME)
+        return robustness.leave_one_pre_year_out(prepared, select_comparator(prepared))
+
+    first = stability(FACT22, panel)
+    assert len(calls) == len(FACT22.pre_years)
+    renamed = stability(replace(FACT22, study_id="fact22_again", comparators={OUTCOME: first["comparator_code"][0]}),
+                        panel)
+    assert len(calls) == len(FACT22.pre_years)  # served from the first study's picks
+    pd.testing.assert_frame_equal(renamed.drop(columns=["study_id", "same_as_full"]),
+                                  first.drop(columns=["study_id", "same_as_full"]))
+    # Another design (the ranking's weights) or another panel object ranks again.
+    stability(replace(FACT22, ranking=replace(FACT22.ranking, weight_level=0.9)), panel)
+    assert len(calls) == 2 * len(FACT22.pre_years)
+    stability(FACT22, PreparedPanel(simulated_panel(n_units=25, seed=6)))
+    assert len(calls) == 3 * len(FACT22.pre_years)

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from pysyncon import PenalizedSynth
 
+from fact22_assets.core.did.donor_pool import capped_donor_pool, nearest
 from fact22_assets.core.did.penalised_synthetic_control import (
     LAMBDA_GRID,
     choose_lambda,
@@ -112,3 +113,26 @@ def test_placebos_use_capped_pools_and_are_fast():
     assert table["lambda_"].isin(LAMBDA_GRID).all()
     _, k_small = penalised_placebos(donors[:8], 10, max_donors=50)
     assert k_small == 7
+
+
+@pytest.mark.parametrize("max_donors", [3, 6, None])
+def test_each_placebo_fits_from_its_own_nearest_other_donors(max_donors):
+    # Tied distances (integer series, duplicated rows) must break by position as capped_donor_pool does.
+    rng = np.random.default_rng(5)
+    donors = rng.integers(0, 4, (20, 7)).astype(float)
+    donors[7] = donors[2]
+    donors[11] = donors[2]
+    table, k = penalised_placebos(donors, 5, lambda_=0.1, max_donors=max_donors)
+    assert k == (19 if max_donors is None else max_donors)
+    for j in range(20):
+        others = np.delete(donors, j, axis=0)
+        pool = capped_donor_pool(donors[j, :5], others[:, :5], max_donors)
+        fit = penalised_synthetic_control(donors[j], others[pool.indices], 5, lambda_=0.1)
+        assert table["pre_rmspe"][j] == fit.pre_rmspe and table["mean_post_gap"][j] == fit.mean_post_gap, j
+
+
+def test_nearest_is_the_stable_argsort_head():
+    rng = np.random.default_rng(2)
+    for size, k in [(1, 1), (40, 1), (40, 5), (40, 9), (40, 10), (40, 40), (1000, 7), (1000, 300)]:
+        distance = rng.integers(0, 6, size).astype(float)
+        assert np.array_equal(nearest(distance, k), np.argsort(distance, kind="stable")[:k]), (size, k)

@@ -11,7 +11,11 @@ from scipy.optimize import minimize
 
 from fact22_assets.core.did.simulated_panel import simulated_panel
 from fact22_assets.core.did.synthetic_did import (
+    _frank_wolfe,
+    _TimeProblem,
+    _UnitProblem,
     noise_level,
+    placebo_estimates,
     sdid_weights,
     synthetic_did,
 )
@@ -229,3 +233,34 @@ def test_fast_enough_for_every_authority_with_200_placebos():
     start = time.perf_counter()
     synthetic_did(treated, donors, 10, codes, years, replications=200)
     assert time.perf_counter() - start < 8.0
+
+
+def test_each_placebo_is_its_own_one_problem_fit():
+    # The batch solves each drawn control once (a control drawn twice poses the same problem)
+    # and a single problem takes the scalar loop: every placebo must equal its one-problem fit.
+    treated, donors, _, _ = _panel_arrays(n_units=14)
+    fit = sdid_weights(treated, donors, 10)
+    replications, seed = 30, 3
+    drawn = np.random.default_rng(seed).integers(donors.shape[0], size=replications)
+    assert len(set(drawn)) < replications  # duplicates are exercised
+    batch = placebo_estimates(donors, 10, fit, replications, seed)
+    unit, time_problem = _UnitProblem(donors[:, :10]), _TimeProblem(donors, 10)
+    pre, post_mean = donors[:, :10], donors[:, 10:].mean(axis=1)
+
+    def solve(gram, linear, const, n_rows, zeta, x0, allowed):
+        first = _frank_wolfe(gram, linear, const, n_rows, zeta, x0[None], allowed[None], fit.min_decrease, 100)
+        first = np.where(first <= first.max() / 4, 0.0, first)
+        return _frank_wolfe(gram, linear, const, n_rows, zeta, first / first.sum(), allowed[None], fit.min_decrease,
+                            10_000)[0]
+
+    for b, p in enumerate(drawn):
+        allowed = np.arange(donors.shape[0]) != p
+        omega0 = np.where(allowed, fit.omega, 0.0)
+        omega0 = omega0 / omega0.sum() if omega0.sum() > 0 else allowed / (donors.shape[0] - 1)
+        omega = solve(unit.gram[None], unit.gram[[p]], np.diag(unit.gram)[[p]], n_rows=10, zeta=fit.zeta_omega,
+                      x0=omega0, allowed=allowed)
+        gram, linear, const = time_problem.problems(np.array([p]))
+        lambda_ = solve(gram, linear, const, n_rows=donors.shape[0] - 1, zeta=fit.zeta_lambda, x0=fit.lambda_,
+                        allowed=np.ones(10, bool))
+        one = (post_mean[p] - pre[p] @ lambda_) - (omega @ post_mean - omega @ pre @ lambda_)
+        assert batch[b] == pytest.approx(one, abs=1e-9), b
