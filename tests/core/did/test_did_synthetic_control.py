@@ -1,6 +1,5 @@
 """Synthetic control: planted convex combinations are recovered; placebos are ranked."""
 
-import time
 
 import numpy as np
 import pytest
@@ -72,11 +71,10 @@ def test_placebo_p_values_follow_their_tables():
     assert result.post_rmspe_p_value == pytest.approx((1 + beaten) / (1 + len(comparable)))
 
 
-def test_placebo_loop_is_fast_enough_for_the_whole_country():
+def test_placebo_loop_finds_a_planted_effect_among_the_whole_country():
+    # Its cost over 150 authorities is measured by `make benchmark`, not here.
     panel = simulated_panel(n_units=150, seed=2)
-    start = time.perf_counter()
     for outcome in FACT22.outcomes:
         result = synthetic_control(prepare_outcome(panel, FACT22, outcome))
         # An effect of 25 against noise of 3: nothing untreated drifts as far.
         assert result.post_rmspe_p_value < 0.05
-    assert time.perf_counter() - start < 10

@@ -1,6 +1,5 @@
 """Penalised synthetic control against a hand-worked case and pysyncon's PenalizedSynth."""
 
-import time
 
 import numpy as np
 import pandas as pd
@@ -103,12 +102,11 @@ def test_result_path_and_summary():
     assert chosen.lambda_rule == "validation" and chosen.lambda_ in LAMBDA_GRID
 
 
-def test_placebos_use_capped_pools_and_are_fast():
+def test_placebos_use_capped_pools():
+    # Their cost is measured by `make benchmark` (benchmarks/selection_placebo_scaling.py), not here.
     rng = np.random.default_rng(1)
     donors = rng.normal(100, 20, (130, 15)) + rng.normal(0, 10, (130, 1))
-    start = time.perf_counter()
     table, k = penalised_placebos(donors, 10, max_donors=50)
-    assert time.perf_counter() - start < 10.0
     assert k == 50 and len(table) == 130
     assert table["lambda_"].isin(LAMBDA_GRID).all()
     _, k_small = penalised_placebos(donors[:8], 10, max_donors=50)
