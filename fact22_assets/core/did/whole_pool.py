@@ -86,7 +86,6 @@ def _ids(prepared: PreparedOutcome, table: pd.DataFrame) -> pd.DataFrame:
 
 class SyntheticDidEstimator:
     name = SYNTHETIC_DID
-    latest_vintage_only = True  # about 1 s of CPU a fit (Frank-Wolfe as synthdid runs it, 200 placebo refits)
     marts = (RESULTS, "synthetic_did_weights")
     methods = {SYNTHETIC_DID: "Synthetic DiD (Arkhangelsky et al. 2021), all eligible authorities"}
     cross_check = ("tests/core/did/test_synthetic_did.py: synthdid's California Proposition 99 estimate and "
@@ -113,7 +112,6 @@ class SyntheticDidEstimator:
 
 class PenalisedSyntheticControlEstimator:
     name = PENALISED_SC
-    latest_vintage_only = True  # one penalised fit per donor for the placebos
     marts = (RESULTS, "penalised_synthetic_control_weights")
     methods = {PENALISED_SC: "Penalised synthetic control (Abadie and L'Hour 2021), mean post-period gap"}
     cross_check = ("tests/core/did/test_penalised_synthetic_control.py: pysyncon's PenalizedSynth and two "
