@@ -31,7 +31,7 @@ BIN = Path(sys.executable).parent
 SUITES: dict[str, list[str]] = {
     "fact22_assets/core/values.py": ["tests/core/test_values.py"],
     "fact22_assets/core/cin_parsers.py": ["tests/core/test_cin_parsers.py", "tests/core/test_parsers_real_files.py"],
-    "fact22_assets/core/population_parsers.py": ["tests/core/test_parsers_real_files.py"],
+    "fact22_assets/core/population_parsers.py": ["tests/core/test_population_parsers.py"],
     "fact22_assets/core/reference_parsers.py": ["tests/core/test_reference_parsers.py",
                                                 "tests/core/test_parsers_real_files.py"],
     "fact22_assets/core/did/closed_form.py": ["tests/core/did/test_did_closed_form.py"],
