@@ -349,7 +349,7 @@ def test_whole_numbers():
     assert _whole(4.0) == 4 and isinstance(_whole(4.0), int)
     assert _whole(4.0000001) == 4 and _whole(3.9999999) == 4 and _whole(-3.0000001) == -3
     assert _whole(4.00001) is None and _whole(0.5) is None and _whole(0.9) is None
-    assert _whole(0.0000001) == 0
+    assert _whole(0.0000001) == 0 and _whole(0.0000015) is None  # below 1, the tolerance is 1e-6 itself
     assert _whole(100_000.05) == 100_000  # the tolerance grows with the value: 1e-6 of it, 0.1 here
     assert _whole(100_000.5) is None
     assert _whole(None) is None and _whole(float("nan")) is None and _whole(float("inf")) is None
@@ -373,7 +373,7 @@ def test_row_of_a_label():
     frame = trial()
     assert _row_of(frame, SPECS[R], "analysis=excluding_contaminated, outcome=escalated") == 1
     assert _row_of(frame, SPECS[R], "analysis=itt, outcome=escalated") == 0
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="'analysis=itt'"):
         _row_of(frame, SPECS[R], "analysis=itt")
 
 
@@ -406,6 +406,9 @@ def test_withhold_derived_columns_of_a_withheld_count():
                    {"n_fact22": [84, 84], "n_cec": [44, 44], "count_fact22": [40, 44], "count_cec": [3, 41]},
                    {"count_cec": [0]}, share_fact22=[40 / 84, 44 / 84], share_cec=[3 / 44, 41 / 44],
                    statistic=[0.1, 0.2], p_value=[0.7, 0.6])
+    without_first = balance.drop(columns=["share_fact22"])
+    _withhold_derived(without_first, SPECS["marts.rct_balance"])  # a share the mart lacks is skipped, not the rest
+    assert without_first["share_cec"].isna().tolist() == [True, False]
     _withhold_derived(balance, SPECS["marts.rct_balance"])
     assert balance["share_cec"].isna().tolist() == [True, False]
     assert balance["statistic"].isna().tolist() == [True, False]
@@ -454,3 +457,47 @@ def test_protect_leaves_a_safe_mart_alone():
     protected = protect(S, frame, _keep)
     assert list(protected.index) == [0, 1, 2]
     pd.testing.assert_frame_equal(protected, frame.reset_index(drop=True))
+
+
+def test_withhold_another_looks_through_every_sum_holding_the_cell():
+    from fact22_assets.core.casework.disclosure import _withhold_another
+
+    # 2020's start count sits in the second row's sum: ended 1 (the smallest non-zero) goes, not open 3
+    years = mart({"start_year": [2019, 2020]}, {"n_started": [2, 4], "n_ended": [1, 1], "n_open": [1, 3]},
+                 {"n_started": [1]})
+    _withhold_another(years, Y, 1, "n_started")
+    assert years["n_ended_status"].fillna("").tolist() == ["", C]
+    assert years["n_open_status"].fillna("").tolist() == ["", ""]
+    # the total is in the locations' sum (nothing else published there) and in the outcomes' sum: closed 2 goes
+    service = mart({"measure": ["location", "location", "outcome", "outcome"],
+                    "category": ["Crewe", "Unknown", "closed", "open"]},
+                   {"n_families": [4, 2, 2, 4], "n_total": [6] * 4}, {"n_families": [0, 1], "n_total": [0]})
+    _withhold_another(service, S, 0, "n_total")
+    assert service["n_families_status"].fillna("").tolist() == [C, C, C, ""]
+
+
+def test_withhold_another_skips_a_sum_with_nothing_else_published():
+    from fact22_assets.core.casework import disclosure
+
+    frame = mart({"measure": ["location", "location"], "category": ["Crewe", "Unknown"]},
+                 {"n_families": [4, 2], "n_total": [6, 6]}, {"n_families": [1], "n_total": [0, 1]})
+    frame.loc[0, "n_families_status"] = C  # every other cell of the locations' sum is withheld already
+    before = frame.copy()
+    disclosure._withhold_another(frame, S, 1, "n_families")
+    pd.testing.assert_frame_equal(frame, before)
+
+
+def test_two_labels_pick_one_row():
+    # 'escalated_cp' is a category of two measures: only the outcome row is a part of the escalated total
+    frame = pd.DataFrame({"measure": ["escalated", "outcome", "outcome"],
+                          "category": ["escalated_cp", "escalated_cp", "escalated_lac"]})
+    found = [r.parts for r in relations({S: frame}) if r.why == "escalated to CP + to LAC = escalated"]
+    assert found == [((S, 1, "n_families"), (S, 2, "n_families"))]
+
+
+def test_counts_printed_as_text_are_read_as_numbers():
+    years = mart({"start_year": [2019]}, {"n_started": [3]}, {"n_started": [0]})
+    years["n_ended"], years["n_open"] = pd.Series(["2"], dtype=object), pd.Series(["1"], dtype=object)
+    assert routes(attack({Y: years})) == {("start_year=2019", "n_started",
+                                           "totals minus parts: started = ended + still open", True)}
+    assert attack({Y: years.assign(n_open="n/a")}).empty  # not a number: unknown, but not withheld either
