@@ -246,19 +246,28 @@ def test_a_count_missing_without_a_c_is_not_a_withheld_one():
     assert attack({Y: years.drop(columns=["n_started_status"])}).empty
 
 
-def fisher_trial(events_fact22=4, events_cec=0, hold="events_fact22", **changes) -> pd.DataFrame:
+def fisher_trial(events_fact22=4, events_cec=0, hold="events_fact22", n_cec=44, **changes) -> pd.DataFrame:
     from scipy import stats
 
     frame = mart({"analysis": ["itt"], "outcome": ["escalated"]},
-                 {"n_fact22": [84], "n_cec": [44], "events_fact22": [events_fact22], "events_cec": [events_cec]},
+                 {"n_fact22": [84], "n_cec": [n_cec], "events_fact22": [events_fact22], "events_cec": [events_cec]},
                  {hold: [0]} if hold else {})
-    p = stats.fisher_exact([[events_fact22, 84 - events_fact22], [events_cec, 44 - events_cec]]).pvalue
+    p = stats.fisher_exact([[events_fact22, 84 - events_fact22], [events_cec, n_cec - events_cec]]).pvalue
     return frame.assign(**{"test": "fisher_exact", "p_value": p, **changes})
 
 
 def test_fisher_inverted_for_the_second_arm_too():
     found = routes(attack({R: fisher_trial(events_fact22=30, events_cec=3, hold="events_cec")}))
     assert found == {("analysis=itt, outcome=escalated", "events_cec", "inverting Fisher's exact p_value", True)}
+
+
+@pytest.mark.parametrize(("events_fact22", "events_cec", "n_cec", "hold", "small"), [
+    (50, 0, 44, "events_fact22", False),  # the fact22 arm's 50 events: more than the cec arm holds
+    (30, 4, 5, "events_cec", True),  # 4 of 5: the search runs up to the arm's whole size
+])
+def test_fisher_searches_every_value_up_to_its_own_arm(events_fact22, events_cec, n_cec, hold, small):
+    found = routes(attack({R: fisher_trial(events_fact22, events_cec, hold, n_cec)}))
+    assert found == {("analysis=itt, outcome=escalated", hold, "inverting Fisher's exact p_value", small)}
 
 
 @pytest.mark.parametrize("changes", [{"test": "chi_square"}, {"p_value": np.nan}])
@@ -291,9 +300,10 @@ def test_a_float_label_or_a_whole_column_is_not_a_share():
     assert attack({T: tobit.drop(columns=["flag"])}).empty
 
 
-@pytest.mark.parametrize(("rate", "found"), [(1.0, True), (1.5, False), (0.0, False), (0.5, True), (0.3, False)])
+@pytest.mark.parametrize(("rate", "found"), [(1.0, True), (1.25, False), (0.0, False), (0.5, True), (0.3, False)])
 def test_undocumented_numbers_in_zero_to_one(rate, found):
-    # with n_cases 4 published: 1.0 x 4 = 4 and 0.5 x 4 = 2 are small whole numbers; 0.3 x 4 is not whole
+    # with n_cases 4 published: 1.0 x 4 = 4 and 0.5 x 4 = 2 are small whole numbers; 0.3 x 4 is not whole;
+    # 1.25 x 4 = 5 would be, but 1.25 is no share
     tobit = mart({"term": ["a"]}, {"n_cases": [4], "n_right_censored": [1]}, {"n_right_censored": [0]}, rate=[rate])
     assert (not attack({T: tobit}).empty) == found
 
@@ -501,3 +511,46 @@ def test_counts_printed_as_text_are_read_as_numbers():
     assert routes(attack({Y: years})) == {("start_year=2019", "n_started",
                                            "totals minus parts: started = ended + still open", True)}
     assert attack({Y: years.assign(n_open="n/a")}).empty  # not a number: unknown, but not withheld either
+
+
+def test_findings_name_their_mart_and_every_mart_is_searched():
+    # the service mart (first) gives nothing away; the trial's Fisher p-value and its nested rows do
+    from scipy import stats
+
+    trial_frame = trial().assign(fact22_rate_observed=np.nan, test=["fisher_exact", "none"],
+                                 p_value=[stats.fisher_exact([[4, 80], [0, 44]]).pvalue, np.nan])
+    findings = attack({S: service(hold=("Macclesfield", "Unknown"), shares=False), R: trial_frame})
+    itt, excl = "analysis=itt, outcome=escalated", "analysis=excluding_contaminated, outcome=escalated"
+    assert set(zip(findings["mart"], findings["row"], findings["column"], findings["route"], findings["small"])) == {
+        (R, itt, "events_fact22", "inverting Fisher's exact p_value", True),
+        (R, excl, "n_cec", "difference from the itt row", True), (R, excl, "n_cases", "difference from the itt row", True)}
+    assert list(attack({}).columns) == ["mart", "row", "column", "route", "small"]
+    assert set(attack({S: service(), "marts.other": service()})["mart"]) == {S}
+    # an undocumented share reports its mart too
+    tobit = mart({"term": ["a"]}, {"n_cases": [4], "n_right_censored": [1]}, {"n_right_censored": [0]}, rate=[0.5])
+    assert list(attack({T: tobit})["mart"]) == [T]
+
+
+def test_every_share_row_and_count_column_is_searched():
+    # the first row's share is missing: the next row's is still used
+    frame = service()
+    frame.loc[0, "share"] = np.nan
+    assert routes(attack({S: frame})) == {("measure=location, category=Unknown", "n_families", "share x n_total", True)}
+    # the trial lacks its first documented share: the second one is still used
+    cec = mart({"analysis": ["itt"], "outcome": ["escalated"]},
+               {"n_fact22": [84], "n_cec": [44], "events_fact22": [4], "events_cec": [3]}, {"events_cec": [0]},
+               cec_rate_observed=[3 / 44])
+    assert routes(attack({R: cec})) == {("analysis=itt, outcome=escalated", "events_cec", "cec_rate_observed x n_cec",
+                                         True)}
+    # the tobit mart lacks its first count column: the others are still read
+    tobit = mart({"term": ["a", "b"]}, {"n_right_censored": [2, 2]}, {"n_right_censored": [1]})
+    assert routes(attack({T: tobit})) == {("term=b", "n_right_censored",
+                                           "totals minus parts: the same sample on every term", True)}
+
+
+def test_a_share_of_two_withheld_counts_gives_nothing():
+    frame = mart({"measure": ["age"], "category": ["0-4"]}, {"n_families": [3], "n_total": [12]},
+                 {"n_families": [0], "n_total": [0]}, share=[0.25])
+    assert attack({S: frame}).empty
+    text = mart({"measure": ["age"], "category": ["0-4"]}, {"n_families": [3], "n_total": [12]}, {"n_families": [0]})
+    assert attack({S: text.assign(share="n/a")}).empty  # a share printed as text is not a number
