@@ -498,11 +498,17 @@ def test_withhold_another_skips_a_sum_with_nothing_else_published():
 
 
 def test_two_labels_pick_one_row():
-    # 'escalated_cp' is a category of two measures: only the outcome row is a part of the escalated total
-    frame = pd.DataFrame({"measure": ["escalated", "outcome", "outcome"],
-                          "category": ["escalated_cp", "escalated_cp", "escalated_lac"]})
-    found = [r.parts for r in relations({S: frame}) if r.why == "escalated to CP + to LAC = escalated"]
-    assert found == [((S, 1, "n_families"), (S, 2, "n_families"))]
+    # each outcome's category is also a category of another measure (listed first): only the outcome row counts
+    frame = pd.DataFrame({"measure": ["escalated", "outcome", "location", "outcome", "location", "outcome",
+                                      "days_to_close", "location", "outcome"],
+                          "category": ["escalated_cp", "escalated_cp", "escalated_lac", "escalated_lac", "closed",
+                                       "closed", "median", "open", "open"]})
+    found = {r.why: (r.total, r.parts) for r in relations({S: frame, Y: pd.DataFrame({"start_year": [2019]})})}
+    nf = "n_families"
+    assert found["escalated to CP + to LAC = escalated"] == ((S, 0, nf), ((S, 1, nf), (S, 3, nf)))
+    assert found["the days-to-close row counts the closed cases"] == ((S, 5, nf), ((S, 6, nf),))
+    assert found["the start years add to closed"] == ((S, 5, nf), ((Y, 0, "n_closed"),))
+    assert found["the start years add to open"] == ((S, 8, nf), ((Y, 0, "n_open"),))
 
 
 def test_counts_printed_as_text_are_read_as_numbers():
