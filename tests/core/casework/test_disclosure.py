@@ -560,3 +560,19 @@ def test_a_share_of_two_withheld_counts_gives_nothing():
     assert attack({S: frame}).empty
     text = mart({"measure": ["age"], "category": ["0-4"]}, {"n_families": [3], "n_total": [12]}, {"n_families": [0]})
     assert attack({S: text.assign(share="n/a")}).empty  # a share printed as text is not a number
+
+
+def test_every_fisher_row_and_every_row_with_a_withheld_count_is_searched():
+    from scipy import stats
+
+    # the first Fisher row has nothing withheld; the second gives its cell back
+    p = stats.fisher_exact([[4, 80], [0, 44]]).pvalue
+    frame = mart({"analysis": ["itt", "excluding_contaminated"], "outcome": ["escalated"] * 2},
+                 {"n_fact22": [84, 84], "n_cec": [44, 44], "events_fact22": [4, 4], "events_cec": [0, 0]},
+                 {"events_fact22": [1]}, p_value=[p, p]).assign(test="fisher_exact")
+    assert routes(attack({R: frame})) == {("analysis=excluding_contaminated, outcome=escalated", "events_fact22",
+                                           "inverting Fisher's exact p_value", True)}
+    # the first row withholds nothing; the second's undocumented 0.5 x n_cec 4 = 2
+    mde = mart({"outcome": ["a", "b"]}, {"n_fact22": [84, 84], "n_cec": [4, 4]}, {"n_fact22": [1]}, mde=[0.5, 0.5])
+    assert routes(attack({"marts.rct_minimum_detectable_effects": mde})) == {
+        ("outcome=b", "mde", "mde x n_cec is a whole number from 1 to 5", True)}
