@@ -31,7 +31,7 @@ BIN = Path(sys.executable).parent
 SUITES: dict[str, list[str]] = {
     "fact22_assets/core/values.py": ["tests/core/test_values.py"],
     "fact22_assets/core/cin_parsers.py": ["tests/core/test_cin_parsers.py", "tests/core/test_parsers_real_files.py"],
-    "fact22_assets/core/population_parsers.py": ["tests/core/test_parsers_real_files.py"],
+    "fact22_assets/core/population_parsers.py": ["tests/core/test_population_parsers.py"],
     "fact22_assets/core/reference_parsers.py": ["tests/core/test_reference_parsers.py",
                                                 "tests/core/test_parsers_real_files.py"],
     "fact22_assets/core/did/closed_form.py": ["tests/core/did/test_did_closed_form.py"],
@@ -40,6 +40,41 @@ SUITES: dict[str, list[str]] = {
     "fact22_assets/core/did/twfe.py": ["tests/core/did/test_did_twfe.py"],
     "fact22_assets/core/did/placebo.py": ["tests/core/did/test_did_estimation.py"],
     "fact22_assets/core/did/estimation.py": ["tests/core/did/test_did_estimation.py"],
+    # The did modules below: their files' quick tests only (the timing tests fail under load, the
+    # literature reproductions take minutes).
+    "fact22_assets/core/did/synthetic_control_identification.py": [
+        f"tests/core/did/test_synthetic_control_identification.py::{t}" for t in (
+            "test_inside_the_square_by_hand", "test_outside_the_square_by_hand",
+            "test_outside_on_an_edge_with_several_weightings", "test_bounds_match_brute_force_vertex_enumeration",
+            "test_outside_with_a_twin_corner_leaves_the_post_gap_open")],
+    "fact22_assets/core/did/donor_pool.py": [
+        "tests/core/did/test_synthetic_did.py::test_capped_pool_keeps_the_nearest_donors_and_reports_k",
+        "tests/core/did/test_penalised_synthetic_control.py::test_a_treated_unit_inside_the_hull_gets_nearby_donors"],
+    "fact22_assets/core/did/eligibility.py": ["tests/core/did/test_did_eligibility.py", "tests/core/did/test_did_robustness.py"],
+    "fact22_assets/core/did/prepared.py": ["tests/core/did/test_did_eligibility.py", "tests/core/did/test_did_robustness.py",
+                                           "tests/core/did/test_did_closed_form.py"],
+    "fact22_assets/core/did/robustness.py": ["tests/core/did/test_did_robustness.py"],
+    "fact22_assets/core/did/penalised_synthetic_control.py": [
+        f"tests/core/did/test_penalised_synthetic_control.py::{t}" for t in (
+            "test_two_donors_by_hand", "test_a_treated_unit_inside_the_hull_gets_nearby_donors",
+            "test_lambda_is_chosen_on_the_held_out_last_pre_years", "test_result_path_and_summary")],
+    "fact22_assets/core/did/synthetic_did.py": [
+        f"tests/core/did/test_synthetic_did.py::{t}" for t in (
+            "test_matches_a_literal_port_of_synthdid_on_a_small_panel",
+            "test_unit_weights_solve_the_ridge_qp_to_frank_wolfe_tolerance",
+            "test_noise_level_is_the_sd_of_pooled_first_differences",
+            "test_recovers_a_known_effect_and_its_inference_follows_the_placebos",
+            "test_capped_pool_keeps_the_nearest_donors_and_reports_k")],
+    "fact22_assets/core/did/selection_placebo.py": [
+        f"tests/core/did/test_selection_placebo.py::{t}" for t in (
+            "test_hand_made_panel_with_ties_and_missing_demography_equals_the_loop",
+            "test_a_unit_without_deprivation_or_neighbours_ranks_on_the_rest",
+            "test_the_cap_ranks_each_unit_among_its_nearest_candidates_in_level",
+            "test_a_bad_cap_or_a_repeated_neighbour_is_refused", "test_pick_table_columns",
+            "test_a_placebo_with_no_candidate_left_has_no_pick_and_no_estimate",
+            "test_a_planted_effect_gets_the_smallest_possible_p_value",
+            "test_the_nearest_candidates_in_level_match_a_full_sort_even_with_tied_levels",
+            "test_the_neighbours_by_unit_query_gives_each_authority_its_own_list_once")],
     "fact22_assets/core/casework/suppression.py": ["tests/core/casework/test_casework_service.py"],
     "fact22_assets/core/casework/disclosure.py": ["tests/core/casework/test_disclosure.py"],
 }
