@@ -69,6 +69,12 @@ def _make_site(root: Path) -> Site:
     document = yaml.safe_load(catalogue.read_text())
     document["sources"] = [s for s in document["sources"] if not s["source_id"].startswith("cin_ees_2025")]
     catalogue.write_text(yaml.safe_dump(document, sort_keys=False))
+    # These tests are about the refresh, not the estimators (the golden and e2e tests build every study with
+    # every estimator): the default study alone, without the two costliest whole-pool estimators.
+    studies = site.data / "studies.yaml"
+    configured = yaml.safe_load(studies.read_text())
+    default = dict(configured["studies"][0], skip_estimators=["synthetic_did", "penalised_synthetic_control"])
+    studies.write_text(yaml.safe_dump({**configured, "studies": [default]}, sort_keys=False))
     return site
 
 
@@ -159,6 +165,9 @@ def test_landing_the_2025_release_through_the_sensor(monkeypatch, site):
     # Estimates re-materialised under the new vintage, the old vintage kept beside them.
     vintages = site.query("SELECT DISTINCT vintage FROM marts.did_results WHERE study_id = 'fact22_cheshire_east'")
     assert set(vintages.vintage) == {"cin_2022", "cin_2025"}
+    # The site's one study skips synthetic DiD: its mart is published empty, not left from an earlier build.
+    weights = site.query("SELECT * FROM marts.synthetic_did_weights")
+    assert weights.empty and {"study_id", "vintage", "outcome"} <= set(weights.columns)
     log = site.query("SELECT vintage, landed_files FROM meta.publication ORDER BY published_at")
     assert list(log.vintage) == ["cin_2022", "cin_2025"] and C1_2025 in log.landed_files.iloc[1]
     # The landed files moved to the accepted store; the landing folder is empty.

@@ -18,6 +18,8 @@ from fact22_assets.glue.tables import replace_table, sql_dependencies, sql_text,
 from fact22_assets.settings import code_version
 
 GROUP = "did"
+# The columns every mart's rows are keyed by: all an empty mart has.
+EMPTY_MART = {"study_id": "str", "vintage": "str", "outcome": "str", "code_version": "str"}
 # Every mart the registered estimators write, then the asset's own log of runs.
 TABLES = {**{name: MART_DESCRIPTIONS[name] for name in mart_names()},
           "did_runs": "Which study and vintage pairs were estimated, and why any was not."}
@@ -80,7 +82,9 @@ def _estimate_all(context: dg.AssetExecutionContext, con) -> dict[str, pd.DataFr
             frame.insert(1, "vintage", vintage)
             frame["code_version"] = version
             tables[name].append(frame)
-    out = {name: pd.concat(frames, ignore_index=True) for name, frames in tables.items() if name != "did_runs"}
+    # A mart no study's estimators wrote (every study skips them) is published empty, never left as it was.
+    out = {name: pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(EMPTY_MART)).astype(EMPTY_MART)
+           for name, frames in tables.items() if name != "did_runs"}
     out["did_runs"] = pd.DataFrame(runs).assign(code_version=version)
     return out
 
