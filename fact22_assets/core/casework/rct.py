@@ -19,7 +19,6 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .origin import single_origin
 from .schemas import STUDY_END, TREATMENT_ARM
@@ -213,6 +212,8 @@ def analyse_outcome(
     reports counts and Fisher's exact test over every case whose outcome
     is known.
     """
+    from scipy import stats  # imported when a test runs: it costs half a second at load
+
     data = frame[[outcome, TREATMENT, *controls]].dropna().astype(int)
     treated = data[TREATMENT] == 1
     counts = _arm_counts(data, outcome)
@@ -365,6 +366,8 @@ def rct_results(
 def _binary_test(table: np.ndarray) -> tuple[str, float, float]:
     """Pearson chi-square (no continuity correction) unless an expected
     count is below 5, then Fisher's exact test (Cochran's rule)."""
+    from scipy import stats  # imported when a test runs: it costs half a second at load
+
     if (table.sum(axis=1) == 0).any() or (table.sum(axis=0) == 0).any():
         return "none (no variation)", np.nan, np.nan
     chi2, p_value, _, expected = stats.chi2_contingency(table, correction=False)
@@ -425,6 +428,7 @@ def detectable_rates(
     from the normal power equation and maps back to a rate exactly. NaN where
     the detectable rate would pass 0 or 1.
     """
+
     from statsmodels.stats.power import NormalIndPower
 
     h = NormalIndPower().solve_power(
