@@ -121,12 +121,16 @@ def published_2022(tmp_path_factory):
     return site
 
 
+def _private_copy(published: Site, tmp_path: Path) -> Site:
+    copy = Site(tmp_path / "site")
+    shutil.copytree(published.root, copy.root)
+    return copy
+
+
 @pytest.fixture
 def site(published_2022, tmp_path) -> Site:
     """A private copy of the 2022 site."""
-    copy = Site(tmp_path / "site")
-    shutil.copytree(published_2022.root, copy.root)
-    return copy
+    return _private_copy(published_2022, tmp_path)
 
 
 def _tables(site: Site) -> dict[str, list]:
@@ -709,9 +713,8 @@ def published_2025(published_2022, tmp_path_factory):
 
 @pytest.fixture
 def site_2025(published_2025, tmp_path) -> Site:
-    copy = Site(tmp_path / "site")
-    shutil.copytree(published_2025.root, copy.root)
-    return copy
+    """A private copy of the 2025 site."""
+    return _private_copy(published_2025, tmp_path)
 
 
 def _corrected_c1(site: Site, factor: float) -> tuple[bytes, int, int, int]:
