@@ -150,6 +150,8 @@ KINDS = ["renamed-column", "missing-column", "undocumented-symbol", "negative-co
          "dropped-digit", "added-digit", "cut-at-line-boundary", "values-moved-between-rows", "back-series-revised",
          "authority-dropped", "latest-year-rows-missing"]
 STATES = ["published-2025", "published-2022", "beside-siblings"]
+# Damage that removes rows: the refusal names the file and the missing area-years.
+MISSING_ROWS = {"latest-year-rows-missing"}
 
 
 # --------------------------------------------------------------------------- sites
@@ -282,7 +284,9 @@ def run_case(templates: dict[str, Site], state: str, kind: str, scratch: Path) -
         if "catalogue it by hand" in reasons:
             outcome += " (REFUSED AT IDENTIFICATION, not checked)"
     names_file = f"landing/{C1}" in reasons
-    names_row = "row" in reasons
+    # A row that is not in the file has no row number: its area and year say which row is missing.
+    names_row = ("row" in reasons if kind not in MISSING_ROWS
+                 else "collection_year=2025" in reasons and "area_name=" in reasons)
     names_column = (column in reasons) if column else True
     good_refused = [n for n in siblings if any((site.landing / "rejected").glob(f"*-{n}"))]
     stuck = site.stuck() + ([f"good sibling(s) refused: {good_refused}"] if good_refused else [])
