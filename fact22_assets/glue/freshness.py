@@ -103,7 +103,8 @@ def refresh_plan() -> RefreshPlan:
     published = manifest.get("inputs") or {}
     changed_inputs = sorted(n for n in set(now.inputs) | set(published) if now.inputs.get(n) != published.get(n))
     try:
-        uncovered = [n for n in changed_inputs if n not in _covered(now) and n in now.inputs]
+        covered = _covered(now)
+        uncovered = [n for n in changed_inputs if n not in covered and n in now.inputs]
         versions = current_source_versions()
     except Exception as error:  # noqa: BLE001 - a landed file the catalogue cannot read: the full run refuses it
         return RefreshPlan(None, f"the landing folder could not be read ahead of the run ({error})")
