@@ -7,6 +7,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export GX_ANALYTICS_ENABLED := False
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+UI_PORT ?= 3000
+OUTPUTS_PORT ?= 3001
+export FACT22_OUTPUTS_URL ?= http://127.0.0.1:$(OUTPUTS_PORT)
 
 .PHONY: install warehouse test e2e docs ui sql benchmark mutation clean
 
@@ -38,9 +41,18 @@ e2e: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python scripts/generate_data_dictionary.py
 
+# The Dagster UI and daemon on UI_PORT, and the published outputs (report, figures,
+# explorer) over http on OUTPUTS_PORT, where the UI's links to them point
+# (FACT22_OUTPUTS_URL, which `make warehouse` writes into those links too).
+# Both on 127.0.0.1 only; stopping the UI stops the outputs server.
 ui: $(STAMP)
 	mkdir -p "$(DAGSTER_HOME)"
-	"$(BIN)/dagster" dev --host 127.0.0.1 --port 3000 -w workspace.yaml
+	outputs=$$($(BIN)/python -c 'from fact22_assets.settings import outputs_dir; print(outputs_dir())') && \
+	mkdir -p "$$outputs" && \
+	{ $(BIN)/python -m http.server --bind 127.0.0.1 --directory "$$outputs" $(OUTPUTS_PORT) >/dev/null 2>&1 & \
+	  server=$$!; trap 'kill $$server 2>/dev/null' EXIT INT TERM; \
+	  echo "published outputs: $(FACT22_OUTPUTS_URL)/ (from $$outputs)"; \
+	  "$(BIN)/dagster" dev --host 127.0.0.1 --port $(UI_PORT) -w workspace.yaml; }
 
 # The published warehouse, read-only, in the DuckDB 1.x command-line client
 # (pip duckdb-cli, pinned in pyproject.toml): it never blocks a refresh.

@@ -228,7 +228,7 @@ def sensor_refresh(site: Site) -> tuple[str, str]:
         os.environ[name] = value
     from fact22_assets.definitions import defs
     from fact22_assets.glue.run_report import failure_reasons
-    from fact22_assets.lifecycle.refresh import landing_sensor, refuse_landed_files
+    from fact22_assets.lifecycle.refresh import landing_sensor, conclude_failed_refresh
 
     instance = dg.DagsterInstance.ephemeral()
     definitions = defs()
@@ -240,10 +240,10 @@ def sensor_refresh(site: Site) -> tuple[str, str]:
     if result.success:
         return "published", ""
     failure = next(e for e in result.all_events if e.event_type_value in ("PIPELINE_FAILURE", "RUN_FAILURE"))
-    context = dg.build_run_status_sensor_context(sensor_name="refuse_landed_files", dagster_event=failure,
+    context = dg.build_run_status_sensor_context(sensor_name="conclude_failed_refresh", dagster_event=failure,
                                                  dagster_instance=instance,
                                                  dagster_run=result.dagster_run).for_run_failure()
-    refuse_landed_files(context)
+    conclude_failed_refresh(context)
     return "failed", " ".join(failure_reasons(result.all_events))
 
 

@@ -1,9 +1,12 @@
 """Materialise every asset and run every check, then publish.
 
 ``python -m fact22_assets.build`` is what ``make warehouse`` runs: the same
-refresh job the schedule and the landing sensor start, recorded in the
-project's Dagster instance (DAGSTER_HOME, default ``.dagster_home/``) so that
-``make ui`` shows every materialisation and check result of the build.
+refresh job the schedule and the landing sensor start, decided and concluded
+by the same code (``glue/freshness.decide``, ``lifecycle/refresh.conclude``),
+recorded in the project's Dagster instance (DAGSTER_HOME, default
+``.dagster_home/``) as a run of the job ``refresh`` of the code location
+``make ui`` serves, so the UI lists it with the refresh job's history and
+shows every materialisation and check result of the build.
 
 The terminal gets the settings checked first (a wrong one is one line naming
 the variable and the path, before anything runs), then one line per stage
@@ -30,7 +33,7 @@ if TYPE_CHECKING:
     import dagster as dg
 
 from fact22_assets.core.progress import Progress, plural, shorten
-from fact22_assets.settings import dagster_home, logs_dir, problems
+from fact22_assets.settings import build_root, dagster_home, logs_dir, problems
 
 EXIT_SETTINGS = 2
 
@@ -109,15 +112,57 @@ def stage_groups(job: dg.JobDefinition, keys: list[dg.AssetKey] | None = None) -
 def selected_keys(job: dg.JobDefinition, sources: tuple[str, ...] | None) -> list[dg.AssetKey] | None:
     """The assets a refresh of ``sources`` rebuilds: those sources and everything downstream of them
     (None, everything, when ``sources`` is None)."""
-    import dagster as dg
+    from fact22_assets.glue.sources import downstream_of
 
-    from fact22_assets.glue.sources import source_key
+    return downstream_of(job.asset_layer.asset_graph, sources)
 
-    if sources is None:
-        return None
-    graph = job.asset_layer.asset_graph
-    return sorted(dg.AssetSelection.assets(*(source_key(s) for s in sources)).downstream().resolve(graph),
-                  key=lambda key: key.to_user_string())
+
+def origins(job_name: str):
+    """Where the run comes from, as the UI knows the code location (workspace.yaml): with them the run is
+    listed under its job in the code location, and can be re-executed from the UI."""
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+    from dagster._core.definitions.repository_definition.valid_definitions import SINGLETON_REPOSITORY_NAME
+    from dagster._core.origin import JobPythonOrigin
+    from dagster._core.remote_origin import RemoteJobOrigin, RemoteRepositoryOrigin
+    from dagster._core.workspace.load import location_origins_from_yaml_paths
+
+    from fact22_assets.settings import REPO_ROOT
+
+    [location] = location_origins_from_yaml_paths([str(REPO_ROOT / "workspace.yaml")])
+    remote = RemoteJobOrigin(RemoteRepositoryOrigin(location, SINGLETON_REPOSITORY_NAME), job_name)
+    code = JobPythonOrigin(job_name, ReconstructableRepository.for_module(
+        "fact22_assets.definitions", "defs", working_directory=str(REPO_ROOT)).get_python_origin())
+    return remote, code
+
+
+def execute(job: dg.JobDefinition, instance: dg.DagsterInstance, run_config: dict, tags: dict[str, str] | None,
+            run_id: str, keys: list[dg.AssetKey] | None) -> dg.ExecuteInProcessResult:
+    """``job.execute_in_process`` in all but one thing: the run carries the code location's origin
+    (``origins``), as a run the daemon launches does.  Dagster's own in-process execution, step for step."""
+    from dagster._core.definitions.job_base import InMemoryJob
+    from dagster._core.execution.api import ExecuteRunWithPlanIterable, create_execution_plan, job_execution_iterator
+    from dagster._core.execution.context_creation_job import (
+        PlanOrchestrationContextManager,
+        orchestration_context_event_generator,
+    )
+    from dagster._core.execution.execute_in_process_result import ExecuteInProcessResult
+
+    chosen = job.get_subset(asset_selection=set(keys)) if keys is not None else job
+    runnable = InMemoryJob(chosen)
+    plan = create_execution_plan(runnable, run_config=run_config, instance_ref=instance.get_ref())
+    remote, code = origins(job.name)
+    run = instance.create_run_for_job(job_def=job, execution_plan=plan, run_id=run_id, run_config=run_config,
+                                      tags={**job.run_tags, **(tags or {})},
+                                      asset_selection=frozenset(keys) if keys is not None else None,
+                                      remote_job_origin=remote, job_code_origin=code)
+    events = list(ExecuteRunWithPlanIterable(
+        execution_plan=plan, iterator=job_execution_iterator,
+        execution_context_manager=PlanOrchestrationContextManager(
+            context_event_generator=orchestration_context_event_generator, job=runnable, execution_plan=plan,
+            dagster_run=run, instance=instance, run_config=run_config, executor_defs=None, output_capture=None,
+            raise_on_error=False)))
+    return ExecuteInProcessResult(job_def=chosen, event_list=events, dagster_run=instance.get_run_by_id(run_id),
+                                  output_capture=None)
 
 
 def build(instance: dg.DagsterInstance | None = None, tags: dict[str, str] | None = None,
@@ -133,10 +178,9 @@ def build(instance: dg.DagsterInstance | None = None, tags: dict[str, str] | Non
     log_file = log_dir / f"{run_id}.log"
     progress = Progress(*stage_groups(job, keys))
     handler = _ProgressHandler(progress, time.perf_counter(), out)
-    result = job.with_logger_defs(_loggers(log_file, handler)).execute_in_process(
-        run_config={"loggers": {"build": {}}},  # a logger is used only when the run config names it
-        instance=instance or project_instance(), raise_on_error=False, tags=tags, run_id=run_id,
-        asset_selection=keys)
+    result = execute(job.with_logger_defs(_loggers(log_file, handler)), instance or project_instance(),
+                     {"loggers": {"build": {}}},  # a logger is used only when the run config names it
+                     tags, run_id, keys)
     result.progress, result.log_file = progress, log_file
     return result
 
@@ -160,60 +204,47 @@ def main() -> int:
             print(f"settings: {line}", file=sys.stderr)
         return EXIT_SETTINGS
 
-    from fact22_assets.glue.freshness import nothing_to_do
+    from fact22_assets.glue.freshness import COMMAND, decide
     from fact22_assets.settings import warehouse_path
 
     started = time.perf_counter()
-    same, why = nothing_to_do()
-    if same and "--force" not in sys.argv[1:]:
-        print(f"warehouse up to date, nothing published: {warehouse_path()} ({why}; "
+    # The same decision as the schedule's and the landing sensor's: the landing folder tidied, then
+    # nothing to do, or a refresh of what depends on the sources that changed.
+    decision = decide(COMMAND, force="--force" in sys.argv[1:])
+    for note in decision.notes:
+        print(note, file=sys.stderr)
+    if not decision.run:
+        print(f"warehouse up to date, nothing published: {warehouse_path()} ({decision.why}; "
               f"checked in {time.perf_counter() - started:.2f} s; --force rebuilds)")
         return 0
 
-    from fact22_assets.core.landing import landing_files, load_full_catalogue, reject
-    from fact22_assets.glue.freshness import refresh_plan
-    from fact22_assets.glue.run_report import LANDING_TAG, failure_reasons, infrastructure_failure
-    from fact22_assets.settings import accepted_dir, data_dir, landing_dir
+    from fact22_assets.lifecycle.refresh import conclude, refresh_tags
 
-    plan = refresh_plan() if "--force" not in sys.argv[1:] else None
     instance = project_instance()
-    scope = ("every asset" if plan is None or plan.sources is None
-             else f"only what depends on {', '.join(plan.sources)} ({plan.why})")
+    scope = ("every asset" if decision.sources is None
+             else f"only what depends on {', '.join(decision.sources)} ({decision.why})")
     print(f"building the warehouse: {scope} (Dagster instance {dagster_home()}; full log in {logs_dir()}/)",
           flush=True)
-    waiting = landing_files(landing_dir())
-    try:
-        _, candidates, incomplete = load_full_catalogue(data_dir(), accepted_dir(), landing_dir(), with_waiting=True)
-    except Exception:  # noqa: BLE001 - whatever a landed file does to the reader, the run refuses it with the reason
-        pass
-    else:
-        # Files of a release landed in part wait for the rest: not built, not refused.
-        for part in incomplete:
-            print(part.describe(time.time()), file=sys.stderr)
-        waiting = [s.path for s in candidates]
-    result = build(instance, tags={LANDING_TAG: ",".join(p.name for p in waiting)} if waiting else None,
-                   sources=None if plan is None else plan.sources)
+    result = build(instance, tags=refresh_tags(decision, COMMAND), sources=decision.sources)
     elapsed = time.perf_counter() - started
     progress: Progress = result.progress
     for line in progress.unfinished():
         print(line)
+    from fact22_assets.glue.run_report import failure_reasons
+
     reasons = failure_reasons(result.all_events)
     for line in reasons:
         print(f"FAILED {line}", file=sys.stderr)  # whole: a refusal names file, row and column
     for line in progress.warnings():
         print(f"warning: {shorten(line, 200)}", file=sys.stderr)
     ok = result.success and not reasons
+    # What every refresh leaves behind, whoever started it: the publication's status in the UI, the
+    # landed files refused or kept for a retry.
+    for line in conclude(instance, result.run_id):
+        print(line, file=sys.stderr if not ok else sys.stdout)
     if not ok:
-        from fact22_assets.glue.publication_status import report_stale_publication
-
-        said = report_stale_publication(instance, warehouse_path(), result.run_id, reasons)
-        print(f"meta/publication in the UI now says: {said}", file=sys.stderr)
-    if not ok and infrastructure_failure(reasons):
-        print(f"the machine, not the data, stopped the refresh: {len(waiting)} landed file(s) stay in "
-              f"{landing_dir()} for the next attempt", file=sys.stderr)
-    elif not ok and waiting:
-        for path in reject(waiting, reasons, landing_dir() / "rejected"):
-            print(f"refused landing file {path.name}: see {path.name}.reason.txt in {path.parent}", file=sys.stderr)
+        print(f"the build is kept for inspection in {build_root() / result.run_id} until the next refresh",
+              file=sys.stderr)
     done, total, passed, warned, failed = progress.totals()
     print(f"{done} of {total} assets materialised; checks: {passed} passed, {plural(warned, 'warning')}, "
           f"{failed} failed. "

@@ -80,14 +80,16 @@ def defs() -> dg.Definitions:
     outputs = [k for k in keys if k.path[0] in PUBLISHED_FILES]
     dictionary = dictionary_definitions(tables)
     blocking = _blocking_checks(dg.Definitions.merge(strands, dictionary))
+    whole: list[dg.Definitions] = []  # the finished Definitions, for the publish step's audit of a run's selection
     combined = dg.Definitions.merge(
         strands,
         dictionary,
-        publication_definitions([*tables, *outputs, dg.AssetKey(DICTIONARY.split("."))], blocking),
+        publication_definitions([*tables, *outputs, dg.AssetKey(DICTIONARY.split("."))], blocking,
+                                lambda: whole[0].resolve_asset_graph()),
         dg.Definitions(
             jobs=[refresh.refresh], schedules=[refresh.annual_refresh],
             asset_checks=[serves_latest_build],  # the UI says when the published data are older than an attempt
-            sensors=[refresh.landing_sensor, refresh.refuse_landed_files],
+            sensors=[refresh.landing_sensor, refresh.conclude_failed_refresh],
             resources={
                 # Runs write the build file; the publish step swaps it in for analysts.
                 "duckdb": BuildDuckDBResource(database=str(build_root() / warehouse.name), published=str(warehouse),
@@ -96,8 +98,9 @@ def defs() -> dg.Definitions:
                 # Case-level data about children: a separate file, never the analysts' one.
                 "restricted_duckdb": RestrictedDuckDBResource(database=str(restricted), group_read=restricted_group_read(),
                                                               connection_config=DUCKDB_CONFIG),
+                # Landed files are read through each run's own copies, under its build folder.
                 "sources": SourcesResource(data_dir=str(data_dir()), accepted_dir=str(accepted_dir()),
-                                           landing_dir=str(landing_dir())),
+                                           landing_dir=str(landing_dir()), build_root=str(build_root())),
             },
             # One process writes the DuckDB file: DuckDB allows a single writer.
             executor=dg.in_process_executor,
@@ -107,4 +110,5 @@ def defs() -> dg.Definitions:
         warnings.simplefilter("ignore", dg.PreviewWarning)  # mapping specs is "preview"; plain attributes here
         owned = combined.map_asset_specs(func=_with_owner)
     # The files a refresh reads, observed first by every refresh (glue/sources.py).
-    return dg.Definitions.merge(owned, dg.Definitions(assets=observed_sources()))
+    whole.append(dg.Definitions.merge(owned, dg.Definitions(assets=observed_sources())))
+    return whole[0]

@@ -83,6 +83,15 @@ def outputs_dir() -> Path:
     return Path(os.environ.get("FACT22_OUTPUTS", warehouse_path().parent / "outputs"))
 
 
+# `make ui` serves the published outputs folder here (OUTPUTS_PORT in the Makefile).
+DEFAULT_OUTPUTS_URL = "http://127.0.0.1:3001"
+
+
+def outputs_url() -> str:
+    """Where a browser opens the published outputs: the UI's links to the report, figures and explorer."""
+    return os.environ.get("FACT22_OUTPUTS_URL", DEFAULT_OUTPUTS_URL).rstrip("/")
+
+
 @lru_cache(maxsize=1)
 def code_version() -> str:
     """The git commit that produced a result (with "+dirty" for uncommitted

@@ -93,7 +93,7 @@ def test_checks_that_guard_estimates_are_blocking():
 
 def test_refresh_job_schedule_and_sensors():
     definitions = defs()
-    assert {s.name for s in definitions.sensors} >= {"landing_sensor", "refuse_landed_files"}
+    assert {s.name for s in definitions.sensors} >= {"landing_sensor", "conclude_failed_refresh"}
     schedule = next(s for s in definitions.schedules if s.name == "annual_refresh")
     assert schedule.job_name == "refresh"
     assert list(schedule.cron_schedule) == ["0 6 15 7 *", "0 6 15 11 *"]

@@ -18,15 +18,25 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
-import pandas as pd
 import yaml
 
+from .audit import RunAudit, require_publishable
 from .catalogue import ACCEPTED_CATALOGUE, Catalogue, Release, Source, file_sha256, load_catalogue
 from .errors import SourceDataError
-from .files import copy_atomically, write_atomically
+from .files import write_atomically
+from .landing_folder import (
+    REASON_SUFFIX,
+    REVISION_SIDECAR,
+    LandingRules,
+    copy_verified,
+    move_with_note,
+    rules_for,
+    sha256_of,
+    survey,
+)
 from .tabular import read_csv_table
 
 EES_SYMBOLS = {"c": "suppressed", "x": "not_available", "..": "not_available", "u": "low_reliability",
@@ -34,8 +44,7 @@ EES_SYMBOLS = {"c": "suppressed", "x": "not_available", "..": "not_available", "
 _YEAR_RANGE = re.compile(r"_(\d{4})_to_(\d{4})(?:\D|$)")
 _MYE_YEAR = re.compile(r"mye(\d{2})", re.IGNORECASE)
 _MID_YEAR = re.compile(r"^Mid-(\d{4})$")
-# Beside a landed file: ``<file name>.revision.yaml`` declares its release a revision.
-REVISION_SIDECAR = ".revision.yaml"
+# Beside a landed file, ``<file name>.revision.yaml`` (REVISION_SIDECAR) declares its release a revision.
 SIDECAR_HELP = ("a revision sidecar is YAML beside the file, named '<file name>.revision.yaml', with 'reason: <why the "
                 "numbers change>' and optionally 'revises: <release id, e.g. cin_2025>'")
 # A revision ranks this far above the release it revises per revision (r1: +0.01), below the next year's release.
@@ -43,12 +52,9 @@ REVISION_RANK_STEP = 0.01
 
 
 def landing_files(folder: Path) -> list[Path]:
-    """Files waiting in the landing folder (not the rejected/ folder, not reasons, not revision sidecars)."""
-    if not folder.exists():
-        return []
-    return sorted(p for p in folder.iterdir()
-                  if p.is_file() and not p.name.startswith(".") and not p.name.endswith(".reason.txt")
-                  and not p.name.endswith(REVISION_SIDECAR))
+    """Regular files waiting in the landing folder (not links, folders, reasons or revision sidecars:
+    core/landing_folder.py), from ``lstat`` alone."""
+    return list(survey(folder).files)
 
 
 def sidecar_of(path: Path) -> Path:
@@ -174,6 +180,8 @@ def _identify_workbook(path: Path, display: str, layouts: list[dict], catalogue:
     layout = layouts[0]
     sheet_name, header_row = layout["sheet"], int(layout["header_row"])
     where = f"{display} [sheet {sheet_name}]"
+    import pandas as pd  # here: identifying a CSV, the usual case, needs no pandas
+
     try:
         sheet = pd.read_excel(path, sheet_name=sheet_name, header=None, dtype=object, nrows=header_row + 5)
     except ValueError as error:
@@ -237,17 +245,28 @@ def incomplete_releases(document: dict, candidates: list[Source]) -> list[Waitin
     return waiting
 
 
-def load_full_catalogue(data_dir: Path, accepted: Path, landing: Path,
-                        with_waiting: bool = False) -> tuple[Catalogue, list[Source]]:
+@dataclass(frozen=True)
+class LandingCatalogue:
+    """The catalogue a refresh builds from, and what the landing folder added to it."""
+    catalogue: Catalogue
+    candidates: list[Source]      # landed files of whole releases, new or revising a published one
+    waiting: list[Waiting]        # releases landed in part: not built until whole
+    known: list[Path]             # landed files whose bytes are already catalogued: nothing to do
+
+
+def landing_catalogue(data_dir: Path, accepted: Path, landing: Path,
+                      rules: LandingRules | None = None) -> LandingCatalogue:
     """Shipped sources, plus those earlier refreshes accepted, plus what waits
-    in the landing folder.  Returns the catalogue and the landing candidates
-    (and, ``with_waiting``, the releases landed in part, whose files are left
-    out of both until the release is whole).
+    in the landing folder (the files of a release landed in part are left
+    out until the release is whole).
 
     A landing file whose bytes are already catalogued is skipped (landing the
     same file twice changes nothing).  One that fills a place of a published
     release with other bytes, or whose revision sidecar names a published
-    release, is a candidate revision of that release (``revision_of``)."""
+    release, is a candidate revision of that release (``revision_of``).
+    Only the files the landing folder's survey allows are read
+    (core/landing_folder.py: regular text files of a plausible size; ``rules``
+    default to the catalogue's)."""
     shipped_path = data_dir / "sources.yaml"
     document = yaml.safe_load(shipped_path.read_text(encoding="utf-8")) or {}
     catalogue = load_catalogue(shipped_path, document=document)
@@ -255,10 +274,13 @@ def load_full_catalogue(data_dir: Path, accepted: Path, landing: Path,
     if accepted_file.exists():
         # Paths there are relative to the warehouse folder ("releases/cin_2026/…").
         catalogue = merge(catalogue, load_catalogue(accepted_file, data_root=accepted.parent))
-    candidates, seen, declared = [], catalogue, {}
-    for path in landing_files(landing):
+    if rules is None:
+        rules = rules_for(catalogue.sources, document)
+    candidates, seen, declared, known = [], catalogue, {}, []
+    for path in survey(landing, rules).files:
         source = identify(path, document, seen)
         if any(s.sha256 == source.sha256 for s in seen.sources):
+            known.append(path)
             continue
         declaration = read_declaration(path)
         source = revision_of(source, catalogue, declaration, seen)
@@ -284,7 +306,16 @@ def load_full_catalogue(data_dir: Path, accepted: Path, landing: Path,
         catalogue = merge(catalogue, Catalogue(path=source.path,
                                                releases={source.release.release_id: source.release},
                                                sources=(source,)))
-    return (catalogue, candidates, waiting) if with_waiting else (catalogue, candidates)
+    return LandingCatalogue(catalogue, candidates, waiting, known)
+
+
+def load_full_catalogue(data_dir: Path, accepted: Path, landing: Path, with_waiting: bool = False,
+                        rules: LandingRules | None = None) -> tuple[Catalogue, list[Source]]:
+    """``landing_catalogue`` as (catalogue, candidates), or with ``with_waiting`` (catalogue, candidates,
+    releases landed in part)."""
+    found = landing_catalogue(data_dir, accepted, landing, rules)
+    return ((found.catalogue, found.candidates, found.waiting) if with_waiting
+            else (found.catalogue, found.candidates))
 
 
 def revision_of(source: Source, published: Catalogue, declaration: Declaration | None = None,
@@ -354,33 +385,51 @@ def accepted_entries(candidates: list[Source], stored: dict[str, str], previous:
     return {"releases": list(releases.values()), "sources": sources}
 
 
-def accept_landed(candidates: list[Source], accepted: Path) -> list[str]:
-    """Move published landing files into the accepted store and catalogue
-    them; returns their paths relative to the warehouse folder.  Run after
-    the publication swap: a kill before the landing files are moved leaves
-    them in landing/, and the next refresh, finding their bytes published,
-    only finishes this step."""
+@dataclass(frozen=True)
+class Filed:
+    """What filing a run's landed files did: where each went, and landing files left because their bytes
+    are no longer the ones the run checked (replaced meanwhile: the next refresh checks them)."""
+    stored: list[str]
+    left: list[str]
+
+
+def accept_landed(candidates: list[Source], accepted: Path, audit: RunAudit | None,
+                  landing: Path | None = None) -> Filed:
+    """File the landed files a publication was built from into the accepted store and catalogue them.
+
+    Only for a run whose ``audit`` allows publishing (core/audit.py), the same rule the publish step
+    applies: otherwise PublicationRefused, and nothing moves.  What is filed is exactly what was checked:
+    each candidate's own file (the run's copy of the landed file) is copied in, and the copy in the store
+    must hash to the sha256 the run checked; then the original in ``landing`` (default: beside the
+    candidate) is removed only if it still holds those bytes.  Run after the publication swap: a kill
+    before this leaves the files in landing/, and the next refresh publishes them again and files them."""
+    require_publishable(audit)
     if not candidates:
-        return []
+        return Filed([], [])
     stored = {}
     for source in candidates:
         target = accepted / source.release.release_id / source.path.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        copy_atomically(source.path, target)
+        copy_verified(source.path, target, expected=source.sha256)
         if sidecar_of(source.path).exists():  # filed with its file: the declaration behind the release
-            copy_atomically(sidecar_of(source.path), sidecar_of(target))
+            copy_verified(sidecar_of(source.path), sidecar_of(target))
         stored[source.source_id] = str(target.relative_to(accepted.parent))
     catalogue = accepted / ACCEPTED_CATALOGUE
     previous = yaml.safe_load(catalogue.read_text(encoding="utf-8")) if catalogue.exists() else None
     write_atomically(catalogue, yaml.safe_dump(accepted_entries(candidates, stored, previous),
                                                sort_keys=False).encode("utf-8"))
+    left = []
     for source in candidates:
-        source.path.unlink(missing_ok=True)
-        sidecar_of(source.path).unlink(missing_ok=True)
-    return sorted(stored.values())
+        original = (landing or source.path.parent) / source.path.name
+        if original.is_file() and sha256_of(original) != source.sha256:
+            left.append(f"landing/{original.name}")
+            continue
+        original.unlink(missing_ok=True)
+        sidecar_of(original).unlink(missing_ok=True)
+    return Filed(sorted(stored.values()), left)
 
 
-def reject(files: list[Path], reasons: list[str], rejected: Path, now: datetime | None = None) -> list[Path]:
+def reject(files: list[Path], reasons: list[str], rejected: Path, now: datetime | None = None,
+           checked: dict[str, str] | None = None) -> list[Path]:
     """Move refused landing files to ``rejected`` with the reason beside each.
 
     A file named in a reason is refused with the reasons that name it; when no
@@ -388,24 +437,18 @@ def reject(files: list[Path], reasons: list[str], rejected: Path, now: datetime 
     all of them (the refresh that included them did not pass).  Each refused
     file gets a name of its own (``<UTC time>-<name>``), so a second refusal
     of a file of the same name never overwrites the first or its reason.  A file's
-    revision sidecar goes with it."""
-    rejected.mkdir(parents=True, exist_ok=True)
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    revision sidecar goes with it.  ``checked`` (name -> sha256 of the bytes the
+    run checked): a file whose bytes are no longer those stays, for the next
+    refresh to check as it is now."""
     named = {f: [r for r in reasons if f.name in r] for f in files}
     if not any(named.values()):
         named = {f: reasons for f in files}
     moved = []
     for path, own in named.items():
-        if not own or not path.exists():
+        if not own or not path.is_file():
             continue
-        target, n = rejected / f"{stamp}-{path.name}", 1
-        while target.exists() or target.with_name(target.name + ".reason.txt").exists():
-            n += 1
-            target = rejected / f"{stamp}-{n}-{path.name}"
-        path.replace(target)
-        if sidecar_of(path).exists():
-            sidecar_of(path).replace(sidecar_of(target))
-        target.with_name(target.name + ".reason.txt").write_text(
-            "Refused by the refresh; nothing was published.\n\n" + "\n\n".join(own) + "\n", encoding="utf-8")
-        moved.append(target)
+        if checked is not None and path.name in checked and sha256_of(path) != checked[path.name]:
+            continue
+        moved.append(move_with_note(path, rejected, "Refused by the refresh; nothing was published.\n\n"
+                                    + "\n\n".join(own) + "\n", REASON_SUFFIX, now))
     return moved

@@ -1,11 +1,13 @@
 """Is there anything to refresh?  The fingerprint of what a refresh would
 read now, compared with the manifest the last publication left beside the
-published file.  No Dagster import: ``python -m fact22_assets.build`` asks
-this before loading the definitions, so a refresh with nothing to do costs
-well under a second."""
+published file, and the one decision (``decide``) that `make warehouse`, the
+schedule and the landing sensor all take from it.  No Dagster import:
+``python -m fact22_assets.build`` asks this before loading the definitions,
+so a refresh with nothing to do costs well under a second."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fact22_assets.core.catalogue import ACCEPTED_CATALOGUE, load_catalogue
@@ -33,8 +35,27 @@ def refresh_inputs() -> dict[str, str]:
     if studies_path().is_file():
         inputs |= by_place([studies_path()], studies_path().parent, "studies")
     # The accepted catalogue only records where accepted files went; their bytes are inputs already.
-    landed = [f for f in input_files([accepted_dir(), landing_dir()]) if f.name != ACCEPTED_CATALOGUE]
-    return inputs | by_content(landed, "landed")
+    landed = [f for f in input_files([accepted_dir()]) if f.name != ACCEPTED_CATALOGUE]
+    return inputs | by_content(landed + landing_inputs(), "landed")
+
+
+def landing_inputs() -> list[Path]:
+    """The landed files a refresh would build now (whole releases, bytes not yet catalogued) with their
+    revision sidecars.  Nothing else in the landing folder is an input, so nothing else triggers a
+    rebuild: a part of a release still waiting for the rest, an already-published file, a folder, an
+    orphan sidecar, a link or a file refused before reading (core/landing_folder.py)."""
+    from fact22_assets.core.landing_folder import survey
+
+    if not survey(landing_dir()).files:
+        return []
+    from fact22_assets.core.landing import landing_catalogue, sidecar_of
+    from fact22_assets.core.landing_folder import landing_rules
+
+    try:
+        files = [s.path for s in landing_catalogue(data_dir(), accepted_dir(), landing_dir()).candidates]
+    except Exception:  # noqa: BLE001 - a landed file the catalogue cannot read is something to do: the run refuses it
+        files = list(survey(landing_dir(), landing_rules(data_dir(), accepted_dir())).files)
+    return [*files, *(sidecar_of(p) for p in files if sidecar_of(p).is_file())]
 
 
 def current_fingerprint() -> Fingerprint:
@@ -51,7 +72,7 @@ def nothing_to_do() -> tuple[bool, str]:
 @dataclass(frozen=True)
 class RefreshPlan:
     """What a refresh rebuilds: the sources whose data changed (the assets downstream of them), or
-    everything (``sources`` None)."""
+    everything (``sources`` None); no source at all (``()``) when nothing changed."""
 
     sources: tuple[str, ...] | None
     why: str
@@ -98,6 +119,8 @@ def refresh_plan() -> RefreshPlan:
     if not warehouse_path().exists() or not manifest:
         return RefreshPlan(None, "nothing is published yet")
     now = current_fingerprint()
+    if _unchanged(now, manifest)[0]:
+        return RefreshPlan((), "nothing changed since the last publication")
     if manifest.get("code_fingerprint") != now.code:
         return RefreshPlan(None, "the code changed since the last publication")
     published = manifest.get("inputs") or {}
@@ -117,3 +140,59 @@ def refresh_plan() -> RefreshPlan:
         return RefreshPlan(None, "the last publication recorded no source versions" if changed is None
                            else "input files changed without changing what any source reads")
     return RefreshPlan(tuple(changed), f"only {', '.join(changed)} changed")
+
+
+# Who asks: the three front doors of a refresh, all through ``decide``.
+SENSOR, SCHEDULE, COMMAND = "landing sensor", "schedule", "make warehouse"
+
+
+@dataclass(frozen=True)
+class RefreshDecision:
+    """Whether to refresh now and what: the same answer for `make warehouse`, the schedule and the
+    landing sensor.  ``notes`` say what was done with the landing folder's entries (refused before
+    reading, set aside, waiting, ignored), for the sensor's reason and the terminal."""
+
+    run: bool
+    why: str                                        # the plan's reason, or why there is nothing to do
+    up_to_date: bool = False                        # nothing to do: inputs and code equal the published ones
+    sources: tuple[str, ...] | None = None          # the plan: rebuild downstream of these (None: every asset)
+    landed: tuple[str, ...] = ()                    # the landing files the run is for (refused if it fails on them)
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def skip_reason(self) -> str:
+        return "; ".join([self.why, *self.notes])
+
+
+def decide(trigger: str, force: bool = False) -> RefreshDecision:
+    """Tidy the landing folder (refuse what may not be read, set aside what is not used or already
+    published), then decide: nothing to do, or a refresh of what depends on the sources that changed.
+    The landing sensor refreshes only for landed files; the schedule and `make warehouse` for any change.
+    ``force``: every asset, whatever changed."""
+    from fact22_assets.core.landing_folder import survey
+
+    folder, notes = landing_dir(), []
+    landed, waiting_parts = [], []
+    if not survey(folder).empty:
+        from fact22_assets.core.landing import landing_catalogue
+        from fact22_assets.core.landing_folder import landing_rules, set_aside_published, tidy
+
+        rules = landing_rules(data_dir(), accepted_dir())
+        notes += tidy(folder, survey(folder, rules))
+        try:
+            found = landing_catalogue(data_dir(), accepted_dir(), folder, rules)
+        except Exception:  # noqa: BLE001 - whatever a landed file does to the reader, the run refuses it with the reason
+            landed = [p.name for p in survey(folder, rules).files]
+        else:
+            notes += set_aside_published(folder, found.known)
+            landed = [s.path.name for s in found.candidates]
+            now = time.time()
+            waiting_parts = [w.describe(now) for w in found.waiting]
+    same, why = nothing_to_do()
+    if same and not force:
+        return RefreshDecision(run=False, why=why, up_to_date=True, notes=tuple(notes + waiting_parts))
+    if trigger == SENSOR and not landed:
+        return RefreshDecision(run=False, why="; ".join(waiting_parts) or "no new file in the landing folder",
+                               notes=tuple(notes))
+    plan = RefreshPlan(None, "forced: every asset") if force else refresh_plan()
+    return RefreshDecision(run=True, why=plan.why, sources=plan.sources, landed=tuple(landed),
+                           notes=tuple(notes + waiting_parts))

@@ -2,10 +2,12 @@
 
 A refresh that fails publishes nothing: analysts keep reading the last good
 file.  The check ``serves_latest_build`` on ``meta/publication`` says which:
-a successful refresh evaluates it (passed), and ``fact22_assets.build``
-reports it failed, with the publication still served and the attempt's
-reasons, when a refresh fails, so the asset graph and the asset's page show
-the published data as older than the latest attempt.
+a successful refresh evaluates it (passed, naming the build it serves and
+since when), and every failed refresh, whoever started it (`make warehouse`,
+the schedule, the landing sensor: lifecycle/refresh.py ``conclude``), reports
+it failed with the build still served and the attempt's reasons, so the asset
+graph and the asset's page show the published data as older than the latest
+attempt.
 """
 
 from datetime import UTC, datetime
@@ -46,8 +48,7 @@ def stale_evaluation(published: Path, run_id: str, reasons: list[str]) -> dg.Ass
         description=said,
         metadata={"failed_run": dg.MetadataValue.text(run_id),
                   "reasons": dg.MetadataValue.md("\n".join(f"- {r}" for r in reasons) or "- (see the run)"),
-                  "served_vintage": dg.MetadataValue.text(str(served["vintage"]) if served else "none"),
-                  "served_run": dg.MetadataValue.text(str(served["run_id"]) if served else "none")})
+                  **served_metadata(served)})
 
 
 def report_stale_publication(instance: dg.DagsterInstance, published: Path, run_id: str,
@@ -63,8 +64,9 @@ def report_stale_publication(instance: dg.DagsterInstance, published: Path, run_
 
 @dg.asset_check(asset=PUBLICATION, name=CHECK, blocking=False,
                 description="The published warehouse is the build of the latest refresh. A failed refresh publishes "
-                            "nothing; `make warehouse` then records this check failed, naming the publication still "
-                            "served and why the attempt failed.")
+                            "nothing; whoever started it (make warehouse, the schedule, the landing sensor), this "
+                            "check is then recorded failed, naming the build still served and why the attempt "
+                            "failed.")
 def serves_latest_build(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
     from fact22_assets.settings import warehouse_path
 
@@ -72,6 +74,16 @@ def serves_latest_build(context: dg.AssetCheckExecutionContext) -> dg.AssetCheck
     current = served is not None and served["run_id"] == context.run.run_id
     return dg.AssetCheckResult(
         passed=current, severity=dg.AssetCheckSeverity.WARN,
-        description=(f"serving this run's build: vintage {served['vintage']}" if current
+        description=(f"serving this run's build: vintage {served['vintage']}, published "
+                     f"{served['published_at']:%Y-%m-%d %H:%M} UTC" if current
                      else "the published file is not this run's build"),
-        metadata={"served_vintage": dg.MetadataValue.text(str(served["vintage"]) if served else "none")})
+        metadata=served_metadata(served))
+
+
+def served_metadata(served: dict | None) -> dict[str, dg.MetadataValue]:
+    """Which build is served, and since when: on the publication's page after every refresh."""
+    if served is None:
+        return {"served_run": dg.MetadataValue.text("none"), "served_vintage": dg.MetadataValue.text("none")}
+    return {"served_run": dg.MetadataValue.text(str(served["run_id"])),
+            "served_vintage": dg.MetadataValue.text(str(served["vintage"])),
+            "served_since": dg.MetadataValue.text(f"{served['published_at']:%Y-%m-%d %H:%M} UTC")}

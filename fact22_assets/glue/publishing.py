@@ -2,9 +2,10 @@
 
 Every run holds the refresh lock for its whole length and writes its own
 *build* file, ``build/<run_id>/fact22.duckdb``, and its own outputs folder
-beside it; only the publish step, after every blocking check of that run
-has passed, swaps them in for the *published* file and outputs that
-analysts open.  The swap is one ``os.replace`` of a complete copy, so a
+beside it; only the publish step, after the run's audit passed
+(core/audit.py), swaps them in for the *published* file and outputs that
+analysts open.  A run that did not publish keeps its build folder for
+inspection until the next run starts.  The swap is one ``os.replace`` of a complete copy, so a
 reader sees the old file or the new one, never a half-written one, no
 reader's connection (read-only or read-write) can block it, and a refresh
 killed at any moment leaves the published file as it was.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,11 +34,23 @@ from fact22_assets.settings import DUCKDB_CONFIG
 OUTPUTS = "outputs"
 
 
+# DuckDB names the process holding a file's lock, and says when that process only reads.
+_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+_READER = "would be able to open this database in read-only mode"
+
+
 def infrastructure_error(error: Exception, what: str) -> InfrastructureError | None:
     """The InfrastructureError an OS or DuckDB error on ``what`` amounts to, or None when it is not one."""
     text = str(error)
     if isinstance(error, duckdb.IOException) and "lock" in text.lower():
-        return InfrastructureError(f"another process holds {what} open for writing ({text.splitlines()[0]})",
+        holder = _HOLDER.search(text)
+        who = (f"process {holder['pid']} ({Path(holder['program']).name})" if holder else "another process")
+        if _READER in text:
+            return InfrastructureError(f"{who} has {what} open read-only, and DuckDB lets no process write a file "
+                                       "that another has open, even only for reading",
+                                       "close that connection (a reader blocks a refresh of this file until it "
+                                       "disconnects), then run the refresh again")
+        return InfrastructureError(f"{who} has {what} open for writing ({text.splitlines()[0]})",
                                    "close that connection (analysts open the warehouse with read_only=True) "
                                    "and run the refresh again")
     if isinstance(error, OSError) and error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
@@ -75,6 +89,7 @@ class BuildDuckDBResource(DuckDBResource):
     _lock: RefreshLock | None = PrivateAttr(default=None)
     _run_dir: Path | None = PrivateAttr(default=None)
     _start: Fingerprint | None = PrivateAttr(default=None)
+    _published: bool = PrivateAttr(default=False)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         lock = RefreshLock(Path(self.lock_path))
@@ -93,10 +108,16 @@ class BuildDuckDBResource(DuckDBResource):
         self._lock, self._run_dir = lock, run_dir
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if self._run_dir is not None:
+        # A run that published leaves nothing behind; one that did not (a refused refresh, a few assets
+        # materialised in the UI) keeps its build folder for inspection until the next run starts.
+        if self._run_dir is not None and self._published:
             shutil.rmtree(self._run_dir, ignore_errors=True)
         if self._lock is not None:
             self._lock.release()
+
+    def mark_published(self) -> None:
+        """Called by the publish step once the build is the published file: the build folder may go."""
+        self._published = True
 
     @property
     def build_file(self) -> Path:
@@ -131,8 +152,9 @@ class BuildDuckDBResource(DuckDBResource):
 
 
 def _remove_other_builds(root: Path) -> None:
-    """Build folders of runs that ended without tearing down (killed): the
-    lock is ours, so no other run is using them."""
+    """Build folders of earlier runs: kept for inspection (a run that did not
+    publish) or left by a killed one.  The lock is ours, so no other run is
+    using them."""
     if root.exists():
         for folder in root.iterdir():
             if folder.is_dir():
@@ -147,6 +169,12 @@ class RestrictedDuckDBResource(DuckDBResource):
     reader holding it is reported as what it is."""
 
     group_read: bool = Field(default=False, description="Let the restricted folder's group read the file.")
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # Before anything is built, not at the first casework step: a process holding the file open (an
+        # evaluator's read-only connection is enough) stops the run at once, saying who holds it and how.
+        with self.get_connection():
+            pass
 
     @contextmanager
     def get_connection(self):
@@ -188,6 +216,16 @@ def publish_outputs(built: Path, published: Path) -> list[Path]:
             os.replace(path, target)
             moved.append(target)
     return moved
+
+
+def published_location(resource: DuckDBResource, path: Path) -> tuple[Path, str]:
+    """Where a file an asset wrote into its run's outputs lies once published, and the address a browser
+    opens it at (`make ui` serves the published outputs folder): the UI links there, never into a run's
+    build folder, which publication empties."""
+    from fact22_assets.settings import outputs_dir, outputs_url
+
+    relative = Path(path).relative_to(outputs_of(resource))
+    return outputs_dir() / relative, f"{outputs_url()}/{relative.as_posix()}"
 
 
 def outputs_of(resource: DuckDBResource) -> Path:

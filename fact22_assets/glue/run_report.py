@@ -3,9 +3,12 @@ failed blocking checks, as plain text, and whether the machine rather than
 the data stopped it."""
 import dagster as dg
 
+from fact22_assets.core.audit import INCOMPLETE
 from fact22_assets.core.errors import INFRASTRUCTURE
 
+# The landing files a refresh is for (the decision's), and the sha256 of each as the run copied and checked it.
 LANDING_TAG = "fact22/landing_files"
+CHECKED_TAG = "fact22/checked_files"
 # Errors raised by the machine, not by reading the data: a file system or a DuckDB file that cannot be used.
 _MACHINE_ERRORS = {"PermissionError", "OSError", "IOException", "PermissionException", "IsADirectoryError",
                    "InfrastructureError", "BlockingIOError"}
@@ -59,6 +62,12 @@ def failure_reasons(events) -> list[str]:
 def infrastructure_failure(reasons: list[str]) -> bool:
     """True when the machine stopped the run: its landed files are then not at fault."""
     return any(INFRASTRUCTURE in r for r in reasons)
+
+
+def refused_selection(reasons: list[str]) -> bool:
+    """True when publication was refused because the run did not build all the refresh needs (a few assets
+    materialised in the UI): its landed files are not at fault either."""
+    return any(INCOMPLETE in r for r in reasons)
 
 
 def run_failure_reasons(instance: dg.DagsterInstance, run_id: str) -> list[str]:

@@ -29,6 +29,16 @@ def source_key(name: str) -> dg.AssetKey:
     return dg.AssetKey(["sources", name])
 
 
+def downstream_of(graph, sources: tuple[str, ...] | None) -> list[dg.AssetKey] | None:
+    """What a refresh of ``sources`` selects: those sources (observed first) and every asset downstream of
+    them, in the UI's order; None (everything) when ``sources`` is None.  The refresh's selection and the
+    publication's audit both take it from here."""
+    if sources is None:
+        return None
+    return sorted(dg.AssetSelection.assets(*(source_key(s) for s in sources)).downstream().resolve(graph),
+                  key=lambda key: key.to_user_string())
+
+
 def _observable(name: str) -> dg.SourceAsset:
     def _observe() -> dg.DataVersion:
         return dg.DataVersion(current_source_versions()[name])

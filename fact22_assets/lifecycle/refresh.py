@@ -1,25 +1,45 @@
-"""The annual refresh: a job over every asset, a schedule, a sensor on the
-landing folder, and a sensor that refuses the files of a refresh that failed
-on their data (a refresh the machine stopped leaves them to be retried)."""
-import hashlib
-import time
+"""The annual refresh: one job over every asset, and its three front doors.
+
+`make warehouse` (``fact22_assets.build``), the schedule and the landing
+sensor all decide through ``glue/freshness.decide`` (tidy the landing
+folder, then nothing to do, or a refresh of what depends on the sources that
+changed) and all conclude through ``conclude``: a failed refresh records
+``serves_latest_build`` failed on ``meta/publication`` with its reasons and
+the build still served, then leaves the landed files for a retry (the
+machine stopped it: the retry marker makes the landing folder count as new)
+or refuses them (their data failed).  The run failure sensor concludes the
+runs the daemon launched; `make warehouse` concludes its own.
+"""
+import json
 import warnings
 from datetime import UTC, datetime
 
 import dagster as dg
 
 from fact22_assets.core.files import write_atomically
-from fact22_assets.core.landing import landing_files, load_full_catalogue, reject
-from fact22_assets.glue.freshness import nothing_to_do, refresh_plan
-from fact22_assets.glue.run_report import LANDING_TAG, infrastructure_failure, run_failure_reasons
-from fact22_assets.glue.sources import source_key
-from fact22_assets.settings import accepted_dir, data_dir, landing_dir
+from fact22_assets.core.landing import landing_files, reject
+from fact22_assets.core.landing_folder import REJECTED, survey
+from fact22_assets.glue.freshness import SCHEDULE, SENSOR, RefreshDecision, decide
+from fact22_assets.glue.publication_status import PUBLICATION, last_publication, report_stale_publication
+from fact22_assets.glue.run_report import (
+    CHECKED_TAG,
+    LANDING_TAG,
+    infrastructure_failure,
+    refused_selection,
+    run_failure_reasons,
+)
+from fact22_assets.glue.sources import downstream_of
+from fact22_assets.settings import landing_dir, warehouse_path
 
-# Written by the failure sensor when the machine stopped a refresh: its content joins the landing
-# folder's fingerprint, so the next tick asks for a new run of the same files.
+# Written when the machine stopped a refresh: its content joins the landing folder's fingerprint, so the
+# next sensor tick asks for a new run of the same files.
 RETRY_MARKER = ".retry"
 # Why a run rebuilds what it rebuilds (every asset, or what depends on the sources that changed).
 PLAN_TAG = "fact22/refresh_plan"
+# Which front door started it: make warehouse, the schedule or the landing sensor.
+TRIGGER_TAG = "fact22/trigger"
+# Set once a finished refresh was concluded, so that `make warehouse` and the failure sensor never both do it.
+CONCLUDED_TAG = "fact22/concluded"
 _ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
            dg.DagsterRunStatus.STARTED]
 
@@ -35,30 +55,43 @@ refresh = dg.define_asset_job(
 )
 
 
+def refresh_tags(decision: RefreshDecision, trigger: str) -> dict[str, str]:
+    """The tags every refresh carries, whoever started it."""
+    tags = {PLAN_TAG: decision.why, TRIGGER_TAG: trigger}
+    if decision.landed:
+        tags[LANDING_TAG] = ",".join(decision.landed)
+    return tags
+
+
+def refresh_selection(decision: RefreshDecision, graph) -> list[dg.AssetKey] | None:
+    """The assets a refresh of this decision selects (None: every asset, or no graph to resolve against)."""
+    return None if graph is None else downstream_of(graph, decision.sources)
+
+
+def _graph(context):
+    return context.repository_def.asset_graph if context.repository_def is not None else None
+
+
 @dg.schedule(job=refresh, cron_schedule=["0 6 15 7 *", "0 6 15 11 *"], execution_timezone="Europe/London",
              description="Mid-July (after ONS's mid-year estimates) and mid-November (after DfE's CIN release); "
                          "skips when the sources and the code equal the published ones.")
 def annual_refresh(context: dg.ScheduleEvaluationContext):
     # DfE publishes the children-in-need statistics each autumn and ONS its mid-year estimates each summer.
-    same, why = nothing_to_do()
-    return dg.SkipReason(f"nothing to refresh: {why}") if same else planned_request(context)
-
-
-def planned_request(context, **kwargs) -> dg.RunRequest:
-    """A refresh of what depends on the sources that changed since the last publication, or of everything."""
-    plan = refresh_plan()
-    keys = None
-    if plan.sources is not None and context.repository_def is not None:
-        selection = dg.AssetSelection.assets(*(source_key(s) for s in plan.sources)).downstream()
-        keys = sorted(selection.resolve(context.repository_def.asset_graph), key=lambda k: k.to_user_string())
-    return dg.RunRequest(asset_selection=keys, tags={**kwargs.pop("tags", {}), PLAN_TAG: plan.why}, **kwargs)
+    decision = decide(SCHEDULE)
+    if not decision.run:
+        return dg.SkipReason(f"nothing to refresh: {decision.skip_reason()}")
+    return dg.RunRequest(asset_selection=refresh_selection(decision, _graph(context)),
+                         tags=refresh_tags(decision, SCHEDULE))
 
 
 def folder_fingerprint(folder) -> str:
+    """The landing folder's state (its files' names, sizes and times, and the retry marker)."""
+    import hashlib
+
     fingerprint = hashlib.sha256()
     for path in landing_files(folder):
-        stat = path.stat()
-        fingerprint.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        status = path.stat()
+        fingerprint.update(f"{path.name}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
     marker = folder / RETRY_MARKER
     if marker.exists():
         fingerprint.update(marker.read_bytes())
@@ -66,48 +99,79 @@ def folder_fingerprint(folder) -> str:
 
 
 @dg.sensor(job=refresh, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Starts a refresh when new files appear in the landing folder (FACT22_LANDING_DIR).")
+           description="Starts a refresh when new files appear in the landing folder (FACT22_LANDING_DIR); "
+                       "refuses links and anything not a readable release file, and sets aside release files "
+                       "the warehouse does not use, saying so in its reason.")
 def landing_sensor(context: dg.SensorEvaluationContext):
     folder = landing_dir()
-    files = landing_files(folder)
-    if not files:
+    if survey(folder).empty:
         return dg.SkipReason(f"landing folder {folder} is empty")
     if context.instance.get_runs(dg.RunsFilter(job_name=refresh.name, statuses=_ACTIVE), limit=1):
         return dg.SkipReason("a refresh is running; the landing folder is looked at again when it ends")
-    same, why = nothing_to_do()
-    if same:
-        return dg.SkipReason(f"the landed files are already published: {why}")
-    try:
-        _, candidates, waiting = load_full_catalogue(data_dir(), accepted_dir(), folder, with_waiting=True)
-    except Exception:  # noqa: BLE001 - whatever a landed file does to the reader, the run refuses it with the reason
-        candidates, waiting = files, []
-    else:
-        candidates = [s.path for s in candidates]
-    if not candidates:
-        now = time.time()
-        return dg.SkipReason("; ".join(w.describe(now) for w in waiting) or "no new file in the landing folder")
-    for part in waiting:
-        context.log.info(part.describe(time.time()))
+    decision = decide(SENSOR)
+    for note in decision.notes:
+        context.log.info(note)
+    if not decision.run:
+        if decision.up_to_date:
+            lead = "the landed files are already published" if decision.landed else "nothing to refresh"
+            return dg.SkipReason(f"{lead}: {decision.skip_reason()}")
+        return dg.SkipReason(decision.skip_reason())
     # The run key makes one refresh per state of the folder, however often the sensor ticks.
-    return planned_request(context, run_key=folder_fingerprint(folder),
-                           tags={LANDING_TAG: ",".join(p.name for p in candidates)})
+    return dg.RunRequest(run_key=folder_fingerprint(folder), asset_selection=refresh_selection(decision, _graph(context)),
+                         tags=refresh_tags(decision, SENSOR))
 
 
-@dg.run_failure_sensor(monitored_jobs=[refresh], default_status=dg.DefaultSensorStatus.RUNNING,
-                       description="Moves the landing files of a refresh that failed on their data to "
-                                   "landing/rejected/ with the reason beside each; after an infrastructure "
-                                   "failure they stay for the next tick.")
-def refuse_landed_files(context: dg.RunFailureSensorContext):
-    names = [n for n in context.dagster_run.tags.get(LANDING_TAG, "").split(",") if n]
-    waiting = [p for p in landing_files(landing_dir()) if p.name in names]
-    if not waiting:
-        return
-    reasons = run_failure_reasons(context.instance, context.dagster_run.run_id) or [context.failure_event.message]
-    if infrastructure_failure(reasons):
-        write_atomically(landing_dir() / RETRY_MARKER,
-                         f"{context.dagster_run.run_id} {datetime.now(UTC).isoformat()}\n".encode())
-        context.log.warning(f"refresh stopped by the machine, not the data; {len(waiting)} file(s) stay in "
-                            f"landing/ for the next tick: {reasons[0]}")
-        return
-    for path in reject(waiting, reasons, landing_dir() / "rejected"):
-        context.log.info(f"refused {path.name}: reason in {path.name}.reason.txt")
+def _targets_publication(run: dg.DagsterRun) -> bool:
+    return run.asset_selection is None or PUBLICATION in run.asset_selection
+
+
+def conclude(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    """What a finished refresh leaves behind, whoever started it; returns what it did, one line each.
+
+    A success: the build it published is served (its publication step recorded that).  A failure of a
+    run that was to publish: ``serves_latest_build`` failed, naming the build still served and the
+    reasons; then its landed files stay (the machine stopped it: the retry marker; or its selection was
+    short of what the refresh needs: not their fault) or are refused with the reasons that name them.
+    Done once per run (a run tag records it)."""
+    run = instance.get_run_by_id(run_id)
+    if run is None or run.tags.get(CONCLUDED_TAG):
+        return []
+    lines = []
+    if run.status == dg.DagsterRunStatus.SUCCESS:
+        served = last_publication(warehouse_path())
+        if served is not None and _targets_publication(run):
+            lines.append(f"serving build {served['run_id']} (vintage {served['vintage']}) since "
+                         f"{served['published_at']:%Y-%m-%d %H:%M} UTC")
+    elif _targets_publication(run):
+        reasons = run_failure_reasons(instance, run_id) or ["the run failed before any step (see it in the UI)"]
+        lines.append(f"meta/publication in the UI now says: "
+                     f"{report_stale_publication(instance, warehouse_path(), run_id, reasons)}")
+        names = [n for n in run.tags.get(LANDING_TAG, "").split(",") if n]
+        folder = landing_dir()
+        waiting = [p for p in landing_files(folder) if p.name in names]
+        if infrastructure_failure(reasons):
+            write_atomically(folder / RETRY_MARKER, f"{run_id} {datetime.now(UTC).isoformat()}\n".encode())
+            lines.append(f"the machine, not the data, stopped the refresh: {len(waiting)} landed file(s) stay in "
+                         f"{folder} for the next attempt")
+        elif refused_selection(reasons):
+            lines.append(f"the run did not rebuild all that the refresh needs: {len(waiting)} landed file(s) stay "
+                         f"in {folder}; run the refresh job")
+        elif waiting:
+            checked = json.loads(run.tags[CHECKED_TAG]) if CHECKED_TAG in run.tags else None
+            for path in reject(waiting, reasons, folder / REJECTED, checked=checked):
+                lines.append(f"refused landing file {path.name.split('-', 1)[-1]}: see {path.name}.reason.txt "
+                             f"in {path.parent}")
+    instance.add_run_tags(run_id, {CONCLUDED_TAG: datetime.now(UTC).isoformat()})
+    return lines
+
+
+@dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING,
+                       description="Concludes a failed refresh the daemon launched (by the schedule, the landing "
+                                   "sensor or the UI): serves_latest_build on meta/publication records it failed, "
+                                   "with the reasons and the build still served; its landed files move to "
+                                   "landing/rejected/ with the reason beside each, or stay for the next tick after "
+                                   "a failure of the machine.")
+def conclude_failed_refresh(context: dg.RunFailureSensorContext):
+    for line in conclude(context.instance, context.dagster_run.run_id):
+        context.log.info(line)
+

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fact22_assets.core.audit import INCOMPLETE, PublicationRefused, RunAudit, require_publishable
 from fact22_assets.core.errors import INFRASTRUCTURE, InfrastructureError, SourceDataError
 from fact22_assets.core.fingerprint import Fingerprint, by_content, by_place, code_fingerprint, input_files, unchanged
 from fact22_assets.core.landing import REVISION_SIDECAR, accept_landed, landing_files, load_full_catalogue, reject
@@ -154,9 +155,10 @@ def test_a_revision_sidecar_declares_the_release_a_revision(tmp_path):
     assert source.release.revision and source.release.revision_reason == "DfE corrected one authority's 2024-25 referrals"
     # Accepted: the sidecar is filed with its file and the catalogue records the reason.
     accepted = tmp_path / "releases"
-    stored = accept_landed([source], accepted)
+    filed = accept_landed([source], accepted, PASSED)
     assert sorted(p.name for p in (accepted / "cin_2025_r1").iterdir()) == sorted([landed.name, sidecar.name])
-    assert stored == [f"releases/cin_2025_r1/{landed.name}"] and not landed.exists() and not sidecar.exists()
+    assert filed.stored == [f"releases/cin_2025_r1/{landed.name}"] and filed.left == []
+    assert not landed.exists() and not sidecar.exists()
     entry = next(r for r in yaml.safe_load((accepted / "accepted_sources.yaml").read_text())["releases"]
                  if r["release_id"] == "cin_2025_r1")
     assert entry["revision"] is True and entry["revises"] == "cin_2025" and "corrected" in entry["revision_reason"]
@@ -202,3 +204,53 @@ def test_binary_garbage_is_a_source_data_error_not_a_crash(tmp_path, content):
     with pytest.raises(SourceDataError) as raised:
         read_csv_table(path, "landing/c1.csv")
     assert "landing/c1.csv" in str(raised.value)
+
+
+# --------------------------------------------------------------------------- the publication rule (core/audit.py)
+
+BLOCKING = {"raw/cin_ees": ("cells_valid",), "staging/cin_area_year": ("valid",)}
+CLOSURE = ("raw/cin_ees", "staging/cin_area_year", "marts/cin_rates")
+PASSED = RunAudit(required=CLOSURE, built=frozenset(CLOSURE), blocking=BLOCKING,
+                  evaluations={"raw/cin_ees:cells_valid": True, "staging/cin_area_year:valid": True},
+                  plan="only cin_ees changed")
+
+
+@pytest.mark.parametrize("audit, says", [
+    (RunAudit((), frozenset(), BLOCKING), "nothing was built"),
+    # The UI's "Materialize" of the ingest alone: the marts the changed source reaches were not rebuilt.
+    (RunAudit(CLOSURE, frozenset({"raw/cin_ees"}), BLOCKING, {"raw/cin_ees:cells_valid": True}, "only cin_ees changed"),
+     f"{INCOMPLETE} all that this refresh must rebuild (only cin_ees changed): 2 of the 3 assets it must "
+     "rebuild were not materialised in it: staging/cin_area_year, marts/cin_rates."),
+    (RunAudit(CLOSURE, frozenset(CLOSURE), BLOCKING, {"raw/cin_ees:cells_valid": True,
+                                                      "staging/cin_area_year:valid": False}),
+     "1 blocking check(s) failed: staging/cin_area_year:valid"),
+    (RunAudit(CLOSURE, frozenset(CLOSURE), BLOCKING, {"raw/cin_ees:cells_valid": True}),
+     "were not run, e.g. staging/cin_area_year:valid"),
+    # More than the closure is fine, but what it built beyond it is audited too.
+    (RunAudit(CLOSURE, frozenset({*CLOSURE, "raw/la_lookup"}), {**BLOCKING, "raw/la_lookup": ("lookup_valid",)},
+              {"raw/cin_ees:cells_valid": True, "staging/cin_area_year:valid": True}), "raw/la_lookup:lookup_valid"),
+])
+def test_a_run_that_did_not_build_and_audit_the_closure_may_not_publish(audit, says):
+    with pytest.raises(PublicationRefused) as refused:
+        require_publishable(audit)
+    assert says in str(refused.value), str(refused.value)
+
+
+def test_a_run_that_built_and_audited_the_closure_may_publish():
+    require_publishable(PASSED)
+    # Nothing changed since the last publication: an empty closure; what was built must still pass.
+    require_publishable(RunAudit((), frozenset({"raw/cin_ees"}), BLOCKING, {"raw/cin_ees:cells_valid": True}))
+    with pytest.raises(PublicationRefused):
+        require_publishable(None)
+
+
+def test_filing_landed_files_applies_the_same_rule_and_moves_nothing_when_refused(tmp_path):
+    landed = _changed_c1(tmp_path / "landing")
+    _, [source] = load_full_catalogue(REPO_ROOT / "data", tmp_path / "releases", tmp_path / "landing")
+    subset = RunAudit(CLOSURE, frozenset({"raw/cin_ees"}), BLOCKING, {"raw/cin_ees:cells_valid": True})
+    for audit in (subset, None):
+        with pytest.raises(PublicationRefused):
+            accept_landed([source], tmp_path / "releases", audit)
+        assert landed.exists() and not (tmp_path / "releases").exists()
+    assert accept_landed([source], tmp_path / "releases", PASSED).stored == [f"releases/cin_2025_r1/{landed.name}"]
+    assert not landed.exists()

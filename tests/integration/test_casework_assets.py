@@ -38,8 +38,11 @@ def _run_casework(monkeypatch, root, casework_dir=None):
         monkeypatch.delenv("FACT22_CASEWORK_DIR", raising=False)
     else:
         monkeypatch.setenv("FACT22_CASEWORK_DIR", str(casework_dir))
-    result = run_assets(monkeypatch, REPO_ROOT / "data", root / "fact22.duckdb", CASEWORK + ["meta.publication"])
-    return {"result": result, **_database_files()}
+    result = run_assets(monkeypatch, REPO_ROOT / "data", root / "fact22.duckdb", CASEWORK)
+    files = _database_files()
+    # A few assets are no publication: the run's build, kept in its own folder for inspection, holds them.
+    built = Path(files["written"]).parent / "build" / result.run_id / Path(files["written"]).name
+    return {"result": result, **files, "written": str(built), "analysts": files["analysts"] | {str(built)}}
 
 
 @pytest.fixture(scope="module")

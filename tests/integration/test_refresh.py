@@ -21,7 +21,7 @@ from fact22_assets.settings import REPO_ROOT
 RELEASE_2025 = ["b1_children_in_need_2013_to_2025.csv",
                 "c1_children_in_need_referrals_and_rereferrals_2013_to_2025.csv",
                 "d3_cpps_subsequent_plan_2013_to_2025.csv"]
-C1_2025 = RELEASE_2025[1]
+B1_2025, C1_2025 = RELEASE_2025[0], RELEASE_2025[1]
 # Timestamps and run ids differ between two runs on the same inputs; everything else must not.
 VOLATILE = {"loaded_at", "published_at", "run_id", "code_version"}
 
@@ -84,7 +84,7 @@ def _sensor_refresh(monkeypatch, site: Site, instance: dg.DagsterInstance, every
     for name, value in site.env().items():
         monkeypatch.setenv(name, value)
     from fact22_assets.definitions import defs
-    from fact22_assets.lifecycle.refresh import landing_sensor, refuse_landed_files
+    from fact22_assets.lifecycle.refresh import landing_sensor, conclude_failed_refresh
 
     definitions = defs()
     asked = landing_sensor(dg.build_sensor_context(instance=instance, definitions=definitions))
@@ -96,9 +96,9 @@ def _sensor_refresh(monkeypatch, site: Site, instance: dg.DagsterInstance, every
     if not result.success:
         failure = next(e for e in result.all_events if e.event_type_value in ("PIPELINE_FAILURE", "RUN_FAILURE"))
         context = dg.build_run_status_sensor_context(
-            sensor_name="refuse_landed_files", dagster_event=failure, dagster_instance=instance,
+            sensor_name="conclude_failed_refresh", dagster_event=failure, dagster_instance=instance,
             dagster_run=result.dagster_run).for_run_failure()
-        refuse_landed_files(context)
+        conclude_failed_refresh(context)
     return asked, result
 
 
@@ -384,6 +384,100 @@ def _landing(site: Site) -> list[str]:
 def _outputs_sha(site: Site) -> dict[str, str]:
     outputs = site.warehouse.parent / "outputs"
     return {str(p.relative_to(outputs)): _sha(p) for p in sorted(outputs.rglob("*")) if p.is_file()}
+
+
+# --------------------------------------------------------------------------- a subset is never published (issue 17)
+
+# The three assets a UI "Materialize" of the ingest would pick: the landed release reaches far beyond them.
+SUBSET = ["raw/source_files", "raw/cin_ees", "meta/publication"]
+UNKNOWN_CODE = "E06999999"
+
+
+def _b1_with_an_unknown_code(site: Site) -> bytes:
+    """The 2025 b1 with Cheshire East's ONS code replaced by one no authority has (13 rows, one per year)."""
+    return (site.release_2025 / B1_2025).read_bytes().replace(b"E06000049", UNKNOWN_CODE.encode())
+
+
+def _state(site: Site) -> tuple:
+    """What a refused run must leave as it was: the published file and outputs, the manifest, the landing
+    folder, and no accepted releases."""
+    manifest = site.warehouse.with_name(site.warehouse.name + ".publication.json")
+    return (_sha(site.warehouse), _outputs_sha(site), manifest.read_text(), _landing(site),
+            (site.warehouse.parent / "releases").exists())
+
+
+def _materialise_with_the_cli(site: Site, selection: list[str]) -> str:
+    """``dagster asset materialize --select ...``, as the issue reproduced it (a UI "Materialize" does the same)."""
+    (site.root / "dagster_home").mkdir(exist_ok=True)
+    done = subprocess.run([str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "--select",
+                           ",".join(selection), "-m", "fact22_assets.definitions"],
+                          env={**os.environ, **site.env()}, capture_output=True, text=True, cwd=site.root)
+    assert done.returncode != 0, (done.stdout + done.stderr)[-3000:]
+    return done.stdout + done.stderr
+
+
+def test_a_subset_materialised_through_the_cli_publishes_and_files_nothing(monkeypatch, site):
+    # The issue's reproduction: published up to 2021-22, the 2024-25 release lands with b1 damaged.
+    site.land(B1_2025, _b1_with_an_unknown_code(site))
+    for name in RELEASE_2025[1:]:
+        site.land(name)
+    before = _state(site)
+    output = _materialise_with_the_cli(site, SUBSET)
+    # Refused by raw's own check, which names the value; nothing published, nothing filed.
+    assert f"unknown authority code {UNKNOWN_CODE}" in output or "raw_cin_ees_authority_codes_known" in output, \
+        output[-3000:]
+    assert _state(site) == before
+    assert before[-2] == sorted(RELEASE_2025) and before[-1] is False
+    # Materialised into its own build folder, kept for inspection: the bad rows are there, and only there.
+    [kept] = (site.warehouse.parent / "build").glob(f"*/{site.warehouse.name}")
+    con = duckdb.connect(str(kept), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM raw.cin_ees WHERE area_code = ?", [UNKNOWN_CODE]).fetchone()[0] > 0
+    finally:
+        con.close()
+    assert site.query(f"SELECT count(*) AS n FROM raw.cin_ees WHERE area_code = '{UNKNOWN_CODE}'").n.item() == 0
+
+    # The next refresh refuses the damaged b1 alone, naming file, row, column and value; c1 and d3 wait.
+    request, result = _sensor_refresh(monkeypatch, site, dg.DagsterInstance.ephemeral())
+    assert isinstance(request, dg.RunRequest) and not result.success
+    assert _sha(site.warehouse) == before[0] and _landing(site) == sorted(RELEASE_2025[1:])
+    refused = _refused(site, B1_2025)
+    reason = refused.with_name(refused.name + ".reason.txt").read_text()
+    assert f"landing/{B1_2025}" in reason and "source_row=30" in reason and "new_la_code" in reason, reason
+    assert f"unknown authority code {UNKNOWN_CODE}" in reason and "region_code" not in reason, reason
+    assert C1_2025 not in reason and RELEASE_2025[2] not in reason, reason
+
+    # The good b1 lands.  Its data pass every check the subset runs, and the subset is still not published:
+    # the marts the release reaches were not rebuilt.
+    site.land(B1_2025)
+    before = _state(site)
+    output = _materialise_with_the_cli(site, SUBSET)
+    assert "publication refused: this run did not rebuild" in output and "staging/cin_area_year" in output, \
+        output[-3000:]
+    assert _state(site) == before
+    # The next refresh publishes the whole release.
+    request, result = _sensor_refresh(monkeypatch, site, dg.DagsterInstance.ephemeral())
+    assert isinstance(request, dg.RunRequest) and result.success, _reasons(result)
+    assert site.query("SELECT vintage FROM meta.publication ORDER BY published_at").vintage.iloc[-1] == "cin_2025"
+    codes = site.query("SELECT DISTINCT area_code FROM raw.cin_ees WHERE old_la_code = '895'").area_code
+    assert set(codes) == {"E06000049"} and _landing(site) == []
+
+
+def test_a_subset_materialised_in_process_publishes_and_files_nothing(monkeypatch, site):
+    for name in RELEASE_2025:
+        site.land(name)
+    before = _state(site)
+    result = _run(monkeypatch, site, selection=SUBSET)
+    reasons = _reasons(result)
+    assert not result.success and "this run did not rebuild" in reasons and "only cin_ees changed" in reasons, \
+        reasons
+    assert "marts/did_results" in reasons or "and " in reasons, reasons
+    assert _state(site) == before
+    # The subset's refusal is not the landed files' fault: the next refresh publishes the release.
+    request, result = _sensor_refresh(monkeypatch, site, dg.DagsterInstance.ephemeral())
+    assert isinstance(request, dg.RunRequest) and result.success, _reasons(result)
+    assert site.query("SELECT max(collection_year) AS y FROM marts.cin_rates").y.item() == 2025
+    assert _landing(site) == [] and (site.warehouse.parent / "releases" / "cin_2025").is_dir()
 
 
 def test_publication_alone_is_refused_and_publishes_nothing(monkeypatch, site):

@@ -15,7 +15,7 @@ from fact22_assets.core import measures, report
 from fact22_assets.core.files import write_atomically
 from fact22_assets.defs.report.figures import FIGURES, figure_data_file, figure_file
 from fact22_assets.defs.report.scope import DEFAULT_STUDY_ID, GROUP, Scope, _mart, _study_rows
-from fact22_assets.glue.publishing import outputs_of
+from fact22_assets.glue.publishing import outputs_of, published_location
 from fact22_assets.settings import code_version
 
 REPORT_FILE = "evaluation_report.html"
@@ -203,8 +203,8 @@ def reports_evaluation_report(context: dg.AssetExecutionContext, duckdb: DuckDBR
     limits = report.limitations(inputs)
     return dg.MaterializeResult(
         metadata={
-            "path": dg.MetadataValue.path(str(path)),
-            "url": dg.MetadataValue.url(path.resolve().as_uri()),
+            "path": dg.MetadataValue.path(str(published_location(duckdb, path)[0])),
+            "url": dg.MetadataValue.url(published_location(duckdb, path)[1]),
             "study_id": dg.MetadataValue.text(scope.study.study_id),
             "reports": dg.MetadataValue.md("\n".join(f"- `{study}`: {p}" for study, p in written.items())),
             "vintage": dg.MetadataValue.text(scope.vintage),

@@ -10,7 +10,7 @@ from dagster_duckdb import DuckDBResource
 from fact22_assets.core.explorer import explorer_data, explorer_html
 from fact22_assets.core.files import write_atomically
 from fact22_assets.defs.report.scope import ANALYST_GROUP
-from fact22_assets.glue.publishing import outputs_of
+from fact22_assets.glue.publishing import outputs_of, published_location
 from fact22_assets.glue.tables import read_frame
 
 EXPLORER_FILE = "authority_explorer.html"
@@ -38,8 +38,8 @@ def reports_authority_explorer(context: dg.AssetExecutionContext, duckdb: DuckDB
     write_atomically(path, page.encode("utf-8"))
     context.log.info(f"wrote {path} ({len(page) / 1e6:.1f} MB)")
     return dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(str(path)),
-        "open": dg.MetadataValue.url(path.as_uri()),
+        "path": dg.MetadataValue.path(str(published_location(duckdb, path)[0])),
+        "open": dg.MetadataValue.url(published_location(duckdb, path)[1]),
         "authorities": dg.MetadataValue.int(len(data["authorities"])),
         "measures": dg.MetadataValue.int(len(data["measures"])),
         "size_mb": dg.MetadataValue.float(round(len(page) / 1e6, 2)),

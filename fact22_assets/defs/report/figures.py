@@ -25,7 +25,7 @@ from fact22_assets.defs.report.scope import (
     _rates,
     _study_rows,
 )
-from fact22_assets.glue.publishing import outputs_of
+from fact22_assets.glue.publishing import outputs_of, published_location
 from fact22_assets.settings import outputs_dir
 
 FIGURES_DIR = "figures"
@@ -190,7 +190,9 @@ def _figure_asset(name: str, description: str, deps: list[dg.AssetKey], draw: Ca
                     write_atomically(figure_data_file(file_name, outputs, study_id),
                                      data.to_csv(index=False).encode("utf-8"))
                 if study_id is None:  # the UI shows the default study's
-                    metadata["path" if len(drawn) == 1 else f"path_{file_name}"] = dg.MetadataValue.path(str(path))
+                    published, url = published_location(duckdb, path)
+                    metadata["path" if len(drawn) == 1 else f"path_{file_name}"] = dg.MetadataValue.path(str(published))
+                    metadata["url" if len(drawn) == 1 else f"url_{file_name}"] = dg.MetadataValue.url(url)
                     images.append(f"**{title}**\n\n{_image_markdown(title, png)}")
         metadata["figure"] = dg.MetadataValue.md("\n\n".join(images))
         metadata["files"] = dg.MetadataValue.int(len(drawn))

@@ -3,7 +3,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from fact22_assets.core.validation import Expectation as E
-from fact22_assets.glue.checks import gx_result
+from fact22_assets.glue.checks import check_query, gx_result, rows_result
 
 CELL_LOCATOR = ["source_file", "source_row", "source_column", "area_name", "collection_year", "value_text", "problem"]
 
@@ -43,6 +43,28 @@ def raw_cin_sfr_cells_valid(duckdb: DuckDBResource) -> dg.AssetCheckResult:
                             "one row per source, area, year and measure; every authority code known.")
 def raw_cin_ees_cells_valid(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     return _check_cells(duckdb, "raw.cin_ees")
+
+
+def _codes_known(duckdb: DuckDBResource, table: str) -> dg.AssetCheckResult:
+    # Here, not only in staging: staging joins every file of a release, so a bad code there fails them all.
+    return rows_result(check_query(duckdb, "unknown_authority_codes", {"table": table}),
+                       "authority code(s) the lookup does not know for their DfE number")
+
+
+_CODES_KNOWN = ("Every authority row's ONS code (the file's new_la_code) is a code the authority lookup knows for "
+                "its DfE number; a failure names the file, its first row with the code, the column and the code.")
+
+
+@dg.asset_check(asset=dg.AssetKey(["raw", "cin_sfr"]), blocking=True,
+                additional_deps=[dg.AssetKey(["raw", "la_lookup"])], description=_CODES_KNOWN)
+def raw_cin_sfr_authority_codes_known(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    return _codes_known(duckdb, "raw.cin_sfr")
+
+
+@dg.asset_check(asset=dg.AssetKey(["raw", "cin_ees"]), blocking=True,
+                additional_deps=[dg.AssetKey(["raw", "la_lookup"])], description=_CODES_KNOWN)
+def raw_cin_ees_authority_codes_known(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    return _codes_known(duckdb, "raw.cin_ees")
 
 
 @dg.asset_check(asset=dg.AssetKey(["raw", "ons_population"]), blocking=True,
