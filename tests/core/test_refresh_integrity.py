@@ -1,6 +1,7 @@
 """The pure parts of a safe refresh: the lock, stale partial copies, the
 fingerprint that says whether there is anything to do, refused files kept
 apart, and a published release not landed twice."""
+import hashlib
 import os
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ from fact22_assets.core.audit import INCOMPLETE, PublicationRefused, RunAudit, r
 from fact22_assets.core.errors import INFRASTRUCTURE, InfrastructureError, SourceDataError
 from fact22_assets.core.fingerprint import Fingerprint, by_content, by_place, code_fingerprint, input_files, unchanged
 from fact22_assets.core.landing import REVISION_SIDECAR, accept_landed, landing_files, load_full_catalogue, reject
+from fact22_assets.core.landing_folder import LandingRules, copy_verified, survey, take_in, tidy
 from fact22_assets.core.locking import RefreshLock, remove_stale_partials
 from fact22_assets.settings import REPO_ROOT
 
@@ -254,3 +256,89 @@ def test_filing_landed_files_applies_the_same_rule_and_moves_nothing_when_refuse
         assert landed.exists() and not (tmp_path / "releases").exists()
     assert accept_landed([source], tmp_path / "releases", PASSED).stored == [f"releases/cin_2025_r1/{landed.name}"]
     assert not landed.exists()
+
+
+# --------------------------------------------------------------------------- the landing folder (core/landing_folder.py)
+
+RULES = LandingRules(largest_known=1000, unused_parts={"c3": "dfe_cin_ees"})
+EES_HEADER = b"time_period,time_identifier,geographic_level,old_la_code,new_la_code,la_name\n2025,Reporting year,National,,,\n"
+
+
+def test_the_survey_reads_only_regular_text_files_of_a_plausible_size(tmp_path):
+    folder = tmp_path / "landing"
+    folder.mkdir()
+    (folder / "b1_x_2013_to_2025.csv").write_bytes(EES_HEADER)
+    (folder / "linked.csv").symlink_to(tmp_path / "elsewhere.csv")
+    os.mkfifo(folder / "pipe.csv")
+    (folder / "sub").mkdir()
+    (folder / "rejected").mkdir()
+    (folder / "orphan.csv.revision.yaml").write_text("reason: x\n")
+    (folder / "b1_x_2013_to_2025.csv.revision.yaml").write_text("reason: x\n")
+    (folder / "big.csv").write_bytes(b"a,b\n" * 251)                # larger than any known file, not 10 times
+    (folder / "huge.csv").write_bytes(b"a,b\n" * 2600)              # 10,400 bytes: over 10 x 1000
+    (folder / "binary.csv").write_bytes(b"a,b\n1,2\n\x00\x01")
+    (folder / "fake.xlsx").write_bytes(b"a,b\n")
+    (folder / "c3_factors_2018_to_2025.csv").write_bytes(EES_HEADER)
+    (folder / "c3_not_ees.csv").write_bytes(b"x,y\n1,2\n")
+    (folder / ".retry").write_text("r")
+    found = survey(folder, RULES)
+    assert [p.name for p in found.files] == ["b1_x_2013_to_2025.csv", "big.csv", "c3_not_ees.csv"]
+    refused = {p.name: why for p, why in found.refused}
+    assert sorted(refused) == ["binary.csv", "fake.xlsx", "huge.csv", "linked.csv", "pipe.csv"]
+    assert "a symbolic link" in refused["linked.csv"] and "a named pipe" in refused["pipe.csv"]
+    assert "refused without reading it" in refused["huge.csv"] and "row 3: not a text file" in refused["binary.csv"]
+    assert [p.name for p, _ in found.set_aside] == ["c3_factors_2018_to_2025.csv"]
+    assert sorted(p.name for p, _ in found.ignored) == ["orphan.csv.revision.yaml", "sub"]
+    # Without rules, from lstat alone: nothing is opened.
+    assert [p.name for p in survey(folder).files] == ["b1_x_2013_to_2025.csv", "big.csv", "binary.csv",
+                                                       "c3_factors_2018_to_2025.csv", "c3_not_ees.csv", "fake.xlsx",
+                                                       "huge.csv"]
+
+
+def test_tidying_moves_links_as_links_and_never_overwrites(tmp_path):
+    folder = tmp_path / "landing"
+    folder.mkdir()
+    target = tmp_path / "elsewhere.csv"
+    target.write_text("kept")
+    moment = datetime(2026, 11, 29, 18, 0, tzinfo=UTC)
+    said = []
+    for _ in range(2):
+        (folder / "linked.csv").symlink_to(target)
+        said += tidy(folder, survey(folder, RULES), now=moment)
+    moved = sorted((folder / "rejected").glob("*linked.csv"))
+    assert len(moved) == 2 and all(p.is_symlink() for p in moved) and target.read_text() == "kept"
+    assert len(said) == 2 and all("a symbolic link" in line for line in said)
+
+
+def test_a_copy_is_verified_against_what_was_checked(tmp_path):
+    source = tmp_path / "c1.csv"
+    source.write_bytes(b"a,b\n1,2\n")
+    good = hashlib.sha256(b"a,b\n1,2\n").hexdigest()
+    assert copy_verified(source, tmp_path / "copy" / "c1.csv") == good
+    with pytest.raises(InfrastructureError) as refused:
+        copy_verified(source, tmp_path / "archive" / "c1.csv", expected="0" * 64)
+    assert "does not hold the bytes that were checked" in str(refused.value)
+    assert not (tmp_path / "archive" / "c1.csv").exists()
+
+
+def test_the_intake_copies_each_readable_file_once_and_names_what_it_copied(tmp_path):
+    folder, intake = tmp_path / "landing", tmp_path / "run" / "landed"
+    folder.mkdir()
+    (folder / "b1_x_2013_to_2025.csv").write_bytes(EES_HEADER)
+    (folder / "b1_x_2013_to_2025.csv.revision.yaml").write_text("reason: x\n")
+    (folder / "linked.csv").symlink_to(folder / "b1_x_2013_to_2025.csv")
+    copied = take_in(folder, intake, RULES)
+    assert copied == {"b1_x_2013_to_2025.csv": hashlib.sha256(EES_HEADER).hexdigest(),
+                      "b1_x_2013_to_2025.csv.revision.yaml": hashlib.sha256(b"reason: x\n").hexdigest()}
+    assert sorted(p.name for p in intake.iterdir()) == sorted(copied)
+
+
+def test_a_refusal_leaves_a_file_whose_bytes_are_no_longer_those_checked(tmp_path):
+    landed = tmp_path / "c1.csv"
+    landed.write_text("checked")
+    checked = {"c1.csv": hashlib.sha256(b"checked").hexdigest()}
+    landed.write_text("replaced after the check")
+    assert reject([landed], ["landing/c1.csv row 2: a problem"], tmp_path / "rejected", checked=checked) == []
+    assert landed.read_text() == "replaced after the check"
+    landed.write_text("checked")
+    assert len(reject([landed], ["landing/c1.csv row 2: a problem"], tmp_path / "rejected", checked=checked)) == 1

@@ -5,6 +5,7 @@ import hashlib
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -78,16 +79,22 @@ def _make_site(root: Path) -> Site:
     return site
 
 
-def _sensor_refresh(monkeypatch, site: Site, instance: dg.DagsterInstance, everything: bool = False):
-    """Tick the landing sensor; run what it asks for (every asset when ``everything``); on failure, tick
-    the failure sensor.  Returns (run request or skip, run result or None)."""
+def _sensor_refresh(monkeypatch, site: Site, instance: dg.DagsterInstance, everything: bool = False,
+                    front_door: str = "sensor"):
+    """Tick the landing sensor (or, ``front_door="schedule"``, evaluate the schedule); run what it asks for
+    (every asset when ``everything``); on failure, tick the failure sensor, as the daemon would.  Returns
+    (run request or skip, run result or None)."""
     for name, value in site.env().items():
         monkeypatch.setenv(name, value)
     from fact22_assets.definitions import defs
-    from fact22_assets.lifecycle.refresh import landing_sensor, conclude_failed_refresh
+    from fact22_assets.lifecycle.refresh import annual_refresh, conclude_failed_refresh, landing_sensor
 
     definitions = defs()
-    asked = landing_sensor(dg.build_sensor_context(instance=instance, definitions=definitions))
+    if front_door == "schedule":
+        asked = annual_refresh(dg.build_schedule_context(instance=instance,
+                                                         repository_def=definitions.get_repository_def()))
+    else:
+        asked = landing_sensor(dg.build_sensor_context(instance=instance, definitions=definitions))
     if not isinstance(asked, dg.RunRequest):
         return asked, None
     result = definitions.resolve_job_def(asked.job_name or "refresh").execute_in_process(
@@ -667,7 +674,7 @@ def test_kill_after_the_swap_records_the_landing_once(monkeypatch, site):
     for name in RELEASE_2025:
         site.land(name)
 
-    def disk_full(candidates, accepted):
+    def disk_full(candidates, accepted, *args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(accepted))
 
     # Stopped right after the swap, before the landed files were filed away.
@@ -733,19 +740,15 @@ def test_schedule_and_sensor_skip_when_nothing_changed(monkeypatch, site):
         monkeypatch.setenv(name, value)
     skipped = annual_refresh(dg.build_schedule_context())
     assert isinstance(skipped, dg.SkipReason) and "nothing to refresh" in skipped.skip_message
-    # A landed file already published (same bytes, moved to the accepted store by then) is nothing to do either.
-    accepted = site.warehouse.parent / "releases" / "cin_2025"
-    manifest = site.warehouse.with_name(site.warehouse.name + ".publication.json")
-    published = manifest.read_text()
+    # A release landed in part is nothing to build yet: neither the schedule nor the sensor asks for a run.
     site.land(RELEASE_2025[0])
+    tick = lambda: landing_sensor(dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(),  # noqa: E731
+                                                          definitions=defs()))
+    for skipped in (annual_refresh(dg.build_schedule_context()), tick()):
+        assert isinstance(skipped, dg.SkipReason) and "waiting for c1 and d3" in skipped.skip_message, skipped
+    for name in RELEASE_2025[1:]:
+        site.land(name)
     assert isinstance(annual_refresh(dg.build_schedule_context()), dg.RunRequest)
-    accepted.mkdir(parents=True)
-    (site.landing / RELEASE_2025[0]).rename(accepted / RELEASE_2025[0])
-    manifest.write_text(published.replace('"inputs": {', '"inputs": {"landed/' + _sha(accepted / RELEASE_2025[0])
-                                          + '": "' + _sha(accepted / RELEASE_2025[0]) + '", ', 1))
-    site.land(RELEASE_2025[0])
-    tick = landing_sensor(dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), definitions=defs()))
-    assert isinstance(tick, dg.SkipReason) and "already published" in tick.skip_message, tick
 
 
 def test_population_only_change_rebuilds_only_what_depends_on_it(site):
@@ -853,7 +856,12 @@ def test_relanded_identical_bytes_are_nothing_to_do(monkeypatch, site_2025):
     site.land(C1_2025)
     skipped, result = _sensor_refresh(monkeypatch, site, dg.DagsterInstance.ephemeral())
     assert isinstance(skipped, dg.SkipReason) and result is None, skipped
+    assert "already published" in skipped.skip_message, skipped.skip_message
     assert _sha(site.warehouse) == before
+    # Not left to linger: set aside with a note, not refused.
+    [note] = (site.landing / "set_aside").glob(f"*-{C1_2025}.note.txt")
+    assert "already published" in note.read_text() and _landing(site) == []
+    assert not (site.landing / "rejected").exists()
 
 
 @pytest.mark.parametrize("declared", [True, False], ids=["with a revision sidecar", "undeclared"])
@@ -890,3 +898,203 @@ def test_relanded_correction_beyond_the_bound_is_published_only_when_declared(mo
                  if r["release_id"] == "cin_2025_r1")
     assert entry["revision"] is True and entry["revises"] == "cin_2025" and "corrected" in entry["revision_reason"]
     assert not site.landing.exists() or not [p for p in site.landing.iterdir() if p.is_file()]
+
+
+# --------------------------------------------------------------------------- every front door concludes (issue 17)
+
+
+def _served_check(instance: dg.DagsterInstance):
+    from fact22_assets.glue.publication_status import CHECK, PUBLICATION
+
+    key = dg.AssetCheckKey(PUBLICATION, CHECK)
+    return instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
+
+
+@pytest.mark.parametrize("front_door", ["sensor", "schedule"])
+def test_a_refusal_from_the_sensor_or_the_schedule_says_which_build_is_served(monkeypatch, site, front_door):
+    from fact22_assets.glue.publication_status import PUBLICATION
+
+    served = site.query("SELECT run_id, vintage FROM meta.publication ORDER BY published_at DESC LIMIT 1").iloc[0]
+    name, content, where, column = _bad_c1("negative count", site)
+    site.land(name, content)
+    for sibling in [n for n in RELEASE_2025 if n != name]:
+        site.land(sibling)
+    instance = dg.DagsterInstance.ephemeral()
+    request, result = _sensor_refresh(monkeypatch, site, instance, front_door=front_door)
+    assert isinstance(request, dg.RunRequest) and not result.success
+    assert request.tags["fact22/trigger"] == {"sensor": "landing sensor", "schedule": "schedule"}[front_door]
+    # serves_latest_build: failed, with the reason, naming the build still served and since when.
+    evaluation = _served_check(instance).event.dagster_event.event_specific_data
+    assert evaluation.passed is False, evaluation
+    assert evaluation.description.startswith(f"STALE: serving vintage {served.vintage} published "), evaluation
+    assert f"(run {served.run_id})" in evaluation.description and result.run_id in evaluation.description
+    reasons = evaluation.metadata["reasons"].value
+    assert f"landing/{name}" in reasons and column in reasons and where in reasons, reasons
+    observation = instance.fetch_observations(PUBLICATION, limit=1).records[0].asset_observation
+    assert observation.metadata["served_run"].value == served.run_id
+    assert observation.metadata["served_vintage"].value == served.vintage
+    assert observation.metadata["served_since"].value.endswith(" UTC")
+    # And the landed file was refused as on any path; its good siblings wait.
+    assert _landing(site) == sorted(n for n in RELEASE_2025 if n != name) and _refused(site, name)
+
+
+def test_a_publication_says_which_build_it_serves_and_since_when(monkeypatch, site):
+    for name in RELEASE_2025:
+        site.land(name)
+    instance = dg.DagsterInstance.ephemeral()
+    _, result = _sensor_refresh(monkeypatch, site, instance)
+    assert result.success, _reasons(result)
+    [event] = [e for e in result.get_asset_materialization_events()
+               if e.asset_key == dg.AssetKey(["meta", "publication"])]
+    metadata = event.materialization.metadata
+    published = site.query("SELECT run_id, published_at FROM meta.publication ORDER BY published_at DESC LIMIT 1")
+    assert metadata["served_run"].value == result.run_id == published.run_id.item()
+    assert metadata["served_vintage"].value == "cin_2025"
+    assert metadata["served_since"].value == f"{published.published_at.item():%Y-%m-%d %H:%M} UTC"
+    evaluation = _served_check(instance).event.dagster_event.event_specific_data
+    assert evaluation.passed and "vintage cin_2025, published" in evaluation.description
+
+
+# --------------------------------------------------------------------------- landing hygiene (issue 17)
+
+
+def _tick(monkeypatch, site: Site):
+    for name, value in site.env().items():
+        monkeypatch.setenv(name, value)
+    from fact22_assets.definitions import defs
+    from fact22_assets.lifecycle.refresh import landing_sensor
+
+    return landing_sensor(dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), definitions=defs()))
+
+
+def test_links_and_what_is_not_a_file_are_refused_unread_and_the_sensor_says_so(monkeypatch, site):
+    outside = site.release_2025 / C1_2025
+    before = _sha(outside)
+    site.landing.mkdir(parents=True)
+    (site.landing / C1_2025).symlink_to(outside)
+    os.mkfifo(site.landing / "pipe_2013_to_2025.csv")
+    tick = _tick(monkeypatch, site)
+    assert isinstance(tick, dg.SkipReason), tick
+    assert f"landing/{C1_2025}: a symbolic link (to {outside})" in tick.skip_message, tick.skip_message
+    assert "landing/pipe_2013_to_2025.csv: not a regular file (a named pipe)" in tick.skip_message
+    # Moved aside as they are (the link, not what it points to), each with its reason; the target untouched.
+    [link] = (site.landing / "rejected").glob(f"*-{C1_2025}")
+    assert link.is_symlink() and os.readlink(link) == str(outside) and _sha(outside) == before
+    assert "symbolic link" in link.with_name(link.name + ".reason.txt").read_text()
+    [pipe] = (site.landing / "rejected").glob("*-pipe_2013_to_2025.csv")
+    assert stat.S_ISFIFO(pipe.lstat().st_mode)
+    assert not list(site.landing.glob("*.csv"))
+
+
+def test_what_cannot_be_built_triggers_no_rebuild(monkeypatch, site):
+    from fact22_assets.glue import freshness
+    from fact22_assets.lifecycle.refresh import annual_refresh
+
+    site.landing.mkdir(parents=True)
+    (site.landing / "downloads").mkdir()
+    shutil.copy(site.release_2025 / C1_2025, site.landing / "downloads" / C1_2025)
+    (site.landing / (C1_2025 + ".revision.yaml")).write_text("reason: a correction\n")
+    site.land(B1_2025)  # a release landed in part
+    tick = _tick(monkeypatch, site)
+    schedule = annual_refresh(dg.build_schedule_context())
+    for skipped in (tick, schedule):
+        assert isinstance(skipped, dg.SkipReason), skipped
+        said = skipped.skip_message
+        assert "landing/downloads/ is a folder: not read" in said and "waiting for c1 and d3" in said, said
+        assert f"landing/{C1_2025}.revision.yaml declares a revision of a file that is not in the landing folder" in said
+    assert freshness.nothing_to_do()[0]
+    # Nothing moved: they wait (the folder and the sidecar for a person, b1 for its release's other parts).
+    assert _landing(site) == [B1_2025] and (site.landing / "downloads" / C1_2025).exists()
+    assert not (site.landing / "rejected").exists()
+
+
+def test_unused_parts_of_a_known_release_are_set_aside_with_a_note(monkeypatch, site):
+    # DfE's release download holds more files than the warehouse reads: c3 here (its header is any EES file's).
+    c3 = "c3_factors_identified_at_end_of_assessment_2018_to_2025.csv"
+    site.land(c3, (site.release_2025 / B1_2025).read_bytes())
+    for name in RELEASE_2025:
+        site.land(name)
+    request = _tick(monkeypatch, site)
+    assert isinstance(request, dg.RunRequest) and sorted(request.tags[LANDING_TAG_NAME].split(",")) == RELEASE_2025
+    [note] = (site.landing / "set_aside").glob(f"*-{c3}.note.txt")
+    assert "part c3 of a dfe_cin_ees release download, which the warehouse does not use" in note.read_text()
+    assert not (site.landing / "rejected").exists() and _landing(site) == sorted(RELEASE_2025)
+
+
+def test_a_file_far_larger_than_any_part_is_refused_without_being_read(monkeypatch, site):
+    import fact22_assets.core.landing as landing
+    import fact22_assets.core.tabular as tabular
+
+    huge = "b1_children_in_need_2013_to_2026.csv"
+    site.landing.mkdir(parents=True)
+    with open(site.landing / huge, "wb") as handle:  # 300 MB on paper, none on disk
+        handle.truncate(300 * 1024 * 1024)
+    read = []
+    real = tabular.read_csv_table
+    monkeypatch.setattr(landing, "read_csv_table", lambda path, *a, **k: read.append(path) or real(path, *a, **k))
+    tick = _tick(monkeypatch, site)
+    assert isinstance(tick, dg.SkipReason) and f"landing/{huge}: 314.6 MB, more than 10 times the largest file" \
+        in tick.skip_message, tick.skip_message
+    assert read == [] and list((site.landing / "rejected").glob(f"*-{huge}"))
+    assert "refused without reading it" in next((site.landing / "rejected").glob("*.reason.txt")).read_text()
+
+
+# --------------------------------------------------------------------------- what is archived was checked (issue 17)
+
+
+def test_a_file_replaced_during_the_publish_copy_is_not_archived(monkeypatch, site):
+    import fact22_assets.core.landing as landing
+
+    for name in RELEASE_2025:
+        site.land(name)
+    good = _sha(site.release_2025 / C1_2025)
+    _, replacement, _, _ = _bad_c1("dropped digit", site)
+    real = landing.copy_verified
+
+    def replaced_meanwhile(source, target, expected=None):
+        # The data engineer drops a new c1 while the publish step files the checked one.
+        if source.name == C1_2025 and target.parent.name == "cin_2025":
+            (site.landing / C1_2025).write_bytes(replacement)
+        return real(source, target, expected)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(landing, "copy_verified", replaced_meanwhile)
+        _, result = _sensor_refresh(monkeypatch, site, dg.DagsterInstance.ephemeral())
+    assert result.success, _reasons(result)
+    # Filed: the bytes that were checked, under their own checksum; the replacement stays, unfiled.
+    archived = site.warehouse.parent / "releases" / "cin_2025" / C1_2025
+    entry = next(s for s in yaml.safe_load((archived.parent.parent / "accepted_sources.yaml").read_text())["sources"]
+                 if s["path"].endswith(C1_2025))
+    assert _sha(archived) == good == entry["sha256"]
+    assert (site.landing / C1_2025).read_bytes() == replacement and _landing(site) == [C1_2025]
+    assert site.query(f"SELECT DISTINCT source_sha256 FROM raw.cin_ees WHERE source_file LIKE '%{C1_2025}'"
+                      ).source_sha256.tolist() == [good]
+    # The next refresh checks the replacement for what it is, a revision of the published c1, and refuses it;
+    # the published release's own files still verify.
+    _, result = _sensor_refresh(monkeypatch, site, dg.DagsterInstance.ephemeral())
+    reasons = _reasons(result)
+    assert not result.success and "not declared a revision" in reasons, reasons
+    assert "changed since it was catalogued" not in reasons, reasons
+
+
+# --------------------------------------------------------------------------- what must be free, checked first (issue 17)
+
+
+def test_a_read_only_reader_of_the_restricted_file_stops_a_refresh_before_it_builds_saying_so(monkeypatch, site):
+    for name in RELEASE_2025:
+        site.land(name)
+    before = _sha(site.warehouse)
+    holder = _hold(site.warehouse.parent / "restricted" / "casework.duckdb", read_only=True)
+    try:
+        _, result = _sensor_refresh(monkeypatch, site, dg.DagsterInstance.ephemeral(), everything=True)
+    finally:
+        holder.kill()
+        holder.wait()
+    reasons = _reasons(result)
+    assert not result.success and "infrastructure problem" in reasons, reasons
+    assert f"process {holder.pid} (python" in reasons and "open read-only" in reasons, reasons
+    assert "for writing" not in reasons, reasons
+    # Said before anything was built, not after the whole rebuild.
+    assert not result.get_asset_materialization_events()
+    assert _landing(site) == sorted(RELEASE_2025) and not (site.landing / "rejected").exists()
+    assert _sha(site.warehouse) == before
