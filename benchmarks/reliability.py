@@ -18,11 +18,21 @@ three starting states:
 
 For every case it prints: refused (or not published), whether the message
 names the file, row and column, whether the published file's sha256 is
-unchanged, and whether anything is stuck afterwards (a left-over lock, a
-build folder, a partial copy, or the good files refused).
+unchanged, and whether anything is stuck afterwards (a left-over lock, more
+than the one build folder a refused refresh keeps for inspection, a partial
+copy, or the good files refused).
+
+Then the ways in that are not a damaged file (``--skip-front-doors`` leaves them out):
+a subset of assets materialised through Dagster's CLI and in process (the
+published file, the accepted releases and the landing folder must not move,
+and the next refresh must publish the good release), a landed file replaced
+while the publish step files it, a 300 MB file named like a release part (the
+sensor tick's CPU seconds and peak memory), a symbolic link, a folder and an
+orphan revision sidecar in the landing folder, a release landed in part, and
+an evaluator's read-only connection to the restricted case-level file.
 
     python benchmarks/reliability.py [--kinds dropped-digit,empty-file] [--states published-2022] [--skip-kills]
-                                     [--skip-concurrency] [--kill-points "just after the swap"]
+                                     [--skip-concurrency] [--skip-front-doors] [--kill-points "just after the swap"]
 """
 from __future__ import annotations
 
@@ -170,8 +180,8 @@ class Site:
         self.landing.mkdir(parents=True, exist_ok=True)
         (self.landing / name).write_bytes((RELEASE / name).read_bytes() if content is None else content)
 
-    def build(self, **env) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "fact22_assets.build"], env=self.env(**env),
+    def build(self, *args: str, **env) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "fact22_assets.build", *args], env=self.env(**env),
                               capture_output=True, text=True)
 
     def copy(self, root: Path) -> Site:
@@ -184,6 +194,11 @@ class Site:
     def reasons(self) -> str:
         return " ".join(p.read_text() for p in (self.landing / "rejected").glob("*.reason.txt"))
 
+    def last_published(self) -> bool:
+        """Whether the newest run in the logs published (its log says the publish step succeeded)."""
+        logs = sorted((self.warehouse.parent / "logs").glob("*.log"), key=lambda p: p.stat().st_mtime)
+        return bool(logs) and "meta__publication - STEP_SUCCESS" in logs[-1].read_text(errors="replace")
+
     def stuck(self) -> list[str]:
         """What would stop or confuse the next refresh."""
         problems = []
@@ -191,8 +206,11 @@ class Site:
         if list(folder.glob(".*.partial-*")):
             problems.append("partial copy left")
         builds = folder / "build"
-        if builds.exists() and any(builds.iterdir()):
-            problems.append("build folder left")
+        # A refresh that did not publish keeps its build for inspection until the next one starts: one folder,
+        # and only when the last run was not published.
+        kept = [b for b in builds.iterdir()] if builds.exists() else []
+        if len(kept) > 1 or (kept and self.last_published()):
+            problems.append(f"{len(kept)} build folder(s) left")
         lock = folder / ".refresh.lock"
         if lock.exists():
             import fcntl
@@ -228,7 +246,7 @@ def sensor_refresh(site: Site) -> tuple[str, str]:
         os.environ[name] = value
     from fact22_assets.definitions import defs
     from fact22_assets.glue.run_report import failure_reasons
-    from fact22_assets.lifecycle.refresh import landing_sensor, conclude_failed_refresh
+    from fact22_assets.lifecycle.refresh import conclude_failed_refresh, landing_sensor
 
     instance = dg.DagsterInstance.ephemeral()
     definitions = defs()
@@ -402,6 +420,221 @@ def killed(templates: dict[str, Site], scratch: Path, point: str) -> dict:
             "names_file_row_column": True, "published_unchanged": intact, "stuck": ", ".join(stuck) or "no"}
 
 
+# --------------------------------------------------------------------------- ways in that are not a damaged file
+
+SUBSET = "raw/source_files,raw/cin_ees,meta/publication"
+
+
+def _unknown_code_b1() -> bytes:
+    """The 2025 b1 with Cheshire East's ONS code replaced by one no authority has (the issue's reproduction)."""
+    return (RELEASE / B1).read_bytes().replace(b"E06000049", b"E06999999")
+
+
+def _frozen(site: Site) -> tuple:
+    """What a run that must not publish leaves as it was."""
+    manifest = site.warehouse.with_name(site.warehouse.name + ".publication.json")
+    return (sha(site.warehouse), manifest.read_text(), site.landing_files(),
+            (site.warehouse.parent / "releases").exists())
+
+
+def _cli_subset(site: Site) -> subprocess.CompletedProcess:
+    (site.root / "dagster_home").mkdir(exist_ok=True)
+    return subprocess.run([str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "--select", SUBSET,
+                           "-m", "fact22_assets.definitions"], env=site.env(DAGSTER_HOME=str(site.root / "dagster_home")),
+                          capture_output=True, text=True, cwd=site.root)
+
+
+def subset_through_the_cli(templates: dict[str, Site], scratch: Path) -> dict:
+    site = templates["2022"].copy(scratch / "subset-cli")
+    site.land(B1, _unknown_code_b1())
+    site.land(C1)
+    site.land(D3)
+    before = _frozen(site)
+    first = _cli_subset(site)  # the damaged release: refused by raw's own check, naming the code
+    held = _frozen(site) == before and first.returncode != 0
+    site.land(B1)
+    second = _cli_subset(site)  # the good release: the subset is refused by the publication rule
+    held = held and _frozen(site) == before and second.returncode != 0
+    said = "publication refused: this run did not rebuild" in second.stdout + second.stderr
+    names = "E06999999" in first.stdout + first.stderr
+    done = site.build()
+    return {"state": "subset (dagster CLI)", "kind": SUBSET, "refused": held and said,
+            "outcome": f"exits {first.returncode}/{second.returncode}; next make warehouse exit {done.returncode}",
+            "names_file_row_column": names, "published_unchanged": held and done.returncode == 0,
+            "stuck": ", ".join(site.stuck()) or "no"}
+
+
+def _in_process(site: Site, body):
+    """Run ``body(defs, dg)`` with the site's settings in this process (restored after)."""
+    import dagster as dg
+
+    saved = dict(os.environ)
+    os.environ.update(site.env())
+    try:
+        from fact22_assets.definitions import defs
+
+        return body(defs, dg)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def subset_in_process(templates: dict[str, Site], scratch: Path) -> dict:
+    site = templates["2022"].copy(scratch / "subset-in-process")
+    for name in (B1, C1, D3):
+        site.land(name)
+    before = _frozen(site)
+
+    def run(defs, dg):
+        from fact22_assets.glue.run_report import failure_reasons
+
+        result = defs().resolve_job_def("refresh").execute_in_process(
+            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+            asset_selection=[dg.AssetKey(k.split("/")) for k in SUBSET.split(",")])
+        return result.success, " ".join(failure_reasons(result.all_events))
+
+    success, reasons = _in_process(site, run)
+    held = not success and _frozen(site) == before
+    done = site.build()
+    return {"state": "subset (in process)", "kind": SUBSET, "refused": held and "did not rebuild" in reasons,
+            "outcome": f"next make warehouse exit {done.returncode}, left in landing {site.landing_files()}",
+            "names_file_row_column": "staging/" in reasons, "published_unchanged": held and done.returncode == 0,
+            "stuck": ", ".join(site.stuck()) or "no"}
+
+
+def replaced_during_the_publish_copy(templates: dict[str, Site], scratch: Path) -> dict:
+    import fact22_assets.core.landing as landing
+
+    site = templates["2022"].copy(scratch / "replaced-in-copy")
+    for name in (B1, C1, D3):
+        site.land(name)
+    bad, _ = damage("dropped-digit")
+    real = landing.copy_verified
+
+    def replaced_meanwhile(source, target, expected=None):
+        if source.name == C1 and target.parent.name == "cin_2025":
+            (site.landing / C1).write_bytes(bad)
+        return real(source, target, expected)
+
+    landing.copy_verified = replaced_meanwhile
+    try:
+        first, _ = sensor_refresh(site)
+    finally:
+        landing.copy_verified = real
+    archived = site.warehouse.parent / "releases" / "cin_2025" / C1
+    good = hashlib.sha256((RELEASE / C1).read_bytes()).hexdigest()
+    entries = yaml.safe_load((site.warehouse.parent / "releases" / "accepted_sources.yaml").read_text())["sources"]
+    recorded = next(e["sha256"] for e in entries if e["path"].endswith(C1))
+    archived_ok = sha(archived) == good == recorded
+    second, why = sensor_refresh(site)  # the replacement, checked for what it is: a revision, refused
+    return {"state": "replaced in publish copy", "kind": "dropped-digit c1 dropped while filing",
+            "refused": second == "failed" and "changed since it was catalogued" not in why,
+            "outcome": f"first {first}, archived = checked: {archived_ok}; next refresh {second}",
+            "names_file_row_column": f"landing/{C1}" in why, "published_unchanged": archived_ok,
+            "stuck": ", ".join(site.stuck()) or "no"}
+
+
+TICK = """
+import os, resource, sys, time
+import dagster as dg
+started = time.process_time()
+from fact22_assets.definitions import defs
+from fact22_assets.lifecycle.refresh import landing_sensor
+loaded = time.process_time()
+tick = landing_sensor(dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), definitions=defs()))
+print(type(tick).__name__, time.process_time() - loaded, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+print(getattr(tick, "skip_message", "") or "")
+"""
+
+
+def huge_file(templates: dict[str, Site], scratch: Path) -> dict:
+    """A 300 MB text file named like a release part: one sensor tick, its CPU seconds (after loading the
+    definitions) and the process's peak memory."""
+    site = templates["2022"].copy(scratch / "huge")
+    site.landing.mkdir(parents=True, exist_ok=True)
+    line = (RELEASE / C1).read_bytes().split(b"\n")[1] + b"\n"
+    with open(site.landing / "c1_children_in_need_referrals_and_rereferrals_2013_to_2026.csv", "wb") as handle:
+        handle.write((RELEASE / C1).read_bytes().split(b"\n")[0] + b"\n")
+        block = line * 4096
+        while handle.tell() < 300 * 1024 * 1024:
+            handle.write(block)
+    before = sha(site.warehouse)
+    done = subprocess.run([sys.executable, "-c", TICK], env=site.env(), capture_output=True, text=True)
+    kind, seconds, peak = done.stdout.splitlines()[0].split()
+    said = done.stdout.splitlines()[1] if len(done.stdout.splitlines()) > 1 else done.stderr[-300:]
+    refused = list((site.landing / "rejected").glob("*.reason.txt"))
+    return {"state": "landing: huge file", "kind": "300 MB text named like c1 2026", "refused": bool(refused),
+            "outcome": f"{kind}; tick {float(seconds):.2f} s CPU, peak {peak} MB",
+            "names_file_row_column": "refused without reading it" in said, "published_unchanged":
+            sha(site.warehouse) == before, "stuck": ", ".join(site.stuck()) or "no"}
+
+
+def _tick(site: Site) -> tuple[str, str]:
+    done = subprocess.run([sys.executable, "-c", TICK], env=site.env(), capture_output=True, text=True)
+    lines = done.stdout.splitlines()
+    return (lines[0].split()[0], lines[1] if len(lines) > 1 else "") if lines else ("error", done.stderr[-300:])
+
+
+def landing_entries(templates: dict[str, Site], scratch: Path) -> list[dict]:
+    """A link, a folder, an orphan sidecar and a release landed in part: none is read or rebuilt."""
+    rows = []
+    cases = {
+        "symbolic link": lambda s: (s.landing / C1).symlink_to(RELEASE / C1),
+        "folder": lambda s: (s.landing / "download").mkdir() or shutil.copy(RELEASE / C1, s.landing / "download"),
+        "orphan sidecar": lambda s: (s.landing / f"{C1}.revision.yaml").write_text("reason: a correction\n"),
+        "release in part": lambda s: s.land(B1),
+    }
+    expected = {"symbolic link": "a symbolic link", "folder": "is a folder: not read",
+                "orphan sidecar": "declares a revision of a file that is not in the landing folder",
+                "release in part": "waiting for c1 and d3"}
+    for kind, make in cases.items():
+        site = templates["2022"].copy(scratch / f"entry-{kind.replace(' ', '-')}")
+        site.landing.mkdir(parents=True, exist_ok=True)
+        make(site)
+        before, target = sha(site.warehouse), sha(RELEASE / C1)
+        outcome, said = _tick(site)
+        build = site.build()  # make warehouse: nothing to do either
+        rebuilt = "up to date" not in build.stdout
+        rows.append({"state": f"landing: {kind}", "kind": "sensor tick, then make warehouse",
+                     "refused": outcome == "SkipReason" and not rebuilt,
+                     "outcome": f"{outcome}; make warehouse {'REBUILT' if rebuilt else 'up to date'}",
+                     "names_file_row_column": expected[kind] in said,
+                     "published_unchanged": sha(site.warehouse) == before and sha(RELEASE / C1) == target,
+                     "stuck": ", ".join(site.stuck()) or "no"})
+    return rows
+
+
+HOLD = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); print('open', flush=True); time.sleep(900)"
+
+
+def restricted_reader(templates: dict[str, Site], scratch: Path) -> dict:
+    """An evaluator's read-only connection to the restricted file during a refresh that writes it."""
+    site = templates["2022"].copy(scratch / "restricted-reader")
+    for name in (B1, C1, D3):
+        site.land(name)
+    before = sha(site.warehouse)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(site.warehouse.parent / "restricted" / "casework.duckdb")],
+                              stdout=subprocess.PIPE)
+    holder.stdout.readline()
+    try:
+        done = site.build("--force")
+    finally:
+        holder.kill()
+        holder.wait()
+    said = done.stdout + done.stderr
+    built = said.count("  ok  ")
+    return {"state": "restricted file read", "kind": "read-only reader, make warehouse --force",
+            "refused": done.returncode != 0 and "open read-only" in said and "for writing" not in said,
+            "outcome": f"exit {done.returncode}, stages built before stopping: {built}, landed kept: "
+                       f"{site.landing_files() == sorted((B1, C1, D3))}",
+            "names_file_row_column": f"process {holder.pid}" in said, "published_unchanged": sha(site.warehouse) == before,
+            "stuck": ", ".join(site.stuck()) or "no"}
+
+
+FRONT_DOORS = [subset_through_the_cli, subset_in_process, replaced_during_the_publish_copy, huge_file,
+               restricted_reader]
+
+
 def _readable(path: Path) -> bool:
     import duckdb
 
@@ -421,6 +654,9 @@ def main() -> None:
     parser.add_argument("--skip-kills", action="store_true")
     parser.add_argument("--kill-points", default=",".join(KILL_POINTS), help="comma-separated names of KILL_POINTS")
     parser.add_argument("--skip-concurrency", action="store_true")
+    parser.add_argument("--skip-front-doors", action="store_true",
+                        help="leave out the subsets, the replaced copy, the huge file, the landing entries and "
+                             "the restricted reader")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as folder:
@@ -438,6 +674,13 @@ def main() -> None:
             for case in (overlapping, replaced_mid_run):
                 rows.append(case(templates, scratch))
                 print(_line(rows[-1]), flush=True)
+        if not args.skip_front_doors:
+            for case in FRONT_DOORS:
+                rows.append(case(templates, scratch))
+                print(_line(rows[-1]), flush=True)
+            for row in landing_entries(templates, scratch):
+                rows.append(row)
+                print(_line(row), flush=True)
         if not args.skip_kills:
             for point in args.kill_points.split(","):
                 rows.append(killed(templates, scratch, point))

@@ -437,9 +437,9 @@ def reject(files: list[Path], reasons: list[str], rejected: Path, now: datetime 
     all of them (the refresh that included them did not pass).  Each refused
     file gets a name of its own (``<UTC time>-<name>``), so a second refusal
     of a file of the same name never overwrites the first or its reason.  A file's
-    revision sidecar goes with it.  ``checked`` (name -> sha256 of the bytes the
-    run checked): a file whose bytes are no longer those stays, for the next
-    refresh to check as it is now."""
+    revision sidecar goes with it.  ``checked`` (name -> sha256, or its first
+    hex digits, of the bytes the run checked): a file whose bytes are no longer
+    those stays, for the next refresh to check as it is now."""
     named = {f: [r for r in reasons if f.name in r] for f in files}
     if not any(named.values()):
         named = {f: reasons for f in files}
@@ -447,7 +447,7 @@ def reject(files: list[Path], reasons: list[str], rejected: Path, now: datetime 
     for path, own in named.items():
         if not own or not path.is_file():
             continue
-        if checked is not None and path.name in checked and sha256_of(path) != checked[path.name]:
+        if checked is not None and path.name in checked and not sha256_of(path).startswith(checked[path.name]):
             continue
         moved.append(move_with_note(path, rejected, "Refused by the refresh; nothing was published.\n\n"
                                     + "\n\n".join(own) + "\n", REASON_SUFFIX, now))

@@ -1,5 +1,4 @@
 """Dagster resources: the catalogue of sources (shipped, accepted, landing)."""
-import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -9,7 +8,7 @@ from pydantic import PrivateAttr
 from fact22_assets.core.catalogue import Catalogue, Source
 from fact22_assets.core.landing import ACCEPTED_CATALOGUE, landing_files, load_full_catalogue, sidecar_of
 from fact22_assets.core.landing_folder import landing_rules, take_in
-from fact22_assets.glue.run_report import CHECKED_TAG
+from fact22_assets.glue.run_report import CHECKED_TAG, checked_tag
 
 # In a run's build folder: the copy of each landed file that the run checks, builds from and archives.
 INTAKE = "landed"
@@ -74,7 +73,7 @@ class SourcesResource(dg.ConfigurableResource):
             rules = landing_rules(Path(self.data_dir), Path(self.accepted_dir))
             copied = take_in(Path(self.landing_dir), intake, rules)
             if self._instance is not None and copied:
-                self._instance.add_run_tags(self._run_id, {CHECKED_TAG: json.dumps(copied, sort_keys=True)})
+                self._instance.add_run_tags(self._run_id, {CHECKED_TAG: checked_tag(copied)})
             intake.mkdir(parents=True, exist_ok=True)
             self._intake = intake
         return self._intake

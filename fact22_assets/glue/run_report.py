@@ -64,6 +64,18 @@ def infrastructure_failure(reasons: list[str]) -> bool:
     return any(INFRASTRUCTURE in r for r in reasons)
 
 
+def checked_tag(copied: dict[str, str]) -> str:
+    """The run tag naming what the run copied and checked: ``name=<first 16 hex digits of its sha256>;…``."""
+    return ";".join(f"{name}={sha[:16]}" for name, sha in sorted(copied.items()))
+
+
+def checked_files(tag: str | None) -> dict[str, str] | None:
+    """``checked_tag`` read back (None: the run copied nothing, or started before copying)."""
+    if not tag:
+        return None
+    return dict(item.split("=", 1) for item in tag.split(";") if "=" in item)
+
+
 def refused_selection(reasons: list[str]) -> bool:
     """True when publication was refused because the run did not build all the refresh needs (a few assets
     materialised in the UI): its landed files are not at fault either."""

@@ -134,6 +134,7 @@ def publication_definitions(tables: list[dg.AssetKey], blocking: list[dg.AssetCh
                 else entry
             replace_table(con, "meta.publication", log)
             metadata = table_metadata(con, "meta.publication")
+        duckdb.close()
         publish_file(duckdb.build_file, published)
         outputs = publish_outputs(duckdb.outputs_dir, outputs_dir())
         duckdb.mark_published()

@@ -10,7 +10,6 @@ machine stopped it: the retry marker makes the landing folder count as new)
 or refuses them (their data failed).  The run failure sensor concludes the
 runs the daemon launched; `make warehouse` concludes its own.
 """
-import json
 import warnings
 from datetime import UTC, datetime
 
@@ -24,6 +23,7 @@ from fact22_assets.glue.publication_status import PUBLICATION, last_publication,
 from fact22_assets.glue.run_report import (
     CHECKED_TAG,
     LANDING_TAG,
+    checked_files,
     infrastructure_failure,
     refused_selection,
     run_failure_reasons,
@@ -157,8 +157,7 @@ def conclude(instance: dg.DagsterInstance, run_id: str) -> list[str]:
             lines.append(f"the run did not rebuild all that the refresh needs: {len(waiting)} landed file(s) stay "
                          f"in {folder}; run the refresh job")
         elif waiting:
-            checked = json.loads(run.tags[CHECKED_TAG]) if CHECKED_TAG in run.tags else None
-            for path in reject(waiting, reasons, folder / REJECTED, checked=checked):
+            for path in reject(waiting, reasons, folder / REJECTED, checked=checked_files(run.tags.get(CHECKED_TAG))):
                 lines.append(f"refused landing file {path.name.split('-', 1)[-1]}: see {path.name}.reason.txt "
                              f"in {path.parent}")
     instance.add_run_tags(run_id, {CONCLUDED_TAG: datetime.now(UTC).isoformat()})

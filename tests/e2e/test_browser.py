@@ -1,18 +1,12 @@
 """End to end in a real browser: the Dagster UI and the evaluation report, as a person sees them.
 
-A temporary warehouse and Dagster instance are built with the `dagster` CLI
-(every asset and check materialised), `dagster-webserver` serves them on
-127.0.0.1, and headless Chromium (Debian's /usr/bin/chromium) visits the
-asset graph, an asset's checks, a figure asset and the report file.
-Screenshots go to test-artifacts/e2e/.
+A temporary warehouse and Dagster instance are built by `make warehouse`,
+`make ui` serves them on 127.0.0.1 (tests/e2e/conftest.py), and headless
+Chromium (Debian's /usr/bin/chromium) visits the asset graph, an asset's
+checks, a figure asset and the report file.  Screenshots go to
+test-artifacts/e2e/.
 """
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -29,7 +23,6 @@ pytestmark = [
                                                      "(apt-get install -y chromium)"),
 ]
 
-BIN = Path(sys.executable).parent
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "e2e"
 GROUPS_IN_FLOW_ORDER = ["ingest", "staging", "rates", "did", "report"]
 FIGURE_ASSETS = list(report_figures.FIGURES)
@@ -40,65 +33,6 @@ DISMISS = """(() => { if (!document.body.innerText.includes('Join the Dagster co
 GRAPH_X = """Array.from(document.querySelectorAll('*'))
   .filter(e => e.childElementCount === 0 && e.textContent.trim() === %r)
   .map(e => e.getBoundingClientRect()).filter(r => r.x > 450 && r.width > 0).map(r => r.x)"""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_server(url: str, process: subprocess.Popen, log: Path, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"dagster-webserver exited ({process.returncode}):\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/server_info", timeout=5) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"dagster-webserver did not answer on {url}:\n{log.read_text()[-3000:]}")
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """A built warehouse, a Dagster instance holding the run that built it, and the UI serving both."""
-    root = tmp_path_factory.mktemp("e2e")
-    home, landing = root / "dagster_home", root / "landing"
-    home.mkdir()
-    landing.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    warehouse = root / "warehouse" / "fact22.duckdb"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FACT22_", "DAGSTER_"))}
-    env |= {"DAGSTER_HOME": str(home), "FACT22_WAREHOUSE": str(warehouse), "FACT22_LANDING_DIR": str(landing),
-            "GX_ANALYTICS_ENABLED": "False"}
-    # What `make warehouse` runs: the build records its run in DAGSTER_HOME, the instance the UI reads.
-    build = subprocess.run([sys.executable, "-m", "fact22_assets.build"],
-                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
-    assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-4000:]
-    (root / "build_terminal.txt").write_text(build.stdout + build.stderr)
-
-    port = _free_port()
-    log = root / "webserver.log"
-    with open(log, "w") as out:
-        server = subprocess.Popen([str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port),
-                                   "-w", str(REPO_ROOT / "workspace.yaml")],
-                                  cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                  start_new_session=True)  # its own group: the code server it starts goes with it
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for_server(url, server, log)
-        yield {"url": url, "outputs": warehouse.parent / "outputs", "log": log, "build": build,
-               "warehouse": warehouse}
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
 
 
 @pytest.fixture(scope="module")

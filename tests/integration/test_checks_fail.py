@@ -288,3 +288,35 @@ def test_the_attack_recovers_nothing_from_the_built_marts(built_warehouse):
     con.close()
     findings = attack(marts_now)
     assert findings.empty, findings.to_string()
+
+
+# --- raw's own checks of authority codes: a bad code refuses only the file that holds it, named with its value
+
+CODES_KNOWN_CASES = [
+    pytest.param(raw.raw_cin_ees_authority_codes_known,
+                 ["UPDATE raw.cin_ees SET area_code = 'E06999999' WHERE area_name = 'Cheshire East' "
+                  "AND collection_year = 2016"],
+                 ["unknown authority code E06999999", "source_column=new_la_code", "old_la_code=895",
+                  "b1_children_in_need"], id="raw_cin_ees_authority_codes_known"),
+    # A real code, but another authority's: Cheshire West and Chester's beside Cheshire East's DfE number.
+    pytest.param(raw.raw_cin_sfr_authority_codes_known,
+                 ["UPDATE raw.cin_sfr SET area_code = 'E06000050' WHERE area_name = 'Cheshire East' "
+                  "AND area_code IS NOT NULL"],
+                 ["authority code E06000050 is not the code of DfE number 895", "source_row="],
+                 id="raw_cin_sfr_authority_codes_known"),
+]
+
+
+@pytest.mark.parametrize(("check", "damage", "says"), CODES_KNOWN_CASES)
+def test_authority_codes_known_fails_naming_file_row_column_and_code(warehouse_copy, check, damage, says):
+    warehouse, _ = warehouse_copy
+    resource = DuckDBResource(database=str(warehouse))
+    assert check(duckdb=resource).passed
+    _damage(warehouse, damage)
+    result = check(duckdb=resource)
+    assert not result.passed
+    assert all(text in _evidence(result) for text in says), _evidence(result)[:2000]
+
+
+SHOWN_ELSEWHERE |= {"raw_cin_ees_authority_codes_known": "test_authority_codes_known_fails_naming_file_row_column_and_code",
+                    "raw_cin_sfr_authority_codes_known": "test_authority_codes_known_fails_naming_file_row_column_and_code"}
