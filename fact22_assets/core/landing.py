@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from .audit import RunAudit, require_publishable
-from .catalogue import ACCEPTED_CATALOGUE, Catalogue, Release, Source, file_sha256, load_catalogue
+from .catalogue import ACCEPTED_CATALOGUE, Catalogue, Release, Source, file_sha256, load_catalogue, read_yaml
 from .errors import SourceDataError
 from .files import write_atomically
 from .landing_folder import (
@@ -37,7 +37,7 @@ from .landing_folder import (
     sha256_of,
     survey,
 )
-from .tabular import read_csv_table
+from .tabular import CsvTable, read_csv_table
 
 EES_SYMBOLS = {"c": "suppressed", "x": "not_available", "..": "not_available", "u": "low_reliability",
                "z": "not_applicable", ":": "not_available"}
@@ -107,8 +107,7 @@ def _closest(header: list[str], layouts: list[dict]) -> tuple[dict, list[str]]:
     return scored[0][2], scored[0][3]
 
 
-def _csv_years(path: Path, display: str) -> tuple[list[str], int, int]:
-    table = read_csv_table(path, display)
+def _csv_years(path: Path, display: str, table: CsvTable) -> tuple[list[str], int, int]:
     at = table.column_index("time_period")
     years = []
     for i, row in enumerate(table.rows):
@@ -155,11 +154,11 @@ def identify(path: Path, document: dict, catalogue: Catalogue, display: str | No
     options = {k: v for k, v in layout.items()
                if k not in {"layout_id", "family", "publisher", "publication", "requires"}}
     if family == "dfe_cin_ees":
-        header, first, last = _csv_years(path, display)
+        header, first, last = _csv_years(path, display, table)
         release = _release(catalogue, f"cin_{last}", layout, last, EES_SYMBOLS)
         options["years"] = [first, last]
     elif family == "dfe_population_0_17":
-        header, first, last = _csv_years(path, display)
+        header, first, last = _csv_years(path, display, table)
         release = _release(catalogue, f"dfe_population_{last + 1}", layout, last, {"x": "not_available",
                                                                                     "c": "suppressed"})
     else:
@@ -268,7 +267,7 @@ def landing_catalogue(data_dir: Path, accepted: Path, landing: Path,
     (core/landing_folder.py: regular text files of a plausible size; ``rules``
     default to the catalogue's)."""
     shipped_path = data_dir / "sources.yaml"
-    document = yaml.safe_load(shipped_path.read_text(encoding="utf-8")) or {}
+    document = read_yaml(shipped_path)
     catalogue = load_catalogue(shipped_path, document=document)
     accepted_file = accepted / ACCEPTED_CATALOGUE
     if accepted_file.exists():

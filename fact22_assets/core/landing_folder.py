@@ -31,9 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import yaml
-
-from .catalogue import ACCEPTED_CATALOGUE, load_catalogue
+from .catalogue import ACCEPTED_CATALOGUE, load_catalogue, read_yaml
 from .errors import InfrastructureError
 
 REJECTED = "rejected"
@@ -88,7 +86,7 @@ def rules_for(sources: Iterable, document: dict) -> LandingRules:
 def landing_rules(data_dir: Path, accepted_dir: Path) -> LandingRules:
     """The rules from the shipped catalogue and the accepted one (the sizes of the files they name)."""
     shipped = data_dir / "sources.yaml"
-    document = yaml.safe_load(shipped.read_text(encoding="utf-8")) or {}
+    document = read_yaml(shipped)
     sources = list(load_catalogue(shipped, document=document).sources)
     accepted = accepted_dir / ACCEPTED_CATALOGUE
     if accepted.exists():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from fact22_assets.core.catalogue import ACCEPTED_CATALOGUE, load_catalogue
@@ -48,14 +49,40 @@ def landing_inputs() -> list[Path]:
 
     if not survey(landing_dir()).files:
         return []
-    from fact22_assets.core.landing import landing_catalogue, sidecar_of
+    from fact22_assets.core.landing import sidecar_of
     from fact22_assets.core.landing_folder import landing_rules
 
     try:
-        files = [s.path for s in landing_catalogue(data_dir(), accepted_dir(), landing_dir()).candidates]
+        files = [s.path for s in current_landing().candidates]
     except Exception:  # noqa: BLE001 - a landed file the catalogue cannot read is something to do: the run refuses it
         files = list(survey(landing_dir(), landing_rules(data_dir(), accepted_dir())).files)
     return [*files, *(sidecar_of(p) for p in files if sidecar_of(p).is_file())]
+
+
+def _stamp(path: Path) -> tuple:
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return (str(path), None)
+    return (str(path), status.st_size, status.st_mtime_ns)
+
+
+def current_landing():
+    """The catalogue with the landing folder's files (core/landing.py ``landing_catalogue``), built once
+    per state of the files it reads: the sensor, the freshness check and the plan all ask for it."""
+    from fact22_assets.core.landing import sidecar_of
+    from fact22_assets.core.landing_folder import survey
+
+    state = (_stamp(data_dir() / "sources.yaml"), _stamp(accepted_dir() / ACCEPTED_CATALOGUE),
+             tuple((_stamp(p), _stamp(sidecar_of(p))) for p in survey(landing_dir()).files))
+    return _landing(str(data_dir()), str(accepted_dir()), str(landing_dir()), state)
+
+
+@lru_cache(maxsize=8)
+def _landing(data: str, accepted: str, landing: str, _state: tuple):
+    from fact22_assets.core.landing import landing_catalogue
+
+    return landing_catalogue(Path(data), Path(accepted), Path(landing))
 
 
 def current_fingerprint() -> Fingerprint:
@@ -81,11 +108,9 @@ class RefreshPlan:
 def current_source_versions() -> dict[str, str]:
     """Every source's data version now (core/source_versions.py), landing candidates included."""
     # Imported here: `nothing_to_do` must stay light (the parsers' imports cost more than its answer).
-    from fact22_assets.core.landing import load_full_catalogue
     from fact22_assets.core.source_versions import source_versions
 
-    catalogue, _ = load_full_catalogue(data_dir(), accepted_dir(), landing_dir())
-    return source_versions(catalogue, data_dir() / "reference", _casework_files(), studies_path())
+    return source_versions(current_landing().catalogue, data_dir() / "reference", _casework_files(), studies_path())
 
 
 def _casework_files() -> list[Path]:
@@ -173,13 +198,12 @@ def decide(trigger: str, force: bool = False) -> RefreshDecision:
     folder, notes = landing_dir(), []
     landed, waiting_parts = [], []
     if not survey(folder).empty:
-        from fact22_assets.core.landing import landing_catalogue
         from fact22_assets.core.landing_folder import landing_rules, set_aside_published, tidy
 
         rules = landing_rules(data_dir(), accepted_dir())
         notes += tidy(folder, survey(folder, rules))
         try:
-            found = landing_catalogue(data_dir(), accepted_dir(), folder, rules)
+            found = current_landing()
         except Exception:  # noqa: BLE001 - whatever a landed file does to the reader, the run refuses it with the reason
             landed = [p.name for p in survey(folder, rules).files]
         else:

@@ -69,7 +69,11 @@ def refresh_selection(decision: RefreshDecision, graph) -> list[dg.AssetKey] | N
 
 
 def _graph(context):
-    return context.repository_def.asset_graph if context.repository_def is not None else None
+    """The asset graph the context evaluates against (None when it has none, as a context built by hand)."""
+    try:
+        return context.repository_def.asset_graph if context.repository_def is not None else None
+    except dg.DagsterInvariantViolationError:
+        return None
 
 
 @dg.schedule(job=refresh, cron_schedule=["0 6 15 7 *", "0 6 15 11 *"], execution_timezone="Europe/London",
