@@ -18,6 +18,7 @@ import re
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import dagster as dg
 import duckdb
@@ -240,7 +241,7 @@ def published_location(resource: DuckDBResource, path: Path) -> tuple[Path, str]
     from fact22_assets.settings import outputs_dir, outputs_url
 
     relative = Path(path).relative_to(outputs_of(resource))
-    return outputs_dir() / relative, f"{outputs_url()}/{relative.as_posix()}"
+    return outputs_dir() / relative, f"{outputs_url()}/{quote(relative.as_posix())}"
 
 
 def outputs_of(resource: DuckDBResource) -> Path:

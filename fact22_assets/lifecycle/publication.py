@@ -99,12 +99,14 @@ def publication_definitions(tables: list[dg.AssetKey], blocking: list[dg.AssetCh
             raise InfrastructureError(f"input file(s) changed while the refresh ran: {', '.join(changed)}",
                                       "nothing was published; leave the files alone while a refresh runs - the "
                                       "next refresh checks them as they are now")
+        # What the publication is built from, taken now: a file landing later is the next refresh's.
+        versions = current_source_versions()
         catalogue, candidates = sources.full_catalogue()
         published = Path(duckdb.published)
         with duckdb.get_connection() as con:
             has_vintages = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' "
                                        "AND table_name = 'cin_rates_vintages'").fetchone()[0]
-            # A first publication of a subset (the casework strands alone) has no children-in-need vintage yet.
+            # A warehouse without the children-in-need marts (none built yet) has no vintage.
             vintage = con.execute("SELECT max_by(vintage, vintage_rank) FROM marts.cin_rates_vintages"
                                   ).fetchone()[0] if has_vintages else None
             checked.insert(0, "run_id", context.run.run_id)
@@ -144,7 +146,7 @@ def publication_definitions(tables: list[dg.AssetKey], blocking: list[dg.AssetCh
             # Each source's data version, so that the next refresh rebuilds only downstream of those that change.
             write_atomically(publication_manifest_path(),
                              now.to_json(run_id=context.run.run_id, code_version=code_version(),
-                                         sources=current_source_versions()).encode())
+                                         sources=versions).encode())
         context.log.info(f"published {published} (vintage {vintage}) and {len(outputs)} output file(s); "
                          f"accepted {len(filed.stored)} landed file(s)")
         for name in filed.left:

@@ -38,3 +38,20 @@ def test_nothing_published_says_so(tmp_path):
     with dg.instance_for_test() as instance:
         said = report_stale_publication(instance, tmp_path / "none.duckdb", "failed-run", [])
     assert said == "nothing is published: the latest refresh (run failed-run) failed"
+
+
+def test_output_links_point_at_the_served_published_outputs_not_a_build_folder(tmp_path, monkeypatch):
+    from fact22_assets.glue.publishing import BuildDuckDBResource, outputs_of, published_location
+
+    monkeypatch.setenv("FACT22_WAREHOUSE", str(tmp_path / "warehouse" / "fact22.duckdb"))
+    monkeypatch.delenv("FACT22_OUTPUTS", raising=False)
+    monkeypatch.delenv("FACT22_OUTPUTS_URL", raising=False)
+    resource = BuildDuckDBResource(database=str(tmp_path / "b.duckdb"), published=str(tmp_path / "p.duckdb"),
+                                   build_root=str(tmp_path / "warehouse" / "build"), lock_path=str(tmp_path / "lock"))
+    drawn = outputs_of(resource) / "figures" / "fact22 study" / "event_study.png"
+    assert "build" in drawn.parts
+    path, url = published_location(resource, drawn)
+    assert path == tmp_path / "warehouse" / "outputs" / "figures" / "fact22 study" / "event_study.png"
+    assert url == "http://127.0.0.1:3001/figures/fact22%20study/event_study.png"
+    monkeypatch.setenv("FACT22_OUTPUTS_URL", "http://127.0.0.1:4001/")
+    assert published_location(resource, drawn)[1] == "http://127.0.0.1:4001/figures/fact22%20study/event_study.png"
