@@ -3,6 +3,7 @@ then says so on meta/publication (a failed check and an observation)."""
 import dagster as dg
 import duckdb
 import pandas as pd
+import pytest
 
 from fact22_assets.glue.publication_status import CHECK, PUBLICATION, report_stale_publication
 
@@ -55,3 +56,20 @@ def test_output_links_point_at_the_served_published_outputs_not_a_build_folder(t
     assert url == "http://127.0.0.1:3001/figures/fact22%20study/event_study.png"
     monkeypatch.setenv("FACT22_OUTPUTS_URL", "http://127.0.0.1:4001/")
     assert published_location(resource, drawn)[1] == "http://127.0.0.1:4001/figures/fact22%20study/event_study.png"
+
+
+@pytest.mark.parametrize("holder, says, never", [
+    ("However, you would be able to open this database in read-only mode, e.g. by using the -readonly parameter "
+     "in the CLI.", "has the restricted file open read-only", "for writing"),
+    ("", "has the restricted file open for writing", "read-only"),
+])
+def test_a_held_file_is_reported_as_held_by_whom_and_how(holder, says, never):
+    from fact22_assets.glue.publishing import infrastructure_error
+
+    # DuckDB's own words when another process holds the file (1.x and 2.x).
+    error = duckdb.IOException(f'IO Error: Could not set lock on file "/x/casework.duckdb": Conflicting lock is '
+                               f"held in /usr/bin/python3.11 (PID 4242). {holder} See also "
+                               "https://duckdb.org/docs/current/connect/concurrency")
+    said = str(infrastructure_error(error, "the restricted file"))
+    assert "infrastructure problem" in said and "process 4242 (python3.11)" in said and says in said, said
+    assert never not in said.split("What to do")[0], said
