@@ -10,7 +10,7 @@ import pytest
 
 from fact22_assets.settings import REPO_ROOT
 
-from .browser import CHROMIUM, Browser
+from .browser import CHROMIUM, Browser, BrowserError
 from .test_browser import DISMISS
 
 pytestmark = [
@@ -37,7 +37,10 @@ def _visit(browser: Browser, url: str, *needles: str, timeout: float = 180) -> s
     browser.open(url)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:  # the first-visit dialog may cover the page until dismissed
-        browser.evaluate(DISMISS)
+        try:
+            browser.evaluate(DISMISS)
+        except BrowserError:  # the page has no body yet
+            pass
         text = browser.text()
         if all(n in text for n in needles):
             return text
