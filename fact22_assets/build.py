@@ -160,7 +160,8 @@ def execute(job: dg.JobDefinition, instance: dg.DagsterInstance, run_config: dic
 
     chosen = job.get_subset(asset_selection=set(keys)) if keys is not None else job
     runnable = InMemoryJob(chosen)
-    plan = create_execution_plan(runnable, run_config=run_config, instance_ref=instance.get_ref())
+    plan = create_execution_plan(runnable, run_config=run_config,
+                                 instance_ref=instance.get_ref() if instance.is_persistent else None)
     remote, code = origins(job.name)
     run = instance.create_run_for_job(job_def=job, execution_plan=plan, run_id=run_id, run_config=run_config,
                                       tags={**job.run_tags, **(tags or {})},

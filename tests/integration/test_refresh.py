@@ -772,6 +772,11 @@ def test_population_only_change_rebuilds_only_what_depends_on_it(site):
 
     instance = dg.DagsterInstance.from_config(str(site.root / "dagster_home"))
     run = instance.get_runs(limit=1)[0]
+    # `make warehouse` runs carry the code location's origin: the UI lists them under the job `refresh`.
+    label = run.remote_job_origin.repository_origin.get_label()
+    assert label == "__repository__@fact22_assets" and run.tags["fact22/trigger"] == "make warehouse"
+    assert [r.run_id for r in instance.get_runs(dg.RunsFilter(job_name="refresh", tags={".dagster/repository": label}))
+            ] == [run.run_id]
     built = {r.dagster_event.asset_key.to_user_string()
              for r in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)}
     assert {"raw/ons_population", "staging/population_area_year", "marts/cin_rates", "marts/did_results",
