@@ -23,7 +23,8 @@ ARTIFACTS = REPO_ROOT / "test-artifacts" / "e2e"
 LINKS = """fetch('/graphql', {method: 'POST', headers: {'Content-Type': 'application/json'},
   body: JSON.stringify({query: `{ assetNodes { assetKey { path }
     assetMaterializations(limit: 1) { runId metadataEntries { label __typename
-      ... on UrlMetadataEntry { url } ... on PathMetadataEntry { path } } } } }`})})
+      ... on UrlMetadataEntry { url } ... on PathMetadataEntry { path } ... on MarkdownMetadataEntry { mdStr }
+    } } } }`})})
   .then(r => r.json())"""
 
 
@@ -72,8 +73,9 @@ def _links(browser: Browser, site) -> dict[str, dict[str, str]]:
     for node in nodes:
         for materialization in node["assetMaterializations"]:
             found["/".join(node["assetKey"]["path"])] = {
-                entry["label"]: entry.get("url") or entry.get("path") for entry in materialization["metadataEntries"]
-                if entry["__typename"] in ("UrlMetadataEntry", "PathMetadataEntry")}
+                entry["label"]: entry.get("url") or entry.get("path") or entry.get("mdStr")
+                for entry in materialization["metadataEntries"]
+                if entry["__typename"] in ("UrlMetadataEntry", "PathMetadataEntry", "MarkdownMetadataEntry")}
     return found
 
 
@@ -81,9 +83,11 @@ def test_every_output_link_opens_in_the_browser(site, browser):
     links = _links(browser, site)
     urls = {f"{asset} {label}": value for asset, entries in links.items() for label, value in entries.items()
             if value.startswith(("http", "file:"))}
-    # Nothing points into a run's build folder, which publication empties.
+    # Nothing points into a run's build folder, which publication empties (nor names one in its text).
     assert not [k for k, v in urls.items() if v.startswith("file:")], urls
-    assert not [k for asset, entries in links.items() for k, v in entries.items() if "/build/" in v], links
+    into_build = [f"{asset} {k}" for asset, entries in links.items() for k, v in entries.items()
+                  if f"/build/{_build_run_id(site)}/" in v]
+    assert into_build == [], into_build
     outputs = site["outputs_url"] + "/"
     assert all(v.startswith(outputs) for v in urls.values()), urls
     report, explorer = links["reports/evaluation_report"]["url"], links["reports/authority_explorer"]["open"]

@@ -206,7 +206,8 @@ def reports_evaluation_report(context: dg.AssetExecutionContext, duckdb: DuckDBR
             "path": dg.MetadataValue.path(str(published_location(duckdb, path)[0])),
             "url": dg.MetadataValue.url(published_location(duckdb, path)[1]),
             "study_id": dg.MetadataValue.text(scope.study.study_id),
-            "reports": dg.MetadataValue.md("\n".join(f"- `{study}`: {p}" for study, p in written.items())),
+            "reports": dg.MetadataValue.md("\n".join(f"- `{study}`: [{p.name}]({published_location(duckdb, p)[1]})"
+                                                for study, p in written.items())),
             "vintage": dg.MetadataValue.text(scope.vintage),
             "figures": dg.MetadataValue.int(len(names)),
             "size_bytes": dg.MetadataValue.int(len(main_text.encode("utf-8"))),

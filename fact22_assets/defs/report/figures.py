@@ -198,7 +198,8 @@ def _figure_asset(name: str, description: str, deps: list[dg.AssetKey], draw: Ca
         metadata["files"] = dg.MetadataValue.int(len(drawn))
         if others:
             metadata["other_studies"] = dg.MetadataValue.md("\n".join(
-                f"- `{study_id}`: {len(each)} figure(s) in `{outputs / FIGURES_DIR / study_id}`" for study_id, each in others))
+                f"- `{study_id}`: {len(each)} figure(s) in [{FIGURES_DIR}/{study_id}/]"
+                f"({published_location(duckdb, outputs / FIGURES_DIR / study_id)[1]}/)" for study_id, each in others))
         context.log.info(f"wrote {len(drawn) + sum(len(each) for _, each in others)} figure(s) to "
                          f"{outputs / FIGURES_DIR}")
         return dg.MaterializeResult(metadata=metadata)
