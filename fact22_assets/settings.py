@@ -83,6 +83,12 @@ def outputs_dir() -> Path:
     return Path(os.environ.get("FACT22_OUTPUTS", warehouse_path().parent / "outputs"))
 
 
+def calibration_dir() -> Path:
+    """The national placebo study's result files (parquet, one per outcome, with a manifest each), beside the
+    warehouse: the calibration job writes them, the refresh reads them as the source ``calibration``."""
+    return Path(os.environ.get("FACT22_CALIBRATION_DIR", warehouse_path().parent / "calibration"))
+
+
 @lru_cache(maxsize=1)
 def code_version() -> str:
     """The git commit that produced a result (with "+dirty" for uncommitted

@@ -6,6 +6,8 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
+from fact22_assets.core.calibration.rates import with_calibration
+from fact22_assets.core.did.contract import RESULTS
 from fact22_assets.core.did.estimators import ESTIMATORS, MART_DESCRIPTIONS, mart_names
 from fact22_assets.core.did.evaluation import evaluate_outcome, stack_outcomes
 from fact22_assets.core.did.prepared import PreparedPanel
@@ -18,6 +20,7 @@ from fact22_assets.glue.tables import replace_table, sql_dependencies, sql_text,
 from fact22_assets.settings import code_version
 
 GROUP = "did"
+CALIBRATION = dg.AssetKey(["marts", "estimator_calibration"])
 # The columns every mart's rows are keyed by: all an empty mart has.
 EMPTY_MART = {"study_id": "str", "vintage": "str", "outcome": "str", "code_version": "str"}
 # Every mart the registered estimators write, then the asset's own log of runs.
@@ -28,7 +31,7 @@ TABLES = {**{name: MART_DESCRIPTIONS[name] for name in mart_names()},
 # Read here: the three SQL files below, and the deprivation scores.
 DEPS = sorted({*sql_dependencies("did/panel.sql"), *sql_dependencies("did/neighbours.sql"),
                *sql_dependencies("did/neighbours_by_unit.sql"), *sql_dependencies("did/vintages.sql"),
-               dg.AssetKey(["raw", "deprivation"]), source_key(STUDIES)},
+               dg.AssetKey(["raw", "deprivation"]), source_key(STUDIES), CALIBRATION},
               key=lambda key: key.to_user_string())
 
 
@@ -86,6 +89,9 @@ def _estimate_all(context: dg.AssetExecutionContext, con) -> dict[str, pd.DataFr
     out = {name: pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(EMPTY_MART)).astype(EMPTY_MART)
            for name, frames in tables.items() if name != "did_runs"}
     out["did_runs"] = pd.DataFrame(runs).assign(code_version=version)
+    # Whether each row's p-value is calibrated, from the national placebo study (core/calibration/rates.py).
+    calibration = con.execute("SELECT * FROM marts.estimator_calibration").df()
+    out[RESULTS] = with_calibration(out[RESULTS], calibration, {e.study.study_id: e for e in studies})
     return out
 
 
