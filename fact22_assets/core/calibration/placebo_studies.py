@@ -95,7 +95,7 @@ LOO_APPROXIMATION = {
 STUDY_COLUMNS = [
     "unit_code", "first_post_year", "outcome", "method", "placebo", "comparator_code", "estimate",
     "p_classical", "p_hc1", "permutation_p_value", "reselected_p_value", "post_rmspe_p_value", "se_placebo",
-    "n_placebos", "mde", "mde_normal", "placebo_sd", "n_placebos_mde",
+    "n_placebos", "mde", "mde_normal", "placebo_sd", "n_placebos_mde", "pre_period_noise",
 ]
 
 
@@ -138,6 +138,12 @@ def run_slice(inputs: SliceInputs, treated: Sequence[str] | None = None,
     if PENALISED_SC in methods:
         rows += _penalised_rows(data, chosen)
     table = pd.DataFrame(rows, columns=STUDY_COLUMNS)
+    # How noisy the treated authority's own outcome is: the sd of its year-to-year changes over the pre-period
+    # (rejection rates are also read by thirds of it: a placebo test can be calibrated on average and not for
+    # authorities as steady, or as noisy, as a given treated one).
+    changes = np.diff(data.y[:, :data.n_pre], axis=1)
+    noise = dict(zip(data.codes, np.std(changes, axis=1, ddof=1)))
+    table["pre_period_noise"] = table["unit_code"].map(noise)
     table["first_post_year"] = inputs.start_year
     table["outcome"] = inputs.outcome
     for column in ("n_placebos", "n_placebos_mde"):
