@@ -34,7 +34,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import stats
+
+from .. import measures
 
 ALPHA = 0.05
 POWER = 0.80
@@ -115,3 +118,42 @@ def diluted_effect(reach_per_year: float, effect_per_family: float, population: 
 def _finite(values: Sequence[float]) -> np.ndarray:
     values = np.asarray(values, dtype=float).ravel()
     return values[np.isfinite(values)]
+
+
+DILUTION_COLUMNS = [
+    "study_id", "vintage", "treated_unit_code", "outcome", "reach_per_year", "reach_unit", "plausible_effect",
+    "population", "population_column", "implied_effect", "largest_effect", "reach_source",
+]
+
+
+def dilution(entries, populations) -> pd.DataFrame:
+    """Per study with a reach, data vintage and outcome: what the programme could change at authority level.
+
+    ``populations``: vintage, unit_code, collection_year and the rates' denominators (population_all_ages,
+    population_0_17).  The population is the treated authority's mean over the post-period years (the
+    outcome's own denominator); a vintage without all of them is left out.  implied_effect = reach x
+    plausible_effect / population x 10,000; largest_effect = reach x 1 / population x 10,000 (every family
+    served changing by one event a year, the most such a programme could do).
+    """
+    rows = []
+    for entry in entries:
+        reach, study = entry.reach, entry.study
+        if reach is None:
+            continue
+        own = populations[(populations["unit_code"] == study.treated_unit_code)
+                          & populations["collection_year"].isin(study.post_years)]
+        for vintage, rows_of_vintage in own.groupby("vintage", sort=True):
+            for outcome in study.outcomes:
+                column = measures.rate(outcome).denominator
+                values = rows_of_vintage[column].dropna()
+                if len(values) < len(study.post_years):
+                    continue
+                population = float(values.mean())
+                rows.append({"study_id": study.study_id, "vintage": vintage, "treated_unit_code": study.treated_unit_code,
+                             "outcome": outcome, "reach_per_year": reach.per_year, "reach_unit": reach.unit,
+                             "plausible_effect": reach.plausible_effect, "population": population,
+                             "population_column": column,
+                             "implied_effect": diluted_effect(reach.per_year, reach.plausible_effect, population),
+                             "largest_effect": diluted_effect(reach.per_year, 1.0, population),
+                             "reach_source": reach.source})
+    return pd.DataFrame(rows, columns=DILUTION_COLUMNS)
