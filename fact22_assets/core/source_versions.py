@@ -63,7 +63,9 @@ def source_versions(catalogue: Catalogue, reference_dir: Path, casework_files: I
     versions[CASEWORK] = _files_digest(sorted(casework_files))
     versions[STUDIES] = _files_digest([studies_file])
     # The national placebo study's result files (core/calibration/files.py), written by its own job.
-    versions[CALIBRATION] = _files_digest(sorted(calibration_files))
+    # Named in its digest: no calibration yet must not share a version with another empty source.
+    versions[CALIBRATION] = _digest([CALIBRATION, *(f"{p.name}\0{file_sha256(p)}" for p in calibration_files
+                                                    if p.is_file())])
     return versions
 
 

@@ -288,3 +288,86 @@ def test_the_attack_recovers_nothing_from_the_built_marts(built_warehouse):
     con.close()
     findings = attack(marts_now)
     assert findings.empty, findings.to_string()
+
+
+# --- calibration: the national placebo study's marts (filled from a simulated slice) and what they feed
+
+CALIBRATION_CHECKS = ("estimator_calibration_recomputes", "calibration_studies_valid", "detectable_effects_valid",
+                      "did_results_calibration_agrees", "did_dilution_recomputes")
+SHOWN_ELSEWHERE.update({name: "the calibration block at the end of this file" for name in CALIBRATION_CHECKS})
+
+
+@pytest.fixture
+def calibrated_copy(warehouse_copy, tmp_path, monkeypatch) -> Path:
+    """The warehouse copy with the calibration marts loaded from a simulated slice's result files."""
+    from fact22_assets.core.calibration.design import Design
+    from fact22_assets.core.calibration.files import write_results
+    from fact22_assets.core.calibration.placebo_studies import SliceInputs, run_slice
+    from fact22_assets.core.did.prepared import PreparedPanel
+    from fact22_assets.core.did.simulated_panel import simulated_panel
+    from fact22_assets.core.did.study import RankingRule
+    from fact22_assets.defs.calibration.marts import COLUMNS, calibration_tables
+
+    panel = PreparedPanel(simulated_panel(n_units=30, years=range(2010, 2021), effect=0.0, seed=1))
+    design = Design(5, 4, "cin_at_31_march", RankingRule(), "2021")
+    table = run_slice(SliceInputs(panel, design, 2016, "closures_per_10k"),
+                      methods=["ols", "ols_with_covariate", "twfe_all_donors", "synthetic_control"])
+    table = table.assign(vintage="cin_2025", design=design.label, unit_name=table["unit_code"])
+    manifest = {"outcome": "closures_per_10k", "vintage": "cin_2025", "code_version": "test", "computed_at": "now",
+                "design": [design.label], "start_years": [2016], "n_studies": 31, "n_placebo_studies": 31,
+                "methods": ["ols"], "seed": 0, "approximations": {}, "cpu_seconds": 0, "wall_seconds": 0, "workers": 1}
+    write_results(tmp_path / "calibration", "closures_per_10k", table, manifest)
+    monkeypatch.setenv("FACT22_CALIBRATION_DIR", str(tmp_path / "calibration"))
+    warehouse, _ = warehouse_copy
+    con = duckdb.connect(str(warehouse))
+    try:
+        for name, frame in calibration_tables().items():
+            data = frame[COLUMNS[name]]
+            con.register("frame", data)
+            con.execute(f"CREATE OR REPLACE TABLE marts.{name} AS SELECT * FROM frame")
+            con.unregister("frame")
+    finally:
+        con.close()
+    return warehouse
+
+
+CALIBRATION_CASES = [
+    ("estimator_calibration_recomputes",
+     ["UPDATE marts.estimator_calibration SET rejections = rejections + 1 "
+      "WHERE method = 'twfe_all_donors' AND alpha = 0.05"], "twfe_all_donors"),
+    ("estimator_calibration_recomputes",
+     ["UPDATE marts.estimator_calibration SET calibrated = NOT calibrated WHERE method = 'ols' AND alpha = 0.1 "
+      "AND p_value_kind = 'hc1'"], "method=ols"),
+    ("estimator_calibration_recomputes",
+     ["DELETE FROM marts.estimator_calibration WHERE method = 'synthetic_control' AND p_value_kind = 'post_rmspe'"],
+     "post_rmspe"),
+    ("calibration_studies_valid",
+     ["UPDATE marts.calibration_studies SET p_hc1 = 1.5 WHERE unit_code = 'E99000003' AND method = 'ols'"],
+     "unit_code=E99000003"),
+    ("detectable_effects_valid",
+     ["UPDATE marts.detectable_effects SET mde = -mde WHERE unit_code = 'E99000007' AND method = 'twfe_all_donors'"],
+     "E99000007"),
+    ("detectable_effects_valid",
+     ["UPDATE marts.detectable_effects SET mde_normal = mde_normal * 1.1 WHERE unit_code = 'E99000002'"],
+     "E99000002"),
+    ("did_results_calibration_agrees",
+     ["UPDATE marts.did_results SET inference_calibrated = true, calibrated_rejection_rate = 0.05 "
+      "WHERE study_id = 'fact22_cheshire_east' AND method = 'synthetic_did'"], "synthetic_did"),
+    ("did_dilution_recomputes",
+     ["UPDATE marts.did_dilution SET implied_effect = implied_effect * 10 WHERE outcome = 'closures_per_10k' "
+      "AND study_id = 'fact22_cheshire_east'"], "study_id=fact22_cheshire_east"),
+]
+
+
+@pytest.mark.parametrize(("name", "damage", "names"), CALIBRATION_CASES,
+                         ids=[f"{c[0]}-{k}" for k, c in enumerate(CALIBRATION_CASES)])
+def test_calibration_checks_pass_on_the_build_and_fail_on_damage(calibrated_copy, name, damage, names):
+    from fact22_assets.defs.calibration import checks as calibration
+
+    check = getattr(calibration, name)
+    resource = DuckDBResource(database=str(calibrated_copy))
+    assert check(duckdb=resource).passed, _evidence(check(duckdb=resource))[:2000]
+    _damage(calibrated_copy, damage)
+    result = check(duckdb=resource)
+    assert not result.passed
+    assert names in _evidence(result), _evidence(result)[:2000]

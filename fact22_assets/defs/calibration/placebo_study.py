@@ -27,7 +27,13 @@ from fact22_assets.core.calibration.placebo_studies import LOO_APPROXIMATION, ME
 from fact22_assets.core.did.whole_pool import SDID_SEED
 from fact22_assets.defs.calibration.inputs import read_published
 from fact22_assets.defs.did import parallel
-from fact22_assets.settings import calibration_dir, code_version, warehouse_path
+from fact22_assets.settings import (
+    calibration_dir,
+    calibration_methods,
+    calibration_start_years,
+    code_version,
+    warehouse_path,
+)
 
 GROUP = "calibration"
 PLACEBO_STUDIES = dg.AssetKey(["calibration", "placebo_studies"])
@@ -45,12 +51,16 @@ def placebo_studies(outcome: str, log=None) -> tuple[pd.DataFrame, dict]:
     """Every study of every slice of ``outcome`` on the published warehouse, and the manifest that says how."""
     wall, cpu = time.perf_counter(), _cpu_seconds()
     data = read_published(warehouse_path())
-    slices = data.slices(outcome)
+    methods, years = calibration_methods() or list(METHODS), calibration_start_years()
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"FACT22_CALIBRATION_METHODS names {unknown}; the placebo study runs {list(METHODS)}")
+    slices = [s for s in data.slices(outcome) if years is None or s.start_year in years]
     n_workers = parallel.workers()
     if log:
         log(f"{outcome}: {len(slices)} slices (start years x designs) on vintage {data.vintage}, "
             f"{n_workers} worker(s)")
-    results = parallel.run_jobs([partial(run_slice, s) for s in slices], n_workers)
+    results = parallel.run_jobs([partial(run_slice, s, methods=methods) for s in slices], n_workers)
     frames = [frame.assign(design=s.design.label) for s, frame in zip(slices, results)]
     table = (pd.concat(frames, ignore_index=True) if frames
              else pd.DataFrame(columns=[*STUDY_COLUMNS, "design"]))
@@ -64,7 +74,8 @@ def placebo_studies(outcome: str, log=None) -> tuple[pd.DataFrame, dict]:
         "n_studies": int(table[["unit_code", "first_post_year", "design"]].drop_duplicates().shape[0]),
         "n_placebo_studies": int(table.loc[table["placebo"].astype(bool),
                                            ["unit_code", "first_post_year", "design"]].drop_duplicates().shape[0]),
-        "methods": list(METHODS), "seed": SDID_SEED, "approximations": LOO_APPROXIMATION,
+        "methods": methods, "seed": SDID_SEED,
+        "approximations": {m: text for m, text in LOO_APPROXIMATION.items() if m in methods},
         "cpu_seconds": round(_cpu_seconds() - cpu, 1), "wall_seconds": round(time.perf_counter() - wall, 1),
         "workers": n_workers if parallel.can_fork() else 1,
     }
