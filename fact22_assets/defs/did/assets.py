@@ -1,5 +1,6 @@
 """Strand 1: comparator selection, difference-in-differences and inference,
 for every configured study and every data vintage that covers its years."""
+import importlib
 import time
 
 import dagster as dg
@@ -9,6 +10,7 @@ from dagster_duckdb import DuckDBResource
 from fact22_assets.core.did.estimators import ESTIMATORS, MART_DESCRIPTIONS, mart_names
 from fact22_assets.core.did.evaluation import evaluate_outcome, stack_outcomes
 from fact22_assets.core.did.prepared import PreparedPanel
+from fact22_assets.core.did.whole_pool import SYNTHETIC_DID
 from fact22_assets.core.source_versions import STUDIES
 from fact22_assets.defs.did import parallel
 from fact22_assets.glue.sources import source_key
@@ -104,6 +106,9 @@ def _evaluate_outcomes(context, estimated, panels) -> dict:
             groups.setdefault((study.treated_unit_code, vintage, outcome), []).append(
                 (study, vintage, outcome, chosen, arguments))
     keys = list(groups)
+    if any(e.name == SYNTHETIC_DID for *_, chosen, _ in estimated for e in chosen):
+        # Synthetic DiD's compiled solver, loaded (or compiled, on the first build) once before the workers fork.
+        importlib.import_module("fact22_assets.core.did.frank_wolfe")
 
     def job(key):
         return lambda: [evaluate_outcome(panels[vintage], study, outcome, **arguments)
