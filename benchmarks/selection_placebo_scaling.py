@@ -11,7 +11,7 @@ prepared outcome (preparing is timed on its own line, outside the total):
 - reselect: the placebo-in-space with re-selection (`selection_aware_placebo`):
   every area ranks the others, capped at the --cap = K candidates nearest
   in pre-period level, then one DiD per distinct pick;
-- sdid: synthetic DiD with 200 placebo replications on the --sdid-donors
+- sdid: synthetic DiD with its exact placebo variance (every donor once) on the --sdid-donors
   nearest donors (`synthetic_did(max_donors=...)`);
 - sc_placebos: synthetic-control placebos, every area as pseudo-treated,
   each fitted from its own --sc-donors nearest donors (the penalised
@@ -93,7 +93,7 @@ def run(n_areas: int, n_years: int, caps: dict, repeats: int) -> dict:
     treated = prepared.values(OUTCOME, [study.treated_unit_code], years)[0]
     donors = prepared.values(OUTCOME, list(prepared.candidates), years)
     seconds["sdid"], sdid = best_of(repeats, lambda: synthetic_did(
-        treated, donors, n_pre, replications=200, seed=0, max_donors=caps["sdid_donors"]), f"{n_areas} sdid")
+        treated, donors, n_pre, max_donors=caps["sdid_donors"]), f"{n_areas} sdid")
 
     def sc_placebos():
         pool = capped_donor_pool(treated[:n_pre], donors[:, :n_pre], caps["sc_donors"])

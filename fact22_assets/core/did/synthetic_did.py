@@ -30,16 +30,23 @@ nearly flat (zeta_lambda is infinitesimal), so lambda is the sparse point
 Frank-Wolfe stops at, as in synthdid.
 
 Standard error: synthdid's `vcov(method = "placebo")`, the paper's
-Algorithm 4. In each of B replications one control, drawn at random, plays
-the treated unit and the others its controls; both weightings are
-re-estimated (from the actual estimate's weights as the starting point,
-with the actual estimate's sigma, zetas and stopping rule, as synthdid
-passes them on), and
-    se = sqrt((B - 1) / B) * sd(placebo estimates).
-The confidence interval is estimate +/- 1.959964 se and the p-value the
-two-sided normal one, as the paper's inference. The draws come from
-`numpy.random.default_rng(seed)`, so results are reproducible but not the
-same draws as R's.
+Algorithm 4, made exact. In each of B replications Algorithm 4 draws one
+control at random to play the treated unit, the others its controls, and
+re-estimates both weightings (from the actual estimate's weights as the
+starting point, with the actual estimate's sigma, zetas and stopping rule,
+as synthdid passes them on); then
+    se = sqrt((B - 1) / B) * sd(placebo estimates),
+the root mean squared deviation of the B placebo estimates. With one
+treated unit a replication is fully determined by which control is drawn,
+so the B -> infinity limit of that variance is the same mean over every
+control once: by default (`replications=None`) each control is the
+pseudo-treated unit exactly once, B = N, and the standard error has no
+Monte Carlo error at all (200 seeded draws gave 19.71 and 22.79 on two data
+vintages that differ only in the order two re-coded authorities sort in).
+`replications=B` with a `seed` draws as synthdid does, from
+`numpy.random.default_rng(seed)` (not R's draws). The confidence interval
+is estimate +/- 1.959964 se and the p-value the two-sided normal one, as
+the paper's inference.
 
 Speed: the placebo fits all share the controls' data, so each is posed in
 Gram form (O(N) per Frank-Wolfe step, no matrix product in the loop) and
@@ -66,7 +73,6 @@ ETA_LAMBDA = 1e-6
 MIN_DECREASE_PER_SIGMA = 1e-5
 MAX_ITER = 10_000
 MAX_ITER_PRE_SPARSIFY = 100
-DEFAULT_REPLICATIONS = 200
 Z_95 = float(stats.norm.ppf(0.975))
 
 
@@ -78,7 +84,9 @@ class SyntheticDiD:
     time_weights: year, weight (every pre-period year, in order);
     effect_path: year, effect (synthdid's effect curve: each post year's
     treated-minus-synthetic difference net of the lambda-weighted pre gap;
-    its mean is the estimate); placebo_estimates: the B placebo taus.
+    its mean is the estimate); placebo_estimates: the B placebo taus (one
+    per donor, in donor order, when every donor is used once); seed: None
+    when every donor is used once.
     """
 
     estimate: float
@@ -96,7 +104,7 @@ class SyntheticDiD:
     noise_level: float
     zeta_omega: float
     zeta_lambda: float
-    seed: int
+    seed: int | None
 
 
 @dataclass(frozen=True)
@@ -178,20 +186,25 @@ def placebo_estimates(
     donors: np.ndarray,
     n_pre: int,
     fit: SdidWeights,
-    replications: int = DEFAULT_REPLICATIONS,
+    replications: int | None = None,
     seed: int = 0,
 ) -> np.ndarray:
-    """Algorithm 4: B placebo estimates, each with one random control as pseudo-treated.
+    """Algorithm 4's placebo estimates: every control once as pseudo-treated (default), or B random draws.
 
-    Re-estimates both weightings for every replication, starting from the
-    actual fit's weights (omega renormalised without the pseudo-treated
-    unit) and with its sigma, zetas and stopping rule, as synthdid does.
+    Re-estimates both weightings for every pseudo-treated control, starting
+    from the actual fit's weights (omega renormalised without the
+    pseudo-treated unit) and with its sigma, zetas and stopping rule, as
+    synthdid does. Returns (N,) in donor order with `replications=None`, else
+    (B,) in draw order.
     """
     donors = np.asarray(donors, dtype=float)
     n_donors = donors.shape[0]
     if n_donors < 2:
         raise ValueError("placebo inference needs at least 2 donors")
-    drawn = np.random.default_rng(seed).integers(n_donors, size=replications)
+    if replications is None:
+        drawn = np.arange(n_donors)
+    else:
+        drawn = np.random.default_rng(seed).integers(n_donors, size=replications)
     # A control drawn twice poses the same problem twice: each distinct one is solved once.
     pseudo, drawn_as = np.unique(drawn, return_inverse=True)
     problems = pseudo.size
@@ -232,13 +245,20 @@ def placebo_estimates(
     return treated_part - control_part
 
 
+def placebo_se(placebos: np.ndarray) -> float:
+    """Algorithm 4's se: sqrt((B - 1) / B) * sd(placebo estimates), the root mean squared deviation."""
+    placebos = np.asarray(placebos, dtype=float)
+    b = placebos.size
+    return float(np.sqrt((b - 1) / b) * np.std(placebos, ddof=1)) if b >= 2 else float("nan")
+
+
 def synthetic_did(
     treated: np.ndarray,
     donors: np.ndarray,
     n_pre: int,
     donor_codes: Sequence[str] | None = None,
     years: Sequence[int] | None = None,
-    replications: int = DEFAULT_REPLICATIONS,
+    replications: int | None = None,
     seed: int = 0,
     max_donors: int | None = None,
 ) -> SyntheticDiD:
@@ -247,8 +267,10 @@ def synthetic_did(
     treated: (T,) outcomes of the treated unit; donors: (N, T) of the
     controls; the first `n_pre` columns are the pre-period. donor_codes (N)
     and years (T) label the weight tables (default: positions).
-    `replications` is B; `max_donors` keeps only the K controls nearest the
-    treated unit (demeaned pre-period RMSE) -- None keeps every donor.
+    `replications`: None uses every donor once as the placebo (the exact
+    placebo variance), B draws B at random with `seed`; `max_donors` keeps
+    only the K controls nearest the treated unit (demeaned pre-period RMSE)
+    -- None keeps every donor.
     """
     treated, donors, n_pre = _check(treated, donors, n_pre)
     codes = np.asarray(
@@ -265,10 +287,7 @@ def synthetic_did(
 
     fit = sdid_weights(treated, donors, n_pre)
     placebos = placebo_estimates(donors, n_pre, fit, replications, seed)
-    if replications >= 2:
-        se = float(np.sqrt((replications - 1) / replications) * np.std(placebos, ddof=1))
-    else:
-        se = float("nan")
+    se = placebo_se(placebos)
     z = fit.estimate / se if se > 0 else float("nan")
     p_value = float(2 * stats.norm.sf(abs(z))) if se > 0 else float("nan")
 
@@ -295,11 +314,11 @@ def synthetic_did(
         placebo_estimates=placebos,
         n_donors=int(donors.shape[0]),
         n_candidate_donors=int(n_candidates),
-        n_placebos=int(replications),
+        n_placebos=int(placebos.size),
         noise_level=fit.noise_level,
         zeta_omega=fit.zeta_omega,
         zeta_lambda=fit.zeta_lambda,
-        seed=int(seed),
+        seed=None if replications is None else int(seed),
     )
 
 

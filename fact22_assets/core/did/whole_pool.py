@@ -2,7 +2,7 @@
 
 - Synthetic difference-in-differences (Arkhangelsky, Athey, Hirshberg, Imbens
   and Wager, AER 2021; `synthetic_did`): ridge-regularised unit weights and
-  time weights, placebo standard error (their Algorithm 4).
+  time weights, placebo standard error (their Algorithm 4, every donor once).
 - Penalised synthetic control (Abadie and L'Hour, JASA 2021;
   `penalised_synthetic_control`): unique weights favouring nearby donors;
   placebo p-value from each donor's own penalised fit on its K nearest donors.
@@ -36,11 +36,9 @@ from .synthetic_did import synthetic_did
 
 SYNTHETIC_DID = "synthetic_did"
 PENALISED_SC = "penalised_synthetic_control"
-SDID_REPLICATIONS = 200  # B of the placebo variance; the seed is fixed so a rebuild gives the same SE
-SDID_SEED = 20210101
 PENALISED_PLACEBO_DONORS = 50  # K: each placebo is fitted from its 50 nearest donors (reported as n_donors_placebo)
-SDID_INFERENCE = ("placebo variance (Arkhangelsky et al. 2021, Algorithm 4): SE from 200 placebo fits among the "
-                  "donors; normal p and 95% interval")
+SDID_INFERENCE = ("placebo variance (Arkhangelsky et al. 2021, Algorithm 4), exact: every donor once as the "
+                  "pseudo-treated unit; normal p and 95% interval")
 PENALISED_INFERENCE = "placebo penalised synthetic controls (K nearest donors each): post/pre RMSPE ratio"
 
 
@@ -89,13 +87,13 @@ class SyntheticDidEstimator:
     marts = (RESULTS, "synthetic_did_weights")
     methods = {SYNTHETIC_DID: "Synthetic DiD (Arkhangelsky et al. 2021), all eligible authorities"}
     cross_check = ("tests/core/did/test_synthetic_did.py: synthdid's California Proposition 99 estimate and "
-                   "weights, a line-by-line port of its solver, an exact QP")
+                   "weights, a line-by-line port of its solver, an exact QP, the exact placebo variance as the limit "
+                   "of Algorithm 4's draws and unchanged by the donor order")
 
     def estimate(self, prepared: PreparedOutcome, selection: Selection) -> dict[str, pd.DataFrame]:
         treated, donors, n_pre, codes, years = _arrays(prepared)
         key = _fingerprint(treated, donors, labels=(n_pre, tuple(codes), tuple(years)))
-        fit = _cached(SYNTHETIC_DID, key, lambda: synthetic_did(
-            treated, donors, n_pre, donor_codes=codes, years=years, replications=SDID_REPLICATIONS, seed=SDID_SEED))
+        fit = _cached(SYNTHETIC_DID, key, lambda: synthetic_did(treated, donors, n_pre, donor_codes=codes, years=years))
         row = _base_row(prepared, SYNTHETIC_DID) | {
             "estimate": fit.estimate, "se_placebo": fit.se, "ci_low_placebo": fit.ci_low,
             "ci_high_placebo": fit.ci_high, "permutation_p_value": fit.p_value, "n_placebos": fit.n_placebos,
