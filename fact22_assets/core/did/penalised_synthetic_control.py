@@ -42,7 +42,7 @@ placebo are fitted alike.
   itself. With more than `VALIDATION_DONORS` donors the errors are scored on
   that many, spread evenly over the donor order (the same set for everyone),
   so the cost stays linear in the number of donors.
-- The test statistic (`rmspe_ratio`): post- over pre-period RMSPE, with the
+- The test statistic (`placebo.rmspe_ratio`): post- over pre-period RMSPE, with the
   pre-period RMSPE floored at the donors' noise level (synthdid's sigma,
   the standard deviation of their pre-period first differences). A
   pre-period fit closer than the outcome's own year-to-year noise is overfit
@@ -60,6 +60,7 @@ import pandas as pd
 from scipy.optimize import minimize
 
 from .donor_pool import DEFAULT_MAX_DONORS, capped_donor_pool, nearest_others
+from .placebo import permutation_p_value, rmspe_ratio
 from .synthetic_did import noise_level
 
 LAMBDA_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
@@ -261,11 +262,6 @@ def choose_lambda(loo: LeaveOneOutFits, leave_out: int | None = None) -> tuple[f
     return float(loo.grid[chosen]), LEAVE_ONE_OUT, table
 
 
-def rmspe_ratio(pre_rmspe, post_rmspe, noise: float):
-    """Post- over pre-period RMSPE, the pre-period RMSPE floored at the noise level (see the module)."""
-    return np.asarray(post_rmspe, dtype=float) / np.maximum(np.asarray(pre_rmspe, dtype=float), noise)
-
-
 def penalised_synthetic_control(
     treated: np.ndarray,
     donors: np.ndarray,
@@ -392,8 +388,6 @@ def penalised_study(treated: np.ndarray, donors: np.ndarray, n_pre: int,
     p = (1 + #{placebo ratio >= treated ratio}) / (1 + N), ratios by `rmspe_ratio`
     with the donors' noise level; the placebo table gains rmspe_ratio.
     """
-    from .placebo import permutation_p_value
-
     donors = np.asarray(donors, dtype=float)
     loo = leave_one_out_fits(donors, n_pre, grid, max_donors)
     fit = penalised_synthetic_control(treated, donors, n_pre, donor_codes, years, max_donors=max_donors, loo=loo)

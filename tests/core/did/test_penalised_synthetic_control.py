@@ -17,8 +17,8 @@ from fact22_assets.core.did.penalised_synthetic_control import (
     penalised_study,
     penalised_synthetic_control,
     penalised_weights,
-    rmspe_ratio,
 )
+from fact22_assets.core.did.placebo import rmspe_ratio
 from fact22_assets.core.did.synthetic_did import noise_level
 
 
