@@ -64,17 +64,13 @@ def _estimate_all(context: dg.AssetExecutionContext, con) -> dict[str, pd.DataFr
                 continue
             if vintage.vintage not in panels:
                 panels[vintage.vintage] = PreparedPanel(con.execute(_sql("panel"), {"vintage": vintage.vintage}).df())
-            latest = vintage == covered[-1]
-            # Costly estimators run on the latest vintage only: the one the report shows.
-            chosen = tuple(e for e in ESTIMATORS if e.name not in entry.skip_estimators
-                           and (latest or not getattr(e, "latest_vintage_only", False)))
+            chosen = tuple(e for e in ESTIMATORS if e.name not in entry.skip_estimators)
             skipped = [e.name for e in ESTIMATORS if e not in chosen]
             estimated.append((len(runs), study, vintage.vintage, chosen,
                               dict(neighbours=neighbours, deprivation=deprivation, estimators=chosen,
                                    exclusions=exclusions(entry), neighbours_by_unit=neighbours_by_unit)))
             runs.append({"study_id": study.study_id, "vintage": vintage.vintage, "status": "estimated",
-                         "reason": f"not run here: {', '.join(skipped)} (latest vintage only, or skipped by the "
-                                   "study)" if skipped else None})
+                         "reason": f"skipped by the study: {', '.join(skipped)}" if skipped else None})
     outcome_parts = _evaluate_outcomes(context, estimated, panels)
     for _, study, vintage, chosen, _ in estimated:
         results = stack_outcomes([outcome_parts[(study.study_id, vintage, outcome)] for outcome in study.outcomes],
