@@ -290,6 +290,85 @@ def test_the_attack_recovers_nothing_from_the_built_marts(built_warehouse):
     assert findings.empty, findings.to_string()
 
 
+# --- The DiD marts' own checks (defs/did/checks.py), each failing on a wrong build of its mart.
+
+CE = "study_id = 'fact22_cheshire_east'"
+DID_CASES = [
+    # event-study intervals ADDED to the estimate instead of inverted: [b + q2.5, b + q97.5]
+    _case(did.did_event_study_intervals_inverted,
+          ["UPDATE marts.did_event_study SET ci_low = 2 * estimate - ci_high, ci_high = 2 * estimate - ci_low "
+           "WHERE period <> 'reference'"], "differs from the placebo quantiles inverted around the estimate"),
+    _case(did.did_placebo_space_counts_match,
+          ["DELETE FROM marts.did_placebo_space WHERE role = 'placebo' AND outcome = 'escalations_per_10k' "
+           f"AND {CE} AND unit_code = (SELECT min(unit_code) FROM marts.did_placebo_space WHERE role = 'placebo')"],
+          "outcome=escalations_per_10k"),
+    _case(did.did_placebo_space_reselected_picks_valid,
+          ["UPDATE marts.did_placebo_space_reselected SET comparator_code = unit_code "
+           "WHERE role = 'placebo' AND outcome = 'rereferrals_per_10k'"], "rereferrals_per_10k"),
+    _case(did.did_inference_p_values_count_placebos,
+          ["UPDATE marts.did_inference SET reselected_p_value = reselected_p_value / 2 "
+           "WHERE outcome = 'closures_per_10k'"], "reselected p"),
+    _case(did.did_placebo_time_recomputes,
+          ["UPDATE marts.did_placebo_time SET estimate = estimate + 0.5 "
+           "WHERE method = 'difference_of_means' AND outcome = 'escalations_per_10k'"], "escalations_per_10k"),
+    _case(did.did_runs_match_results,
+          ["UPDATE marts.did_runs SET status = 'not estimated' "
+           "WHERE study_id = 'illustration_enfield_2019' AND vintage = 'cin_2025'"], "illustration_enfield_2019"),
+    _case(did.synthetic_control_weights_on_simplex,
+          ["UPDATE marts.synthetic_control_weights SET weight = 1.5 * weight WHERE outcome = 'rereferrals_per_10k'"],
+          "rereferrals_per_10k"),
+    _case(did.synthetic_control_paths_recompute,
+          ["UPDATE marts.synthetic_control_paths SET synthetic_value = synthetic_value + 1 "
+           "WHERE collection_year = 2017 AND outcome = 'closures_per_10k'"], "collection_year=2017"),
+    _case(did.synthetic_control_placebos_count,
+          ["UPDATE marts.synthetic_control_placebos SET rmspe_ratio = 100 * rmspe_ratio "
+           "WHERE role = 'placebo' AND outcome = 'escalations_per_10k'"], "escalations_per_10k"),
+    # time weights still on the simplex, but not the ones the estimate used
+    _case(did.synthetic_did_weights_give_estimate,
+          [f"UPDATE marts.synthetic_did_weights SET weight = 0.2 WHERE kind = 'time' AND {CE}"],
+          "the weights do not give did_results' estimate"),
+    _case(did.penalised_synthetic_control_weights_give_estimate,
+          ["UPDATE marts.penalised_synthetic_control_weights SET weight = 1.0 / 50 "
+           f"WHERE outcome = 'closures_per_10k' AND {CE}"], "the weights do not give did_results' estimate"),
+    _case(did.synthetic_control_identification_consistent,
+          ["UPDATE marts.synthetic_control_identification SET identified = NOT identified "
+           "WHERE outcome = 'rereferrals_per_10k'"], "rereferrals_per_10k"),
+    _case(did.did_comparator_robustness_curve_valid,
+          ["UPDATE marts.did_comparator_robustness SET selected = NOT selected "
+           "WHERE curve_position = 1 AND outcome = 'closures_per_10k'"], "closures_per_10k"),
+    # a quartile taken from the wrong end
+    _case(did.did_comparator_robustness_summary_recomputes,
+          ["UPDATE marts.did_comparator_robustness_summary SET q25 = minimum WHERE outcome = 'escalations_per_10k'"],
+          "column=q25"),
+    _case(did.did_comparator_stability_consistent,
+          ["UPDATE marts.did_comparator_stability SET same_as_full = NOT same_as_full WHERE left_out_year = 2012"],
+          "left_out_year=2012"),
+]
+SHOWN_ELSEWHERE.update({_name(c.values[0]): "test_did_mart_check_passes_on_the_build_and_fails_on_damage (below)"
+                        for c in DID_CASES})
+
+
+@pytest.mark.parametrize(("check", "damage", "names", "restricted", "both"), DID_CASES)
+def test_did_mart_check_passes_on_the_build_and_fails_on_damage(warehouse_copy, check, damage, names, restricted,
+                                                                 both):
+    test_check_passes_on_the_build_and_fails_on_damage(warehouse_copy, check, damage, names, restricted, both)
+
+
+def test_event_study_check_fails_on_intervals_added_not_inverted_that_flip_excludes_zero(warehouse_copy):
+    # The wrong build of issue 17: many intervals change whether they exclude 0.
+    warehouse, _ = warehouse_copy
+    con = duckdb.connect(str(warehouse))
+    flipped = con.execute(
+        "SELECT count(*) FROM marts.did_event_study WHERE period <> 'reference' AND "
+        "((ci_low > 0 OR ci_high < 0) <> (2 * estimate - ci_high > 0 OR 2 * estimate - ci_low < 0))").fetchone()[0]
+    con.close()
+    assert flipped > 0
+    result = did.did_event_study_intervals_inverted(duckdb=DuckDBResource(database=str(warehouse)))
+    assert result.passed
+    _damage(warehouse, DID_CASES[0].values[1])
+    assert not did.did_event_study_intervals_inverted(duckdb=DuckDBResource(database=str(warehouse))).passed
+
+
 # --- calibration: the national placebo study's marts (filled from a simulated slice) and what they feed
 
 CALIBRATION_CHECKS = ("estimator_calibration_recomputes", "calibration_studies_valid", "detectable_effects_valid",

@@ -1,5 +1,6 @@
 """Strand 1: comparator selection, difference-in-differences and inference,
 for every configured study and every data vintage that covers its years."""
+import importlib
 import time
 
 import dagster as dg
@@ -11,6 +12,7 @@ from fact22_assets.core.did.contract import RESULTS
 from fact22_assets.core.did.estimators import ESTIMATORS, MART_DESCRIPTIONS, mart_names
 from fact22_assets.core.did.evaluation import evaluate_outcome, stack_outcomes
 from fact22_assets.core.did.prepared import PreparedPanel
+from fact22_assets.core.did.whole_pool import SYNTHETIC_DID
 from fact22_assets.core.source_versions import STUDIES
 from fact22_assets.defs.did import parallel
 from fact22_assets.glue.sources import source_key
@@ -65,17 +67,13 @@ def _estimate_all(context: dg.AssetExecutionContext, con) -> dict[str, pd.DataFr
                 continue
             if vintage.vintage not in panels:
                 panels[vintage.vintage] = PreparedPanel(con.execute(_sql("panel"), {"vintage": vintage.vintage}).df())
-            latest = vintage == covered[-1]
-            # Costly estimators run on the latest vintage only: the one the report shows.
-            chosen = tuple(e for e in ESTIMATORS if e.name not in entry.skip_estimators
-                           and (latest or not getattr(e, "latest_vintage_only", False)))
+            chosen = tuple(e for e in ESTIMATORS if e.name not in entry.skip_estimators)
             skipped = [e.name for e in ESTIMATORS if e not in chosen]
             estimated.append((len(runs), study, vintage.vintage, chosen,
                               dict(neighbours=neighbours, deprivation=deprivation, estimators=chosen,
                                    exclusions=exclusions(entry), neighbours_by_unit=neighbours_by_unit)))
             runs.append({"study_id": study.study_id, "vintage": vintage.vintage, "status": "estimated",
-                         "reason": f"not run here: {', '.join(skipped)} (latest vintage only, or skipped by the "
-                                   "study)" if skipped else None})
+                         "reason": f"skipped by the study: {', '.join(skipped)}" if skipped else None})
     outcome_parts = _evaluate_outcomes(context, estimated, panels)
     for _, study, vintage, chosen, _ in estimated:
         results = stack_outcomes([outcome_parts[(study.study_id, vintage, outcome)] for outcome in study.outcomes],
@@ -110,6 +108,9 @@ def _evaluate_outcomes(context, estimated, panels) -> dict:
             groups.setdefault((study.treated_unit_code, vintage, outcome), []).append(
                 (study, vintage, outcome, chosen, arguments))
     keys = list(groups)
+    if any(e.name == SYNTHETIC_DID for *_, chosen, _ in estimated for e in chosen):
+        # Synthetic DiD's compiled solver, loaded (or compiled, on the first build) once before the workers fork.
+        importlib.import_module("fact22_assets.core.did.frank_wolfe")
 
     def job(key):
         return lambda: [evaluate_outcome(panels[vintage], study, outcome, **arguments)
