@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .placebo_studies import MDE_PLACEBOS
+from .placebo_studies import P_VALUE_COLUMNS
 
 CALIBRATION_STUDY_COLUMNS = [
     "vintage", "design", "unit_code", "unit_name", "first_post_year", "outcome", "method", "comparator_code",
@@ -30,7 +30,9 @@ def calibration_studies(studies: pd.DataFrame) -> pd.DataFrame:
     """The placebo studies (authorities that ran no listed programme), one row per study, method and outcome."""
     if studies.empty:
         return _empty(CALIBRATION_STUDY_COLUMNS)
-    table = studies[studies["placebo"].astype(bool)].copy()
+    # A study whose method published no p-value (synthetic DiD outside its seeded sample) is no calibration study.
+    has_p = studies[list(P_VALUE_COLUMNS.values())].notna().any(axis=1)
+    table = studies[studies["placebo"].astype(bool) & has_p].copy()
     for column, kind in _TYPES.items():
         table[column] = table[column].astype(kind)
     return table.sort_values(["design", "outcome", "first_post_year", "unit_code", "method"],
@@ -42,7 +44,6 @@ def detectable_effects(studies: pd.DataFrame) -> pd.DataFrame:
     if studies.empty:
         return _empty(DETECTABLE_EFFECT_COLUMNS)
     table = studies.assign(ran_listed_programme=~studies["placebo"].astype(bool),
-                           mde_placebos=studies["method"].map(MDE_PLACEBOS),
                            n_placebos=studies["n_placebos_mde"].astype("Int64"))
     table["first_post_year"] = table["first_post_year"].astype("Int64")
     return table.sort_values(["design", "outcome", "first_post_year", "unit_code", "method"],

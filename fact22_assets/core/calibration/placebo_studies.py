@@ -47,18 +47,24 @@ import pandas as pd
 from scipy import stats
 
 from ..did.closed_form import pair_did
-from ..did.donor_pool import nearest, pre_period_rmse
+from ..did.donor_pool import nearest_others
 from ..did.estimation import DIFFERENCE_OF_MEANS, OLS, OLS_WITH_COVARIATE, main_method
 from ..did.estimators import SYNTHETIC_CONTROL, select_comparator
-from ..did.penalised_synthetic_control import penalised_synthetic_control
-from ..did.placebo import permutation_p_value
+from ..did.penalised_synthetic_control import (
+    LAMBDA_GRID,
+    VALIDATION_DONORS,
+    one_standard_error_choice,
+    penalised_fits,
+    penalised_study,
+)
+from ..did.placebo import permutation_p_value, rmspe_ratio
 from ..did.prepared import PreparedOutcome, PreparedPanel
 from ..did.selection_placebo import rank_all_pairs
 from ..did.synthetic_control import COMPARABLE_FIT_MULTIPLE, EXACT_FIT_TOLERANCE, synthetic_weights
-from ..did.synthetic_did import sdid_weights
+from ..did.synthetic_did import noise_level, sdid_weights, synthetic_did
 from ..did.twfe import TWFE, twfe_all_donors
-from ..did.whole_pool import PENALISED_PLACEBO_DONORS, PENALISED_SC, SDID_REPLICATIONS, SDID_SEED, SYNTHETIC_DID
-from .design import Design, SliceUnits, slice_units, study_of
+from ..did.whole_pool import PENALISED_POOL, PENALISED_SC, SYNTHETIC_DID
+from .design import Design, SliceUnits, sample, slice_units, study_of
 from .power import detectable_effect
 
 # p-value kind -> the did_results column that holds it (did_inference's re-selected p for the report's DiD).
@@ -85,17 +91,22 @@ MDE_PLACEBOS = {
     SYNTHETIC_DID: "placebo estimates behind the placebo standard error",
     PENALISED_SC: "placebo penalised synthetic controls' mean post-period gaps",
 }
+SDID_APPROXIMATE_PLACEBOS = ("each other authority's own synthetic DiD against the pool without it (an approximation "
+                             "of the placebo estimates; this study's inference was not run)")
 METHODS = tuple(MDE_PLACEBOS)
+# Synthetic DiD's exact placebo variance costs ~0.3 s of CPU a study: it runs for a seeded sample of at least this
+# many placebo studies per outcome (and always for the programme authorities and the configured studies' treated
+# authorities); every other study gets its estimate and a detectable effect from shared fits.
+SDID_SAMPLE_PER_OUTCOME = 320
 LOO_APPROXIMATION = {
-    SYNTHETIC_DID: "placebo standard error from each other authority's own fit against the pool without it "
-                   "(the estimator refits it without the treated authority, from the treated fit's weights)",
-    PENALISED_SC: "placebos from each other authority's K nearest in the pool without it, which may include the "
-                  "treated authority (the estimator leaves it out)",
+    SYNTHETIC_DID: f"the exact estimator (its placebo variance included) for a seeded sample of at least "
+                   f"{SDID_SAMPLE_PER_OUTCOME} placebo studies per outcome; the other studies carry the estimate and a "
+                   "detectable effect from each other authority's own fit, and no p-value",
 }
 STUDY_COLUMNS = [
     "unit_code", "first_post_year", "outcome", "method", "placebo", "comparator_code", "estimate",
     "p_classical", "p_hc1", "permutation_p_value", "reselected_p_value", "post_rmspe_p_value", "se_placebo",
-    "n_placebos", "mde", "mde_normal", "placebo_sd", "n_placebos_mde", "pre_period_noise",
+    "n_placebos", "mde", "mde_normal", "placebo_sd", "n_placebos_mde", "mde_placebos", "pre_period_noise",
 ]
 
 
@@ -113,6 +124,11 @@ class SliceInputs:
     neighbours_by_unit: pd.DataFrame | None = None
     # unit_code -> that authority's statistical neighbours as did/neighbours.sql gives them for a treated unit
     neighbours_of: Callable[[str], pd.DataFrame | None] | None = None
+    # Synthetic DiD's exact inference for this many seeded placebo studies of the slice (None: every study), and
+    # always for these authorities (the configured studies' treated ones); programme authorities always.
+    sdid_sample: int | None = None
+    sdid_always: tuple[str, ...] = ()
+    seed: int = 20251
 
 
 def run_slice(inputs: SliceInputs, treated: Sequence[str] | None = None,
@@ -134,7 +150,9 @@ def run_slice(inputs: SliceInputs, treated: Sequence[str] | None = None,
     if SYNTHETIC_CONTROL in methods:
         rows += _synthetic_control_rows(data, chosen)
     if SYNTHETIC_DID in methods:
-        rows += _synthetic_did_rows(data, chosen)
+        exact = set(units.programme) | set(inputs.sdid_always) | set(
+            sample(units.pool, inputs.sdid_sample, inputs.seed + inputs.start_year))
+        rows += _synthetic_did_rows(data, chosen, exact)
     if PENALISED_SC in methods:
         rows += _penalised_rows(data, chosen)
     table = pd.DataFrame(rows, columns=STUDY_COLUMNS)
@@ -187,10 +205,10 @@ def _row(data: _SliceData, treated: str, method: str, **values) -> dict:
     return {"unit_code": treated, "method": method, "placebo": data.is_placebo(treated), **values}
 
 
-def _with_mde(row: dict, placebos: np.ndarray) -> dict:
+def _with_mde(row: dict, placebos: np.ndarray, described: str | None = None) -> dict:
     found = detectable_effect(placebos)
     return row | {"mde": found.mde, "mde_normal": found.mde_normal, "placebo_sd": found.placebo_sd,
-                  "n_placebos_mde": found.n_placebos}
+                  "n_placebos_mde": found.n_placebos, "mde_placebos": described or MDE_PLACEBOS[row["method"]]}
 
 
 # ----------------------------------------------------------------------------- the report's DiD
@@ -327,10 +345,10 @@ def _synthetic_control_rows(data: _SliceData, chosen: list[str]) -> list[dict]:
         placebos = [own[j] if k >= data.n_pool or own[j].weights[k] == 0 else
                     _sc_fit(data, j, donors[donors != j]) for j in donors]
         floor = EXACT_FIT_TOLERANCE * max(np.abs(data.y[donors]).max(), np.abs(data.y[k]).max())
-        ratio = actual.post_rmspe / max(actual.pre_rmspe, floor)
+        ratio = float(rmspe_ratio(actual.pre_rmspe, actual.post_rmspe, floor))
         pre = np.array([p.pre_rmspe for p in placebos])
         post = np.array([p.post_rmspe for p in placebos])
-        ratios = post / np.maximum(pre, floor)
+        ratios = rmspe_ratio(pre, post, floor)
         comparable = pre <= COMPARABLE_FIT_MULTIPLE * max(actual.pre_rmspe, floor)
         row = _row(data, treated, SYNTHETIC_CONTROL, estimate=actual.mean_post_gap,
                    permutation_p_value=permutation_p_value(ratio, ratios), n_placebos=len(placebos),
@@ -342,23 +360,26 @@ def _synthetic_control_rows(data: _SliceData, chosen: list[str]) -> list[dict]:
 # ----------------------------------------------------------------------------- synthetic DiD
 
 
-def _synthetic_did_rows(data: _SliceData, chosen: list[str]) -> list[dict]:
+def _synthetic_did_rows(data: _SliceData, chosen: list[str], exact: set[str]) -> list[dict]:
+    """The estimator itself (`synthetic_did`, exact placebo variance) for the studies in ``exact``; for the others the
+    estimate (the study's own unit weights and time weights) and a detectable effect from shared fits."""
     pool = np.arange(data.n_pool)
+    shared = [t for t in chosen if t not in exact]
     own = np.array([sdid_weights(data.y[j], data.y[pool[pool != j]], data.n_pre).estimate
-                    for j in range(data.n_pool)])
+                    for j in range(data.n_pool)]) if shared else None
     rows = []
     for treated in chosen:
         k = data.row[treated]
         donors = data.donors(treated)
+        if treated in exact:
+            fit = synthetic_did(data.y[k], data.y[donors], data.n_pre)
+            row = _row(data, treated, SYNTHETIC_DID, estimate=fit.estimate, se_placebo=fit.se,
+                       permutation_p_value=fit.p_value, n_placebos=fit.n_placebos)
+            rows.append(_with_mde(row, fit.placebo_estimates))
+            continue
         estimate = own[k] if k < data.n_pool else sdid_weights(data.y[k], data.y[donors], data.n_pre).estimate
-        # Algorithm 4 as the estimator draws it: B donors by position in the (sorted) donor list.
-        drawn = np.random.default_rng(SDID_SEED).integers(donors.size, size=SDID_REPLICATIONS)
-        placebos = own[donors[drawn]]
-        se = float(np.sqrt((SDID_REPLICATIONS - 1) / SDID_REPLICATIONS) * np.std(placebos, ddof=1))
-        p = float(2 * stats.norm.sf(abs(estimate / se))) if se > 0 else float("nan")
-        row = _row(data, treated, SYNTHETIC_DID, estimate=float(estimate), se_placebo=se, permutation_p_value=p,
-                   n_placebos=SDID_REPLICATIONS)
-        rows.append(_with_mde(row, placebos))
+        rows.append(_with_mde(_row(data, treated, SYNTHETIC_DID, estimate=float(estimate)), own[donors],
+                              SDID_APPROXIMATE_PLACEBOS))
     return rows
 
 
@@ -366,32 +387,66 @@ def _synthetic_did_rows(data: _SliceData, chosen: list[str]) -> list[dict]:
 
 
 def _penalised_rows(data: _SliceData, chosen: list[str]) -> list[dict]:
-    by_lambda: dict[float, dict[int, object]] = {}
+    """`penalised_study`'s rule for every study of the slice, from one set of leave-one-out fits (see the module).
 
-    def placebo(j: int, lambda_: float):
-        fits = by_lambda.setdefault(lambda_, {})
-        if j not in fits:
-            pre = data.y[:data.n_pool, :data.n_pre]
-            distance = np.delete(pre_period_rmse(pre[j], pre), j)
-            keep = min(PENALISED_PLACEBO_DONORS, data.n_pool - 1)
-            chosen_rows = nearest(distance, keep)
-            chosen_rows = chosen_rows + (chosen_rows >= j)
-            fits[j] = penalised_synthetic_control(data.y[j], data.y[chosen_rows], data.n_pre, lambda_=lambda_)
-        return fits[j]
-
+    Every pool authority j is fitted from its K nearest other pool authorities at every lambda of the grid, once.
+    Study i's donors are the pool without i: donor j's fits stand unless i is among j's K nearest, and are refitted
+    from its next nearest otherwise; each lambda (the treated unit's on every donor, placebo j's on every donor but
+    j, by the one-standard-error rule) is then chosen from the study's own table, as `penalised_study` does.
+    Exact; slices too small or too large for the shared table (fewer than K + 3 or more than the validation
+    limit of authorities) run `penalised_study` itself.
+    """
+    n, grid = data.n_pool, np.asarray(LAMBDA_GRID)
+    if not PENALISED_POOL + 3 <= n <= VALIDATION_DONORS:
+        return [_penalised_row(data, t) for t in chosen]
+    k_pool = PENALISED_POOL
+    pre = data.y[:n, :data.n_pre]
+    neighbours = nearest_others(pre, k_pool + 1)  # each one's K + 1 nearest: its pool without i is at most one away
+    shared = _penalised_table(data, np.arange(n), neighbours[:, :k_pool], grid)  # (n, G, 3)
     rows = []
     for treated in chosen:
         k = data.row[treated]
-        donors = data.donors(treated)
-        fit = penalised_synthetic_control(data.y[k], data.y[donors], data.n_pre)
-        fits = [placebo(j, fit.lambda_) for j in donors]
-        floor = 1e-8 * max(np.abs(data.y[donors]).max(), np.abs(data.y[k]).max())
-        ratio = fit.post_rmspe / max(fit.pre_rmspe, floor)
-        ratios = np.array([f.post_rmspe / max(f.pre_rmspe, floor) for f in fits])
-        row = _row(data, treated, PENALISED_SC, estimate=fit.mean_post_gap,
-                   permutation_p_value=permutation_p_value(ratio, ratios), n_placebos=len(fits))
-        rows.append(_with_mde(row, np.array([f.mean_post_gap for f in fits])))
+        donors = data.donors(treated)  # pool rows, in pool order
+        table = shared[donors].copy()
+        if k < n:
+            moved = np.flatnonzero((neighbours[donors, :k_pool] == k).any(axis=1))
+            if moved.size:
+                pools = np.array([[x for x in neighbours[donors[m]] if x != k][:k_pool] for m in moved])
+                table[moved] = _penalised_table(data, donors[moved], pools, grid)
+        mspe = table[:, :, 1] ** 2
+        chosen_g = one_standard_error_choice(mspe)[0]
+        if k < n:
+            fit = shared[k, chosen_g]  # its pool is its K nearest in the pool without it: its own table row
+        else:
+            pool = donors[np.argsort(np.sqrt(np.mean((data.y[donors, :data.n_pre] - data.y[k, :data.n_pre]) ** 2,
+                                                     axis=1)), kind="stable")[:k_pool]]
+            fit = _penalised_table(data, np.array([k]), pool[None, :], grid[[chosen_g]])[0, 0]
+        placebo_g = np.array([one_standard_error_choice(np.delete(mspe, m, axis=0))[0] for m in range(donors.size)])
+        placebos = table[np.arange(donors.size), placebo_g]
+        noise = noise_level(data.y[donors, :data.n_pre])
+        ratio = float(rmspe_ratio(fit[0], fit[1], noise))
+        ratios = rmspe_ratio(placebos[:, 0], placebos[:, 1], noise)
+        row = _row(data, treated, PENALISED_SC, estimate=float(fit[2]),
+                   permutation_p_value=permutation_p_value(ratio, ratios), n_placebos=donors.size)
+        rows.append(_with_mde(row, placebos[:, 2]))
     return rows
+
+
+def _penalised_table(data: _SliceData, targets: np.ndarray, pools: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Summaries (pre RMSPE, post RMSPE, mean post gap) of each target from its pool at every lambda: (P, G, 3)."""
+    _, summary = penalised_fits(data.y, data.n_pre, np.repeat(targets, grid.size), np.repeat(pools, grid.size, axis=0),
+                                np.tile(grid, targets.size))
+    return summary.reshape(targets.size, grid.size, 3)
+
+
+def _penalised_row(data: _SliceData, treated: str) -> dict:
+    """`penalised_study` itself, for one study."""
+    k = data.row[treated]
+    donors = data.donors(treated)
+    study = penalised_study(data.y[k], data.y[donors], data.n_pre, max_donors=PENALISED_POOL)
+    row = _row(data, treated, PENALISED_SC, estimate=study.fit.mean_post_gap, permutation_p_value=study.p_value,
+               n_placebos=len(study.placebos))
+    return _with_mde(row, study.placebos["mean_post_gap"].to_numpy())
 
 
 # ----------------------------------------------------------------------------- the ordinary way

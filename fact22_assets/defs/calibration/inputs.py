@@ -1,6 +1,7 @@
 """What the national placebo study reads from the published warehouse (read-only, never the build file)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import duckdb
 import pandas as pd
 
 from fact22_assets.core.calibration.design import Design, designs_of, start_years
-from fact22_assets.core.calibration.placebo_studies import SliceInputs
+from fact22_assets.core.calibration.placebo_studies import SDID_SAMPLE_PER_OUTCOME, SliceInputs
 from fact22_assets.core.did.prepared import PreparedPanel
 from fact22_assets.glue.studies import interventions
 from fact22_assets.glue.studies import studies as configured_studies
@@ -29,18 +30,25 @@ class PlaceboStudyData:
     interventions: tuple
     designs: tuple[Design, ...]
 
-    def slices(self, outcome: str) -> list[SliceInputs]:
-        """Every (design, start year) slice of ``outcome`` the data allow."""
+    def slices(self, outcome: str, years: list[int] | None = None) -> list[SliceInputs]:
+        """Every (design, start year) slice of ``outcome`` the data allow (of ``years`` only, when given).
+
+        Synthetic DiD's exact inference runs for an equal share of SDID_SAMPLE_PER_OUTCOME placebo studies in
+        each slice, and always for the configured studies' treated authorities."""
+        chosen = [(design, year) for design in self.designs for year in start_years(self.panel, design, outcome)
+                  if years is None or year in years]
+        per_slice = math.ceil(SDID_SAMPLE_PER_OUTCOME / len(chosen)) if chosen else None
+        always = tuple(sorted({e.study.treated_unit_code for e in self.entries}))
         found = []
-        for design in self.designs:
+        for design, year in chosen:
             model = design.neighbour_model
 
             def neighbours_of(code: str, model: str = model) -> pd.DataFrame | None:
                 return self.neighbours.get((model, code))
 
-            found += [SliceInputs(self.panel, design, year, outcome, self.entries, self.interventions,
-                                  self.deprivation, self.neighbours_by_unit[model], neighbours_of)
-                      for year in start_years(self.panel, design, outcome)]
+            found.append(SliceInputs(self.panel, design, year, outcome, self.entries, self.interventions,
+                                     self.deprivation, self.neighbours_by_unit[model], neighbours_of,
+                                     sdid_sample=per_slice, sdid_always=always))
         return found
 
 

@@ -24,7 +24,6 @@ import pandas as pd
 from fact22_assets.core import measures
 from fact22_assets.core.calibration.files import write_results
 from fact22_assets.core.calibration.placebo_studies import LOO_APPROXIMATION, METHODS, STUDY_COLUMNS, run_slice
-from fact22_assets.core.did.whole_pool import SDID_SEED
 from fact22_assets.defs.calibration.inputs import read_published
 from fact22_assets.defs.did import parallel
 from fact22_assets.settings import (
@@ -55,7 +54,7 @@ def placebo_studies(outcome: str, log=None) -> tuple[pd.DataFrame, dict]:
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"FACT22_CALIBRATION_METHODS names {unknown}; the placebo study runs {list(METHODS)}")
-    slices = [s for s in data.slices(outcome) if years is None or s.start_year in years]
+    slices = data.slices(outcome, years)
     n_workers = parallel.workers()
     if log:
         log(f"{outcome}: {len(slices)} slices (start years x designs) on vintage {data.vintage}, "
@@ -74,7 +73,7 @@ def placebo_studies(outcome: str, log=None) -> tuple[pd.DataFrame, dict]:
         "n_studies": int(table[["unit_code", "first_post_year", "design"]].drop_duplicates().shape[0]),
         "n_placebo_studies": int(table.loc[table["placebo"].astype(bool),
                                            ["unit_code", "first_post_year", "design"]].drop_duplicates().shape[0]),
-        "methods": methods, "seed": SDID_SEED,
+        "methods": methods, "seed": slices[0].seed if slices else None,
         "approximations": {m: text for m, text in LOO_APPROXIMATION.items() if m in methods},
         "cpu_seconds": round(_cpu_seconds() - cpu, 1), "wall_seconds": round(time.perf_counter() - wall, 1),
         "workers": n_workers if parallel.can_fork() else 1,
