@@ -290,18 +290,34 @@ def p_value_status(inputs: ReportInputs, method: str, outcome: str, kind: str, a
         return PValueStatus(None, "not calibrated: the national placebo study measures the ranking rule's choice of "
                                   "comparator, not a comparator fixed by the study")
     table = inputs.calibration if _has(inputs.calibration) else pd.DataFrame(
-        columns=["method", "outcome", "p_value_kind", "alpha"])
+        columns=["method", "outcome", "p_value_kind", "alpha", "noise_band"])
     rows = table[(table["method"] == method) & (table["outcome"] == outcome) & (table["p_value_kind"] == kind)
                  & ((table["alpha"].astype(float) - alpha).abs() < 1e-9)]
+    band = _noise_band(inputs, outcome)
+    own = rows[rows["noise_band"] == band] if "noise_band" in rows else rows.iloc[0:0]
+    rows = own if len(own) else rows[rows["noise_band"] == "all"] if "noise_band" in rows else rows
     if rows.empty:
         return PValueStatus(None, "not calibrated: not measured for this study's design, method and outcome")
     r = rows.iloc[0]
-    measured = (f"rejected {pct(r['rejection_rate'], 1)} of {integer(r['n_placebo_studies'])} placebo studies at "
+    among = ("placebo studies" if r.get("noise_band", "all") == "all" else
+             f"placebo studies of authorities as noisy as {inputs.study.treated_name} (pre-period noise in the "
+             f"{r['noise_band']})")
+    measured = (f"rejected {pct(r['rejection_rate'], 1)} of {integer(r['n_placebo_studies'])} {among} at "
                 f"{alpha:g} (95% interval {pct(r['rejection_rate_ci_low'], 1)} to {pct(r['rejection_rate_ci_high'], 1)})")
     measured = html.unescape(measured)
     if bool(r["calibrated"]):
         return PValueStatus(True, f"calibrated: {measured}", float(r["rejection_rate"]))
     return PValueStatus(False, f"NOT calibrated: {measured}", float(r["rejection_rate"]))
+
+
+def _noise_band(inputs: ReportInputs, outcome: str) -> str:
+    """Which third of the placebo studies' pre-period noise the treated authority's falls in ('all' if unknown)."""
+    frame = inputs.detectable_effects
+    if _has(frame) and "noise_band" in frame:
+        bands = frame.loc[frame["outcome"] == outcome, "noise_band"].dropna()
+        if len(bands):
+            return str(bands.iloc[0])
+    return "all"
 
 
 class PCells:
@@ -475,26 +491,50 @@ def _calibration(inputs: ReportInputs) -> str:
              "then. Nothing happened there, so a p-value worth believing falls below 0.05 in about 5% of those "
              "studies (Bertrand, Duflo and Mullainathan 2004 found 45% with the classical one on real panels). "
              "A p-value is calibrated when the 95% interval of its rejection rate reaches the level or lies below "
-             "it. A placebo test that ranks the treated authority among all others is calibrated over all "
-             "authorities by construction; what the study can catch is a test whose treated fit differs from its "
-             "placebos' (a comparator picked for the treated authority only, different donor pools) or that leans "
-             "on a model (classical and HC1 errors, a normal approximation).</p>",
+             "it. A placebo test that ranks the treated authority among all others rejects about 5% of all "
+             "authorities by construction, but not 5% of each kind: it rejects noisy authorities more often and "
+             "steady ones less. So each p-value here is judged among placebo studies of authorities as noisy as "
+             "the treated one (the same third of the placebo studies by the standard deviation of the outcome's "
+             "year-to-year changes over the pre-period). What else the study catches: a test whose treated fit "
+             "differs from its placebos' (a comparator picked for the treated authority only, different donor "
+             "pools) or that leans on a model (classical and HC1 errors, a normal approximation).</p>",
              f'<p class="notice">{esc(_calibration_provenance(inputs))}</p>']
     frame = inputs.calibration
     if _has(frame):
-        shown = frame[frame["outcome"].isin(inputs.study.outcomes)].copy()
+        name = inputs.study.treated_name
+        rows = []
+        for (outcome, method, kind), group in frame[frame["outcome"].isin(inputs.study.outcomes)].groupby(
+                ["outcome", "method", "p_value_kind"], sort=False):
+            def rate(band: str, alpha: float, group=group) -> pd.Series | None:
+                found = group[(group["noise_band"] == band) & ((group["alpha"].astype(float) - alpha).abs() < 1e-9)]
+                return found.iloc[0] if len(found) else None
+            everyone, own = rate("all", 0.05), rate(_noise_band(inputs, outcome), 0.05)
+            at_10 = rate("all", 0.10)
+            rows.append({"outcome": outcome, "method": method, "kind": kind, "everyone": everyone, "own": own,
+                         "at_10": at_10, "band": _noise_band(inputs, outcome)})
+        shown = pd.DataFrame(rows)
         order = {m: i for i, m in enumerate(METHOD_LABELS)}
         shown = shown.assign(_o=shown["outcome"].map({o: i for i, o in enumerate(inputs.study.outcomes)}),
                              _m=shown["method"].map(order).fillna(len(order)))
-        shown = shown.sort_values(["_o", "_m", "p_value_kind", "alpha"])
+        shown = shown.sort_values(["_o", "_m", "kind"])
+
+        def measured(r) -> str:
+            return "&ndash;" if r is None else (f"{pct(r['rejection_rate'], 1)} of {integer(r['n_placebo_studies'])} "
+                                               f"({pct(r['rejection_rate_ci_low'], 1)} to "
+                                               f"{pct(r['rejection_rate_ci_high'], 1)})")
+
+        def verdict(r) -> str:
+            return "&ndash;" if r is None else ("yes" if bool(r["calibrated"]) else "<strong>NO</strong>")
+
         parts.append(table(shown, [
             ("Outcome", "outcome", _outcome), ("Method", "method", lambda m: esc(METHOD_LABELS.get(m, m))),
-            ("p-value", "p_value_kind", lambda k: esc(KIND_LABELS.get(k, k))), ("Level", "alpha", lambda a: num(a)),
-            ("Placebo studies", "n_placebo_studies", integer), ("Rejected", "rejections", integer),
-            ("Rejection rate", "rejection_rate", lambda v: pct(v, 1)),
-            ("95% interval", None, lambda r: f"{pct(r['rejection_rate_ci_low'], 1)} to "
-                                             f"{pct(r['rejection_rate_ci_high'], 1)}"),
-            ("Calibrated", "calibrated", lambda v: "yes" if bool(v) else "<strong>NO</strong>"),
+            ("p-value", "kind", lambda k: esc(KIND_LABELS.get(k, k))),
+            ("Rejected at 5%: all placebo studies (95% interval)", "everyone", measured),
+            ("Calibrated (all)", "everyone", verdict),
+            (f"Rejected at 5%: authorities as noisy as {name}", None,
+             lambda r: measured(r["own"]) + (f" ({esc(r['band'])})" if r["band"] != "all" else "")),
+            (f"Calibrated for {name}", "own", verdict),
+            ("Rejected at 10% (all)", "at_10", lambda r: "&ndash;" if r is None else pct(r["rejection_rate"], 1)),
         ], "estimator_calibration", "How often each p-value fell below the level where nothing happened"))
     return "".join(parts) + "</section>"
 

@@ -31,8 +31,8 @@ def _calibration(rows) -> pd.DataFrame:
         for method, kind, rate, calibrated in rows:
             for alpha in (0.05, 0.10):
                 out.append({"design": DESIGN, "method": method, "outcome": outcome, "alpha": alpha,
-                            "p_value_kind": kind, "n_placebo_studies": 900, "rejections": int(rate * 900),
-                            "rejection_rate": rate, "rejection_rate_ci_low": rate - 0.02,
+                            "p_value_kind": kind, "noise_band": "all", "n_placebo_studies": 900,
+                            "rejections": int(rate * 900), "rejection_rate": rate, "rejection_rate_ci_low": rate - 0.02,
                             "rejection_rate_ci_high": rate + 0.02, "calibrated": calibrated})
     return pd.DataFrame(out)
 
@@ -171,3 +171,19 @@ def test_every_did_method_reaches_the_first_screen():
     first = _tables(html)["first_screen"]
     assert first.count("Synthetic DiD") == 2 and "not measured" in first
     assert _plain_small_p_values(html) == []
+
+
+def test_p_values_are_judged_among_authorities_as_noisy_as_the_treated_one():
+    """Calibrated over all placebo studies, but not for the noisiest third, where the treated authority is."""
+    noisy = pd.concat([CALIBRATION, CALIBRATION.assign(noise_band="highest third", rejection_rate=0.11,
+                                                       rejection_rate_ci_low=0.08, rejection_rate_ci_high=0.14,
+                                                       n_placebo_studies=300, calibrated=False)], ignore_index=True)
+    detectable = DETECTABLE.assign(noise_band="highest third")
+    inputs = _calibrated_inputs(calibration=noisy, detectable_effects=detectable)
+    status = report.p_value_status(inputs, "ols_with_covariate", OUTCOMES[0], "reselected")
+    assert status.calibrated is False and status.rate == 0.11
+    assert "authorities as noisy as Cheshire East (pre-period noise in the highest third)" in status.why
+    html = report.render_report(inputs)
+    assert "<td>0.150</td>" not in _tables(html)["did_results"]  # greyed now
+    calibration = _section(html, "calibration")
+    assert "Calibrated for Cheshire East" in calibration and "11.0% of 300" in calibration

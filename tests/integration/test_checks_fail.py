@@ -420,6 +420,13 @@ CALIBRATION_CASES = [
     ("estimator_calibration_recomputes",
      ["DELETE FROM marts.estimator_calibration WHERE method = 'synthetic_control' AND p_value_kind = 'post_rmspe'"],
      "post_rmspe"),
+    # a band's rate counted over every placebo study, not over its third
+    ("estimator_calibration_recomputes",
+     ["UPDATE marts.estimator_calibration AS c SET n_placebo_studies = a.n_placebo_studies, rejections = a.rejections, "
+      "rejection_rate = a.rejection_rate FROM marts.estimator_calibration AS a WHERE a.noise_band = 'all' "
+      "AND c.noise_band = 'highest third' AND a.method = c.method AND a.outcome = c.outcome "
+      "AND a.p_value_kind = c.p_value_kind AND a.alpha = c.alpha AND c.method = 'twfe_all_donors'"],
+     "noise_band=highest third"),
     ("calibration_studies_valid",
      ["UPDATE marts.calibration_studies SET p_hc1 = 1.5 WHERE unit_code = 'E99000003' AND method = 'ols'"],
      "unit_code=E99000003"),

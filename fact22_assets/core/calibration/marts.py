@@ -5,15 +5,16 @@ from __future__ import annotations
 import pandas as pd
 
 from .placebo_studies import P_VALUE_COLUMNS
+from .rates import noise_band, noise_thresholds
 
 CALIBRATION_STUDY_COLUMNS = [
     "vintage", "design", "unit_code", "unit_name", "first_post_year", "outcome", "method", "comparator_code",
     "estimate", "p_classical", "p_hc1", "permutation_p_value", "reselected_p_value", "post_rmspe_p_value",
-    "se_placebo", "n_placebos",
+    "se_placebo", "n_placebos", "pre_period_noise",
 ]
 DETECTABLE_EFFECT_COLUMNS = [
     "vintage", "design", "unit_code", "unit_name", "first_post_year", "outcome", "method", "ran_listed_programme",
-    "estimate", "mde", "mde_normal", "placebo_sd", "n_placebos", "mde_placebos",
+    "estimate", "mde", "mde_normal", "placebo_sd", "n_placebos", "mde_placebos", "pre_period_noise", "noise_band",
 ]
 CALIBRATION_RUN_COLUMNS = [
     "outcome", "vintage", "code_version", "computed_at", "design", "start_years", "n_studies", "n_placebo_studies",
@@ -43,8 +44,11 @@ def detectable_effects(studies: pd.DataFrame) -> pd.DataFrame:
     """Every study's design (placebo or not) with the effect it can detect."""
     if studies.empty:
         return _empty(DETECTABLE_EFFECT_COLUMNS)
+    thresholds = noise_thresholds(studies)
     table = studies.assign(ran_listed_programme=~studies["placebo"].astype(bool),
                            n_placebos=studies["n_placebos_mde"].astype("Int64"))
+    table["noise_band"] = [noise_band(noise, thresholds.get((design, outcome))) for noise, design, outcome
+                           in zip(table["pre_period_noise"], table["design"], table["outcome"])]
     table["first_post_year"] = table["first_post_year"].astype("Int64")
     return table.sort_values(["design", "outcome", "first_post_year", "unit_code", "method"],
                              ignore_index=True)[DETECTABLE_EFFECT_COLUMNS]

@@ -17,28 +17,32 @@ RESULTS = dg.AssetKey(["marts", "did_results"])
 
 # Every p-value of calibration_studies as (kind, p) rows, for the recount below.
 _LONG = " UNION ALL ".join(
-    f"SELECT design, method, outcome, '{kind}' AS p_value_kind, {column} AS p FROM marts.calibration_studies "
-    f"WHERE {column} IS NOT NULL" for kind, column in P_VALUE_COLUMNS.items())
+    f"SELECT design, method, outcome, '{kind}' AS p_value_kind, pre_period_noise, {column} AS p "
+    f"FROM marts.calibration_studies WHERE {column} IS NOT NULL" for kind, column in P_VALUE_COLUMNS.items())
 
 
 @dg.asset_check(asset=CALIBRATION, blocking=True,
                 description="Every rejection rate recounts from marts.calibration_studies (placebo studies and "
-                            "rejections per design, method, outcome, p-value kind and alpha); rate = rejections / "
+                            "rejections per design, method, outcome, p-value kind, noise band and alpha, the band's "
+                            "bounds applied to each study's pre-period noise); rate = rejections / "
                             "studies inside its interval; calibrated exactly when the interval's low end <= alpha.")
 def estimator_calibration_recomputes(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with duckdb.get_connection() as con:
         offending = con.execute(f"""
             WITH long AS ({_LONG}),
             recount AS (
-                SELECT c.design, c.method, c.outcome, c.p_value_kind, c.alpha,
+                SELECT c.design, c.method, c.outcome, c.p_value_kind, c.noise_band, c.alpha,
                        count(l.p) AS n, count(l.p) FILTER (WHERE l.p <= c.alpha) AS r
                 FROM marts.estimator_calibration AS c
-                LEFT JOIN long AS l USING (design, method, outcome, p_value_kind)
+                LEFT JOIN long AS l ON l.design = c.design AND l.method = c.method AND l.outcome = c.outcome
+                    AND l.p_value_kind = c.p_value_kind
+                    AND (c.noise_from IS NULL OR l.pre_period_noise > c.noise_from)
+                    AND (c.noise_to IS NULL OR l.pre_period_noise <= c.noise_to)
                 GROUP BY ALL)
-            SELECT c.method, c.outcome, c.p_value_kind, c.alpha, c.n_placebo_studies, rc.n AS recounted_studies,
-                   c.rejections, rc.r AS recounted_rejections, c.rejection_rate, c.calibrated
+            SELECT c.method, c.outcome, c.p_value_kind, c.noise_band, c.alpha, c.n_placebo_studies,
+                   rc.n AS recounted_studies, c.rejections, rc.r AS recounted_rejections, c.rejection_rate, c.calibrated
             FROM marts.estimator_calibration AS c
-            JOIN recount AS rc USING (design, method, outcome, p_value_kind, alpha)
+            JOIN recount AS rc USING (design, method, outcome, p_value_kind, noise_band, alpha)
             WHERE c.n_placebo_studies <> rc.n OR c.rejections <> rc.r
                OR abs(c.rejection_rate - rc.r / rc.n) > {TOLERANCE}
                OR NOT (c.rejection_rate_ci_low <= c.rejection_rate AND c.rejection_rate <= c.rejection_rate_ci_high)
@@ -46,8 +50,9 @@ def estimator_calibration_recomputes(duckdb: DuckDBResource) -> dg.AssetCheckRes
                OR c.calibrated <> (c.rejection_rate_ci_low <= c.alpha)
             UNION ALL
             -- a method, outcome and kind the studies hold but the calibration leaves out
-            SELECT DISTINCT l.method, l.outcome, l.p_value_kind, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-            FROM long AS l ANTI JOIN marts.estimator_calibration AS c USING (design, method, outcome, p_value_kind)
+            SELECT DISTINCT l.method, l.outcome, l.p_value_kind, 'all', NULL, NULL, NULL, NULL, NULL, NULL, NULL
+            FROM long AS l ANTI JOIN (SELECT * FROM marts.estimator_calibration WHERE noise_band = 'all') AS c
+                USING (design, method, outcome, p_value_kind)
             """).df()
     return rows_result(offending, "rejection rates that do not recount from marts.calibration_studies")
 
@@ -86,7 +91,8 @@ def detectable_effects_valid(duckdb: DuckDBResource) -> dg.AssetCheckResult:
 
 @dg.asset_check(asset=RESULTS, blocking=True,
                 description="Where did_results says whether a row's p-value is calibrated, marts.estimator_calibration "
-                            "says the same at alpha 0.05 (same method, outcome and p-value kind, same rate).")
+                            "says the same at alpha 0.05 (same method, outcome, p-value kind and noise band, same "
+                            "rate).")
 def did_results_calibration_agrees(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with duckdb.get_connection() as con:
         offending = con.execute("""
@@ -96,6 +102,7 @@ def did_results_calibration_agrees(duckdb: DuckDBResource) -> dg.AssetCheckResul
             WHERE d.inference_calibrated IS NOT NULL AND NOT EXISTS (
                 SELECT 1 FROM marts.estimator_calibration AS c
                 WHERE c.method = d.method AND c.outcome = d.outcome AND c.p_value_kind = d.calibration_p_value_kind
+                  AND c.noise_band = d.calibration_noise_band
                   AND abs(c.alpha - 0.05) < 1e-9 AND c.calibrated = d.inference_calibrated
                   AND abs(c.rejection_rate - d.calibrated_rejection_rate) < 1e-12)""").df()
     return rows_result(offending, "did_results rows whose calibration no marts.estimator_calibration row backs")

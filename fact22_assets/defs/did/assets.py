@@ -22,7 +22,7 @@ from fact22_assets.glue.tables import replace_table, sql_dependencies, sql_text,
 from fact22_assets.settings import code_version
 
 GROUP = "did"
-CALIBRATION = dg.AssetKey(["marts", "estimator_calibration"])
+CALIBRATION = [dg.AssetKey(["marts", "estimator_calibration"]), dg.AssetKey(["marts", "detectable_effects"])]
 # The columns every mart's rows are keyed by: all an empty mart has.
 EMPTY_MART = {"study_id": "str", "vintage": "str", "outcome": "str", "code_version": "str"}
 # Every mart the registered estimators write, then the asset's own log of runs.
@@ -33,7 +33,7 @@ TABLES = {**{name: MART_DESCRIPTIONS[name] for name in mart_names()},
 # Read here: the three SQL files below, and the deprivation scores.
 DEPS = sorted({*sql_dependencies("did/panel.sql"), *sql_dependencies("did/neighbours.sql"),
                *sql_dependencies("did/neighbours_by_unit.sql"), *sql_dependencies("did/vintages.sql"),
-               dg.AssetKey(["raw", "deprivation"]), source_key(STUDIES), CALIBRATION},
+               dg.AssetKey(["raw", "deprivation"]), source_key(STUDIES), *CALIBRATION},
               key=lambda key: key.to_user_string())
 
 
@@ -89,7 +89,9 @@ def _estimate_all(context: dg.AssetExecutionContext, con) -> dict[str, pd.DataFr
     out["did_runs"] = pd.DataFrame(runs).assign(code_version=version)
     # Whether each row's p-value is calibrated, from the national placebo study (core/calibration/rates.py).
     calibration = con.execute("SELECT * FROM marts.estimator_calibration").df()
-    out[RESULTS] = with_calibration(out[RESULTS], calibration, {e.study.study_id: e for e in studies})
+    detectable = con.execute("SELECT design, unit_code, first_post_year, outcome, noise_band "
+                             "FROM marts.detectable_effects").df()
+    out[RESULTS] = with_calibration(out[RESULTS], calibration, {e.study.study_id: e for e in studies}, detectable)
     return out
 
 
