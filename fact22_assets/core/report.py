@@ -433,9 +433,10 @@ def _glance(inputs: ReportInputs) -> str:
     if reach is not None:
         parts.append(f"<p>Reach: {esc(num(reach['reach_per_year'], 0))} {esc(reach['reach_unit'])} a year "
                      f"({esc(reach['reach_source'])}). With {esc(s.treated_name)}'s population of "
-                     f"{esc(integer(reach['population']))}, a change of {esc(pct(reach['plausible_effect']))} per "
-                     f"family moves its rate by {esc(num(reach['implied_effect']))} per 10,000, and every family "
-                     f"served changing by one event a year by {esc(num(reach['largest_effect']))}.</p>")
+                     f"{esc(integer(reach['population']))}, a change of {float(reach['plausible_effect']) * 100:.0f} "
+                     f"percentage points in each served family's outcome moves its rate by "
+                     f"{esc(num(reach['implied_effect']))} per 10,000, and every family served changing by one "
+                     f"event a year by {esc(num(reach['largest_effect']))}.</p>")
     if not _has(did):
         parts.append(_not_available("The difference-in-differences results (marts.did_results)"))
         return "".join(parts) + "</section>"
