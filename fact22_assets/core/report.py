@@ -1094,17 +1094,18 @@ def _which_p_values_count(inputs: ReportInputs, main: pd.DataFrame) -> str:
     else:
         method = main["method"].iloc[0]
         good, bad = [], []
-        for outcome in inputs.study.outcomes:
-            for m, kind in ((method, "classical"), (method, "hc1"), (method, "permutation"), (method, "reselected"),
-                            ("synthetic_did", "permutation"), ("penalised_synthetic_control", "permutation"),
-                            ("twfe_all_donors", "permutation"), ("synthetic_control", "permutation")):
-                status = p_value_status(inputs, m, outcome, kind)
-                if status.rate is None:
-                    continue
-                name = f"{METHOD_LABELS.get(m, m)} {KIND_LABELS.get(kind, kind)} ({measures.label(outcome).lower()}, " \
-                       f"{status.rate * 100:.1f}%)"
-                (good if status.calibrated else bad).append(name)
-        text = "In the national placebo study (share of placebo studies with p at most 0.05 in brackets), "
+        for m, kind in ((method, "classical"), (method, "hc1"), (method, "permutation"), (method, "reselected"),
+                        ("synthetic_did", "permutation"), ("penalised_synthetic_control", "permutation"),
+                        ("twfe_all_donors", "permutation"), ("synthetic_control", "permutation")):
+            found = [(o, p_value_status(inputs, m, o, kind)) for o in inputs.study.outcomes]
+            found = [(o, st) for o, st in found if st.rate is not None]
+            for verdict, bucket in ((True, good), (False, bad)):
+                rates = [f"{measures.label(o).lower()} {st.rate * 100:.1f}%" for o, st in found
+                         if bool(st.calibrated) == verdict]
+                if rates:
+                    bucket.append(f"{METHOD_LABELS.get(m, m)} {KIND_LABELS.get(kind, kind)} ({', '.join(rates)})")
+        text = ("In the national placebo study (the share of placebo studies of authorities as noisy as "
+                f"{inputs.study.treated_name} with p at most 0.05 in brackets), ")
         text += ("calibrated: " + "; ".join(good) if good else "no p-value of this report was calibrated")
         text += ("; NOT calibrated, so no evidence: " + "; ".join(bad) + "." if bad else ".")
     identification = inputs.synthetic_control_identification
