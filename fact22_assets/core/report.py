@@ -406,6 +406,8 @@ def _reading(inputs: ReportInputs, estimate, p, status: PValueStatus, detectable
     elif not _missing(p):
         parts.append("no evidence of a change at 5%")
     mde = None if detectable is None else detectable.get("mde")
+    if _missing(mde) and not _calibration_run(inputs):
+        parts.append("what the design can detect is not known until the national placebo study runs")
     if not _missing(mde):
         if not _missing(estimate) and abs(float(estimate)) < float(mde):
             parts.append(f"the estimate is below what this design detects ({num(mde, 1)})")
@@ -484,6 +486,22 @@ def _glance(inputs: ReportInputs) -> str:
     return "".join(parts) + "</section>"
 
 
+def _noise_sentence(inputs: ReportInputs) -> str:
+    """How the placebo tests' rejection rates differ between the steadiest and the noisiest third (from the data)."""
+    frame = inputs.calibration
+    if not _has(frame) or "noise_band" not in frame:
+        return ""
+    tests = frame[frame["p_value_kind"].isin(["permutation", "reselected"]) & frame["outcome"].isin(
+        inputs.study.outcomes) & ((frame["alpha"].astype(float) - 0.05).abs() < 1e-9)]
+    rates = tests.groupby("noise_band")["rejection_rate"].mean()
+    if not {"lowest third", "highest third"} <= set(rates.index):
+        return ""
+    low, high = float(rates["lowest third"]), float(rates["highest third"])
+    direction = "more" if high > low else "less"
+    return (f" Here the placebo tests reject the noisiest third {direction} often than the steadiest: on average "
+            f"{high * 100:.1f}% against {low * 100:.1f}% at 5% (over this study's methods and outcomes).")
+
+
 def _calibration(inputs: ReportInputs) -> str:
     """The national placebo study's rejection rates for this study's design and outcomes."""
     parts = ['<section id="calibration"><h2>Can these p-values be believed? The national placebo study</h2>',
@@ -493,10 +511,10 @@ def _calibration(inputs: ReportInputs) -> str:
              "studies (Bertrand, Duflo and Mullainathan 2004 found 45% with the classical one on real panels). "
              "A p-value is calibrated when the 95% interval of its rejection rate reaches the level or lies below "
              "it. A placebo test that ranks the treated authority among all others rejects about 5% of all "
-             "authorities by construction, but not 5% of each kind: it rejects noisy authorities more often and "
-             "steady ones less. So each p-value here is judged among placebo studies of authorities as noisy as "
-             "the treated one (the same third of the placebo studies by the standard deviation of the outcome's "
-             "year-to-year changes over the pre-period). What else the study catches: a test whose treated fit "
+             "authorities by construction, but not necessarily 5% of each kind of authority. So each p-value here "
+             "is judged among placebo studies of authorities as noisy as the treated one (the same third of the "
+             "placebo studies by the standard deviation of the outcome's year-to-year changes over the "
+             f"pre-period).{esc(_noise_sentence(inputs))} What else the study catches: a test whose treated fit "
              "differs from its placebos' (a comparator picked for the treated authority only, different donor "
              "pools) or that leans on a model (classical and HC1 errors, a normal approximation).</p>",
              f'<p class="notice">{esc(_calibration_provenance(inputs))}</p>']

@@ -177,7 +177,9 @@ def test_p_values_are_judged_among_authorities_as_noisy_as_the_treated_one():
     """Calibrated over all placebo studies, but not for the noisiest third, where the treated authority is."""
     noisy = pd.concat([CALIBRATION, CALIBRATION.assign(noise_band="highest third", rejection_rate=0.11,
                                                        rejection_rate_ci_low=0.08, rejection_rate_ci_high=0.14,
-                                                       n_placebo_studies=300, calibrated=False)], ignore_index=True)
+                                                       n_placebo_studies=300, calibrated=False),
+                       CALIBRATION.assign(noise_band="lowest third", rejection_rate=0.02, n_placebo_studies=300)],
+                      ignore_index=True)
     detectable = DETECTABLE.assign(noise_band="highest third")
     inputs = _calibrated_inputs(calibration=noisy, detectable_effects=detectable)
     status = report.p_value_status(inputs, "ols_with_covariate", OUTCOMES[0], "reselected")
@@ -187,3 +189,14 @@ def test_p_values_are_judged_among_authorities_as_noisy_as_the_treated_one():
     assert "<td>0.150</td>" not in _tables(html)["did_results"]  # greyed now
     calibration = _section(html, "calibration")
     assert "Calibrated for Cheshire East" in calibration and "11.0% of 300" in calibration
+    # The direction of the noise effect is read from the rates, not asserted: steady 5% against noisy 11% here.
+    assert "reject the noisiest third more often than the steadiest" in calibration
+    steady = pd.concat([CALIBRATION.assign(noise_band="highest third", rejection_rate=0.01),
+                        CALIBRATION.assign(noise_band="lowest third", rejection_rate=0.09)], ignore_index=True)
+    text = _section(report.render_report(_calibrated_inputs(calibration=steady)), "calibration")
+    assert "reject the noisiest third less often than the steadiest" in text
+
+
+def test_without_calibration_the_first_screen_says_power_is_unknown():
+    first = _section(report.render_report(_inputs(inference_summary=SUMMARY)), "glance")
+    assert "what the design can detect is not known until the national placebo study runs" in first
