@@ -11,7 +11,7 @@ UI_PORT ?= 3000
 OUTPUTS_PORT ?= 3001
 export FACT22_OUTPUTS_URL ?= http://127.0.0.1:$(OUTPUTS_PORT)
 
-.PHONY: install warehouse test e2e docs ui sql benchmark mutation clean
+.PHONY: install warehouse calibrate test e2e docs ui sql benchmark mutation clean
 
 # Python 3.11 or 3.12 (pyproject's requires-python); checked before a .venv is
 # made, and a failed install removes the half-made .venv so the next try starts clean.
@@ -30,6 +30,12 @@ install: $(STAMP)
 
 warehouse: $(STAMP)
 	$(BIN)/python -m fact22_assets.build
+
+# The national placebo study (docs/calibration.md): the calibration job, one partition per outcome the studies
+# analyse, on the published warehouse; then a refresh of what depends on its files.  Never part of
+# `make warehouse`.  FACT22_CALIBRATION_DIR (default warehouse/calibration/) holds its files.
+calibrate: $(STAMP)
+	$(BIN)/python -m fact22_assets.calibrate
 
 test: $(STAMP)
 	$(BIN)/ruff check fact22_assets tests scripts benchmarks
@@ -65,6 +71,7 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/build_benchmark.py
 	$(BIN)/python benchmarks/did_vectorised_vs_statsmodels.py
 	$(BIN)/python benchmarks/selection_placebo_scaling.py
+	$(BIN)/python benchmarks/calibration_cost.py
 
 # Mutation testing of the pure core (mutmut 3): per module, the share of mutants
 # its tests kill.  Slow (minutes per module); MODULES=... to run a few.

@@ -11,17 +11,21 @@ prepared outcome (preparing is timed on its own line, outside the total):
 - reselect: the placebo-in-space with re-selection (`selection_aware_placebo`):
   every area ranks the others, capped at the --cap = K candidates nearest
   in pre-period level, then one DiD per distinct pick;
-- sdid: synthetic DiD with 200 placebo replications on the --sdid-donors
+- sdid: synthetic DiD with its exact placebo variance (every donor once) on the --sdid-donors
   nearest donors (`synthetic_did(max_donors=...)`);
-- sc_placebos: synthetic-control placebos, every area as pseudo-treated,
-  each fitted from its own --sc-donors nearest donors (the penalised
-  synthetic control's placebos, `penalised_placebos`, with the treated
-  unit's lambda as the pipeline runs them).
+- sc_placebos: the penalised synthetic control as the pipeline runs it
+  (`penalised_study`): lambda by the leave-one-out rule (every area, or
+  200 spread over them, fitted from its own --sc-donors nearest at each
+  lambda of the grid), the treated unit's fit, and every area as
+  pseudo-treated, each fitted from its own --sc-donors nearest donors (a
+  k-d tree finds them) at its own lambda.
 
 The caps are configurable and printed in the table (columns cap,
 sdid_donors, sc_donors). The table gives seconds per component, the total
-and the per-area cost (microseconds of total per area); timings are wall
-seconds, best of --repeats runs. A loop check on --check-size areas
+and the per-area cost (microseconds of total per area); timings are CPU
+seconds of this process (`time.process_time`, every thread), best of
+--repeats runs. numba's compiled kernels are loaded (or compiled) once
+before the first size, outside the timings. A loop check on --check-size areas
 (default 150, uncapped) compares the vectorised re-selection with
 `rank_comparators` run with each unit as treated: exit status 1 if they
 pick differently.
@@ -40,10 +44,10 @@ from dataclasses import replace
 import pandas as pd
 
 from fact22_assets.core.did import FACT22, rank_comparators
-from fact22_assets.core.did.donor_pool import DEFAULT_MAX_DONORS, capped_donor_pool
+from fact22_assets.core.did.donor_pool import DEFAULT_MAX_DONORS
 from fact22_assets.core.did.estimation import did_estimates
 from fact22_assets.core.did.estimators import select_comparator
-from fact22_assets.core.did.penalised_synthetic_control import penalised_placebos, penalised_synthetic_control
+from fact22_assets.core.did.penalised_synthetic_control import penalised_study
 from fact22_assets.core.did.placebo import placebo_in_space
 from fact22_assets.core.did.prepared import prepare_outcome
 from fact22_assets.core.did.selection_placebo import rank_all_pairs, selection_aware_placebo
@@ -63,9 +67,9 @@ def study_over(n_years: int):
 def best_of(repeats: int, function, label: str | None = None):
     times, result = [], None
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = time.process_time()
         result = function()
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     if label:
         print(f"  {label}: {min(times):.3g} s", file=sys.stderr, flush=True)
     return min(times), result
@@ -93,12 +97,11 @@ def run(n_areas: int, n_years: int, caps: dict, repeats: int) -> dict:
     treated = prepared.values(OUTCOME, [study.treated_unit_code], years)[0]
     donors = prepared.values(OUTCOME, list(prepared.candidates), years)
     seconds["sdid"], sdid = best_of(repeats, lambda: synthetic_did(
-        treated, donors, n_pre, replications=200, seed=0, max_donors=caps["sdid_donors"]), f"{n_areas} sdid")
+        treated, donors, n_pre, max_donors=caps["sdid_donors"]), f"{n_areas} sdid")
 
     def sc_placebos():
-        pool = capped_donor_pool(treated[:n_pre], donors[:, :n_pre], caps["sc_donors"])
-        fit = penalised_synthetic_control(treated, donors[pool.indices], n_pre)
-        return penalised_placebos(donors, n_pre, lambda_=fit.lambda_, max_donors=caps["sc_donors"])
+        study = penalised_study(treated, donors, n_pre, max_donors=caps["sc_donors"])
+        return study.placebos, study.k
 
     seconds["sc_placebos"], (sc_table, sc_k) = best_of(repeats, sc_placebos, f"{n_areas} sc_placebos")
     total = sum(seconds.values())
@@ -135,6 +138,11 @@ def loop_check(n_areas: int, n_years: int, loop_sample: int) -> bool:
     return loop_picks == picks["comparator_code"].iloc[:len(sample)].tolist()
 
 
+def warm_up() -> None:
+    """Load (or, after a change, compile) numba's kernels before anything is timed."""
+    run(60, 10, {"cap": None, "sdid_donors": None, "sc_donors": 20}, 1)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[1500, 3000, 15000])
@@ -147,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loop-sample", type=int, default=20)
     args = parser.parse_args(argv)
 
+    warm_up()
     ok = loop_check(args.check_size, 10, args.loop_sample) if args.check_size else True
     print(f"loop check at {args.check_size} areas: {'same picks' if ok else 'PICKS DIFFER'}", flush=True)
     caps = {"cap": args.cap or None, "sdid_donors": args.sdid_donors or None, "sc_donors": args.sc_donors}

@@ -37,7 +37,7 @@ OWNERS = {
     "raw": "team:data-engineering", "reference": "team:data-engineering", "staging": "team:data-engineering",
     "meta": "team:data-engineering",
     "marts": "team:evaluation", "restricted": "team:evaluation", "figures": "team:evaluation",
-    "reports": "team:evaluation",
+    "reports": "team:evaluation", "calibration": "team:evaluation",
 }
 
 

@@ -92,6 +92,33 @@ def outputs_url() -> str:
     return os.environ.get("FACT22_OUTPUTS_URL", DEFAULT_OUTPUTS_URL).rstrip("/")
 
 
+def calibration_dir() -> Path:
+    """The national placebo study's result files (parquet, one per outcome, with a manifest each), beside the
+    warehouse: the calibration job writes them, the refresh reads them as the source ``calibration``."""
+    return Path(os.environ.get("FACT22_CALIBRATION_DIR", warehouse_path().parent / "calibration"))
+
+
+def _listed(variable: str) -> list[str] | None:
+    value = os.environ.get(variable, "").strip()
+    return [part.strip() for part in value.split(",") if part.strip()] or None
+
+
+def calibration_methods() -> list[str] | None:
+    """FACT22_CALIBRATION_METHODS: the estimator methods the placebo study runs (comma-separated); all by default."""
+    return _listed("FACT22_CALIBRATION_METHODS")
+
+
+def calibration_start_years() -> list[int] | None:
+    """FACT22_CALIBRATION_START_YEARS: only these start years (comma-separated), for a quick trial; every start
+    year the data allow by default.  The manifest records what was run."""
+    listed = _listed("FACT22_CALIBRATION_START_YEARS")
+    try:
+        return None if listed is None else [int(y) for y in listed]
+    except ValueError as error:
+        raise ValueError(f"FACT22_CALIBRATION_START_YEARS must list collection years such as 2016,2019; "
+                         f"got {os.environ['FACT22_CALIBRATION_START_YEARS']!r}") from error
+
+
 @lru_cache(maxsize=1)
 def code_version() -> str:
     """The git commit that produced a result (with "+dirty" for uncommitted

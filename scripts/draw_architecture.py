@@ -21,7 +21,7 @@ PACKAGE = ROOT / "fact22_assets"
 DOC = ROOT / "docs" / "architecture.md"
 BEGIN, END = "<!-- architecture:begin -->", "<!-- architecture:end -->"
 # Lower layers first; an import may only point to the same or an earlier layer.
-LAYERS = ["settings", "core", "glue", "defs", "lifecycle", "definitions", "build"]
+LAYERS = ["settings", "core", "glue", "defs", "lifecycle", "definitions", "build", "calibrate"]
 
 
 def module_name(path: Path) -> str:

@@ -27,7 +27,7 @@ def test_backbone_assets_and_groups():
 
 
 TABLE_SCHEMAS = {"raw", "reference", "staging", "marts", "restricted", "meta"}
-FILE_KINDS = {"figures", "reports"}  # assets that write files beside the warehouse, not tables
+FILE_KINDS = {"figures", "reports", "calibration"}  # assets that write files beside the warehouse, not tables
 
 
 def test_every_asset_key_is_a_schema_and_table():

@@ -96,6 +96,14 @@ class ReportInputs:
     synthetic_control_identification: pd.DataFrame | None = None
     reference_pairs: pd.DataFrame | None = None  # another study's fixed comparators, ranked in this study
     inference_summary: pd.DataFrame | None = None  # marts.did_inference: fixed vs reselected placebo p
+    # The national placebo study (core/calibration): this study's design's rows of marts.estimator_calibration,
+    # marts.calibration_runs, the treated authority's rows of marts.detectable_effects at the study's start
+    # year, and the study's marts.did_dilution rows (vintage of the report).
+    calibration: pd.DataFrame | None = None
+    calibration_runs: pd.DataFrame | None = None
+    detectable_effects: pd.DataFrame | None = None
+    dilution: pd.DataFrame | None = None
+    placebo_spread: pd.DataFrame | None = None  # outcome, fixed_sd, reselected_sd: how far placebos drift
     rct_results: pd.DataFrame | None = None
     rct_balance: pd.DataFrame | None = None
     case_length_tobit: pd.DataFrame | None = None
@@ -251,21 +259,360 @@ def _estimate_of(did: pd.DataFrame, outcome: str, method: str) -> pd.Series | No
     return rows.iloc[0] if rows is not None and len(rows) else None
 
 
+# --------------------------------------------------------------------------- calibration and power (strand 1)
+
+# The estimates the first screen puts side by side, each with the p-value its own test publishes.
+GLANCE_METHODS = ("synthetic_did", "penalised_synthetic_control", "twfe_all_donors", "synthetic_control")
+TWO_UNIT_METHODS = ("difference_of_means", "ols", "ols_with_covariate")
+KIND_LABELS = {"classical": "classical p", "hc1": "HC1 p", "permutation": "placebo p",
+               "reselected": "placebo p (comparators re-selected)", "post_rmspe": "post-RMSPE p (comparable fits)"}
+
+
+@dataclass(frozen=True)
+class PValueStatus:
+    """Whether a p-value is calibrated (None: not measured) and why, in words."""
+
+    calibrated: bool | None
+    why: str
+    rate: float | None = None
+
+
+def _calibration_run(inputs: ReportInputs) -> bool:
+    return _has(inputs.calibration_runs)
+
+
+def p_value_status(inputs: ReportInputs, method: str, outcome: str, kind: str, alpha: float = 0.05) -> PValueStatus:
+    """The national placebo study's verdict on one p-value of this report (see core/calibration/rates.py)."""
+    if not _calibration_run(inputs):
+        return PValueStatus(None, "not calibrated: the national placebo study has not been run (make calibrate), so "
+                                  "nobody knows how often this p-value falls below 0.05 where nothing happened")
+    if method in TWO_UNIT_METHODS and outcome in inputs.study.study.comparators:
+        return PValueStatus(None, "not calibrated: the national placebo study measures the ranking rule's choice of "
+                                  "comparator, not a comparator fixed by the study")
+    table = inputs.calibration if _has(inputs.calibration) else pd.DataFrame(
+        columns=["method", "outcome", "p_value_kind", "alpha", "noise_band"])
+    rows = table[(table["method"] == method) & (table["outcome"] == outcome) & (table["p_value_kind"] == kind)
+                 & ((table["alpha"].astype(float) - alpha).abs() < 1e-9)]
+    band = _noise_band(inputs, outcome)
+    own = rows[rows["noise_band"] == band] if "noise_band" in rows else rows.iloc[0:0]
+    rows = own if len(own) else rows[rows["noise_band"] == "all"] if "noise_band" in rows else rows
+    if rows.empty:
+        return PValueStatus(None, "not calibrated: not measured for this study's design, method and outcome")
+    r = rows.iloc[0]
+    among = ("placebo studies" if r.get("noise_band", "all") == "all" else
+             f"placebo studies of authorities as noisy as {inputs.study.treated_name} (pre-period noise in the "
+             f"{r['noise_band']})")
+    measured = (f"rejected {pct(r['rejection_rate'], 1)} of {integer(r['n_placebo_studies'])} {among} at "
+                f"{alpha:g} (95% interval {pct(r['rejection_rate_ci_low'], 1)} to {pct(r['rejection_rate_ci_high'], 1)})")
+    measured = html.unescape(measured)
+    if bool(r["calibrated"]):
+        return PValueStatus(True, f"calibrated: {measured}", float(r["rejection_rate"]))
+    return PValueStatus(False, f"NOT calibrated: {measured}", float(r["rejection_rate"]))
+
+
+def _noise_band(inputs: ReportInputs, outcome: str) -> str:
+    """Which third of the placebo studies' pre-period noise the treated authority's falls in ('all' if unknown)."""
+    frame = inputs.detectable_effects
+    if _has(frame) and "noise_band" in frame:
+        bands = frame.loc[frame["outcome"] == outcome, "noise_band"].dropna()
+        if len(bands):
+            return str(bands.iloc[0])
+    return "all"
+
+
+class PCells:
+    """Formats p-values by their calibration and remembers the uncalibrated ones a table showed, for its note."""
+
+    def __init__(self, inputs: ReportInputs):
+        self.inputs, self.shown = inputs, {}
+
+    def status(self, method: str, outcome: str, kind: str) -> PValueStatus:
+        return p_value_status(self.inputs, method, outcome, kind)
+
+    def cell(self, value, method: str, outcome: str, kind: str) -> str:
+        if _missing(value):
+            return "&ndash;"
+        status = self.status(method, outcome, kind)
+        if status.calibrated:
+            return pval(value)
+        self.shown[(method, kind, outcome)] = status
+        return f'<span class="uncalibrated" title="{esc(status.why)}">{pval(value)}</span>'
+
+    def column(self, method: str | None, kind: str, column: str) -> Callable:
+        """A row formatter: the row's ``column`` as a p of ``kind`` (method from the row when None)."""
+        return lambda row: self.cell(row.get(column), method or row.get("method"), row.get("outcome"), kind)
+
+    def note(self) -> str:
+        """Under a table: which grey p-values it showed and why they are no evidence."""
+        if not self.shown:
+            return ""
+        if not _calibration_run(self.inputs):
+            return ('<p class="calibration-note">Grey p-values are not calibrated: the national placebo study has not '
+                    "been run, so none of them is evidence (<code>make calibrate</code> measures them).</p>")
+        parts = []
+        for (method, kind, outcome), status in sorted(self.shown.items(), key=lambda i: (i[0][2], i[0][0], i[0][1])):
+            parts.append(f"{METHOD_LABELS.get(method, method)}, {KIND_LABELS.get(kind, kind)}, "
+                         f"{measures.label(outcome).lower()}: {status.why}")
+        self.shown = {}
+        return ('<p class="calibration-note">Grey p-values are not calibrated and are no evidence of an effect: '
+                + esc("; ".join(parts)) + ".</p>")
+
+
+def _headline_kind(inputs: ReportInputs, method: str) -> str:
+    return "reselected" if method in MAIN_METHODS else "permutation"
+
+
+def _detectable(inputs: ReportInputs, outcome: str, method: str) -> pd.Series | None:
+    frame = inputs.detectable_effects
+    if not _has(frame):
+        return None
+    rows = frame[(frame["outcome"] == outcome) & (frame["method"] == method)]
+    return rows.iloc[0] if len(rows) else None
+
+
+def _dilution_of(inputs: ReportInputs, outcome: str) -> pd.Series | None:
+    frame = inputs.dilution
+    if not _has(frame):
+        return None
+    rows = frame[frame["outcome"] == outcome]
+    return rows.iloc[0] if len(rows) else None
+
+
+def _calibration_provenance(inputs: ReportInputs) -> str:
+    """Which calibration the report reads, and whether it is older than the data beside it (plain text)."""
+    runs = inputs.calibration_runs
+    if not _has(runs):
+        return ("The national placebo study has not been run (make calibrate): no p-value in this report is known to "
+                "be calibrated, so every p-value is shown grey, and no minimum detectable effect is available.")
+    vintages = ", ".join(sorted(set(runs["vintage"].astype(str))))
+    dates = ", ".join(sorted({str(d)[:10] for d in runs["computed_at"]}))
+    versions = ", ".join(sorted(set(runs["code_version"].astype(str))))
+    n = int(runs["n_placebo_studies"].min())
+    text = (f"Calibration: the national placebo study on data vintage {vintages}, computed {dates} by code "
+            f"{versions}, at least {n:,} placebo studies (an authority that ran no listed programme, at a start "
+            "year) per method and outcome.")
+    if inputs.vintage and inputs.vintage not in set(runs["vintage"].astype(str)):
+        text += (f" It is older than the data it sits beside (the estimates here use vintage {inputs.vintage}): "
+                 "run make calibrate.")
+    return text
+
+
+def _reading(inputs: ReportInputs, estimate, p, status: PValueStatus, detectable, dilution) -> str:
+    """One sentence from the numbers: evidence or not, and whether the design could see the programme at all."""
+    parts = []
+    if not _missing(p) and float(p) <= 0.05:
+        parts.append("p &le; 0.05 and the test is calibrated: evidence of a change" if status.calibrated
+                     else "p &le; 0.05, but the test is not calibrated: no evidence")
+    elif not _missing(p):
+        parts.append("no evidence of a change at 5%")
+    mde = None if detectable is None else detectable.get("mde")
+    if _missing(mde) and not _calibration_run(inputs):
+        parts.append("what the design can detect is not known until the national placebo study runs")
+    if not _missing(mde):
+        if not _missing(estimate) and abs(float(estimate)) < float(mde):
+            parts.append(f"the estimate is below what this design detects ({num(mde, 1)})")
+        if dilution is not None and not _missing(dilution.get("implied_effect")):
+            implied, largest = float(dilution["implied_effect"]), float(dilution["largest_effect"])
+            if largest < float(mde):
+                parts.append(f"even the largest change the programme could make ({num(largest)}) is "
+                             f"{pct(largest / float(mde), 0)} of it: this design cannot tell whether the programme "
+                             "worked")
+            elif implied < float(mde):
+                parts.append(f"a plausible change ({num(implied)}) is {pct(implied / float(mde), 0)} of it: "
+                             "a null result says little")
+            else:
+                parts.append("a change of the plausible size would usually be detected")
+    return "; ".join(parts) + "." if parts else "&ndash;"
+
+
+def _glance(inputs: ReportInputs) -> str:
+    """The first screen: each headline estimate with its p-value (grey when uncalibrated), whether its test is
+    calibrated, what the design can detect and, with the study's reach, what the programme could change."""
+    s, did = inputs.study, inputs.did_results
+    parts = ['<section id="glance"><h2>At a glance: each estimate, whether its p-value can be believed, and what '
+             "the design can detect</h2>", f'<p class="notice">{esc(_calibration_provenance(inputs))}</p>']
+    reach = next((r for r in ([_dilution_of(inputs, o) for o in s.outcomes]) if r is not None), None)
+    if reach is not None:
+        parts.append(f"<p>Reach: {esc(num(reach['reach_per_year'], 0))} {esc(reach['reach_unit'])} a year "
+                     f"({esc(reach['reach_source'])}). With {esc(s.treated_name)}'s population of "
+                     f"{esc(integer(reach['population']))}, a change of {float(reach['plausible_effect']) * 100:.0f} "
+                     f"percentage points in each served family's outcome moves its rate by "
+                     f"{esc(num(reach['implied_effect']))} per 10,000, and every family served changing by one "
+                     f"event a year by {esc(num(reach['largest_effect']))}.</p>")
+    if not _has(did):
+        parts.append(_not_available("The difference-in-differences results (marts.did_results)"))
+        return "".join(parts) + "</section>"
+    cells, rows = PCells(inputs), []
+    summary = inputs.inference_summary
+    for outcome in s.outcomes:
+        main = _main_rows(did[did["outcome"] == outcome])
+        methods = ([main.iloc[0]["method"]] if len(main) else []) + list(GLANCE_METHODS)
+        for method in methods:
+            found = _estimate_of(did, outcome, method)
+            if found is None:
+                continue
+            kind = _headline_kind(inputs, method)
+            p = found.get("permutation_p_value")
+            if kind == "reselected":
+                chosen = summary[summary["outcome"] == outcome] if _has(summary) else None
+                p = None if chosen is None or chosen.empty else chosen.iloc[0]["reselected_p_value"]
+            status = cells.status(method, outcome, kind)
+            detectable, dilution = _detectable(inputs, outcome, method), _dilution_of(inputs, outcome)
+            rows.append({"outcome": outcome, "method": method, "estimate": found.get("estimate"), "p": p,
+                         "kind": kind, "calibrated": status, "mde": None if detectable is None else detectable["mde"],
+                         "plausible": None if dilution is None else dilution["implied_effect"],
+                         "largest": None if dilution is None else dilution["largest_effect"],
+                         "reading": _reading(inputs, found.get("estimate"), p, status, detectable, dilution)})
+    frame = pd.DataFrame(rows)
+
+    def calibrated(row) -> str:
+        status = row["calibrated"]
+        word = "yes" if status.calibrated else ("NO" if status.calibrated is False else "not measured")
+        rate = "" if status.rate is None else f" ({pct(status.rate, 1)} at 5%)"
+        return f'<span title="{esc(status.why)}">{word}{rate}</span>'
+
+    columns = [("Outcome", "outcome", _outcome), ("Method", "method", lambda m: esc(METHOD_LABELS.get(m, m))),
+               ("Estimate", "estimate", num),
+               ("p (its own test)", None, lambda r: cells.cell(r["p"], r["method"], r["outcome"], r["kind"])),
+               ("Calibrated at 5%?", None, calibrated),
+               ("Detectable effect (80% power, 5%)", "mde", lambda v: num(v, 1))]
+    if reach is not None:
+        columns += [("Plausible change (reach)", "plausible", num), ("Largest possible change", "largest", num)]
+    columns.append(("What it can tell", "reading", lambda v: v))
+    parts.append(table(frame, columns, "first_screen",
+                       "Per 10,000 residents. Each headline estimate beside its calibration and its minimum detectable "
+                       "effect (from the design's own placebo estimates)"))
+    parts.append(cells.note())
+    return "".join(parts) + "</section>"
+
+
+def _noise_sentence(inputs: ReportInputs) -> str:
+    """How the placebo tests' rejection rates differ between the steadiest and the noisiest third (from the data)."""
+    frame = inputs.calibration
+    if not _has(frame) or "noise_band" not in frame:
+        return ""
+    tests = frame[frame["p_value_kind"].isin(["permutation", "reselected"]) & frame["outcome"].isin(
+        inputs.study.outcomes) & ((frame["alpha"].astype(float) - 0.05).abs() < 1e-9)]
+    rates = tests.groupby("noise_band")["rejection_rate"].mean()
+    if not {"lowest third", "highest third"} <= set(rates.index):
+        return ""
+    low, high = float(rates["lowest third"]), float(rates["highest third"])
+    direction = "more" if high > low else "less"
+    return (f" Here the placebo tests reject the noisiest third {direction} often than the steadiest: on average "
+            f"{high * 100:.1f}% against {low * 100:.1f}% at 5% (over this study's methods and outcomes).")
+
+
+def _calibration(inputs: ReportInputs) -> str:
+    """The national placebo study's rejection rates for this study's design and outcomes."""
+    parts = ['<section id="calibration"><h2>Can these p-values be believed? The national placebo study</h2>',
+             "<p>Every authority that ran no listed programme was run through this study's design (comparator rule, "
+             "estimators, placebo inference) at every start year the data allow, as if it had started a programme "
+             "then. Nothing happened there, so a p-value worth believing falls below 0.05 in about 5% of those "
+             "studies (Bertrand, Duflo and Mullainathan 2004 found 45% with the classical one on real panels). "
+             "A p-value is calibrated when the 95% interval of its rejection rate reaches the level or lies below "
+             "it. A placebo test that ranks the treated authority among all others rejects about 5% of all "
+             "authorities by construction, but not necessarily 5% of each kind of authority. So each p-value here "
+             "is judged among placebo studies of authorities as noisy as the treated one (the same third of the "
+             "placebo studies by the standard deviation of the outcome's year-to-year changes over the "
+             f"pre-period).{esc(_noise_sentence(inputs))} What else the study catches: a test whose treated fit "
+             "differs from its placebos' (a comparator picked for the treated authority only, different donor "
+             "pools) or that leans on a model (classical and HC1 errors, a normal approximation).</p>",
+             f'<p class="notice">{esc(_calibration_provenance(inputs))}</p>']
+    frame = inputs.calibration
+    if _has(frame):
+        name = inputs.study.treated_name
+        rows = []
+        for (outcome, method, kind), group in frame[frame["outcome"].isin(inputs.study.outcomes)].groupby(
+                ["outcome", "method", "p_value_kind"], sort=False):
+            def rate(band: str, alpha: float, group=group) -> pd.Series | None:
+                found = group[(group["noise_band"] == band) & ((group["alpha"].astype(float) - alpha).abs() < 1e-9)]
+                return found.iloc[0] if len(found) else None
+            everyone, own = rate("all", 0.05), rate(_noise_band(inputs, outcome), 0.05)
+            at_10 = rate("all", 0.10)
+            rows.append({"outcome": outcome, "method": method, "kind": kind, "everyone": everyone, "own": own,
+                         "at_10": at_10, "band": _noise_band(inputs, outcome)})
+        shown = pd.DataFrame(rows)
+        order = {m: i for i, m in enumerate(METHOD_LABELS)}
+        shown = shown.assign(_o=shown["outcome"].map({o: i for i, o in enumerate(inputs.study.outcomes)}),
+                             _m=shown["method"].map(order).fillna(len(order)))
+        shown = shown.sort_values(["_o", "_m", "kind"])
+
+        def measured(r) -> str:
+            return "&ndash;" if r is None else (f"{pct(r['rejection_rate'], 1)} of {integer(r['n_placebo_studies'])} "
+                                               f"({pct(r['rejection_rate_ci_low'], 1)} to "
+                                               f"{pct(r['rejection_rate_ci_high'], 1)})")
+
+        def verdict(r) -> str:
+            return "&ndash;" if r is None else ("yes" if bool(r["calibrated"]) else "<strong>NO</strong>")
+
+        parts.append(table(shown, [
+            ("Outcome", "outcome", _outcome), ("Method", "method", lambda m: esc(METHOD_LABELS.get(m, m))),
+            ("p-value", "kind", lambda k: esc(KIND_LABELS.get(k, k))),
+            ("Rejected at 5%: all placebo studies (95% interval)", "everyone", measured),
+            ("Calibrated (all)", "everyone", verdict),
+            (f"Rejected at 5%: authorities as noisy as {name}", None,
+             lambda r: measured(r["own"]) + (f" ({esc(r['band'])})" if r["band"] != "all" else "")),
+            (f"Calibrated for {name}", "own", verdict),
+            ("Rejected at 10% (all)", "at_10", lambda r: "&ndash;" if r is None else pct(r["rejection_rate"], 1)),
+        ], "estimator_calibration", "How often each p-value fell below the level where nothing happened"))
+    return "".join(parts) + "</section>"
+
+
+def _placebo_choice_text(inputs: ReportInputs) -> str:
+    """Which placebo p-value counts and why, with what the data show of the two (plain text)."""
+    s = inputs.study
+    fixed = [measures.label(o).lower() for o in s.outcomes if o in s.study.comparators]
+    ruled = [measures.label(o).lower() for o in s.outcomes if o not in s.study.comparators]
+    text = ("A valid placebo test repeats every data-driven step for each placebo authority: in the re-selected "
+            "placebo each one picks its own comparator by the ranking rule.")
+    if ruled:
+        text += f" For {', '.join(ruled)} the same rule picked the treated authority's comparator, so that test counts."
+    if fixed:
+        text += (f" For {', '.join(fixed)} this study fixes the treated authority's comparator instead (the rule did "
+                 "not pick it), so neither placebo test repeats how the treated pair was chosen.")
+    spread = inputs.placebo_spread
+    if _has(spread):
+        phrases = []
+        for _, r in spread.iterrows():
+            if _missing(r.get("fixed_sd")) or _missing(r.get("reselected_sd")):
+                continue
+            more = "more" if r["fixed_sd"] > r["reselected_sd"] else "less"
+            phrases.append(f"{measures.label(r['outcome']).lower()}: {more} (standard deviation "
+                           f"{float(r['fixed_sd']):.1f} against {float(r['reselected_sd']):.1f})")
+        if phrases:
+            text += (" With the comparator held fixed, the placebo estimates spread, compared with each placebo "
+                     "against its own comparator: " + "; ".join(phrases) + ".")
+    did = inputs.did_results
+    main = _main_rows(did).iloc[0]["method"] if _has(did) and _has(_main_rows(did)) else None
+    if main is not None and _calibration_run(inputs):
+        rates = []
+        for outcome in s.outcomes:
+            fixed_p = p_value_status(inputs, main, outcome, "permutation")
+            reselected = p_value_status(inputs, main, outcome, "reselected")
+            if fixed_p.rate is not None and reselected.rate is not None:
+                rates.append(f"{measures.label(outcome).lower()} {fixed_p.rate * 100:.1f}% and "
+                             f"{reselected.rate * 100:.1f}%")
+        if rates:
+            text += (" In the national placebo study, where nothing happened, the fixed-comparator and re-selected "
+                     "placebo p-values fell below 0.05 in: " + "; ".join(rates) + ".")
+    return text
+
+
 def _robust(inputs: ReportInputs) -> str:
     """What an evaluator can defend: answers that do not hinge on one comparator, before the report's own."""
     s, did, summary = inputs.study, inputs.did_results, inputs.robustness_summary
+    n_candidates = int(summary["n_comparators"].max()) if _has(summary) else None
+    candidates = f"{n_candidates} candidate authorities" if n_candidates else "the candidate authorities"
     parts = ['<section id="robust"><h2>Headline: estimates that do not hinge on one comparator</h2>',
-             "<p>With five noisy pre-period years and about 130 candidate authorities, the single most parallel "
+             f"<p>With {len(s.pre_years)} noisy pre-period years and {candidates}, the single most parallel "
              "comparator is partly chance. The first columns place the report's estimate (section 3) among the "
              "same estimate against <em>every</em> eligible comparator (the specification curve); the next ones "
              "use the whole donor pool and give one answer each: synthetic difference-in-differences "
              "(Arkhangelsky et al. 2021, placebo standard error), the penalised synthetic control (Abadie and "
              "L'Hour 2021) and two-way fixed effects. The plain synthetic control is shown with the range its "
              "best-fitting weightings allow: where the treated authority lies inside the donors' hull that range "
-             "is wide, and one weighting's answer means little. The placebo p-value that counts repeats the "
-             "selection: each placebo authority picks its own comparator by the same rule as the treated one; "
-             "with the comparator held fixed the placebos drift less and the p-value is too large (it almost "
-             "never falls below 0.10 in simulations without an effect).</p>"]
+             "is wide, and one weighting's answer means little.</p>",
+             f"<p>{esc(_placebo_choice_text(inputs))}</p>"]
     if not _has(summary):
         parts.append(_not_available("The comparator robustness summary (marts.did_comparator_robustness_summary)"))
         return "".join(parts) + "</section>"
@@ -297,10 +644,14 @@ def _robust(inputs: ReportInputs) -> str:
             "sc_high": None if bounds is None or bounds.empty else bounds.iloc[0]["post_gap_high"],
         })
     frame = pd.DataFrame(rows)
+    cells, main = PCells(inputs), _main_rows(did).iloc[0]["method"] if _has(_main_rows(did)) else MAIN_METHODS[0]
+    fixed_any = any(o in s.study.comparators for o in s.outcomes)
     parts.append(table(frame, [
         ("Outcome", "outcome", _outcome), ("Report's DiD (chosen comparator)", "chosen", num),
-        ("Placebo p (each placebo picks its own comparator)", "p_reselected", pval),
-        ("Placebo p (comparator fixed)", "p_fixed", pval),
+        ("Placebo p (placebos pick their own comparators; the treated pair is fixed where the study fixes it)"
+         if fixed_any else "Placebo p (each placebo picks its own comparator)", None,
+         cells.column(main, "reselected", "p_reselected")),
+        ("Placebo p (comparator fixed)", None, cells.column(main, "permutation", "p_fixed")),
         ("Chosen at percentile", "percentile", lambda v: pct(v)),
         ("Median over all comparators", "median", num),
         ("Interquartile range", None, lambda r: f"{num(r.get('q25'))} to {num(r.get('q75'))}"),
@@ -308,10 +659,12 @@ def _robust(inputs: ReportInputs) -> str:
     ], "robustness", "Per 10,000 residents. The report's specification against every eligible comparator"))
     parts.append(table(frame, [
         ("Outcome", "outcome", _outcome),
-        ("Synthetic DiD", "sdid", num), ("SE (placebo)", "sdid_se", num), ("p (SDID)", "sdid_p", pval),
+        ("Synthetic DiD", "sdid", num), ("SE (placebo)", "sdid_se", num),
+        ("p (SDID)", None, cells.column("synthetic_did", "permutation", "sdid_p")),
         ("Penalised SC", "penalised", num), ("Two-way FE", "twfe", num),
         ("Plain SC: range over best fits", None, lambda r: f"{num(r.get('sc_low'))} to {num(r.get('sc_high'))}"),
     ], "whole_pool", "Per 10,000 residents. Estimators that use every eligible authority and give one answer"))
+    parts.append(cells.note())
     stability = inputs.comparator_stability
     if _has(stability):
         parts.append(table(stability, [
@@ -373,7 +726,8 @@ def _comparators(inputs: ReportInputs) -> str:
              "Candidates whose pre-period trend differs significantly from the treated authority's (differential "
              f"slope test p &lt; {esc(s.pretrend_alpha if s.pretrend_alpha is not None else 'alpha')}) rank after "
              "all others; the rest are ordered by a composite of percentile ranks (lower = more alike): "
-             "trend (|differential slope|), level (|pre-period mean difference|) and demography (population, CIN "
+             "trend (the mean of the percentile ranks of |differential slope| and of how far the yearly gap strays "
+             "from a straight line), level (|pre-period mean difference|) and demography (population, CIN "
              "rate, statistical-neighbour rank, deprivation). The top of each ranking is below.</p>"]
     if not _has(ranking):
         parts.append(_not_available("The comparator ranking (marts.comparator_ranking)"))
@@ -419,20 +773,31 @@ def _did(inputs: ReportInputs) -> str:
         return "".join(parts) + "</section>"
     parts.append("<p>One row per outcome and method. A negative estimate means the treated authority's rate fell "
                  "relative to its comparator after the programme started. Classical standard errors assume "
-                 "independent, equal-variance errors; HC1 errors relax equal variance; the permutation p-value "
-                 "ranks the estimate among placebo authorities (section 4).</p>")
+                 "independent, equal-variance errors; HC1 errors relax equal variance; the placebo p-value is each "
+                 "method's own test (for the report's specification, every placebo re-selecting its comparator, as "
+                 "the headline; section 4 shows the fixed-comparator one beside it). Grey p-values are not "
+                 "calibrated (see the national placebo study above).</p>")
     method_order = did["method"].map({m: i for i, m in enumerate(METHOD_LABELS)}).fillna(len(METHOD_LABELS))
     outcome_order = did["outcome"].map({o: i for i, o in enumerate(inputs.study.outcomes)}).fillna(99)
     ordered = did.assign(_o=outcome_order, _m=method_order).sort_values(["_o", "_m"], kind="stable")
+    summary = inputs.inference_summary
+    reselected = dict(zip(summary["outcome"], summary["reselected_p_value"])) if _has(summary) else {}
+    main = set(_main_rows(did)["method"])
+    ordered["placebo_p"] = [reselected.get(o) if m in main else p
+                            for o, m, p in zip(ordered["outcome"], ordered["method"], ordered["permutation_p_value"])]
+    ordered["placebo_kind"] = ["reselected" if m in main else "permutation" for m in ordered["method"]]
+    cells = PCells(inputs)
     parts.append(table(ordered, [
         ("Outcome", "outcome", _outcome), ("Comparator", "comparator_name", esc),
         ("Method", "method", lambda m: esc(METHOD_LABELS.get(m, m))), ("Estimate", "estimate", num),
-        ("SE (classical)", "se_classical", num), ("p (classical)", "p_classical", pval),
+        ("SE (classical)", "se_classical", num), ("p (classical)", None, cells.column(None, "classical", "p_classical")),
         ("95% CI (classical)", None, lambda r: _ci(r, "ci_low_classical", "ci_high_classical")),
-        ("SE (HC1)", "se_hc1", num), ("p (HC1)", "p_hc1", pval),
-        ("Permutation p", "permutation_p_value", pval), ("Placebos", "n_placebos", integer),
+        ("SE (HC1)", "se_hc1", num), ("p (HC1)", None, cells.column(None, "hc1", "p_hc1")),
+        ("Placebo p (its own test)", None,
+         lambda r: cells.cell(r.get("placebo_p"), r.get("method"), r.get("outcome"), r.get("placebo_kind"))),
         ("N (unit-years)", "n_obs", integer),
     ], "did_results", "Difference-in-differences estimates, per 10,000 residents"))
+    parts.append(cells.note())
     means = did[did["method"] == "difference_of_means"]
     if len(means):
         parts.append(table(means, [
@@ -474,13 +839,25 @@ def _inference(inputs: ReportInputs) -> str:
                 "sc_post_p": None if sc is None else sc.get("post_rmspe_p_value"),
                 "sc_pre_rmspe": None if sc is None else sc.get("pre_rmspe"),
             })
-        parts.append(table(pd.DataFrame(rows), [
+        cells = PCells(inputs)
+        summary = inputs.inference_summary
+        reselected = dict(zip(summary["outcome"], summary["reselected_p_value"])) if _has(summary) else {}
+        frame = pd.DataFrame(rows)
+        frame["method"] = main["method"].iloc[0] if len(main) else None
+        frame["p_reselected"] = frame["outcome"].map(reselected)
+        parts.append(table(frame, [
             ("Outcome", "outcome", _outcome), ("DiD estimate", "estimate", num),
-            ("p (classical)", "p_classical", pval), ("p (HC1)", "p_hc1", pval),
-            ("Placebo-in-space p", "permutation_p_value", pval), ("Placebos", "n_placebos", integer),
-            ("Synthetic-control gap", "sc_estimate", num), ("SC p (RMSPE ratio)", "sc_p", pval),
-            ("SC p (post RMSPE, comparable fits)", "sc_post_p", pval), ("SC pre-period RMSPE", "sc_pre_rmspe", num),
+            ("p (classical)", None, cells.column(None, "classical", "p_classical")),
+            ("p (HC1)", None, cells.column(None, "hc1", "p_hc1")),
+            ("Placebo p, comparator fixed", None, cells.column(None, "permutation", "permutation_p_value")),
+            ("Placebo p, comparators re-selected (headline)", None, cells.column(None, "reselected", "p_reselected")),
+            ("Placebos", "n_placebos", integer),
+            ("Synthetic-control gap", "sc_estimate", num),
+            ("SC p (RMSPE ratio)", None, cells.column("synthetic_control", "permutation", "sc_p")),
+            ("SC p (post RMSPE, comparable fits)", None, cells.column("synthetic_control", "post_rmspe", "sc_post_p")),
+            ("SC pre-period RMSPE", "sc_pre_rmspe", num),
         ], "inference", "The report's estimate beside its placebo and synthetic-control inference"))
+        parts.append(cells.note())
     else:
         parts.append(_not_available("The inference results (marts.did_results)"))
     parts.append(figure_html(figures, FIGURE_PLACEBO))
@@ -516,11 +893,13 @@ def _vintages_section(inputs: ReportInputs) -> str:
         parts.append(_not_available("Estimates by vintage"))
         return "".join(parts) + "</section>"
     main = _main_rows(frame)
+    cells = PCells(inputs)
     parts.append(table(main, [
         ("Outcome", "outcome", _outcome), ("Vintage", "vintage", esc), ("Comparator", "comparator_name", esc),
-        ("Estimate", "estimate", num), ("p (classical)", "p_classical", pval),
-        ("Permutation p", "permutation_p_value", pval),
+        ("Estimate", "estimate", num), ("p (classical)", None, cells.column(None, "classical", "p_classical")),
+        ("Placebo p, comparator fixed", None, cells.column(None, "permutation", "permutation_p_value")),
     ], "did_results_by_vintage", "The report's specification, per data vintage"))
+    parts.append(cells.note())
     parts.append("</section>")
     return "".join(parts)
 
@@ -657,14 +1036,14 @@ def limitations(inputs: ReportInputs) -> list[str]:
         n_obs = main["n_obs"].dropna()
         if len(n_obs):
             notes.append(f"Each regression compares two authorities: {int(n_obs.min())} unit-years, so the classical "
-                         "p-value rests on very few observations; the placebo-in-space and synthetic-control "
-                         "p-values are the fairer guide.")
+                         "p-value rests on very few observations. " + _which_p_values_count(inputs, main))
         for _, r in main.iterrows():
             p_classical, p_perm = r.get("p_classical"), r.get("permutation_p_value")
             if not _missing(p_classical) and not _missing(p_perm) and (p_classical < 0.05) != (p_perm < 0.05):
                 notes.append(f"For {measures.label(r['outcome']).lower()} the classical p-value "
                              f"({p_classical:.3f}) and the placebo-in-space p-value ({p_perm:.3f}) disagree about "
                              "significance at 5%.")
+    notes += _power_notes(inputs)
     ranking = inputs.comparator_ranking
     if _has(ranking):
         chosen = ranking[ranking["selected"].fillna(False).astype(bool)]
@@ -724,6 +1103,70 @@ def limitations(inputs: ReportInputs) -> list[str]:
     return notes
 
 
+def _which_p_values_count(inputs: ReportInputs, main: pd.DataFrame) -> str:
+    """Which of the report's p-values the national placebo study found calibrated, and what the plain synthetic
+    control's identification says of its own (plain text, from the data)."""
+    if not _calibration_run(inputs):
+        text = ("Which p-values can be believed is not known here: the national placebo study has not been run "
+                "(make calibrate), so every p-value is shown grey.")
+    else:
+        method = main["method"].iloc[0]
+        good, bad = [], []
+        for m, kind in ((method, "classical"), (method, "hc1"), (method, "permutation"), (method, "reselected"),
+                        ("synthetic_did", "permutation"), ("penalised_synthetic_control", "permutation"),
+                        ("twfe_all_donors", "permutation"), ("synthetic_control", "permutation")):
+            found = [(o, p_value_status(inputs, m, o, kind)) for o in inputs.study.outcomes]
+            found = [(o, st) for o, st in found if st.rate is not None]
+            for verdict, bucket in ((True, good), (False, bad)):
+                rates = [f"{measures.label(o).lower()} {st.rate * 100:.1f}%" for o, st in found
+                         if bool(st.calibrated) == verdict]
+                if rates:
+                    bucket.append(f"{METHOD_LABELS.get(m, m)} {KIND_LABELS.get(kind, kind)} ({', '.join(rates)})")
+        text = ("In the national placebo study (the share of placebo studies of authorities as noisy as "
+                f"{inputs.study.treated_name} with p at most 0.05 in brackets), ")
+        text += ("calibrated: " + "; ".join(good) if good else "no p-value of this report was calibrated")
+        text += ("; NOT calibrated, so no evidence: " + "; ".join(bad) + "." if bad else ".")
+    identification = inputs.synthetic_control_identification
+    if _has(identification) and "identified" in identification:
+        unidentified = identification[~identification["identified"].fillna(False).astype(bool)]
+        if len(unidentified):
+            outcomes = ", ".join(measures.label(o).lower() for o in unidentified["outcome"])
+            text += (f" The plain synthetic control is not identified for {outcomes} (its best-fitting weightings give "
+                     "a range of gaps, section Headline), so its p-values there are no guide whatever their "
+                     "calibration.")
+    return text
+
+
+def _power_notes(inputs: ReportInputs) -> list[str]:
+    """What the design can detect, against what the programme could change (plain text, from the data)."""
+    notes = []
+    did = inputs.did_results
+    main = _main_rows(did) if _has(did) else None
+    if main is None or not len(main) or not _has(inputs.detectable_effects):
+        if not _calibration_run(inputs):
+            notes.append("Power is unknown: without the national placebo study (make calibrate) this build cannot "
+                         "say what effect the design could detect.")
+        return notes
+    method = main["method"].iloc[0]
+    for outcome in inputs.study.outcomes:
+        detectable = _detectable(inputs, outcome, method)
+        if detectable is None or _missing(detectable.get("mde")):
+            continue
+        text = (f"{measures.label(outcome)}: the report's DiD detects (80% power, 5%) a change of about "
+                f"{float(detectable['mde']):.1f} per 10,000 (from its {int(detectable['n_placebos'])} placebo "
+                "estimates)")
+        dilution = _dilution_of(inputs, outcome)
+        if dilution is not None and not _missing(dilution.get("largest_effect")):
+            largest, implied = float(dilution["largest_effect"]), float(dilution["implied_effect"])
+            text += (f"; {dilution['reach_per_year']:.0f} {dilution['reach_unit']} a year could move the rate by "
+                     f"{implied:.2f} at the plausible effect and {largest:.2f} at most, "
+                     f"{largest / float(detectable['mde']) * 100:.0f}% of that")
+            if largest < float(detectable["mde"]):
+                text += ": 'no evidence' here means the design cannot tell, not that the programme did nothing"
+        notes.append(text + ".")
+    return notes
+
+
 def _count(value) -> str:
     """A count in plain text; a casework count of 1 to 5 is withheld (NULL)."""
     return "withheld (1 to 5)" if _missing(value) else str(int(value))
@@ -774,13 +1217,16 @@ figcaption{font-size:.9em;color:#444}
 .withheld{font-style:italic;color:#666}
 .missing{color:#8a6d3b;background:#fcf8e3;padding:.4em .8em}
 .choice{background:#f4f7fa;padding:.5em .8em;border-left:4px solid #1f5f99}
+.uncalibrated{color:#9a9a9a}.calibration-note{font-size:.85em;color:#666}
+.notice{background:#f4f7fa;padding:.4em .8em;border-left:4px solid #8a8a8a}
 footer{margin-top:3em;font-size:.85em;color:#444}code{font-size:.95em}
 """
 
 
 STRAND_1_FRAMES = ("comparator_ranking", "did_results", "did_placebo_time", "synthetic_control_weights",
                    "estimates_by_vintage", "robustness_summary", "comparator_stability",
-                   "synthetic_control_identification", "reference_pairs", "inference_summary")
+                   "synthetic_control_identification", "reference_pairs", "inference_summary", "detectable_effects",
+                   "dilution", "placebo_spread")
 
 
 def in_study_order(inputs: ReportInputs) -> ReportInputs:
@@ -814,7 +1260,8 @@ def render_report(inputs: ReportInputs) -> str:
     banner = _synthetic_banner("Sections 7 to 9 (RCT, risk and service)") if any(map(is_synthetic, casework)) \
         else ""
     title = f"{s.programme or s.study_id} evaluation: {s.treated_name} ({s.study_id})"
-    sections = [_robust(inputs), _setup(inputs), _comparators(inputs), _did(inputs), _inference(inputs),
+    sections = [_glance(inputs), _robust(inputs), _calibration(inputs), _setup(inputs), _comparators(inputs),
+                _did(inputs), _inference(inputs),
                 _vintages_section(inputs),
                 _cin(inputs), _rct(inputs), _risk(inputs), _service(inputs), _limitations(inputs)]
     body = "".join([

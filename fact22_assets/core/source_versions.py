@@ -37,7 +37,8 @@ SEED_FILES: dict[str, str] = {"boundary_changes": "boundary_changes.csv",
 REFERENCE = "reference_files"
 CASEWORK = "casework_extracts"
 STUDIES = "studies"
-SOURCE_NAMES: tuple[str, ...] = (*CATALOGUED, REFERENCE, CASEWORK, STUDIES)
+CALIBRATION = "calibration"
+SOURCE_NAMES: tuple[str, ...] = (*CATALOGUED, REFERENCE, CASEWORK, STUDIES, CALIBRATION)
 
 
 def _digest(parts: Iterable[str]) -> str:
@@ -49,7 +50,7 @@ def _files_digest(paths: Iterable[Path]) -> str:
 
 
 def source_versions(catalogue: Catalogue, reference_dir: Path, casework_files: Iterable[Path],
-                    studies_file: Path) -> dict[str, str]:
+                    studies_file: Path, calibration_files: Iterable[Path] = ()) -> dict[str, str]:
     """Source name -> data version, for every name of SOURCE_NAMES."""
     versions = {}
     for name, families in CATALOGUED.items():
@@ -61,6 +62,10 @@ def source_versions(catalogue: Catalogue, reference_dir: Path, casework_files: I
     versions[REFERENCE] = _files_digest(reference_dir / f for f in SEED_FILES.values())
     versions[CASEWORK] = _files_digest(sorted(casework_files))
     versions[STUDIES] = _files_digest([studies_file])
+    # The national placebo study's result files (core/calibration/files.py), written by its own job.
+    # Named in its digest: no calibration yet must not share a version with another empty source.
+    versions[CALIBRATION] = _digest([CALIBRATION, *(f"{p.name}\0{file_sha256(p)}" for p in calibration_files
+                                                    if p.is_file())])
     return versions
 
 

@@ -17,6 +17,7 @@ from fact22_assets.core.fingerprint import unchanged as _unchanged
 from fact22_assets.settings import (
     REPO_ROOT,
     accepted_dir,
+    calibration_dir,
     casework_dir,
     data_dir,
     landing_dir,
@@ -37,7 +38,7 @@ def refresh_inputs() -> dict[str, str]:
         inputs |= by_place([studies_path()], studies_path().parent, "studies")
     # The accepted catalogue only records where accepted files went; their bytes are inputs already.
     landed = [f for f in input_files([accepted_dir()]) if f.name != ACCEPTED_CATALOGUE]
-    return inputs | by_content(landed + landing_inputs(), "landed")
+    return inputs | by_content(landed + landing_inputs(), "landed") | by_content(_calibration_files(), "calibration")
 
 
 def landing_inputs() -> list[Path]:
@@ -110,11 +111,18 @@ def current_source_versions() -> dict[str, str]:
     # Imported here: `nothing_to_do` must stay light (the parsers' imports cost more than its answer).
     from fact22_assets.core.source_versions import source_versions
 
-    return source_versions(current_landing().catalogue, data_dir() / "reference", _casework_files(), studies_path())
+    return source_versions(current_landing().catalogue, data_dir() / "reference", _casework_files(), studies_path(),
+                           _calibration_files())
 
 
 def _casework_files() -> list[Path]:
     return input_files([casework_dir()])
+
+
+def _calibration_files() -> list[Path]:
+    from fact22_assets.core.calibration.files import calibration_files
+
+    return calibration_files(calibration_dir())
 
 
 def _covered(now: Fingerprint) -> set[str]:
@@ -129,7 +137,7 @@ def _covered(now: Fingerprint) -> set[str]:
     covered = set()
     for name in now.inputs:
         label, _, rest = name.partition("/")
-        if label in ("landed", "casework", "studies"):
+        if label in ("landed", "casework", "studies", "calibration"):
             covered.add(name)
         elif label == "data" and (data_dir() / rest).resolve() in resolved:
             covered.add(name)

@@ -10,7 +10,7 @@ import warnings
 
 import dagster as dg
 
-from fact22_assets.core.source_versions import CASEWORK, CATALOGUED, REFERENCE, SEED_FILES, STUDIES
+from fact22_assets.core.source_versions import CALIBRATION, CASEWORK, CATALOGUED, REFERENCE, SEED_FILES, STUDIES
 from fact22_assets.glue.freshness import current_source_versions
 
 GROUP = "sources"
@@ -22,6 +22,8 @@ DESCRIPTIONS = {
     REFERENCE: f"The project's seed files data/reference/{{{','.join(SEED_FILES.values())}}}.",
     CASEWORK: "The council's case-level extracts (FACT22_CASEWORK_DIR; SYNTHETIC stand-ins by default).",
     STUDIES: "The studies file (data/studies.yaml): treated authorities, years, outcomes, fixed comparators.",
+    CALIBRATION: "The national placebo study's result files (FACT22_CALIBRATION_DIR, default warehouse/calibration/): "
+                 "one parquet file and one manifest per outcome, written by the calibration job (`make calibrate`).",
 }
 
 

@@ -26,6 +26,11 @@ def studies() -> tuple[StudyEntry, ...]:
     return _current()[0]
 
 
+def interventions() -> tuple[Intervention, ...]:
+    """The known programmes the studies file lists under ``interventions``."""
+    return _current()[1]
+
+
 def exclusions(entry: StudyEntry) -> dict[str, str]:
     """Who may not be a donor in ``entry``'s study: other studies' treated authorities and listed interventions."""
     entries, interventions = _current()

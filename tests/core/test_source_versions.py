@@ -85,3 +85,14 @@ def test_a_source_selects_itself_and_what_lies_downstream():
     materialised = [k for k in selected_keys(job, ("ons_population",)) if graph.get(k).is_materializable]
     assert len(materialised) / len(every) < 0.6
     assert dg.AssetKey(["sources", "ons_population"]) in graph.get(dg.AssetKey(["raw", "ons_population"])).parent_keys
+
+
+def test_the_calibration_files_are_a_source_of_their_own(catalogue, tmp_path):
+    before = _versions(catalogue)
+    results = tmp_path / "closures_per_10k.parquet"
+    results.write_bytes(b"results")
+    after = source_versions(catalogue, DATA / "reference", (), DATA / "studies.yaml", [results])
+    assert changed_sources(after, before) == ["calibration"]
+    results.write_bytes(b"other results")
+    again = source_versions(catalogue, DATA / "reference", (), DATA / "studies.yaml", [results])
+    assert changed_sources(again, after) == ["calibration"]

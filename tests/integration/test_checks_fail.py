@@ -320,3 +320,172 @@ def test_authority_codes_known_fails_naming_file_row_column_and_code(warehouse_c
 
 SHOWN_ELSEWHERE |= {"raw_cin_ees_authority_codes_known": "test_authority_codes_known_fails_naming_file_row_column_and_code",
                     "raw_cin_sfr_authority_codes_known": "test_authority_codes_known_fails_naming_file_row_column_and_code"}
+
+
+# --- The DiD marts' own checks (defs/did/checks.py), each failing on a wrong build of its mart.
+
+CE = "study_id = 'fact22_cheshire_east'"
+DID_CASES = [
+    # event-study intervals ADDED to the estimate instead of inverted: [b + q2.5, b + q97.5]
+    _case(did.did_event_study_intervals_inverted,
+          ["UPDATE marts.did_event_study SET ci_low = 2 * estimate - ci_high, ci_high = 2 * estimate - ci_low "
+           "WHERE period <> 'reference'"], "differs from the placebo quantiles inverted around the estimate"),
+    _case(did.did_placebo_space_counts_match,
+          ["DELETE FROM marts.did_placebo_space WHERE role = 'placebo' AND outcome = 'escalations_per_10k' "
+           f"AND {CE} AND unit_code = (SELECT min(unit_code) FROM marts.did_placebo_space WHERE role = 'placebo')"],
+          "outcome=escalations_per_10k"),
+    _case(did.did_placebo_space_reselected_picks_valid,
+          ["UPDATE marts.did_placebo_space_reselected SET comparator_code = unit_code "
+           "WHERE role = 'placebo' AND outcome = 'rereferrals_per_10k'"], "rereferrals_per_10k"),
+    _case(did.did_inference_p_values_count_placebos,
+          ["UPDATE marts.did_inference SET reselected_p_value = reselected_p_value / 2 "
+           "WHERE outcome = 'closures_per_10k'"], "reselected p"),
+    _case(did.did_placebo_time_recomputes,
+          ["UPDATE marts.did_placebo_time SET estimate = estimate + 0.5 "
+           "WHERE method = 'difference_of_means' AND outcome = 'escalations_per_10k'"], "escalations_per_10k"),
+    _case(did.did_runs_match_results,
+          ["UPDATE marts.did_runs SET status = 'not estimated' "
+           "WHERE study_id = 'illustration_enfield_2019' AND vintage = 'cin_2025'"], "illustration_enfield_2019"),
+    _case(did.synthetic_control_weights_on_simplex,
+          ["UPDATE marts.synthetic_control_weights SET weight = 1.5 * weight WHERE outcome = 'rereferrals_per_10k'"],
+          "rereferrals_per_10k"),
+    _case(did.synthetic_control_paths_recompute,
+          ["UPDATE marts.synthetic_control_paths SET synthetic_value = synthetic_value + 1 "
+           "WHERE collection_year = 2017 AND outcome = 'closures_per_10k'"], "collection_year=2017"),
+    _case(did.synthetic_control_placebos_count,
+          ["UPDATE marts.synthetic_control_placebos SET rmspe_ratio = 100 * rmspe_ratio "
+           "WHERE role = 'placebo' AND outcome = 'escalations_per_10k'"], "escalations_per_10k"),
+    # time weights still on the simplex, but not the ones the estimate used
+    _case(did.synthetic_did_weights_give_estimate,
+          [f"UPDATE marts.synthetic_did_weights SET weight = 0.2 WHERE kind = 'time' AND {CE}"],
+          "the weights do not give did_results' estimate"),
+    _case(did.penalised_synthetic_control_weights_give_estimate,
+          ["UPDATE marts.penalised_synthetic_control_weights SET weight = 1.0 / 50 "
+           f"WHERE outcome = 'closures_per_10k' AND {CE}"], "the weights do not give did_results' estimate"),
+    _case(did.synthetic_control_identification_consistent,
+          ["UPDATE marts.synthetic_control_identification SET identified = NOT identified "
+           "WHERE outcome = 'rereferrals_per_10k'"], "rereferrals_per_10k"),
+    _case(did.did_comparator_robustness_curve_valid,
+          ["UPDATE marts.did_comparator_robustness SET selected = NOT selected "
+           "WHERE curve_position = 1 AND outcome = 'closures_per_10k'"], "closures_per_10k"),
+    # a quartile taken from the wrong end
+    _case(did.did_comparator_robustness_summary_recomputes,
+          ["UPDATE marts.did_comparator_robustness_summary SET q25 = minimum WHERE outcome = 'escalations_per_10k'"],
+          "column=q25"),
+    _case(did.did_comparator_stability_consistent,
+          ["UPDATE marts.did_comparator_stability SET same_as_full = NOT same_as_full WHERE left_out_year = 2012"],
+          "left_out_year=2012"),
+]
+SHOWN_ELSEWHERE.update({_name(c.values[0]): "test_did_mart_check_passes_on_the_build_and_fails_on_damage (below)"
+                        for c in DID_CASES})
+
+
+@pytest.mark.parametrize(("check", "damage", "names", "restricted", "both"), DID_CASES)
+def test_did_mart_check_passes_on_the_build_and_fails_on_damage(warehouse_copy, check, damage, names, restricted,
+                                                                 both):
+    test_check_passes_on_the_build_and_fails_on_damage(warehouse_copy, check, damage, names, restricted, both)
+
+
+def test_event_study_check_fails_on_intervals_added_not_inverted_that_flip_excludes_zero(warehouse_copy):
+    # The wrong build of issue 17: many intervals change whether they exclude 0.
+    warehouse, _ = warehouse_copy
+    con = duckdb.connect(str(warehouse))
+    flipped = con.execute(
+        "SELECT count(*) FROM marts.did_event_study WHERE period <> 'reference' AND "
+        "((ci_low > 0 OR ci_high < 0) <> (2 * estimate - ci_high > 0 OR 2 * estimate - ci_low < 0))").fetchone()[0]
+    con.close()
+    assert flipped > 0
+    result = did.did_event_study_intervals_inverted(duckdb=DuckDBResource(database=str(warehouse)))
+    assert result.passed
+    _damage(warehouse, DID_CASES[0].values[1])
+    assert not did.did_event_study_intervals_inverted(duckdb=DuckDBResource(database=str(warehouse))).passed
+
+
+# --- calibration: the national placebo study's marts (filled from a simulated slice) and what they feed
+
+CALIBRATION_CHECKS = ("estimator_calibration_recomputes", "calibration_studies_valid", "detectable_effects_valid",
+                      "did_results_calibration_agrees", "did_dilution_recomputes")
+SHOWN_ELSEWHERE.update({name: "the calibration block at the end of this file" for name in CALIBRATION_CHECKS})
+
+
+@pytest.fixture
+def calibrated_copy(warehouse_copy, tmp_path, monkeypatch) -> Path:
+    """The warehouse copy with the calibration marts loaded from a simulated slice's result files."""
+    from fact22_assets.core.calibration.design import Design
+    from fact22_assets.core.calibration.files import write_results
+    from fact22_assets.core.calibration.placebo_studies import SliceInputs, run_slice
+    from fact22_assets.core.did.prepared import PreparedPanel
+    from fact22_assets.core.did.simulated_panel import simulated_panel
+    from fact22_assets.core.did.study import RankingRule
+    from fact22_assets.defs.calibration.marts import COLUMNS, calibration_tables
+
+    panel = PreparedPanel(simulated_panel(n_units=30, years=range(2010, 2021), effect=0.0, seed=1))
+    design = Design(5, 4, "cin_at_31_march", RankingRule(), "2021")
+    table = run_slice(SliceInputs(panel, design, 2016, "closures_per_10k"),
+                      methods=["ols", "ols_with_covariate", "twfe_all_donors", "synthetic_control"])
+    table = table.assign(vintage="cin_2025", design=design.label, unit_name=table["unit_code"])
+    manifest = {"outcome": "closures_per_10k", "vintage": "cin_2025", "code_version": "test", "computed_at": "now",
+                "design": [design.label], "start_years": [2016], "n_studies": 31, "n_placebo_studies": 31,
+                "methods": ["ols"], "seed": 0, "approximations": {}, "cpu_seconds": 0, "wall_seconds": 0, "workers": 1}
+    write_results(tmp_path / "calibration", "closures_per_10k", table, manifest)
+    monkeypatch.setenv("FACT22_CALIBRATION_DIR", str(tmp_path / "calibration"))
+    warehouse, _ = warehouse_copy
+    con = duckdb.connect(str(warehouse))
+    try:
+        for name, frame in calibration_tables().items():
+            data = frame[COLUMNS[name]]
+            con.register("frame", data)
+            con.execute(f"CREATE OR REPLACE TABLE marts.{name} AS SELECT * FROM frame")
+            con.unregister("frame")
+    finally:
+        con.close()
+    return warehouse
+
+
+CALIBRATION_CASES = [
+    ("estimator_calibration_recomputes",
+     ["UPDATE marts.estimator_calibration SET rejections = rejections + 1 "
+      "WHERE method = 'twfe_all_donors' AND alpha = 0.05"], "twfe_all_donors"),
+    ("estimator_calibration_recomputes",
+     ["UPDATE marts.estimator_calibration SET calibrated = NOT calibrated WHERE method = 'ols' AND alpha = 0.1 "
+      "AND p_value_kind = 'hc1'"], "method=ols"),
+    ("estimator_calibration_recomputes",
+     ["DELETE FROM marts.estimator_calibration WHERE method = 'synthetic_control' AND p_value_kind = 'post_rmspe'"],
+     "post_rmspe"),
+    # a band's rate counted over every placebo study, not over its third
+    ("estimator_calibration_recomputes",
+     ["UPDATE marts.estimator_calibration AS c SET n_placebo_studies = a.n_placebo_studies, rejections = a.rejections, "
+      "rejection_rate = a.rejection_rate FROM marts.estimator_calibration AS a WHERE a.noise_band = 'all' "
+      "AND c.noise_band = 'highest third' AND a.method = c.method AND a.outcome = c.outcome "
+      "AND a.p_value_kind = c.p_value_kind AND a.alpha = c.alpha AND c.method = 'twfe_all_donors'"],
+     "noise_band=highest third"),
+    ("calibration_studies_valid",
+     ["UPDATE marts.calibration_studies SET p_hc1 = 1.5 WHERE unit_code = 'E99000003' AND method = 'ols'"],
+     "unit_code=E99000003"),
+    ("detectable_effects_valid",
+     ["UPDATE marts.detectable_effects SET mde = -mde WHERE unit_code = 'E99000007' AND method = 'twfe_all_donors'"],
+     "E99000007"),
+    ("detectable_effects_valid",
+     ["UPDATE marts.detectable_effects SET mde_normal = mde_normal * 1.1 WHERE unit_code = 'E99000002'"],
+     "E99000002"),
+    ("did_results_calibration_agrees",
+     ["UPDATE marts.did_results SET inference_calibrated = true, calibrated_rejection_rate = 0.05 "
+      "WHERE study_id = 'fact22_cheshire_east' AND method = 'synthetic_did'"], "synthetic_did"),
+    ("did_dilution_recomputes",
+     ["UPDATE marts.did_dilution SET implied_effect = implied_effect * 10 WHERE outcome = 'closures_per_10k' "
+      "AND study_id = 'fact22_cheshire_east'"], "study_id=fact22_cheshire_east"),
+]
+
+
+@pytest.mark.parametrize(("name", "damage", "names"), CALIBRATION_CASES,
+                         ids=[f"{c[0]}-{k}" for k, c in enumerate(CALIBRATION_CASES)])
+def test_calibration_checks_pass_on_the_build_and_fail_on_damage(calibrated_copy, name, damage, names):
+    from fact22_assets.defs.calibration import checks as calibration
+
+    check = getattr(calibration, name)
+    resource = DuckDBResource(database=str(calibrated_copy))
+    assert check(duckdb=resource).passed, _evidence(check(duckdb=resource))[:2000]
+    _damage(calibrated_copy, damage)
+    result = check(duckdb=resource)
+    assert not result.passed
+    assert names in _evidence(result), _evidence(result)[:2000]

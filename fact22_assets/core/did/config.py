@@ -21,6 +21,20 @@ NEIGHBOUR_MODELS = {"2021", "2025"}
 
 
 @dataclass(frozen=True)
+class Reach:
+    """How many families (or children) a programme serves a year, and the largest effect per family the
+    evaluation thinks plausible: what it can change at authority level (core/calibration/power.py, dilution)."""
+
+    per_year: float
+    unit: str  # "families" or "children"
+    plausible_effect: float  # change in each served family's yearly events (0.20: 20 percentage points)
+    source: str
+
+
+REACH_UNITS = ("families", "children")
+
+
+@dataclass(frozen=True)
 class StudyEntry:
     study: Study
     description: str
@@ -31,6 +45,8 @@ class StudyEntry:
     programme_ran: bool = True
     # Estimators (by registry name) this study leaves out, e.g. costly ones for an illustration.
     skip_estimators: tuple[str, ...] = ()
+    # Families or children the programme serves a year (optional): what it could change at authority level.
+    reach: Reach | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +98,32 @@ def load_interventions(path: Path) -> list[Intervention]:
     return found
 
 
+def _reach(config) -> tuple[Reach | None, list[str]]:
+    """A study's optional ``reach`` mapping: per_year, unit, plausible_effect, source; problems as text."""
+    if config is None:
+        return None, []
+    if not isinstance(config, dict):
+        return None, [f"'reach' must be a mapping of per_year, unit, plausible_effect and source, got {config!r}"]
+    fields = {"per_year", "unit", "plausible_effect", "source"}
+    problems = [f"unknown key 'reach.{k}'" for k in sorted(set(config) - fields, key=str)]
+    problems += [f"missing key 'reach.{k}'" for k in sorted(fields - set(config))]
+    if problems:
+        return None, problems
+    per_year, effect = config["per_year"], config["plausible_effect"]
+    if isinstance(per_year, bool) or not isinstance(per_year, int | float) or not per_year > 0:
+        problems.append(f"'reach.per_year' must be a positive number of families or children a year, got {per_year!r}")
+    if isinstance(effect, bool) or not isinstance(effect, int | float) or not 0 < effect <= 1:
+        problems.append(f"'reach.plausible_effect' must be a change per family between 0 and 1 (0.20 for 20 "
+                        f"percentage points), got {effect!r}")
+    if config["unit"] not in REACH_UNITS:
+        problems.append(f"'reach.unit' must be one of {list(REACH_UNITS)}, got {config['unit']!r}")
+    if not isinstance(config["source"], str) or not config["source"].strip():
+        problems.append("'reach.source' must say where the number comes from")
+    if problems:
+        return None, problems
+    return Reach(float(per_year), config["unit"], float(effect), config["source"]), []
+
+
 def load_studies(path: Path) -> list[StudyEntry]:
     """Every study in the file; all problems of all studies in one error."""
     document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
@@ -105,10 +147,12 @@ def load_studies(path: Path) -> list[StudyEntry]:
         if unknown:
             problems.append(f"{label}: outcome(s) {unknown} are not rates of marts.cin_rates; the measure registry "
                             f"has {list(measures.RATE_NAMES)}")
+        reach, reach_problems = _reach(entry.get("reach"))
+        problems += [f"{label}: {p}" for p in reach_problems]
         entries.append(StudyEntry(study, str(entry.get("description", "")), model,
                                   str(entry.get("programme") or study.study_id),
                                   bool(entry.get("programme_ran", True)),
-                                  tuple(str(s) for s in entry.get("skip_estimators") or ())))
+                                  tuple(str(s) for s in entry.get("skip_estimators") or ()), reach))
     if not entries and not problems:
         problems.append(f"{path.name}: no studies")
     if problems:

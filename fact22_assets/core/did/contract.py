@@ -10,9 +10,10 @@ An estimator is an object with
 - ``cross_check``: how its numbers are checked against an independent
   computation (a test or a blocking check), so nobody adds an unchecked one;
 - ``estimate(prepared, selection)``: its rows for one prepared outcome, as
-  a mapping mart name -> DataFrame;
-- optionally ``latest_vintage_only = True``: a costly estimator run only on
-  the latest data vintage that covers a study (the one the report shows).
+  a mapping mart name -> DataFrame.
+
+Every registered estimator runs on every data vintage that covers a study,
+unless the study skips it by name (`config.StudyEntry.skip_estimators`).
 
 The registry of estimators is `estimators.ESTIMATORS`.
 """

@@ -14,6 +14,15 @@ controls do.
 
 Ties are broken by donor position, so the pool is deterministic for a given
 donor order.
+
+Every donor's own pool at once (`nearest_others`, the placebo loops) comes
+from a k-nearest-neighbour index (scipy's cKDTree on the pre-period
+series): each query visits a few tree cells instead of every donor. The
+index only proposes candidates; their distances are recomputed as
+`pre_period_rmse` computes them and ordered with ties by position, and a
+donor whose K-th nearest is (to rounding) as far as the nearest one the
+index did not return is scanned in full, so the pools are exactly those of
+the full scan.
 """
 
 from __future__ import annotations
@@ -79,3 +88,42 @@ def nearest(distance: np.ndarray, k: int) -> np.ndarray:
     kth = np.partition(distance, k - 1)[k - 1]
     within = np.flatnonzero(distance <= kth)  # every position that can be among the k, in position order
     return within[np.argsort(distance[within], kind="stable")[:k]]
+
+
+# Candidates the index returns beyond K + 1 (the donor itself), so that near-ties at the K-th are settled exactly.
+_INDEX_MARGIN = 4
+
+
+def nearest_others(points: np.ndarray, k: int) -> np.ndarray:
+    """Each row's `k` nearest other rows in RMSE (`pre_period_rmse` of levels), nearest first, ties by position.
+
+    points: (n, n_pre). Returns (n, k) positions: row j equals
+    ``nearest(np.delete(pre_period_rmse(points[j], points), j), k)`` mapped back
+    to positions in `points` (the full scan), found through a k-d tree.
+    """
+    from scipy.spatial import cKDTree  # loaded with the first placebo loop, not with the definitions
+
+    points = np.ascontiguousarray(points, dtype=float)
+    n = points.shape[0]
+    if not 1 <= k <= n - 1:
+        raise ValueError(f"each of {n} rows can have 1 to {n - 1} nearest others, not {k}")
+    asked = min(n, k + 1 + _INDEX_MARGIN)
+    tree_distance, candidates = cKDTree(points).query(points, k=asked)
+    candidates = candidates.reshape(n, asked)
+    tree_distance = tree_distance.reshape(n, asked)
+    rmse = np.sqrt(np.mean((points[candidates] - points[:, np.newaxis, :]) ** 2, axis=2))
+    own = candidates == np.arange(n)[:, np.newaxis]
+    # Order each row's candidates by (distance, position), itself last, then keep k.
+    order = np.lexsort((candidates, rmse, own), axis=1)
+    chosen = np.take_along_axis(candidates, order, axis=1)[:, :k]
+    kth = np.take_along_axis(rmse, order, axis=1)[:, k - 1]
+    if asked < n:
+        # Every donor the index left out is at least the last returned distance away (in its own
+        # Euclidean units); a K-th that close, to rounding, might tie with one of them: scan in full.
+        unseen = tree_distance[:, -1] / np.sqrt(points.shape[1])
+        unsure = np.flatnonzero(kth >= unseen * (1 - 1e-9))
+        for j in unsure:
+            distance = np.delete(pre_period_rmse(points[j], points), j)
+            picked = nearest(distance, k)
+            chosen[j] = picked + (picked >= j)
+    return chosen

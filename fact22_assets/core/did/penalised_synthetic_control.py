@@ -18,23 +18,36 @@ lambda -> infinity nearest-neighbour matching.
 
 Solver: the QP (Hessian X0 X0', linear term -X0 X1 + lambda/2 * distances)
 by an exact primal active-set method (`simplex_qp`, in the manner of
-Lawson-Hanson's NNLS), with SLSQP as a fallback for degenerate problems.
-pysyncon's `PenalizedSynth` solves the same objective (times 1/2, after
-scaling each year by its standard deviation) with SLSQP; the tests check
-both agree.
+Lawson-Hanson's NNLS, compiled with numba in `penalised_qp`), with SLSQP as
+a fallback for degenerate problems. pysyncon's `PenalizedSynth` solves the
+same objective (times 1/2, after scaling each year by its standard
+deviation) with SLSQP; the tests check both agree.
 
-Choosing lambda (`choose_lambda`): leave-last-pre-years-out validation.
-The weights are fitted on the first n_pre - h pre years for each lambda in
-`LAMBDA_GRID` and scored by the root mean squared error of the synthetic
-unit over the h held-out (last) pre years; the lambda with the smallest
-error wins (ties: the larger lambda, the more local fit). h defaults to
-max(1, round(n_pre / 4)); with fewer than 2 training years the rule falls
-back to `DEFAULT_LAMBDA`. Pass `lambda_` to fix it instead.
+One rule for everyone (`penalised_study`): the treated unit and every
+placebo are fitted alike.
 
-Placebo loops (`penalised_placebos`) repeat every data-driven step for
-each donor in turn: its own capped pool (the K donors nearest it in
-pre-period RMSE of levels, see `donor_pool`), its own lambda by the same
-rule, its own fit.
+- Pool: each is fitted from its own K nearest donors (pre-period RMSE of
+  levels, `donor_pool.nearest_others`), K = `max_donors` (50 by default),
+  never from the whole pool for one and the K nearest for the others.
+- lambda: Abadie and L'Hour's leave-one-out rule. Every donor i, itself
+  untreated throughout, is fitted from its own pool on the pre-period for
+  each lambda of `LAMBDA_GRID`, and its post-period mean squared prediction
+  error e_i(lambda) scored; the rule takes the lambda of least mean error
+  over the donors, and then, because that curve is nearly flat at small
+  lambda (differences far inside its noise), the one-standard-error rule
+  (Breiman, Friedman, Olshen and Stone 1984; Hastie, Tibshirani and
+  Friedman 2009, section 7.10): the largest lambda whose mean error exceeds
+  the least by at most one standard error of the paired difference
+  e_i(lambda) - e_i(lambda_min). A placebo scores lambda on every donor but
+  itself. With more than `VALIDATION_DONORS` donors the errors are scored on
+  that many, spread evenly over the donor order (the same set for everyone),
+  so the cost stays linear in the number of donors.
+- The test statistic (`placebo.rmspe_ratio`): post- over pre-period RMSPE, with the
+  pre-period RMSPE floored at the donors' noise level (synthdid's sigma,
+  the standard deviation of their pre-period first differences). A
+  pre-period fit closer than the outcome's own year-to-year noise is overfit
+  (5 pre years, up to 6 positive weights), not a better counterfactual; the
+  unfloored ratio was 300-2,500 for near-exact fits whatever the gap.
 """
 
 from __future__ import annotations
@@ -46,21 +59,27 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from .donor_pool import DEFAULT_MAX_DONORS, nearest, pre_period_rmse
+from .donor_pool import DEFAULT_MAX_DONORS, capped_donor_pool, nearest_others
+from .placebo import permutation_p_value, rmspe_ratio
+from .synthetic_did import noise_level
 
-DEFAULT_LAMBDA = 0.01
-LAMBDA_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+LAMBDA_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+DEFAULT_LAMBDA = 0.1  # fewer than 3 donors to score lambda on
+VALIDATION_DONORS = 200
 SLSQP_OPTIONS = {"ftol": 1e-12, "maxiter": 1000}
+LEAVE_ONE_OUT, FIXED, DEFAULT = "leave-one-out, one-standard-error rule", "fixed", "default"
 
 
 @dataclass(frozen=True)
 class PenalisedSyntheticControl:
     """Weights, the yearly path and the fit summary of one penalised synthetic control.
 
-    weights: unit_code, weight (every donor, largest first); path: year,
-    period ('pre'/'post'), treated_value, synthetic_value, gap (treated
-    minus synthetic); validation: lambda_, validation_rmse (empty when
-    lambda was fixed); lambda_rule: 'fixed', 'validation' or 'default'.
+    weights: unit_code, weight (every donor of its pool, largest first);
+    path: year, period ('pre'/'post'), treated_value, synthetic_value, gap
+    (treated minus synthetic); validation: lambda_, loo_mspe (the donors'
+    mean post-period squared error at each lambda), loo_mspe_se (its paired
+    standard error against the least), chosen (empty when lambda was
+    fixed); lambda_rule: LEAVE_ONE_OUT, FIXED or DEFAULT.
     """
 
     weights: pd.DataFrame
@@ -72,7 +91,7 @@ class PenalisedSyntheticControl:
     pre_rmspe: float
     post_rmspe: float
     n_donors: int
-    n_validation_years: int
+    n_validation_donors: int
 
 
 def penalised_weights(target_pre: np.ndarray, donors_pre: np.ndarray, lambda_: float) -> np.ndarray:
@@ -102,87 +121,20 @@ def simplex_qp(factor: np.ndarray, linear: np.ndarray, max_iter: int | None = No
     equality-constrained problem on the support exactly (bordered KKT
     system), and steps back to the boundary when a weight would turn
     negative. Finite and exact up to rounding; supports stay small (at most
-    k + 1 for a penalised fit in general position). Falls back to SLSQP on
-    the rare degenerate problem where the active set does not settle.
+    k + 1 for a penalised fit in general position). The loop is
+    `penalised_qp.active_set` (numba); SLSQP finishes the rare degenerate
+    problem where the active set does not settle.
     """
+    from . import penalised_qp  # numba loads when a penalised fit is first needed, not with the definitions
+
+    factor = np.ascontiguousarray(factor, dtype=float)
+    linear = np.ascontiguousarray(linear, dtype=float)
     n = factor.shape[0]
-    hessian_diag = (factor**2).sum(axis=1)
-    w = np.zeros(n)
-    w[np.argmin(0.5 * hessian_diag + linear)] = 1.0
-    support = w > 0
-    limit = 50 * n + 100 if max_iter is None else max_iter
-    tolerance = 1e-12 * max(1.0, np.abs(linear).max(), hessian_diag.max())
-    for _ in range(limit):
-        gradient = factor @ (factor.T @ w) + linear
-        multiplier = gradient[support].mean()
-        reduced = np.where(support, np.inf, gradient - multiplier)
-        entering = int(np.argmin(reduced))
-        if reduced[entering] >= -tolerance:
-            return w / w.sum()
-        support[entering] = True
-        while True:
-            z = _equality_qp(factor, linear, support)
-            if z is None:
-                # Flat along a direction within the support: the objective is linear
-                # there, so move downhill along it until a weight reaches zero.
-                d = _flat_direction(factor, linear, support)
-                if d is None or not (d < 0).any():
-                    return _slsqp(factor, linear)
-                falling = d < 0
-                steps = w[falling] / -d[falling]
-                w = np.clip(w + steps.min() * d, 0.0, None)
-                leaving = np.zeros(n, bool)
-                leaving[np.flatnonzero(falling)[np.argmin(steps)]] = True
-                w[leaving] = 0.0
-                support &= ~leaving
-                continue
-            if (z[support] > 0).all():
-                w = z
-                break
-            shrinking = support & (z <= 0)
-            steps = w[shrinking] / (w[shrinking] - z[shrinking])
-            alpha = steps.min()
-            w = w + alpha * (z - w)
-            leaving = shrinking & (w <= tolerance)
-            leaving[np.flatnonzero(shrinking)[np.argmin(steps)]] = True
-            w[leaving] = 0.0
-            support &= ~leaving
-    return _slsqp(factor, linear)
-
-
-def _equality_qp(factor, linear, support):
-    """Minimiser of 0.5 ||factor' w||^2 + linear' w with sum(w) = 1 and w zero off `support`."""
-    index = np.flatnonzero(support)
-    k = index.size
-    block = factor[index]
-    system = np.zeros((k + 1, k + 1))
-    system[:k, :k] = block @ block.T
-    system[:k, k] = system[k, :k] = 1.0
-    rhs = np.append(-linear[index], 1.0)
-    try:
-        solution = np.linalg.solve(system, rhs)
-    except np.linalg.LinAlgError:
-        return None
-    if not np.isfinite(solution).all():
-        return None
-    if np.linalg.cond(system) > 1e12:
-        return None
-    z = np.zeros(factor.shape[0])
-    z[index] = solution[:k]
-    return z
-
-
-def _flat_direction(factor, linear, support):
-    """A direction d on the support with factor' d = 0 and sum(d) = 0, pointing downhill."""
-    index = np.flatnonzero(support)
-    constraints = np.vstack([factor[index].T, np.ones(index.size)])
-    _, singular, vt = np.linalg.svd(constraints)
-    rank = int((singular > 1e-10 * max(1.0, singular.max())).sum())
-    if rank >= index.size:
-        return None
-    d = np.zeros(factor.shape[0])
-    d[index] = vt[rank]
-    return -d if linear @ d > 0 else d
+    w = np.empty(n)
+    limit = 50 * n + 100 if max_iter is None else int(max_iter)
+    if penalised_qp._solve_one(factor, linear, w, limit):
+        return _slsqp(factor, linear)
+    return w
 
 
 def _slsqp(factor, linear):
@@ -200,32 +152,114 @@ def _slsqp(factor, linear):
     return w / w.sum()
 
 
-def choose_lambda(
-    target_pre: np.ndarray,
-    donors_pre: np.ndarray,
-    grid: Sequence[float] = LAMBDA_GRID,
-    n_validation: int | None = None,
-) -> tuple[float, pd.DataFrame, int]:
-    """Leave-last-pre-years-out choice of lambda: (lambda, table, years held out).
+def penalised_fits(values: np.ndarray, n_pre: int, targets: np.ndarray, pools: np.ndarray,
+                   lambdas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row targets[p] of `values` fitted from rows pools[p] at lambdas[p], every p in one compiled loop.
 
-    Table columns: lambda_, validation_rmse. When the pre-period is too short
-    to hold years out, returns DEFAULT_LAMBDA with an empty table and 0.
+    values (N, T), the first n_pre columns the pre-period; pools (P, K), -1
+    padding a shorter pool. Returns weights (P, K) and summary (P, 3):
+    pre-period RMSPE, post-period RMSPE, mean post-period gap. Each fit is
+    `penalised_weights` of its target on its pool.
     """
-    target = np.asarray(target_pre, dtype=float)
-    donors = np.asarray(donors_pre, dtype=float)
-    n_pre = target.size
-    held = max(1, round(n_pre / 4)) if n_validation is None else int(n_validation)
-    if n_pre - held < 2 or held < 1:
-        return DEFAULT_LAMBDA, pd.DataFrame({"lambda_": [], "validation_rmse": []}), 0
-    train, test = slice(0, n_pre - held), slice(n_pre - held, n_pre)
-    errors = []
-    for lam in grid:
-        w = penalised_weights(target[train], donors[:, train], lam)
-        errors.append(float(np.sqrt(np.mean((target[test] - w @ donors[:, test]) ** 2))))
-    table = pd.DataFrame({"lambda_": list(grid), "validation_rmse": errors})
-    errors = np.asarray(errors)
-    best = np.flatnonzero(errors <= errors.min() * (1 + 1e-9) + 1e-12)
-    return float(np.asarray(grid)[best].max()), table, held
+    from . import penalised_qp
+
+    values = np.ascontiguousarray(values, dtype=float)
+    targets = np.ascontiguousarray(targets, dtype=np.int64)
+    pools = np.ascontiguousarray(pools, dtype=np.int64)
+    lambdas = np.ascontiguousarray(np.broadcast_to(np.asarray(lambdas, dtype=float), targets.shape))
+    weights = np.zeros(pools.shape)
+    summary = np.zeros((targets.size, 3))
+    status = penalised_qp.penalised_fits(values, int(n_pre), targets, pools, lambdas, weights, summary)
+    for p in np.flatnonzero(status):  # degenerate: SLSQP, as penalised_weights would
+        pool = pools[p][pools[p] >= 0]
+        w = penalised_weights(values[targets[p], :n_pre], values[pool, :n_pre], lambdas[p])
+        weights[p] = 0.0
+        weights[p, :pool.size] = w
+        gap = values[targets[p]] - w @ values[pool]
+        summary[p] = _summary(gap, n_pre)
+    return weights, summary
+
+
+def _summary(gap: np.ndarray, n_pre: int) -> tuple[float, float, float]:
+    return (float(np.sqrt(np.mean(gap[:n_pre] ** 2))), float(np.sqrt(np.mean(gap[n_pre:] ** 2))),
+            float(np.mean(gap[n_pre:])))
+
+
+def validation_donors(n_donors: int, limit: int = VALIDATION_DONORS) -> np.ndarray:
+    """Positions of the donors whose post-period errors choose lambda: all, or `limit` spread evenly."""
+    if n_donors <= limit:
+        return np.arange(n_donors)
+    return np.unique(np.linspace(0, n_donors - 1, limit).round().astype(int))
+
+
+@dataclass(frozen=True)
+class LeaveOneOutFits:
+    """Abadie and L'Hour's leave-one-out fits: each validation donor from its own pool at every lambda.
+
+    grid (G,); pools (N, K): every donor's pool (positions of its K nearest
+    other donors, nearest first); validation (V,): positions of the scored
+    donors; post_mspe (V, G); summary (V, G, 3): pre-period RMSPE,
+    post-period RMSPE and mean post gap of each fit.
+    """
+
+    grid: np.ndarray
+    pools: np.ndarray
+    validation: np.ndarray
+    post_mspe: np.ndarray
+    summary: np.ndarray
+
+
+def leave_one_out_fits(donors: np.ndarray, n_pre: int, grid: Sequence[float] = LAMBDA_GRID,
+                       max_donors: int | None = DEFAULT_MAX_DONORS,
+                       validation_limit: int = VALIDATION_DONORS) -> LeaveOneOutFits:
+    """Every validation donor fitted from its own pool (its K nearest other donors) at every lambda."""
+    donors = np.asarray(donors, dtype=float)
+    n = donors.shape[0]
+    if n < 2:
+        raise ValueError(f"leave-one-out fits need at least 2 donors, got {n}")
+    keep = n - 1 if max_donors is None else min(int(max_donors), n - 1)
+    if keep < 1:
+        raise ValueError(f"a donor pool needs k >= 1, got {max_donors}")
+    grid = np.asarray(grid, dtype=float)
+    pools = nearest_others(donors[:, :n_pre], keep)
+    validation = validation_donors(n, validation_limit)
+    targets = np.repeat(validation, grid.size)
+    _, summary = penalised_fits(donors, n_pre, targets, pools[targets], np.tile(grid, validation.size))
+    summary = summary.reshape(validation.size, grid.size, 3)
+    return LeaveOneOutFits(grid=grid, pools=pools, validation=validation, post_mspe=summary[:, :, 1] ** 2,
+                           summary=summary)
+
+
+def one_standard_error_choice(post_mspe: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """(chosen index, mean error per lambda, paired se per lambda) of the one-standard-error rule.
+
+    post_mspe (V, G), lambdas in increasing order: the least mean error's
+    lambda (the smallest on ties), then the largest lambda whose mean
+    paired difference from it is at most its standard error
+    sd(e(lambda) - e(lambda_min)) / sqrt(V).
+    """
+    errors = np.asarray(post_mspe, dtype=float)
+    mean = errors.mean(axis=0)
+    least = int(np.argmin(mean))
+    difference = errors - errors[:, [least]]
+    se = difference.std(axis=0, ddof=1) / np.sqrt(errors.shape[0])
+    within = np.flatnonzero(difference.mean(axis=0) <= se)
+    return int(within.max()), mean, se
+
+
+def choose_lambda(loo: LeaveOneOutFits, leave_out: int | None = None) -> tuple[float, str, pd.DataFrame]:
+    """The leave-one-out lambda, scored on every validation donor but donor `leave_out` (a position).
+
+    Returns (lambda, rule, table with lambda_, loo_mspe, loo_mspe_se, chosen);
+    with fewer than 3 donors to score on, DEFAULT_LAMBDA and an empty table.
+    """
+    rows = loo.validation != leave_out if leave_out is not None else np.ones(loo.validation.size, bool)
+    if rows.sum() < 3:
+        return DEFAULT_LAMBDA, DEFAULT, pd.DataFrame(columns=["lambda_", "loo_mspe", "loo_mspe_se", "chosen"])
+    chosen, mean, se = one_standard_error_choice(loo.post_mspe[rows])
+    table = pd.DataFrame({"lambda_": loo.grid, "loo_mspe": mean, "loo_mspe_se": se,
+                          "chosen": np.arange(loo.grid.size) == chosen})
+    return float(loo.grid[chosen]), LEAVE_ONE_OUT, table
 
 
 def penalised_synthetic_control(
@@ -236,12 +270,15 @@ def penalised_synthetic_control(
     years: Sequence[int] | None = None,
     lambda_: float | None = None,
     grid: Sequence[float] = LAMBDA_GRID,
-    n_validation: int | None = None,
+    max_donors: int | None = None,
+    loo: LeaveOneOutFits | None = None,
 ) -> PenalisedSyntheticControl:
-    """Penalised synthetic control of `treated` (T,) from `donors` (N, T).
+    """Penalised synthetic control of `treated` (T,) from its `max_donors` nearest `donors` (N, T).
 
     The first `n_pre` columns are the pre-period. lambda_=None chooses it by
-    `choose_lambda` over `grid`; a number fixes it.
+    the leave-one-out rule over `grid` (`loo`, when given, holds those fits:
+    `leave_one_out_fits(donors, n_pre, grid, max_donors)`); a number fixes
+    it. max_donors=None fits from every donor.
     """
     treated = np.asarray(treated, dtype=float)
     donors = np.asarray(donors, dtype=float)
@@ -250,16 +287,20 @@ def penalised_synthetic_control(
     codes = [str(i) for i in range(donors.shape[0])] if donor_codes is None else list(donor_codes)
     years = list(range(treated.size)) if years is None else list(years)
     pre = np.arange(treated.size) < n_pre
+    empty = pd.DataFrame(columns=["lambda_", "loo_mspe", "loo_mspe_se", "chosen"])
     if lambda_ is None:
-        lambda_, validation, held = choose_lambda(treated[pre], donors[:, pre], grid, n_validation)
-        rule = "validation" if held else "default"
+        if loo is None:
+            loo = leave_one_out_fits(donors, n_pre, grid, max_donors)
+        lambda_, rule, validation = choose_lambda(loo)
+        n_scored = int(loo.validation.size) if rule == LEAVE_ONE_OUT else 0
     else:
-        validation, held, rule = pd.DataFrame({"lambda_": [], "validation_rmse": []}), 0, "fixed"
-    weights = penalised_weights(treated[pre], donors[:, pre], lambda_)
-    synthetic = weights @ donors
+        validation, rule, n_scored = empty, FIXED, 0
+    pool = np.sort(capped_donor_pool(treated[pre], donors[:, pre], max_donors).indices)
+    weights = penalised_weights(treated[pre], donors[pool][:, pre], lambda_)
+    synthetic = weights @ donors[pool]
     gap = treated - synthetic
     return PenalisedSyntheticControl(
-        weights=pd.DataFrame({"unit_code": codes, "weight": weights}).sort_values(
+        weights=pd.DataFrame({"unit_code": [codes[i] for i in pool], "weight": weights}).sort_values(
             ["weight", "unit_code"], ascending=[False, True], ignore_index=True
         ),
         path=pd.DataFrame(
@@ -277,8 +318,8 @@ def penalised_synthetic_control(
         mean_post_gap=float(gap[~pre].mean()),
         pre_rmspe=float(np.sqrt(np.mean(gap[pre] ** 2))),
         post_rmspe=float(np.sqrt(np.mean(gap[~pre] ** 2))),
-        n_donors=int(donors.shape[0]),
-        n_validation_years=held,
+        n_donors=int(pool.size),
+        n_validation_donors=n_scored,
     )
 
 
@@ -288,34 +329,71 @@ def penalised_placebos(
     donor_codes: Sequence[str] | None = None,
     lambda_: float | None = None,
     max_donors: int | None = DEFAULT_MAX_DONORS,
+    loo: LeaveOneOutFits | None = None,
+    grid: Sequence[float] = LAMBDA_GRID,
 ) -> tuple[pd.DataFrame, int]:
-    """Each donor as pseudo-treated, fitted from its own K nearest other donors.
+    """Each donor as pseudo-treated, fitted by the treated unit's rule: its own K nearest other donors,
+    and (lambda_=None) its own leave-one-out lambda, scored on every donor but itself.
 
     Returns (table, K): table columns unit_code, lambda_, pre_rmspe,
-    post_rmspe, mean_post_gap; K is the largest pool used (min(max_donors,
-    N - 1)). lambda_=None chooses each placebo's lambda by the same rule as
-    the treated unit's.
+    post_rmspe, mean_post_gap; K the pool size (min(max_donors, N - 1)).
+    A fixed `lambda_` is used for every placebo instead.
     """
     donors = np.asarray(donors, dtype=float)
-    codes = [str(i) for i in range(donors.shape[0])] if donor_codes is None else list(donor_codes)
-    rows, k_used = [], 0
-    n, pre = donors.shape[0], donors[:, :n_pre]
+    n = donors.shape[0]
+    codes = [str(i) for i in range(n)] if donor_codes is None else list(donor_codes)
     if max_donors is not None and max_donors < 1:
         raise ValueError(f"a donor pool needs k >= 1, got {max_donors}")
+    if lambda_ is None and loo is None:
+        loo = leave_one_out_fits(donors, n_pre, grid, max_donors)
     keep = n - 1 if max_donors is None else min(max_donors, n - 1)
-    for j in range(n):
-        # capped_donor_pool on the other donors, without copying them: distances to all, j's own dropped.
-        distance = np.delete(pre_period_rmse(pre[j], pre), j)
-        chosen = nearest(distance, keep)
-        k_used = max(k_used, keep)
-        fit = penalised_synthetic_control(donors[j], donors[chosen + (chosen >= j)], n_pre, lambda_=lambda_)
-        rows.append(
-            {
-                "unit_code": codes[j],
-                "lambda_": fit.lambda_,
-                "pre_rmspe": fit.pre_rmspe,
-                "post_rmspe": fit.post_rmspe,
-                "mean_post_gap": fit.mean_post_gap,
-            }
-        )
-    return pd.DataFrame(rows), k_used
+    pools = loo.pools if loo is not None else nearest_others(donors[:, :n_pre], keep)
+    summary = np.full((n, 3), np.nan)
+    lambdas = np.full(n, np.nan)
+    if lambda_ is not None:
+        lambdas[:] = lambda_
+    else:
+        common, _, _ = choose_lambda(loo)
+        lambdas[:] = common  # a donor outside the scored set leaves the rule's answer unchanged
+        row_of = {int(j): r for r, j in enumerate(loo.validation)}
+        for j, r in row_of.items():
+            lambdas[j], _, _ = choose_lambda(loo, leave_out=j)
+            if lambdas[j] in loo.grid:  # its own leave-one-out fit is already in the table
+                summary[j] = loo.summary[r, int(np.flatnonzero(loo.grid == lambdas[j])[0])]
+    todo = np.flatnonzero(np.isnan(summary[:, 0]))
+    if todo.size:
+        _, summary[todo] = penalised_fits(donors, n_pre, todo, pools[todo], lambdas[todo])
+    table = pd.DataFrame({"unit_code": codes, "lambda_": lambdas, "pre_rmspe": summary[:, 0],
+                          "post_rmspe": summary[:, 1], "mean_post_gap": summary[:, 2]})
+    return table, int(pools.shape[1])
+
+
+@dataclass(frozen=True)
+class PenalisedStudy:
+    """The treated unit's fit, every placebo's by the same rule, and the ratio test between them."""
+
+    fit: PenalisedSyntheticControl
+    placebos: pd.DataFrame
+    k: int
+    noise: float
+    rmspe_ratio: float
+    p_value: float
+
+
+def penalised_study(treated: np.ndarray, donors: np.ndarray, n_pre: int,
+                    donor_codes: Sequence[str] | None = None, years: Sequence[int] | None = None,
+                    max_donors: int | None = DEFAULT_MAX_DONORS, grid: Sequence[float] = LAMBDA_GRID) -> PenalisedStudy:
+    """The penalised synthetic control of `treated` and its placebo p-value, one rule for all (see the module).
+
+    p = (1 + #{placebo ratio >= treated ratio}) / (1 + N), ratios by `rmspe_ratio`
+    with the donors' noise level; the placebo table gains rmspe_ratio.
+    """
+    donors = np.asarray(donors, dtype=float)
+    loo = leave_one_out_fits(donors, n_pre, grid, max_donors)
+    fit = penalised_synthetic_control(treated, donors, n_pre, donor_codes, years, max_donors=max_donors, loo=loo)
+    placebos, k = penalised_placebos(donors, n_pre, donor_codes, max_donors=max_donors, loo=loo)
+    noise = noise_level(donors[:, :n_pre])
+    ratio = float(rmspe_ratio(fit.pre_rmspe, fit.post_rmspe, noise))
+    placebos["rmspe_ratio"] = rmspe_ratio(placebos["pre_rmspe"], placebos["post_rmspe"], noise)
+    return PenalisedStudy(fit=fit, placebos=placebos, k=k, noise=noise, rmspe_ratio=ratio,
+                          p_value=permutation_p_value(ratio, placebos["rmspe_ratio"]))

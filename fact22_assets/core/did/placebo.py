@@ -52,6 +52,16 @@ def permutation_p_value(actual: float, placebos: Sequence[float]) -> float:
     return (1 + int((np.abs(placebos) >= abs(actual)).sum())) / (1 + placebos.size)
 
 
+def rmspe_ratio(pre_rmspe, post_rmspe, floor: float):
+    """The synthetic controls' test statistic: post- over pre-period RMSPE, the pre-period RMSPE floored.
+
+    Abadie, Diamond and Hainmueller (2010). The floor is each estimator's: the
+    plain synthetic control's rounding tolerance for exact fits, the penalised
+    one's noise level (see `penalised_synthetic_control`). Scalars or arrays.
+    """
+    return np.asarray(post_rmspe, dtype=float) / np.maximum(np.asarray(pre_rmspe, dtype=float), floor)
+
+
 def placebo_in_space(prepared: PreparedOutcome, comparator_code: str) -> PlaceboInSpace:
     """Each eligible non-comparator unit as pseudo-treated against the comparator.
 

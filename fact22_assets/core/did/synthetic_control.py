@@ -45,7 +45,7 @@ import pandas as pd
 from scipy.optimize import nnls
 
 from .eligibility import require_treated_complete
-from .placebo import permutation_p_value
+from .placebo import permutation_p_value, rmspe_ratio
 from .prepared import PreparedOutcome
 
 SUM_TO_ONE_WEIGHT = 1e4
@@ -168,7 +168,7 @@ def _fit_summary(gap: np.ndarray, pre: np.ndarray, floor: float) -> dict:
     return {
         "pre_rmspe": pre_rmspe,
         "post_rmspe": post_rmspe,
-        "rmspe_ratio": post_rmspe / max(pre_rmspe, floor),
+        "rmspe_ratio": float(rmspe_ratio(pre_rmspe, post_rmspe, floor)),
         "mean_post_gap": float(np.mean(gap[~pre])),
         "exact_pre_fit": pre_rmspe <= floor,
     }

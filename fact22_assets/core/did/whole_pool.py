@@ -2,10 +2,12 @@
 
 - Synthetic difference-in-differences (Arkhangelsky, Athey, Hirshberg, Imbens
   and Wager, AER 2021; `synthetic_did`): ridge-regularised unit weights and
-  time weights, placebo standard error (their Algorithm 4).
+  time weights, placebo standard error (their Algorithm 4, every donor once).
 - Penalised synthetic control (Abadie and L'Hour, JASA 2021;
-  `penalised_synthetic_control`): unique weights favouring nearby donors;
-  placebo p-value from each donor's own penalised fit on its K nearest donors.
+  `penalised_synthetic_control`): unique weights favouring nearby donors,
+  lambda by their leave-one-out rule; the treated unit and every placebo
+  fitted alike (each from its own K nearest donors, its own lambda), and a
+  placebo p-value from a post/pre RMSPE ratio floored at the noise level.
 - The plain synthetic control's identification (`synthetic_control_identification`):
   whether the treated unit lies inside the donors' convex hull, and the
   lowest and highest mean post-period gap over every weighting with the best
@@ -27,8 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .contract import RESULTS, Selection, results_rows
-from .penalised_synthetic_control import penalised_placebos, penalised_synthetic_control
-from .placebo import permutation_p_value
+from .penalised_synthetic_control import penalised_study
 from .prepared import PreparedOutcome
 from .synthetic_control import synthetic_weights
 from .synthetic_control_identification import synthetic_control_identification
@@ -36,12 +37,12 @@ from .synthetic_did import synthetic_did
 
 SYNTHETIC_DID = "synthetic_did"
 PENALISED_SC = "penalised_synthetic_control"
-SDID_REPLICATIONS = 200  # B of the placebo variance; the seed is fixed so a rebuild gives the same SE
-SDID_SEED = 20210101
-PENALISED_PLACEBO_DONORS = 50  # K: each placebo is fitted from its 50 nearest donors (reported as n_donors_placebo)
-SDID_INFERENCE = ("placebo variance (Arkhangelsky et al. 2021, Algorithm 4): SE from 200 placebo fits among the "
-                  "donors; normal p and 95% interval")
-PENALISED_INFERENCE = "placebo penalised synthetic controls (K nearest donors each): post/pre RMSPE ratio"
+PENALISED_POOL = 50  # K: the treated unit and each placebo are fitted from their own 50 nearest donors
+SDID_INFERENCE = ("placebo variance (Arkhangelsky et al. 2021, Algorithm 4), exact: every donor once as the "
+                  "pseudo-treated unit; normal p and 95% interval")
+PENALISED_INFERENCE = ("placebo penalised synthetic controls, each donor fitted by the treated unit's rule (its own K "
+                       "nearest donors, its own leave-one-out lambda): post/pre RMSPE ratio, the pre-period RMSPE "
+                       "floored at the donors' noise level")
 
 
 def _arrays(prepared: PreparedOutcome) -> tuple[np.ndarray, np.ndarray, int, list[str], list[int]]:
@@ -89,13 +90,13 @@ class SyntheticDidEstimator:
     marts = (RESULTS, "synthetic_did_weights")
     methods = {SYNTHETIC_DID: "Synthetic DiD (Arkhangelsky et al. 2021), all eligible authorities"}
     cross_check = ("tests/core/did/test_synthetic_did.py: synthdid's California Proposition 99 estimate and "
-                   "weights, a line-by-line port of its solver, an exact QP")
+                   "weights, a line-by-line port of its solver, an exact QP, the exact placebo variance as the limit "
+                   "of Algorithm 4's draws and unchanged by the donor order")
 
     def estimate(self, prepared: PreparedOutcome, selection: Selection) -> dict[str, pd.DataFrame]:
         treated, donors, n_pre, codes, years = _arrays(prepared)
         key = _fingerprint(treated, donors, labels=(n_pre, tuple(codes), tuple(years)))
-        fit = _cached(SYNTHETIC_DID, key, lambda: synthetic_did(
-            treated, donors, n_pre, donor_codes=codes, years=years, replications=SDID_REPLICATIONS, seed=SDID_SEED))
+        fit = _cached(SYNTHETIC_DID, key, lambda: synthetic_did(treated, donors, n_pre, donor_codes=codes, years=years))
         row = _base_row(prepared, SYNTHETIC_DID) | {
             "estimate": fit.estimate, "se_placebo": fit.se, "ci_low_placebo": fit.ci_low,
             "ci_high_placebo": fit.ci_high, "permutation_p_value": fit.p_value, "n_placebos": fit.n_placebos,
@@ -114,20 +115,20 @@ class PenalisedSyntheticControlEstimator:
     name = PENALISED_SC
     marts = (RESULTS, "penalised_synthetic_control_weights")
     methods = {PENALISED_SC: "Penalised synthetic control (Abadie and L'Hour 2021), mean post-period gap"}
-    cross_check = ("tests/core/did/test_penalised_synthetic_control.py: pysyncon's PenalizedSynth and two "
-                   "hand-worked cases")
+    cross_check = ("tests/core/did/test_penalised_synthetic_control.py: pysyncon's PenalizedSynth, hand-worked "
+                   "cases, the leave-one-out lambda and every placebo's fit recomputed by plain loops, the floored "
+                   "ratio; tests/golden/test_golden_did.py: scipy's SLSQP on the warehouse's panel")
 
     def estimate(self, prepared: PreparedOutcome, selection: Selection) -> dict[str, pd.DataFrame]:
         treated, donors, n_pre, codes, years = _arrays(prepared)
         key = _fingerprint(treated, donors, labels=(n_pre, tuple(codes), tuple(years)))
-        fit, placebos, k = _cached(PENALISED_SC, key, lambda: _penalised(treated, donors, n_pre, codes, years))
-        floor = 1e-8 * max(np.abs(donors).max(), np.abs(treated).max())
-        ratio = fit.post_rmspe / max(fit.pre_rmspe, floor)
-        placebo_ratio = placebos["post_rmspe"] / np.maximum(placebos["pre_rmspe"], floor)
+        study = _cached(PENALISED_SC, key, lambda: penalised_study(treated, donors, n_pre, codes, years,
+                                                                   max_donors=PENALISED_POOL))
+        fit = study.fit
         row = _base_row(prepared, PENALISED_SC) | {
             "estimate": fit.mean_post_gap, "pre_rmspe": fit.pre_rmspe, "post_rmspe": fit.post_rmspe,
-            "rmspe_ratio": ratio, "permutation_p_value": permutation_p_value(ratio, placebo_ratio),
-            "n_placebos": len(placebos), "permutation_inference": f"{PENALISED_INFERENCE}, K = {k}",
+            "rmspe_ratio": study.rmspe_ratio, "permutation_p_value": study.p_value,
+            "n_placebos": len(study.placebos), "permutation_inference": f"{PENALISED_INFERENCE}, K = {study.k}",
         }
         weights = fit.weights.copy()
         weights["unit_name"] = prepared.panel.names.reindex(weights["unit_code"]).to_numpy()
@@ -136,14 +137,6 @@ class PenalisedSyntheticControlEstimator:
         return {RESULTS: results_rows([row]),
                 "penalised_synthetic_control_weights": _ids(prepared, weights[
                     ["unit_code", "unit_name", "weight", "lambda", "lambda_rule"]])}
-
-
-def _penalised(treated, donors, n_pre, codes, years):
-    fit = penalised_synthetic_control(treated, donors, n_pre, donor_codes=codes, years=years)
-    # Placebos reuse the treated unit's lambda: one rule, and a linear rather than grid-search cost.
-    placebos, k = penalised_placebos(donors, n_pre, donor_codes=codes, lambda_=fit.lambda_,
-                                     max_donors=PENALISED_PLACEBO_DONORS)
-    return fit, placebos, k
 
 
 class SyntheticControlIdentificationEstimator:

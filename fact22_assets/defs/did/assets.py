@@ -1,14 +1,18 @@
 """Strand 1: comparator selection, difference-in-differences and inference,
 for every configured study and every data vintage that covers its years."""
+import importlib
 import time
 
 import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
+from fact22_assets.core.calibration.rates import with_calibration
+from fact22_assets.core.did.contract import RESULTS
 from fact22_assets.core.did.estimators import ESTIMATORS, MART_DESCRIPTIONS, mart_names
 from fact22_assets.core.did.evaluation import evaluate_outcome, stack_outcomes
 from fact22_assets.core.did.prepared import PreparedPanel
+from fact22_assets.core.did.whole_pool import SYNTHETIC_DID
 from fact22_assets.core.source_versions import STUDIES
 from fact22_assets.defs.did import parallel
 from fact22_assets.glue.sources import source_key
@@ -18,6 +22,7 @@ from fact22_assets.glue.tables import replace_table, sql_dependencies, sql_text,
 from fact22_assets.settings import code_version
 
 GROUP = "did"
+CALIBRATION = [dg.AssetKey(["marts", "estimator_calibration"]), dg.AssetKey(["marts", "detectable_effects"])]
 # The columns every mart's rows are keyed by: all an empty mart has.
 EMPTY_MART = {"study_id": "str", "vintage": "str", "outcome": "str", "code_version": "str"}
 # Every mart the registered estimators write, then the asset's own log of runs.
@@ -28,7 +33,7 @@ TABLES = {**{name: MART_DESCRIPTIONS[name] for name in mart_names()},
 # Read here: the three SQL files below, and the deprivation scores.
 DEPS = sorted({*sql_dependencies("did/panel.sql"), *sql_dependencies("did/neighbours.sql"),
                *sql_dependencies("did/neighbours_by_unit.sql"), *sql_dependencies("did/vintages.sql"),
-               dg.AssetKey(["raw", "deprivation"]), source_key(STUDIES)},
+               dg.AssetKey(["raw", "deprivation"]), source_key(STUDIES), *CALIBRATION},
               key=lambda key: key.to_user_string())
 
 
@@ -62,17 +67,13 @@ def _estimate_all(context: dg.AssetExecutionContext, con) -> dict[str, pd.DataFr
                 continue
             if vintage.vintage not in panels:
                 panels[vintage.vintage] = PreparedPanel(con.execute(_sql("panel"), {"vintage": vintage.vintage}).df())
-            latest = vintage == covered[-1]
-            # Costly estimators run on the latest vintage only: the one the report shows.
-            chosen = tuple(e for e in ESTIMATORS if e.name not in entry.skip_estimators
-                           and (latest or not getattr(e, "latest_vintage_only", False)))
+            chosen = tuple(e for e in ESTIMATORS if e.name not in entry.skip_estimators)
             skipped = [e.name for e in ESTIMATORS if e not in chosen]
             estimated.append((len(runs), study, vintage.vintage, chosen,
                               dict(neighbours=neighbours, deprivation=deprivation, estimators=chosen,
                                    exclusions=exclusions(entry), neighbours_by_unit=neighbours_by_unit)))
             runs.append({"study_id": study.study_id, "vintage": vintage.vintage, "status": "estimated",
-                         "reason": f"not run here: {', '.join(skipped)} (latest vintage only, or skipped by the "
-                                   "study)" if skipped else None})
+                         "reason": f"skipped by the study: {', '.join(skipped)}" if skipped else None})
     outcome_parts = _evaluate_outcomes(context, estimated, panels)
     for _, study, vintage, chosen, _ in estimated:
         results = stack_outcomes([outcome_parts[(study.study_id, vintage, outcome)] for outcome in study.outcomes],
@@ -86,6 +87,11 @@ def _estimate_all(context: dg.AssetExecutionContext, con) -> dict[str, pd.DataFr
     out = {name: pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(EMPTY_MART)).astype(EMPTY_MART)
            for name, frames in tables.items() if name != "did_runs"}
     out["did_runs"] = pd.DataFrame(runs).assign(code_version=version)
+    # Whether each row's p-value is calibrated, from the national placebo study (core/calibration/rates.py).
+    calibration = con.execute("SELECT * FROM marts.estimator_calibration").df()
+    detectable = con.execute("SELECT design, unit_code, first_post_year, outcome, noise_band "
+                             "FROM marts.detectable_effects").df()
+    out[RESULTS] = with_calibration(out[RESULTS], calibration, {e.study.study_id: e for e in studies}, detectable)
     return out
 
 
@@ -104,6 +110,9 @@ def _evaluate_outcomes(context, estimated, panels) -> dict:
             groups.setdefault((study.treated_unit_code, vintage, outcome), []).append(
                 (study, vintage, outcome, chosen, arguments))
     keys = list(groups)
+    if any(e.name == SYNTHETIC_DID for *_, chosen, _ in estimated for e in chosen):
+        # Synthetic DiD's compiled solver, loaded (or compiled, on the first build) once before the workers fork.
+        importlib.import_module("fact22_assets.core.did.frank_wolfe")
 
     def job(key):
         return lambda: [evaluate_outcome(panels[vintage], study, outcome, **arguments)

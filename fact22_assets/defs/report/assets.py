@@ -24,9 +24,11 @@ REPORT_FILE = "evaluation_report.html"
 REPORT_MARTS = ["did_results", "did_placebo_time", "synthetic_control_weights", "comparator_ranking", "rct_results",
                 "rct_balance", "case_length_tobit", "risk_scores_by_arm", "risk_score_changes", "service_summary",
                 "service_case_length_by_year", "cin_rates_vintages", "did_runs", "did_comparator_robustness_summary",
-                "did_comparator_stability", "synthetic_control_identification", "did_inference"]
+                "did_comparator_stability", "synthetic_control_identification", "did_inference",
+                "estimator_calibration", "calibration_runs", "detectable_effects", "did_dilution", "did_placebo_space",
+                "did_placebo_space_reselected"]
 # What a complete report shows: checked on every materialization.
-REPORT_TABLES = ["robustness", "whole_pool", "comparator_stability", "study", "comparator_ranking", "did_results",
+REPORT_TABLES = ["first_screen", "robustness", "whole_pool", "comparator_stability", "study", "comparator_ranking", "did_results",
                  "did_means",
                  "inference", "did_placebo_time", "synthetic_control_weights", "did_results_by_vintage", "rct_results",
                  "rct_balance", "case_length_tobit", "risk_scores_by_arm", "risk_score_changes", "service_summary",
@@ -108,6 +110,7 @@ def report_inputs(con, scope: Scope, figures: dict[str, report.ReportFigure] | N
                                                      "outcome"),
         reference_pairs=_reference_pairs(con, scope),
         inference_summary=_study_rows(con, "marts.did_inference", scope, "outcome"),
+        **_calibration_inputs(con, scope),
         rct_results=all_rows("marts.rct_results", "analysis DESC, outcome"),
         rct_balance=con.execute("SELECT * FROM marts.rct_balance WHERE analysis = 'itt'").df(),
         case_length_tobit=con.execute("SELECT * FROM marts.case_length_tobit").df(),
@@ -123,6 +126,32 @@ def report_inputs(con, scope: Scope, figures: dict[str, report.ReportFigure] | N
                                                                   s.study_id),
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
+
+
+def _calibration_inputs(con, scope: Scope) -> dict[str, pd.DataFrame]:
+    """The national placebo study as it bears on the scope's study: its design's rejection rates, the runs, the
+    treated authority's detectable effects at the study's start year, the dilution and the placebos' spread."""
+    from fact22_assets.core.calibration.design import design_of
+
+    design = {"design": design_of(scope.entry).label}
+    study = scope.study
+    return {
+        "calibration": con.execute("SELECT * FROM marts.estimator_calibration WHERE design = $design "
+                                   "ORDER BY outcome, method, p_value_kind, alpha", design).df(),
+        "calibration_runs": con.execute("SELECT * FROM marts.calibration_runs ORDER BY outcome").df(),
+        "detectable_effects": con.execute(
+            "SELECT * FROM marts.detectable_effects WHERE design = $design AND unit_code = $code "
+            "AND first_post_year = $start ORDER BY outcome, method",
+            {**design, "code": study.treated_unit_code, "start": study.first_post_year}).df(),
+        "dilution": _study_rows(con, "marts.did_dilution", scope, "outcome"),
+        "placebo_spread": con.execute(
+            "WITH fixed AS (SELECT outcome, stddev_samp(estimate) AS fixed_sd FROM marts.did_placebo_space "
+            "  WHERE study_id = $study_id AND vintage = $vintage AND role = 'placebo' GROUP BY outcome), "
+            "reselected AS (SELECT outcome, stddev_samp(estimate) AS reselected_sd "
+            "  FROM marts.did_placebo_space_reselected "
+            "  WHERE study_id = $study_id AND vintage = $vintage AND role = 'placebo' GROUP BY outcome) "
+            "SELECT * FROM fixed FULL JOIN reselected USING (outcome) ORDER BY outcome", scope.params).df(),
+    }
 
 
 def _reference_pairs(con, scope: Scope) -> pd.DataFrame:

@@ -1,0 +1,135 @@
+"""Checks on the calibration marts and what they feed (did_results' calibrated columns, the dilution)."""
+import dagster as dg
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from fact22_assets.core.calibration.placebo_studies import P_VALUE_COLUMNS
+from fact22_assets.core.calibration.power import normal_mde
+from fact22_assets.glue.checks import rows_result
+from fact22_assets.glue.studies import studies as configured_studies
+
+TOLERANCE = 1e-9
+STUDIES = dg.AssetKey(["marts", "calibration_studies"])
+CALIBRATION = dg.AssetKey(["marts", "estimator_calibration"])
+DETECTABLE = dg.AssetKey(["marts", "detectable_effects"])
+DILUTION = dg.AssetKey(["marts", "did_dilution"])
+RESULTS = dg.AssetKey(["marts", "did_results"])
+
+# Every p-value of calibration_studies as (kind, p) rows, for the recount below.
+_LONG = " UNION ALL ".join(
+    f"SELECT design, method, outcome, '{kind}' AS p_value_kind, pre_period_noise, {column} AS p "
+    f"FROM marts.calibration_studies WHERE {column} IS NOT NULL" for kind, column in P_VALUE_COLUMNS.items())
+
+
+@dg.asset_check(asset=CALIBRATION, blocking=True,
+                description="Every rejection rate recounts from marts.calibration_studies (placebo studies and "
+                            "rejections per design, method, outcome, p-value kind, noise band and alpha, the band's "
+                            "bounds applied to each study's pre-period noise); rate = rejections / "
+                            "studies inside its interval; calibrated exactly when the interval's low end <= alpha.")
+def estimator_calibration_recomputes(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with duckdb.get_connection() as con:
+        offending = con.execute(f"""
+            WITH long AS ({_LONG}),
+            recount AS (
+                SELECT c.design, c.method, c.outcome, c.p_value_kind, c.noise_band, c.alpha,
+                       count(l.p) AS n, count(l.p) FILTER (WHERE l.p <= c.alpha) AS r
+                FROM marts.estimator_calibration AS c
+                LEFT JOIN long AS l ON l.design = c.design AND l.method = c.method AND l.outcome = c.outcome
+                    AND l.p_value_kind = c.p_value_kind
+                    AND (c.noise_from IS NULL OR l.pre_period_noise > c.noise_from)
+                    AND (c.noise_to IS NULL OR l.pre_period_noise <= c.noise_to)
+                GROUP BY ALL)
+            SELECT c.method, c.outcome, c.p_value_kind, c.noise_band, c.alpha, c.n_placebo_studies,
+                   rc.n AS recounted_studies, c.rejections, rc.r AS recounted_rejections, c.rejection_rate, c.calibrated
+            FROM marts.estimator_calibration AS c
+            JOIN recount AS rc USING (design, method, outcome, p_value_kind, noise_band, alpha)
+            WHERE c.n_placebo_studies <> rc.n OR c.rejections <> rc.r
+               OR abs(c.rejection_rate - rc.r / rc.n) > {TOLERANCE}
+               OR NOT (c.rejection_rate_ci_low <= c.rejection_rate AND c.rejection_rate <= c.rejection_rate_ci_high)
+               OR c.rejection_rate_ci_low < 0 OR c.rejection_rate_ci_high > 1
+               OR c.calibrated <> (c.rejection_rate_ci_low <= c.alpha)
+            UNION ALL
+            -- a method, outcome and kind the studies hold but the calibration leaves out
+            SELECT DISTINCT l.method, l.outcome, l.p_value_kind, 'all', NULL, NULL, NULL, NULL, NULL, NULL, NULL
+            FROM long AS l ANTI JOIN (SELECT * FROM marts.estimator_calibration WHERE noise_band = 'all') AS c
+                USING (design, method, outcome, p_value_kind)
+            """).df()
+    return rows_result(offending, "rejection rates that do not recount from marts.calibration_studies")
+
+
+@dg.asset_check(asset=STUDIES, blocking=True,
+                description="One row per design, authority, start year, outcome and method; every p-value in [0, 1].")
+def calibration_studies_valid(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    bad_p = " OR ".join(f"NOT ({c} BETWEEN 0 AND 1)" for c in P_VALUE_COLUMNS.values())
+    with duckdb.get_connection() as con:
+        offending = con.execute(f"""
+            SELECT design, unit_code, first_post_year, outcome, method, count(*) AS n_rows,
+                   bool_or({bad_p}) AS p_out_of_range
+            FROM marts.calibration_studies GROUP BY ALL
+            HAVING count(*) > 1 OR bool_or({bad_p})""").df()
+    return rows_result(offending, "duplicated placebo studies or p-values outside [0, 1]")
+
+
+@dg.asset_check(asset=DETECTABLE, blocking=True,
+                description="One row per design, authority, start year, outcome and method; the detectable effect is "
+                            "positive, present exactly when a 5% placebo test can reject (19 placebos or more), and "
+                            "mde_normal is 2.80 placebo standard deviations.")
+def detectable_effects_valid(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with duckdb.get_connection() as con:
+        frame = con.execute("SELECT * FROM marts.detectable_effects").df()
+    key = ["design", "unit_code", "first_post_year", "outcome", "method"]
+    duplicated = frame[frame.duplicated(key, keep=False)].assign(problem="duplicated")
+    can_reject = frame["n_placebos"].fillna(0) >= 19
+    wrong = frame[(frame["mde"].notna() != can_reject) | (frame["mde"] < 0)].assign(problem="mde")
+    factor = normal_mde(1.0)
+    normal = frame[(frame["mde_normal"] - factor * frame["placebo_sd"]).abs() > 1e-6 * frame["placebo_sd"].abs()
+                   ].assign(problem="mde_normal")
+    offending = pd.concat([duplicated, wrong, normal])
+    return rows_result(offending[[*key, "mde", "mde_normal", "placebo_sd", "n_placebos", "problem"]] if len(offending)
+                       else offending, "detectable effects that are duplicated, negative or inconsistent")
+
+
+@dg.asset_check(asset=RESULTS, blocking=True,
+                description="Where did_results says whether a row's p-value is calibrated, marts.estimator_calibration "
+                            "says the same at alpha 0.05 (same method, outcome, p-value kind and noise band, same "
+                            "rate).")
+def did_results_calibration_agrees(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with duckdb.get_connection() as con:
+        offending = con.execute("""
+            SELECT d.study_id, d.vintage, d.outcome, d.method, d.calibration_p_value_kind, d.inference_calibrated,
+                   d.calibrated_rejection_rate
+            FROM marts.did_results AS d
+            WHERE d.inference_calibrated IS NOT NULL AND NOT EXISTS (
+                SELECT 1 FROM marts.estimator_calibration AS c
+                WHERE c.method = d.method AND c.outcome = d.outcome AND c.p_value_kind = d.calibration_p_value_kind
+                  AND c.noise_band = d.calibration_noise_band
+                  AND abs(c.alpha - 0.05) < 1e-9 AND c.calibrated = d.inference_calibrated
+                  AND abs(c.rejection_rate - d.calibrated_rejection_rate) < 1e-12)""").df()
+    return rows_result(offending, "did_results rows whose calibration no marts.estimator_calibration row backs")
+
+
+@dg.asset_check(asset=DILUTION, blocking=True,
+                description="Each study's dilution recomputes: the treated authority's mean post-period population "
+                            "from marts.cin_rates_vintages, and reach x effect / population x 10,000.")
+def did_dilution_recomputes(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    studies = {e.study.study_id: e for e in configured_studies()}
+    with duckdb.get_connection() as con:
+        published = con.execute("SELECT * FROM marts.did_dilution").df()
+        rates = con.execute("SELECT vintage, panel_unit_code, collection_year, population_all_ages, population_0_17 "
+                            "FROM marts.cin_rates_vintages WHERE geographic_level = 'Local authority'").df()
+    mismatches = []
+    for row in published.itertuples():
+        entry = studies.get(row.study_id)
+        if entry is None or entry.reach is None:
+            mismatches.append({"study_id": row.study_id, "outcome": row.outcome, "problem": "no reach configured"})
+            continue
+        chosen = rates[(rates.vintage == row.vintage) & (rates.panel_unit_code == row.treated_unit_code)
+                       & rates.collection_year.isin(entry.study.post_years)]
+        population = chosen.groupby("collection_year")[row.population_column].sum().mean()
+        implied = entry.reach.per_year * entry.reach.plausible_effect / population * 10_000
+        largest = entry.reach.per_year / population * 10_000
+        if not (abs(population - row.population) <= 1e-6 * population
+                and abs(implied - row.implied_effect) <= TOLERANCE and abs(largest - row.largest_effect) <= TOLERANCE):
+            mismatches.append({"study_id": row.study_id, "vintage": row.vintage, "outcome": row.outcome,
+                               "published": row.implied_effect, "recomputed": implied})
+    return rows_result(pd.DataFrame(mismatches), "dilution rows that do not recompute")
