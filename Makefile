@@ -24,6 +24,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
 	$(BIN)/pip install --quiet --upgrade pip || { rm -rf $(VENV); exit 1; }
 	$(BIN)/pip install --quiet -e '.[test]' || { echo "install failed: removed $(VENV)" >&2; rm -rf $(VENV); exit 1; }
+	@# numba compiles the DiD solvers here, once (10-20 s of CPU), and caches them: builds then load them in ~1 s.
+	$(BIN)/python -c 'import fact22_assets.core.did.frank_wolfe, fact22_assets.core.did.penalised_qp'
 	touch $(STAMP)
 
 install: $(STAMP)

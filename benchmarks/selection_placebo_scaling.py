@@ -1,7 +1,7 @@
 """How strand 1 scales with the number of areas: the whole strand, per component.
 
-Issue 12 item 7 ("linear cost"): the whole strand within 10 s at 15,000
-areas x 30 years on 2 cores, with the per-area cost at 1,500, 3,000 and
+Budget (issue 19): the whole strand within 30 s of CPU at 15,000
+areas x 30 years, with the per-area cost flat (within 20%) at 1,500, 3,000 and
 15,000 areas. For each size this times, on a simulated panel and from a
 prepared outcome (preparing is timed on its own line, outside the total):
 

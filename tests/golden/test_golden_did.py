@@ -160,3 +160,193 @@ def test_two_way_fixed_effects_over_all_donors(outcome, mart):
     row = rows[(rows["outcome"] == outcome) & (rows["method"] == "twfe_all_donors")].iloc[0]
     assert row["estimate"] == pytest.approx(fit.params["D"], abs=TOL)
     assert row["n_obs"] == fit.nobs
+
+
+# --- Whole-pool estimators against independent code, on the panel recomputed from the raw files.
+
+def _wide(outcome: str, units: list[str]) -> np.ndarray:
+    """Controls (in `units` order) then the treated authority, study years in order."""
+    frame = raw.panel(STUDY).pivot(index="unit_code", columns="year", values=outcome)[list(STUDY.years)]
+    return frame.loc[[*units, STUDY.treated_unit_code]].to_numpy(dtype=float)
+
+
+@pytest.fixture(scope="module")
+def whole_pool(built_warehouse):
+    con = duckdb.connect(str(built_warehouse), read_only=True)
+    vintage = con.execute("SELECT DISTINCT vintage FROM marts.cin_rates").fetchone()[0]
+    tables = {t: con.execute(f"SELECT * FROM marts.{t} WHERE study_id = $s AND vintage = $v",
+                             {"s": STUDY.study_id, "v": vintage}).df()
+              for t in ("did_results", "synthetic_did_weights", "penalised_synthetic_control_weights",
+                        "synthetic_control_identification", "did_event_study", "did_placebo_space_reselected",
+                        "did_inference", "comparator_ranking")}
+    con.close()
+    return tables
+
+
+def _row(tables, outcome: str, method: str) -> pd.Series:
+    rows = tables["did_results"]
+    return rows[(rows["outcome"] == outcome) & (rows["method"] == method)].iloc[0]
+
+
+@pytest.mark.parametrize("outcome", STUDY.outcomes)
+def test_synthetic_did_matches_synthdid_py(outcome, whole_pool):
+    """synthdid-py (a port of the R package) on the raw panel: estimate, unit and time weights; its
+    Algorithm-4 refit for a sample of donors as pseudo-treated; the exact SE from every donor once."""
+    from synthdid.estimate import refit, synthdid_estimate
+    from synthdid.vcov import _weights_for_subset
+
+    from fact22_assets.core.did.synthetic_did import synthetic_did
+
+    units = raw.eligible_units(STUDY, outcome)
+    y, n0, t0 = _wide(outcome, units), len(units), len(STUDY.pre_years)
+    peer = synthdid_estimate(y, n0, t0)
+    row = _row(whole_pool, outcome, "synthetic_did")
+    assert row["estimate"] == pytest.approx(float(peer), abs=1e-8)
+    weights = whole_pool["synthetic_did_weights"]
+    weights = weights[weights["outcome"] == outcome]
+    omega = weights[weights["kind"] == "unit"].set_index("unit_code")["weight"]
+    np.testing.assert_allclose(omega.loc[units], peer.weights.omega, atol=1e-8)
+    lam = weights[weights["kind"] == "time"].sort_values("year")["weight"]
+    np.testing.assert_allclose(lam, peer.weights["lambda"], atol=1e-8)
+    # Every donor once as the pseudo-treated unit: our placebo estimates (computed here from the raw
+    # panel) are synthdid-py's Algorithm-4 refits donor by donor (a sample of 8), and the published SE
+    # is their root mean squared deviation.
+    ours = synthetic_did(y[-1], y[:-1], t0).placebo_estimates
+    for j in np.linspace(0, n0 - 1, 8).round().astype(int):
+        order = np.r_[np.delete(np.arange(n0), j), j]
+        theirs = refit(peer, Y=peer.setup.Y[order], N0=n0 - 1, T0=t0, X=peer.setup.X[order],
+                       weights=_weights_for_subset(peer.weights, order[:-1]))
+        assert ours[j] == pytest.approx(float(theirs), abs=1e-7), units[j]
+    assert row["se_placebo"] == pytest.approx(np.sqrt(np.mean((ours - ours.mean()) ** 2)), rel=1e-9)
+    assert row["n_placebos"] == n0
+    assert row["ci_low_placebo"] == pytest.approx(row["estimate"] - 1.959964 * row["se_placebo"], abs=1e-5)
+
+
+@pytest.mark.parametrize("outcome", STUDY.outcomes)
+def test_penalised_synthetic_control_matches_slsqp(outcome, whole_pool):
+    """The published weights are the penalised QP's optimum at the published lambda over the treated
+    authority's 50 nearest donors (found here by sorting), solved again by scipy's SLSQP."""
+    from scipy.optimize import minimize
+
+    units = raw.eligible_units(STUDY, outcome)
+    y, t0 = _wide(outcome, units), len(STUDY.pre_years)
+    treated, donors = y[-1], y[:-1]
+    distance = np.sqrt(((donors[:, :t0] - treated[:t0]) ** 2).mean(axis=1))
+    pool = sorted(np.argsort(distance, kind="stable")[:50])
+    weights = whole_pool["penalised_synthetic_control_weights"]
+    weights = weights[weights["outcome"] == outcome]
+    lam = weights["lambda"].iloc[0]
+    assert sorted(weights["unit_code"]) == sorted(units[i] for i in pool)
+    x0, x1 = donors[pool, :t0].T, treated[:t0]
+    penalty = ((x0 - x1[:, None]) ** 2).sum(axis=0)
+
+    def objective(w):
+        return np.sum((x1 - x0 @ w) ** 2) + lam * penalty @ w
+
+    n = len(pool)
+    solved = minimize(objective, np.full(n, 1 / n), jac=lambda w: -2 * x0.T @ (x1 - x0 @ w) + lam * penalty,
+                      method="SLSQP", bounds=[(0, 1)] * n,
+                      constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1}],
+                      options={"ftol": 1e-15, "maxiter": 5000}).x
+    published = weights.set_index("unit_code")["weight"].loc[[units[i] for i in pool]].to_numpy()
+    assert objective(published) <= objective(solved) * (1 + 1e-9)
+    np.testing.assert_allclose(published, solved, atol=1e-4)
+    gap = treated - published @ donors[pool]
+    assert _row(whole_pool, outcome, "penalised_synthetic_control")["estimate"] == pytest.approx(
+        gap[t0:].mean(), abs=1e-9)
+
+
+@pytest.mark.parametrize("outcome", STUDY.outcomes)
+def test_plain_synthetic_control_fit_and_gap_range_match_scipy(outcome, whole_pool):
+    """The best pre-period fit by SLSQP, and the range of mean post gaps over every best-fitting
+    weighting by linprog: the published gap lies in it, and identified says whether it is a point."""
+    from scipy.optimize import linprog, minimize
+
+    units = raw.eligible_units(STUDY, outcome)
+    y, t0 = _wide(outcome, units), len(STUDY.pre_years)
+    treated, donors = y[-1], y[:-1]
+    n = donors.shape[0]
+    best = minimize(lambda w: np.sum((treated[:t0] - w @ donors[:, :t0]) ** 2), np.full(n, 1 / n),
+                    jac=lambda w: -2 * donors[:, :t0] @ (treated[:t0] - w @ donors[:, :t0]), method="SLSQP",
+                    bounds=[(0, 1)] * n, constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1}],
+                    options={"ftol": 1e-15, "maxiter": 5000}).x
+    row = whole_pool["synthetic_control_identification"]
+    row = row[row["outcome"] == outcome].iloc[0]
+    assert row["best_pre_rmspe"] == pytest.approx(np.sqrt(np.mean((treated[:t0] - best @ donors[:, :t0]) ** 2)),
+                                                  abs=1e-5)
+    fitted = best @ donors[:, :t0]
+    post = donors[:, t0:].mean(axis=1)
+    scale = np.abs(donors).max()
+    bounds = []
+    for sign in (1, -1):
+        found = linprog(sign * post, A_ub=np.vstack([donors[:, :t0].T, -donors[:, :t0].T]),
+                        b_ub=np.r_[fitted + 1e-6 * scale, -fitted + 1e-6 * scale],
+                        A_eq=np.ones((1, n)), b_eq=[1], bounds=[(0, None)] * n, method="highs")
+        bounds.append(treated[t0:].mean() - found.x @ post)
+    high, low = bounds  # the smallest synthetic post mean gives the highest gap
+    assert row["post_gap_low"] == pytest.approx(low, abs=1e-3)
+    assert row["post_gap_high"] == pytest.approx(high, abs=1e-3)
+    assert low - 1e-6 <= _row(whole_pool, outcome, "synthetic_control")["estimate"] <= high + 1e-6
+    assert bool(row["identified"]) == (high - low <= 1e-6)
+
+
+@pytest.mark.parametrize("outcome", STUDY.outcomes)
+@pytest.mark.parametrize("adjusted", [False, True])
+def test_event_study_intervals_are_hand_quantiles(outcome, adjusted, whole_pool):
+    """Each year's coefficient is the gap to the comparator net of the reference year's (after removing
+    each pair's own CIN slope from statsmodels when adjusted); the interval is the placebos' 2.5% and
+    97.5% quantiles inverted around it, computed here by sorting."""
+    comparator = _comparator({"comparator_ranking": whole_pool["comparator_ranking"]}, outcome)
+    units = [u for u in raw.eligible_units(STUDY, outcome) if u != comparator]
+    panel = raw.panel(STUDY)
+    years = list(STUDY.years)
+    reference = years.index(STUDY.pre_years[-1])
+
+    def coefficients(unit: str) -> np.ndarray:
+        pair = panel.set_index(["unit_code", "year"])
+        gap = pair.loc[unit].loc[years, outcome].to_numpy() - pair.loc[comparator].loc[years, outcome].to_numpy()
+        if adjusted:
+            slope = _fit(_two_unit_frame(outcome, unit, comparator), outcome, True)[0].params[STUDY.covariate]
+            gap = gap - slope * (pair.loc[unit].loc[years, STUDY.covariate].to_numpy()
+                                 - pair.loc[comparator].loc[years, STUDY.covariate].to_numpy())
+        return gap - gap[reference]
+
+    actual = coefficients(STUDY.treated_unit_code)
+    placebo = np.array([coefficients(u) for u in units])
+    events = whole_pool["did_event_study"]
+    events = events[(events["outcome"] == outcome) & (events["covariate_adjusted"] == adjusted)]
+    events = events.set_index("collection_year")
+    for k, year in enumerate(years):
+        if k == reference:
+            continue
+        column = np.sort(placebo[:, k])
+        position = lambda q: q * (len(column) - 1)  # numpy's default (linear) quantile, by hand  # noqa: E731
+        quantile = {q: column[int(np.floor(position(q)))] + (position(q) - np.floor(position(q)))
+                    * (column[min(int(np.floor(position(q))) + 1, len(column) - 1)] - column[int(np.floor(position(q)))])
+                    for q in (0.025, 0.975)}
+        assert events.at[year, "estimate"] == pytest.approx(actual[k], abs=TOL)
+        assert events.at[year, "ci_low"] == pytest.approx(actual[k] - quantile[0.975], abs=1e-7)
+        assert events.at[year, "ci_high"] == pytest.approx(actual[k] - quantile[0.025], abs=1e-7)
+        p = (1 + (np.abs(placebo[:, k]) >= abs(actual[k])).sum()) / (1 + len(units))
+        assert events.at[year, "permutation_p_value"] == pytest.approx(p)
+
+
+@pytest.mark.parametrize("outcome", STUDY.outcomes)
+def test_reselected_placebo_picks_estimates_and_p_by_hand(outcome, whole_pool):
+    """Each placebo's own comparator by the rule written out in test_golden_comparators (a sample of 10
+    placebos), every placebo's DiD against its pick by statsmodels, and the p-value counted by hand."""
+    from .test_golden_comparators import rule_pick
+
+    vintage = whole_pool["did_inference"]["vintage"].iloc[0]
+    table = whole_pool["did_placebo_space_reselected"]
+    table = table[table["outcome"] == outcome].set_index("unit_code")
+    placebos = [u for u in table.index if table.at[u, "role"] == "placebo"]
+    for unit in [placebos[i] for i in np.linspace(0, len(placebos) - 1, 10).round().astype(int)]:
+        assert table.at[unit, "comparator_code"] == rule_pick(STUDY.study_id, vintage, outcome, unit)[0], unit
+    estimate = {u: _fit(_two_unit_frame(outcome, u, table.at[u, "comparator_code"]), outcome, True)[0].params["TxPost"]
+                for u in table.index}
+    np.testing.assert_allclose(table["estimate"], [estimate[u] for u in table.index], rtol=TOL, atol=TOL)
+    actual = estimate[STUDY.treated_unit_code]
+    p = (1 + sum(abs(estimate[u]) >= abs(actual) for u in placebos)) / (1 + len(placebos))
+    inference = whole_pool["did_inference"]
+    assert inference.loc[inference["outcome"] == outcome, "reselected_p_value"].iloc[0] == pytest.approx(p, rel=TOL)

@@ -31,16 +31,15 @@ def _one(quad, linear, offset, const, x, u, xqx, yax, n_rows, threshold, max_ite
     """One problem: x (n,) and u = Q x (n,) updated in place; see `synthetic_did._frank_wolfe`."""
     n = x.shape[0]
     previous = np.nan
+    # the vertex of least half-gradient u - A'y among the allowed ones (offset -inf elsewhere);
+    # the first of equal ones, as numpy's argmin
+    vertex, least = 0, np.inf
+    for i in range(n):
+        gradient = u[i] - offset[i]
+        if gradient < least:
+            least = gradient
+            vertex = i
     for iteration in range(1, max_iter + 1):
-        # the vertex of least half-gradient u - A'y among the allowed ones (offset -inf elsewhere);
-        # the first of equal ones, as numpy's argmin
-        vertex = 0
-        least = u[0] - offset[0]
-        for i in range(1, n):
-            gradient = u[i] - offset[i]
-            if gradient < least:
-                least = gradient
-                vertex = i
         u_vertex = u[vertex]
         q_vertex = quad[vertex, vertex]
         slope = (u_vertex - linear[vertex]) - (xqx - yax)
@@ -50,17 +49,23 @@ def _one(quad, linear, offset, const, x, u, xqx, yax, n_rows, threshold, max_ite
         else:
             step = 0.0
         keep = 1.0 - step
+        # one pass: x <- keep x, u <- keep u + step Q e_vertex, and the next iteration's vertex
+        following, least = 0, np.inf
         for i in range(n):
             x[i] *= keep
-        x[vertex] += step
-        for i in range(n):
             u[i] = u[i] * keep + step * quad[vertex, i]
+            gradient = u[i] - offset[i]
+            if gradient < least:
+                least = gradient
+                following = i
+        x[vertex] += step
         xqx = keep * keep * xqx + 2 * step * keep * u_vertex + step * step * q_vertex
         yax = keep * yax + step * linear[vertex]
         value = (xqx - 2 * yax + const) / n_rows
         if iteration >= 2 and not previous - value > threshold:
             break
         previous = value
+        vertex = following
 
 
 @njit("void(f8[:, :, ::1], f8[:, ::1], f8[:, ::1], f8[::1], f8[:, ::1], f8[:, ::1], f8[::1], f8[::1], f8, f8, i8)",

@@ -15,8 +15,12 @@ none of that settles returns status 1 and is finished by SLSQP in Python.
 `penalised_fits` fits many (target, pool, lambda) problems in one call: the
 placebo loops and the leave-one-out choice of lambda pose thousands of small
 problems, each a few microseconds of arithmetic. No fastmath (IEEE order
-kept); compiled functions are cached on disk (`cache=True`), and this module
-is imported only when a penalised synthetic control is first fitted.
+kept). The two entry points are compiled for one signature each when this
+module is imported, and cached on disk (`cache=True`, as `frank_wolfe`):
+the first import after this file changes compiles (10-20 s of CPU), later
+ones load in about a second. It is imported when a penalised synthetic
+control is first fitted (not with the definitions), by `make install`, and
+by the DiD asset before it forks its workers.
 """
 
 from __future__ import annotations
@@ -203,7 +207,7 @@ def active_set(factor, linear, w, limit, tolerance):
     return 1
 
 
-@njit(cache=True)
+@njit("i8(f8[:, ::1], f8[::1], f8[::1], i8)", cache=True)
 def _solve_one(factor, linear, w, limit):
     """Cold start at the best vertex, then `active_set`; tolerance as in the Python wrapper."""
     n = factor.shape[0]
@@ -224,7 +228,7 @@ def _solve_one(factor, linear, w, limit):
     return active_set(factor, linear, w, limit, tolerance)
 
 
-@njit(cache=True)
+@njit("i8[::1](f8[:, ::1], i8, i8[::1], i8[:, ::1], f8[::1], f8[:, ::1], f8[:, ::1])", cache=True)
 def penalised_fits(values, n_pre, targets, pools, lambdas, weights, summary):
     """Fit target p from donors pools[p] at lambdas[p], for every p; returns each problem's status.
 

@@ -127,14 +127,19 @@ def simplex_qp(factor: np.ndarray, linear: np.ndarray, max_iter: int | None = No
     """
     from . import penalised_qp  # numba loads when a penalised fit is first needed, not with the definitions
 
-    factor = np.ascontiguousarray(factor, dtype=float)
-    linear = np.ascontiguousarray(linear, dtype=float)
+    factor = _kernel_array(factor, float)
+    linear = _kernel_array(linear, float)
     n = factor.shape[0]
     w = np.empty(n)
     limit = 50 * n + 100 if max_iter is None else int(max_iter)
     if penalised_qp._solve_one(factor, linear, w, limit):
         return _slsqp(factor, linear)
     return w
+
+
+def _kernel_array(values, dtype) -> np.ndarray:
+    """C-ordered and writable, as the compiled kernels' one signature takes them (copied only if need be)."""
+    return np.require(values, dtype=dtype, requirements=["C", "W"])
 
 
 def _slsqp(factor, linear):
@@ -163,10 +168,10 @@ def penalised_fits(values: np.ndarray, n_pre: int, targets: np.ndarray, pools: n
     """
     from . import penalised_qp
 
-    values = np.ascontiguousarray(values, dtype=float)
-    targets = np.ascontiguousarray(targets, dtype=np.int64)
-    pools = np.ascontiguousarray(pools, dtype=np.int64)
-    lambdas = np.ascontiguousarray(np.broadcast_to(np.asarray(lambdas, dtype=float), targets.shape))
+    values = _kernel_array(values, float)
+    targets = _kernel_array(targets, np.int64)
+    pools = _kernel_array(pools, np.int64)
+    lambdas = _kernel_array(np.broadcast_to(np.asarray(lambdas, dtype=float), targets.shape), float)
     weights = np.zeros(pools.shape)
     summary = np.zeros((targets.size, 3))
     status = penalised_qp.penalised_fits(values, int(n_pre), targets, pools, lambdas, weights, summary)

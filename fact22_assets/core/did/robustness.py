@@ -33,7 +33,7 @@ from ..presentation import year_label
 from .closed_form import pair_did
 from .contract import Selection
 from .prepared import PreparedOutcome, PreparedPanel, prepare_outcome
-from .ranking import rank_comparators, selected_comparator
+from .selection_placebo import rank_all_pairs
 from .study import MIN_PRE_YEARS
 
 SCORE_COLUMNS = ["rank", "passes_pretrend", "pct_trend", "pct_level", "demography_score", "composite_score"]
@@ -147,7 +147,12 @@ def _rule_picks_without_each_pre_year(prepared: PreparedOutcome) -> list[str]:
         shorter = replace(study, pre_years=tuple(y for y in study.pre_years if y != year))
         again = prepare_outcome(prepared.panel, shorter, prepared.outcome, prepared.neighbours, prepared.deprivation,
                                 prepared.exclusions)
-        picks.append(selected_comparator(rank_comparators(again)))
+        # The rule vectorised (selection_placebo.rank_all_pairs: the same pick as rank_comparators, tested
+        # so), for the treated unit alone: only the pick is needed here, not the ranking's table.
+        pick = rank_all_pairs(again, [study.treated_unit_code], again.candidates)["comparator_code"].iloc[0]
+        if pick is None:
+            raise ValueError(f"no eligible comparator for {prepared.outcome} without {year}")
+        picks.append(pick)
     _PICKS[key] = (prepared.panel, picks)
     while len(_PICKS) > _PICKS_SIZE:
         _PICKS.popitem(last=False)

@@ -12,7 +12,7 @@ from fact22_assets.core.did.contract import RESULTS
 from fact22_assets.core.did.estimators import ESTIMATORS, MART_DESCRIPTIONS, mart_names
 from fact22_assets.core.did.evaluation import evaluate_outcome, stack_outcomes
 from fact22_assets.core.did.prepared import PreparedPanel
-from fact22_assets.core.did.whole_pool import SYNTHETIC_DID
+from fact22_assets.core.did.whole_pool import PENALISED_SC, SYNTHETIC_DID
 from fact22_assets.core.source_versions import STUDIES
 from fact22_assets.defs.did import parallel
 from fact22_assets.glue.sources import source_key
@@ -110,9 +110,11 @@ def _evaluate_outcomes(context, estimated, panels) -> dict:
             groups.setdefault((study.treated_unit_code, vintage, outcome), []).append(
                 (study, vintage, outcome, chosen, arguments))
     keys = list(groups)
-    if any(e.name == SYNTHETIC_DID for *_, chosen, _ in estimated for e in chosen):
-        # Synthetic DiD's compiled solver, loaded (or compiled, on the first build) once before the workers fork.
-        importlib.import_module("fact22_assets.core.did.frank_wolfe")
+    # The compiled solvers, loaded (or compiled, after a change) once, before the workers fork.
+    names = {e.name for *_, chosen, _ in estimated for e in chosen}
+    for estimator, kernel in ((SYNTHETIC_DID, "frank_wolfe"), (PENALISED_SC, "penalised_qp")):
+        if estimator in names:
+            importlib.import_module(f"fact22_assets.core.did.{kernel}")
 
     def job(key):
         return lambda: [evaluate_outcome(panels[vintage], study, outcome, **arguments)

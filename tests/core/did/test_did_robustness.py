@@ -102,7 +102,8 @@ def test_donors_exclude_other_studies_treated_and_listed_interventions():
 
 def test_stability_is_ranked_once_for_studies_differing_only_in_name_or_fixed_comparators(monkeypatch):
     calls = []
-    monkeypatch.setattr(robustness, "rank_comparators", lambda p: calls.append(p.study) or rank_comparators(p))
+    real = robustness.rank_all_pairs
+    monkeypatch.setattr(robustness, "rank_all_pairs", lambda p, *a, **k: calls.append(p.study) or real(p, *a, **k))
     panel = PreparedPanel(simulated_panel(n_units=25, seed=6))
 
     def stability(study, panel):
@@ -111,6 +112,10 @@ def test_stability_is_ranked_once_for_studies_differing_only_in_name_or_fixed_co
 
     first = stability(FACT22, panel)
     assert len(calls) == len(FACT22.pre_years)
+    # Each pick is the ranking rule's (rank_comparators) on the design without that year.
+    for year, pick in zip(first["left_out_year"], first["comparator_code"]):
+        shorter = replace(FACT22, pre_years=tuple(y for y in FACT22.pre_years if y != year))
+        assert pick == rank_comparators(prepare_outcome(panel, shorter, OUTCOME))["unit_code"].iloc[0]
     renamed = stability(replace(FACT22, study_id="fact22_again", comparators={OUTCOME: first["comparator_code"][0]}),
                         panel)
     assert len(calls) == len(FACT22.pre_years)  # served from the first study's picks
