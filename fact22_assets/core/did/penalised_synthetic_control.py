@@ -44,7 +44,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
 
 from .donor_pool import DEFAULT_MAX_DONORS, nearest, pre_period_rmse
 
@@ -186,6 +185,8 @@ def _flat_direction(factor, linear, support):
 
 
 def _slsqp(factor, linear):
+    from scipy.optimize import minimize  # imported when a fit runs, not when the definitions load
+
     n = factor.shape[0]
     result = minimize(
         lambda w: 0.5 * np.sum((factor.T @ w) ** 2) + linear @ w,
