@@ -7,6 +7,7 @@ asset graph, an asset's checks, a figure asset and the report file.
 Screenshots go to test-artifacts/e2e/.
 """
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,6 +26,7 @@ from .browser import CHROMIUM, Browser
 
 pytestmark = [
     pytest.mark.e2e,
+    pytest.mark.xdist_group("e2e"),  # one webserver and one browser: every test of the module in one worker
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
                                                      "(apt-get install -y chromium)"),
 ]
@@ -63,22 +65,18 @@ def _wait_for_server(url: str, process: subprocess.Popen, log: Path, timeout: fl
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """A built warehouse, a Dagster instance holding the run that built it, and the UI serving both."""
-    root = tmp_path_factory.mktemp("e2e")
-    home, landing = root / "dagster_home", root / "landing"
-    home.mkdir()
-    landing.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+def site(tmp_path_factory, built_site):
+    """A built warehouse, a Dagster instance holding the run that built it, and the UI serving both.
+
+    The build is the session's (`built_site`: `python -m fact22_assets.build`, the run recorded in its
+    DAGSTER_HOME, the instance the UI reads), copied so that nothing done through the UI touches it."""
+    root = tmp_path_factory.mktemp("e2e") / "site"
+    shutil.copytree(built_site.root, root, ignore=shutil.ignore_patterns("*.lock"))
     warehouse = root / "warehouse" / "fact22.duckdb"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FACT22_", "DAGSTER_"))}
-    env |= {"DAGSTER_HOME": str(home), "FACT22_WAREHOUSE": str(warehouse), "FACT22_LANDING_DIR": str(landing),
-            "GX_ANALYTICS_ENABLED": "False"}
-    # What `make warehouse` runs: the build records its run in DAGSTER_HOME, the instance the UI reads.
-    build = subprocess.run([sys.executable, "-m", "fact22_assets.build"],
-                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
-    assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-4000:]
-    (root / "build_terminal.txt").write_text(build.stdout + build.stderr)
+    env |= {"DAGSTER_HOME": str(root / "dagster_home"), "FACT22_WAREHOUSE": str(warehouse),
+            "FACT22_LANDING_DIR": str(root / "landing"), "GX_ANALYTICS_ENABLED": "False"}
+    build = built_site  # what the build printed: .stdout, .stderr
 
     port = _free_port()
     log = root / "webserver.log"
