@@ -2,6 +2,8 @@
 # data, `make test` runs the whole suite.  Both create the virtual
 # environment and install the project first.
 PYTHON ?= python3
+# pytest-xdist workers for `make test` (one per core; the session's build is shared by all).
+TEST_WORKERS ?= auto
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
@@ -41,7 +43,7 @@ calibrate: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check fact22_assets tests scripts benchmarks
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 e2e: $(STAMP)
 	$(BIN)/python -m pytest -m e2e tests/e2e

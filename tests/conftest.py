@@ -1,12 +1,17 @@
-"""Shared fixtures: a copy of the shipped data to break, and warehouses built
-into temporary DuckDB files."""
+"""Shared fixtures: a copy of the shipped data to break, the session's one full build (through the CLI,
+shared by every pytest-xdist worker), and warehouses built into temporary DuckDB files."""
 import os
 import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
+from filelock import FileLock
 
 from fact22_assets.settings import REPO_ROOT
 
@@ -58,17 +63,76 @@ def data_copy(tmp_path) -> Path:
     return target
 
 
+@dataclass(frozen=True)
+class BuiltSite:
+    """What `make warehouse` leaves: the published warehouse (its outputs/ and restricted/ beside it),
+    the Dagster instance that recorded the run, and what the build printed."""
+
+    root: Path
+    warehouse: Path
+    dagster_home: Path
+    stdout: str
+    stderr: str
+
+    def env(self) -> dict[str, str]:
+        """The variables the build ran with (a webserver or a second build of this site needs them)."""
+        return _site_env(self.root)
+
+
+def _site_env(root: Path) -> dict[str, str]:
+    return {"DAGSTER_HOME": str(root / "dagster_home"), "FACT22_WAREHOUSE": str(root / "warehouse" / "fact22.duckdb"),
+            "FACT22_LANDING_DIR": str(root / "landing"), "GX_ANALYTICS_ENABLED": "False"}
+
+
+def _build_site(root: Path) -> None:
+    """`python -m fact22_assets.build` from the shipped data into ``root``; its output kept beside it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FACT22_", "DAGSTER_"))} | _site_env(root)
+    (root / "dagster_home").mkdir(parents=True)
+    (root / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    (root / "landing").mkdir()
+    done = subprocess.run([sys.executable, "-m", "fact22_assets.build"], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True)
+    (root / "build_stdout.txt").write_text(done.stdout)
+    (root / "build_stderr.txt").write_text(done.stderr)
+    (root / "build_exit.txt").write_text(str(done.returncode))
+
+
+def build_once(tmp_path_factory, name: str, make: Callable[[Path], None]) -> Path:
+    """The folder ``name``, filled by ``make(folder)`` once per test session: under pytest-xdist the first
+    worker to ask makes it while holding a file lock, and every other worker waits and reads the same
+    folder (copy what you change).  When ``make`` raises, every worker that asks fails, saying why."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # one folder for every worker of this session
+    folder, failed = shared / name, shared / f"{name}.failed"
+    with FileLock(str(shared / f"{name}.lock")):
+        if not folder.exists() and not failed.exists():
+            try:
+                make(folder)
+            except BaseException as error:
+                failed.write_text(f"{type(error).__name__}: {error}")
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
+    if failed.exists():
+        pytest.fail(f"{name} could not be made in this session: {failed.read_text()[-3000:]}")
+    return folder
+
+
 @pytest.fixture(scope="session")
-def built_warehouse(tmp_path_factory) -> Path:
-    """The whole warehouse, built once from the shipped data into a temporary file."""
-    warehouse = tmp_path_factory.mktemp("warehouse") / "fact22.duckdb"
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        result = run_assets(monkeypatch, REPO_ROOT / "data", warehouse)
-    failed = [name for name, e in check_evaluations(result).items()
-              if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
-    assert result.success, step_errors(result)
-    assert not failed, failed
-    return warehouse
+def built_site(tmp_path_factory) -> BuiltSite:
+    """The whole warehouse, built once per test session through the CLI (what `make warehouse` runs: every
+    study, vintage, estimator and check) into a temporary site, shared by every pytest-xdist worker
+    (`build_once`): tests copy what they change."""
+    root = build_once(tmp_path_factory, "session_build", _build_site)
+    stdout, stderr = (root / "build_stdout.txt").read_text(), (root / "build_stderr.txt").read_text()
+    assert (root / "build_exit.txt").read_text() == "0", stdout[-3000:] + stderr[-5000:]
+    return BuiltSite(root, root / "warehouse" / "fact22.duckdb", root / "dagster_home", stdout, stderr)
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(built_site) -> Path:
+    """The published warehouse file of the session's build (read it; copy it to change it)."""
+    return built_site.warehouse
 
 
 @pytest.fixture

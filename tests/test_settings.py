@@ -3,7 +3,6 @@ the variable and the path, and the build exits non-zero without a stack trace.""
 import os
 import subprocess
 import sys
-import time
 
 from fact22_assets import settings
 from fact22_assets.settings import REPO_ROOT
@@ -36,13 +35,11 @@ def test_build_with_an_empty_data_folder_says_so_in_one_line(tmp_path):
     env |= {"FACT22_DATA_DIR": str(tmp_path / "empty"), "FACT22_WAREHOUSE": str(tmp_path / "w" / "fact22.duckdb"),
             "DAGSTER_HOME": str(tmp_path / "home"), "PYTHONPATH": str(REPO_ROOT)}
     (tmp_path / "empty").mkdir()
-    started = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "fact22_assets.build"], env=env, capture_output=True, text=True,
-                          timeout=120, cwd=REPO_ROOT)
+                          timeout=600, cwd=REPO_ROOT)  # a bound on a hang, not a speed
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.splitlines() == [f"settings: FACT22_DATA_DIR={tmp_path / 'empty'}: the folder is empty; it "
                                         "must hold sources.yaml and the published files it lists (the repository's "
                                         "data/ folder does)"]
-    assert time.monotonic() - started < 60
     assert not (tmp_path / "home").exists()  # nothing ran

@@ -19,6 +19,7 @@ from .browser import CHROMIUM, Browser
 
 pytestmark = [
     pytest.mark.e2e,
+    pytest.mark.xdist_group("e2e"),  # one webserver and one browser: every test of the module in one worker
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
                                                      "(apt-get install -y chromium)"),
 ]

@@ -89,10 +89,23 @@ def test_duplicate_row_fails_the_uniqueness_check(monkeypatch, tmp_path, data_co
     assert f"rows [{duplicate + 1}, {duplicate + 2}]" in check.description
 
 
+def _with_upstream(*keys: str) -> list[str]:
+    """``keys``, every asset they are made from (observed sources excepted) and raw.source_files (what the
+    release checks read), as run_assets names them."""
+    from fact22_assets.definitions import defs
+
+    graph = defs().resolve_asset_graph()
+    chosen = dg.AssetSelection.assets(*(dg.AssetKey(key.split(".")) for key in keys)).upstream().resolve(graph)
+    return sorted({".".join(k.path) for k in chosen if graph.get(k).is_materializable} | {"raw.source_files"})
+
+
 def test_blocking_check_stops_downstream_assets(monkeypatch, tmp_path, data_copy):
     _replace_cell(data_copy, SFR_2011, ("LA", "895"), "CINEnding1011", "c")
     _recatalogue(data_copy, SFR_2011)
-    result = run_assets(monkeypatch, data_copy, tmp_path / "w.duckdb")
+    # Everything the rates are made from and nothing else: were the check not blocking, the staging table and
+    # the rates would have all they need and be materialised (the casework, estimators and report are not read).
+    result = run_assets(monkeypatch, data_copy, tmp_path / "w.duckdb",
+                        _with_upstream("staging.cin_area_year", "marts.cin_rates"))
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "raw/cin_sfr" in materialized
     assert "staging/cin_area_year" not in materialized and "marts/cin_rates" not in materialized

@@ -18,6 +18,8 @@ from ..conftest import check_evaluations, run_assets, step_errors
 RESTRICTED = ["restricted.rct_cases", "restricted.risk_notes", "restricted.service_mi", "restricted.risk_scores"]
 CASEWORK = RESTRICTED + list(PUBLISHED_COUNTS)
 CASE_IDENTIFIERS = {"family_id", "case_id", "lead_child_id"}
+# The module builds the casework once (`casework`): every test of it in one pytest-xdist worker.
+pytestmark = pytest.mark.xdist_group("casework_build")
 
 
 def _database_files() -> dict:

@@ -19,6 +19,8 @@ import yaml
 from fact22_assets.glue.run_report import LANDING_TAG as LANDING_TAG_NAME
 from fact22_assets.settings import REPO_ROOT
 
+from ..conftest import build_once
+
 RELEASE_2025 = ["b1_children_in_need_2013_to_2025.csv",
                 "c1_children_in_need_referrals_and_rereferrals_2013_to_2025.csv",
                 "d3_cpps_subsequent_plan_2013_to_2025.csv"]
@@ -119,13 +121,17 @@ def _build(monkeypatch, site: Site, instance):
     return result
 
 
-@pytest.fixture(scope="module")
-def published_2022(tmp_path_factory):
-    """A site whose published warehouse holds the releases up to 2022."""
-    site = _make_site(tmp_path_factory.mktemp("site"))
+def _publish_2022(root: Path) -> None:
+    site = _make_site(root)
     with pytest.MonkeyPatch.context() as monkeypatch:
         _build(monkeypatch, site, dg.DagsterInstance.ephemeral())
-    return site
+
+
+@pytest.fixture(scope="module")
+def published_2022(tmp_path_factory):
+    """A site whose published warehouse holds the releases up to 2022 (built once per session, whichever
+    pytest-xdist worker asks first; each test copies it)."""
+    return Site(build_once(tmp_path_factory, "refresh_published_2022", _publish_2022))
 
 
 def _private_copy(published: Site, tmp_path: Path) -> Site:
@@ -802,15 +808,19 @@ def test_population_only_change_rebuilds_only_what_depends_on_it(site):
 
 @pytest.fixture(scope="module")
 def published_2025(published_2022, tmp_path_factory):
-    """A site whose published warehouse holds the 2025 release, landed and accepted as a data engineer would."""
-    site = Site(tmp_path_factory.mktemp("site2025") / "site")
-    shutil.copytree(published_2022.root, site.root)
-    for name in RELEASE_2025:
-        site.land(name)
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        _build(monkeypatch, site, dg.DagsterInstance.ephemeral())
-    assert _landing(site) == []
-    return site
+    """A site whose published warehouse holds the 2025 release, landed and accepted as a data engineer would
+    (built once per session, like `published_2022`)."""
+
+    def publish_2025(root: Path) -> None:
+        site = Site(root)
+        shutil.copytree(published_2022.root, site.root)
+        for name in RELEASE_2025:
+            site.land(name)
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            _build(monkeypatch, site, dg.DagsterInstance.ephemeral())
+        assert _landing(site) == []
+
+    return Site(build_once(tmp_path_factory, "refresh_published_2025", publish_2025))
 
 
 @pytest.fixture

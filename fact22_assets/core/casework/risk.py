@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .origin import single_origin
 from .schemas import ARMS, RISK_TIME_POINTS
@@ -110,6 +109,8 @@ def risk_score_changes(
     mean_total_to, mean_change, sd_change, p_value_paired,
     p_value_between_arms, data_origin.
     """
+    from scipy import stats  # imported when a comparison runs, not when the definitions load
+
     wide = scores.pivot_table(index=["case_id", "arm"], columns="time_point", values="total_score")
     rows = []
     for start, end in pairs:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .origin import single_origin
 from .schemas import SERVICE_LOCATIONS, SERVICE_OUTCOMES
@@ -68,6 +67,8 @@ def service_summary(
     benchmark and a two-sided exact binomial test), 'days_to_close' (closed
     cases; mean_days filled).
     """
+    from scipy import stats  # imported when a comparison runs, not when the definitions load
+
     total = len(service_mi)
     rows = []
     for location in SERVICE_LOCATIONS:

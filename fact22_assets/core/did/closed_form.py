@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 
 @dataclass(frozen=True)
@@ -141,6 +140,8 @@ def _non_negative(rss: np.ndarray) -> np.ndarray:
 
 
 def _with_inference(estimate: np.ndarray, se: np.ndarray, df: int, n_obs: int) -> PairFits:
+    from scipy import stats  # imported when an estimate runs, not when the definitions load
+
     if df <= 0:
         raise ValueError(f"too few years for this regression: {df} residual degrees of freedom")
     with np.errstate(divide="ignore", invalid="ignore"):

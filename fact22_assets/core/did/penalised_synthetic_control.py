@@ -57,7 +57,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
 
 from .donor_pool import DEFAULT_MAX_DONORS, capped_donor_pool, nearest_others
 from .placebo import permutation_p_value, rmspe_ratio
@@ -143,6 +142,8 @@ def _kernel_array(values, dtype) -> np.ndarray:
 
 
 def _slsqp(factor, linear):
+    from scipy.optimize import minimize  # imported when a fit runs, not when the definitions load
+
     n = factor.shape[0]
     result = minimize(
         lambda w: 0.5 * np.sum((factor.T @ w) ** 2) + linear @ w,

@@ -52,7 +52,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .closed_form import pair_did
 from .contract import Selection
@@ -438,6 +437,8 @@ def _rank_block(
     prepared: PreparedOutcome,
 ) -> pd.DataFrame:
     """The rule for one block of pseudo-treated units (`rows` index `units`; `columns` the candidates)."""
+    from scipy import stats  # imported when a ranking runs, not when the definitions load
+
     rule = prepared.study.ranking
     n_block, n_columns = rows.size, columns.size
     self_column = np.searchsorted(columns, rows)  # columns are sorted positions in the sorted codes

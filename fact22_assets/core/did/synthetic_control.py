@@ -42,7 +42,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import nnls
 
 from .eligibility import require_treated_complete
 from .placebo import permutation_p_value, rmspe_ratio
@@ -76,6 +75,8 @@ def synthetic_weights(target: np.ndarray, donors: np.ndarray) -> np.ndarray:
 
     target: (n_years,); donors: (n_donors, n_years). Returns (n_donors,).
     """
+    from scipy.optimize import nnls  # imported when a fit runs, not when the definitions load
+
     scale = max(np.abs(donors).max(), np.abs(target).max(), np.finfo(float).tiny)
     system = np.vstack([donors.T / scale, np.full(donors.shape[0], SUM_TO_ONE_WEIGHT)])
     goal = np.append(target / scale, SUM_TO_ONE_WEIGHT)

@@ -33,7 +33,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linprog
 
 from .penalised_synthetic_control import simplex_qp
 
@@ -114,6 +113,8 @@ def _constraints(x0, target, slack):
 
 
 def _feasible(x0, x1, slack) -> bool:
+    from scipy.optimize import linprog  # imported when a bound runs, not when the definitions load
+
     a_ub, b_ub, a_eq, b_eq = _constraints(x0, x1, slack)
     result = linprog(
         np.zeros(x0.shape[0]),
@@ -129,6 +130,8 @@ def _feasible(x0, x1, slack) -> bool:
 
 def _extreme(x0, fitted, slack, cost):
     """argmin cost' w over the simplex with X0' w = fitted (else within `slack`), or None."""
+    from scipy.optimize import linprog  # imported when a bound runs, not when the definitions load
+
     n = x0.shape[0]
     result = linprog(
         cost,

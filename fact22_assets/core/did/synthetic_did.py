@@ -65,7 +65,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .donor_pool import capped_donor_pool
 
@@ -73,7 +72,9 @@ ETA_LAMBDA = 1e-6
 MIN_DECREASE_PER_SIGMA = 1e-5
 MAX_ITER = 10_000
 MAX_ITER_PRE_SPARSIFY = 100
-Z_95 = float(stats.norm.ppf(0.975))
+# scipy.stats.norm.ppf(0.975) written out (tests/test_import_cost.py checks it): scipy is imported when
+# an estimate runs, not when the definitions load.
+Z_95 = 1.959963984540054
 
 
 @dataclass(frozen=True)
@@ -272,6 +273,8 @@ def synthetic_did(
     only the K controls nearest the treated unit (demeaned pre-period RMSE)
     -- None keeps every donor.
     """
+    from scipy import stats  # imported when an estimate runs, not when the definitions load
+
     treated, donors, n_pre = _check(treated, donors, n_pre)
     codes = np.asarray(
         [str(i) for i in range(donors.shape[0])] if donor_codes is None else list(donor_codes)

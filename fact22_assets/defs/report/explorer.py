@@ -4,7 +4,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
-import plotly
 from dagster_duckdb import DuckDBResource
 
 from fact22_assets.core.explorer import explorer_data, explorer_html
@@ -18,6 +17,8 @@ EXPLORER_FILE = "authority_explorer.html"
 
 def plotly_js() -> str:
     """plotly.js as the installed `plotly` package ships it (no CDN)."""
+    import plotly  # imported when the page is written, not when the definitions load
+
     path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
     return path.read_text(encoding="utf-8").replace("</script", "<\\/script")
 

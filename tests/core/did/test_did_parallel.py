@@ -1,4 +1,5 @@
 """The DiD asset's worker processes: same results, in order, as one after another."""
+import multiprocessing
 import os
 import time
 
@@ -24,10 +25,17 @@ def _pid_after(seconds):
 
 @needs_fork
 def test_jobs_run_in_two_worker_processes_and_come_back_in_job_order():
-    jobs = [_pid_after(0.2), lambda: "second", _pid_after(0.2), lambda: "fourth"]
+    # The two jobs started first each wait for the other: they return only when both run at once, one in
+    # each worker (the barrier, made before the fork, is shared; its timeout bounds a hang, not a speed).
+    both_running = multiprocessing.get_context("fork").Barrier(2, timeout=120)
+
+    def meet():
+        both_running.wait()
+        return os.getpid()
+
+    jobs = [meet, lambda: "second", meet, lambda: "fourth"]
     results = parallel.run_jobs(jobs, n_workers=2, order=[2, 0, 3, 1])
     assert results[1] == "second" and results[3] == "fourth"
-    # The two sleeping jobs start first, one in each worker, neither in this process.
     assert len({results[0], results[2]}) == 2 and os.getpid() not in (results[0], results[2])
 
 

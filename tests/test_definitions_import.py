@@ -1,0 +1,37 @@
+"""Loading the code location imports only what describing the graph needs.
+
+`dagster definitions validate`, the UI's code server and every build start by
+loading the definitions; their cost (<= 2 s, measured by
+benchmarks/build_benchmark.py, never here) stays low only while the heavy
+libraries an asset needs when it runs are imported when it runs.  This test
+says which library crept back into the load, not how long it took.
+"""
+import json
+import os
+import subprocess
+import sys
+
+# Each is imported by the step (or check) that uses it, never by loading the definitions.
+RUN_TIME_ONLY = ["scipy", "statsmodels", "matplotlib", "great_expectations", "numba", "sklearn", "plotly",
+                 "openpyxl", "xlrd"]
+
+LOAD = ("import json, sys\n"
+        "from fact22_assets.definitions import defs\n"
+        "defs().resolve_asset_graph()\n"
+        f"print(json.dumps(sorted(m for m in {RUN_TIME_ONLY!r} if m in sys.modules)))\n")
+
+
+def test_loading_the_definitions_imports_no_run_time_library(tmp_path):
+    env = {**os.environ, "FACT22_WAREHOUSE": str(tmp_path / "warehouse" / "fact22.duckdb"),
+           "GX_ANALYTICS_ENABLED": "False"}
+    done = subprocess.run([sys.executable, "-c", LOAD], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == []
+
+
+def test_the_written_out_normal_quantile_is_scipys():
+    from scipy import stats
+
+    from fact22_assets.core.did.synthetic_did import Z_95
+
+    assert Z_95 == float(stats.norm.ppf(0.975))
