@@ -1,4 +1,5 @@
-"""Benchmark marts (core/benchmarks.py does the arithmetic)."""
+"""Benchmark marts (core/benchmarks.py does the arithmetic); their descriptions are in
+data/reference/column_descriptions.yaml, like every table's."""
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -15,11 +16,7 @@ def _neighbours(con):
     return read_frame(con, f"SELECT {_NEIGHBOUR_COLUMNS} FROM raw.statistical_neighbours")
 
 
-@dg.asset(key=["marts", "la_benchmarks"], group_name=GROUP, kinds={"duckdb", "pandas"}, deps=[RATES, NEIGHBOURS],
-          description="Authority x collection year x measure (every count and rate of the measure registry and DfE's "
-                      "headline re-referral percentage): value, England, region, DfE statistical-neighbour average and "
-                      "count (2021 model before 2022-23, 2025 model from 2022-23), national rank (1 = highest), "
-                      "quartile band (A = highest quarter), change and rank change on the previous year.")
+@dg.asset(key=["marts", "la_benchmarks"], group_name=GROUP, kinds={"duckdb", "pandas"}, deps=[RATES, NEIGHBOURS])
 def marts_la_benchmarks(duckdb: DuckDBResource) -> dg.MaterializeResult:
     with duckdb.get_connection() as con:
         frame = benchmarks.la_benchmarks(read_frame(con, "SELECT * FROM marts.cin_rates"), _neighbours(con))
@@ -30,9 +27,7 @@ def marts_la_benchmarks(duckdb: DuckDBResource) -> dg.MaterializeResult:
 
 
 @dg.asset(key=["marts", "la_benchmarks_wide"], group_name=GROUP, kinds={"duckdb", "pandas"},
-          deps=[dg.AssetKey(["marts", "la_benchmarks"])],
-          description="marts.la_benchmarks for spreadsheets: one row per authority x collection year, and for each "
-                      "measure its value, England, region, statistical-neighbour average, national rank and band.")
+          deps=[dg.AssetKey(["marts", "la_benchmarks"])])
 def marts_la_benchmarks_wide(duckdb: DuckDBResource) -> dg.MaterializeResult:
     with duckdb.get_connection() as con:
         frame = benchmarks.la_benchmarks_wide(read_frame(con, "SELECT * FROM marts.la_benchmarks"))
@@ -41,9 +36,7 @@ def marts_la_benchmarks_wide(duckdb: DuckDBResource) -> dg.MaterializeResult:
 
 
 @dg.asset(key=["marts", "statistical_neighbours"], group_name=GROUP, kinds={"duckdb", "pandas"},
-          deps=[NEIGHBOURS, dg.AssetKey(["staging", "la_reference"])],
-          description="DfE's statistical neighbours with names: each authority's ten closest authorities, ranked, per "
-                      "model (2021, 2025) and the collection years each model serves in marts.la_benchmarks.")
+          deps=[NEIGHBOURS, dg.AssetKey(["staging", "la_reference"])])
 def marts_statistical_neighbours(duckdb: DuckDBResource) -> dg.MaterializeResult:
     with duckdb.get_connection() as con:
         names = read_frame(con, "SELECT old_la_code, arg_max(la_name, coalesce(valid_to, DATE '9999-12-31')) "
