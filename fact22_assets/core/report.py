@@ -186,23 +186,35 @@ def figure_html(figures: Mapping[str, ReportFigure], key: str) -> str:
 
 
 def figure_data_html(key: str, data: pd.DataFrame | None) -> str:
-    """"Show data": the figure's points as a table (series as columns), and the same as a CSV download."""
+    """"Show data": the figure's numbers as a table (one column per series and statistic, a row per panel and
+    x), and the same rows as a CSV download (the columns of marts.figure_data)."""
     if data is None or len(data) == 0:
         return ""
     frame = data.copy()
-    frame["panel"] = frame["panel"].fillna("") if "panel" in frame else ""
-    wide = frame.pivot_table(index=["panel", "x"], columns="series", values="y", aggfunc="first", sort=False)
-    wide = wide.reset_index()
-    panels = wide["panel"].astype(str).unique()
-    years = wide["x"].astype(str).str.fullmatch(r"\d{4}-\d{2}").all()
-    columns = ([("Panel", "panel", esc)] if len(panels) > 1 else []) + \
-        [("Collection year" if years else "x", "x", esc)] + \
-        [(str(c), c, lambda v: num(v, 2)) for c in wide.columns if c not in ("panel", "x")]
-    unit = f" ({panels[0]})" if len(panels) == 1 and panels[0] else ""
+    for column in ("panel", "x_label", "unit"):
+        frame[column] = frame[column].fillna("")
+    several = frame.groupby("series")["statistic"].nunique()
+    frame["column"] = [f"{series}: {statistic}" if several.get(series, 1) > 1 else series
+                       for series, statistic in zip(frame["series"], frame["statistic"])]
+    frame["order"] = frame["x"].fillna(float("inf"))
+    wide = frame.pivot_table(index=["panel", "order", "x_label"], columns="column", values="value", aggfunc="first",
+                             sort=False).reset_index().sort_values(["order"], kind="stable")
+    wide = wide.sort_values("panel", key=lambda c: c.map({p: i for i, p in enumerate(dict.fromkeys(frame["panel"]))}),
+                            kind="stable")
+    panels = wide["panel"].unique()
+    axis = frame["x_axis"].dropna().iloc[0] if frame["x_axis"].notna().any() else "x"
+    columns = ([("Panel", "panel", esc)] if len(panels) > 1 else []) + [(axis[:1].upper() + axis[1:], "x_label", esc)] \
+        + [(str(c), c, lambda v: num(v, 2)) for c in dict.fromkeys(frame["column"])]
+    units = list(dict.fromkeys(u for u in frame["unit"] if u))
+    unit = f" ({'; '.join(units)})" if units else ""
+    origin = ", ".join(dict.fromkeys(str(o) for o in frame["data_origin"].dropna())) if "data_origin" in frame else ""
+    where = f"figure = '{key}'" + (f", study_id = '{frame['study_id'].iloc[0]}'" if "study_id" in frame and
+                                   frame["study_id"].notna().any() else ", study_id IS NULL")
     csv = base64.b64encode(data.to_csv(index=False).encode("utf-8")).decode("ascii")
     return (f'<details class="figure-data" data-figure-data="{esc(key)}"><summary>Show data</summary>'
             f'<p><a download="{esc(key)}.csv" href="data:text/csv;base64,{csv}">Download the data (CSV)</a> '
-            f'&middot; also in <code>marts.figure_data</code> (figure = \'{esc(key)}\').</p>'
+            f'&middot; also in <code>marts.figure_data</code> ({esc(where)}).'
+            + (f" Data origin: <strong>{esc(origin)}</strong>." if origin else "") + "</p>"
             + table(wide, columns, f"figure_data_{key}", f"Data of the figure: {key}{unit}") + "</details>")
 
 

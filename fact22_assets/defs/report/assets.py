@@ -13,7 +13,7 @@ from dagster_duckdb import DuckDBResource
 
 from fact22_assets.core import measures, report
 from fact22_assets.core.files import write_atomically
-from fact22_assets.defs.report.figures import FIGURES, figure_data_file, figure_file
+from fact22_assets.defs.report.figures import FIGURES, figure_data_file, figure_file, read_figure_data
 from fact22_assets.defs.report.scope import DEFAULT_STUDY_ID, GROUP, Scope, _mart, _study_rows
 from fact22_assets.glue.publishing import outputs_of
 from fact22_assets.settings import code_version
@@ -65,8 +65,7 @@ def _read_figures(names: list[str], outputs: Path | None = None, study_id: str |
         outcome = name.removeprefix("outcome_trends_")
         title = FIGURE_TITLES.get(name) or f"{measures.title(outcome)} (the report's Figures 7-9)"
         data_file = figure_data_file(name, where[name], study_id)
-        data = pd.read_csv(data_file, dtype={"panel": str, "series": str, "x": str}, keep_default_na=False,
-                           na_values={"y": [""]}) if data_file.exists() else None
+        data = read_figure_data(data_file) if data_file.exists() else None
         out[name] = report.ReportFigure(title=title, png=figure_file(name, where[name], study_id).read_bytes(),
                                         data=data)
     return out

@@ -15,6 +15,7 @@ from dagster_duckdb import DuckDBResource
 
 from fact22_assets.core import figures, measures, report
 from fact22_assets.core.files import write_atomically
+from fact22_assets.core.presentation import PUBLIC_ORIGIN
 from fact22_assets.defs.report.scope import (
     ANALYST_GROUP,
     DEFAULT_STUDY_ID,
@@ -46,8 +47,32 @@ def figure_file(name: str, outputs: Path | None = None, study_id: str | None = N
 
 
 def figure_data_file(name: str, outputs: Path | None = None, study_id: str | None = None) -> Path:
-    """The figure's own data (panel, series, x, y), beside its PNG: what the report's "show data" lists."""
+    """The figure's own data (`FIGURE_DATA_COLUMNS`), beside its PNG: what the report's "show data" lists."""
     return _figures_dir(name, outputs, study_id) / f"{name}.csv"
+
+
+# Every chart CSV and marts.figure_data: one row per plotted number, readable without the chart.
+FIGURE_DATA_COLUMNS = ["study_id", "figure", *figures.DATA_COLUMNS, "data_origin"]
+FIGURE_DATA_TYPES = {"study_id": str, "figure": str, "panel": str, "outcome": str, "series": str, "statistic": str,
+                     "x": float, "x_label": str, "x_axis": str, "value": float, "unit": str, "data_origin": str}
+
+
+def labelled_figure_data(data, study_id: str | None, figure: str, origin: str):
+    """A figure's data with what it belongs to: its study (None for the casework figures, the same trial in
+    every report), the figure's file name and where its numbers come from."""
+    return data.assign(study_id=study_id, figure=figure, data_origin=origin)[FIGURE_DATA_COLUMNS]
+
+
+def read_figure_data(path: Path):
+    """A chart CSV as written: text columns with None for blanks, x and value as numbers."""
+    import pandas as pd
+
+    frame = pd.read_csv(path, dtype=FIGURE_DATA_TYPES, keep_default_na=False,
+                        na_values={c: [""] for c in FIGURE_DATA_COLUMNS})
+    for column, kind in FIGURE_DATA_TYPES.items():
+        if kind is str:
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    return frame[FIGURE_DATA_COLUMNS]
 
 
 def _draw_outcome_trends(con, scope: Scope) -> list[tuple[str, str, bytes]]:
@@ -167,17 +192,20 @@ def _figure_asset(name: str, description: str, deps: list[dg.AssetKey], draw: Ca
         from fact22_assets.glue.studies import studies
 
         others = []  # (study_id, drawn) of every study but the default one
+        default_study = None
         with duckdb.get_connection() as con:
             if casework_mart is None:
                 scope = Scope(con)
                 metadata: dict = {"study_id": dg.MetadataValue.text(scope.study.study_id),
                                   "vintage": dg.MetadataValue.text(scope.vintage)}
                 drawn = draw(con, scope)
+                default_study, origin = scope.study.study_id, PUBLIC_ORIGIN
                 others = [(entry.study.study_id, draw(con, Scope(con, entry.study.study_id)))
                           for entry in studies() if entry.study.study_id != DEFAULT_STUDY_ID]
             else:
                 origins = con.execute(f"SELECT DISTINCT data_origin FROM marts.{casework_mart}").fetchall()
-                metadata = {"data_origin": dg.MetadataValue.text(", ".join(sorted(str(o[0]) for o in origins)))}
+                origin = ", ".join(sorted(str(o[0]) for o in origins))
+                metadata = {"data_origin": dg.MetadataValue.text(origin)}
                 drawn = draw(con, None)
         outputs = outputs_of(duckdb)
         images = []
@@ -187,8 +215,9 @@ def _figure_asset(name: str, description: str, deps: list[dg.AssetKey], draw: Ca
                 write_atomically(path, png)
                 data = getattr(png, "data", None)
                 if data is not None:
+                    labelled = labelled_figure_data(data, study_id or default_study, file_name, origin)
                     write_atomically(figure_data_file(file_name, outputs, study_id),
-                                     data.to_csv(index=False).encode("utf-8"))
+                                     labelled.to_csv(index=False).encode("utf-8"))
                 if study_id is None:  # the UI shows the default study's
                     metadata["path" if len(drawn) == 1 else f"path_{file_name}"] = dg.MetadataValue.path(str(path))
                     images.append(f"**{title}**\n\n{_image_markdown(title, png)}")
@@ -221,27 +250,70 @@ def _figure_asset(stem: str) -> str | None:
 
 
 @dg.asset(key=["marts", "figure_data"], group_name=ANALYST_GROUP, kinds={"duckdb", "csv"},
-          deps=[dg.AssetKey(["figures", name]) for name in FIGURES],
-          description="The data behind every figure, one row per plotted point: figure, panel, series, x, y "
-                      "(read back from what each figure drew, so the numbers are the chart's own). The report's "
-                      "'show data' tables and CSVs are these rows.")
+          deps=[dg.AssetKey(["figures", name]) for name in FIGURES])
 def marts_figure_data(duckdb: DuckDBResource) -> dg.MaterializeResult:
     import pandas as pd
 
     from fact22_assets.glue.tables import replace_table, table_metadata
 
     frames = []
-    # This run's figures, and the published ones of figure assets it did not run (a partial refresh).
-    drawn = sorted((outputs_of(duckdb) / FIGURES_DIR).glob("*.csv"))
+    # This run's figures (every study's), and the published ones of figure assets it did not run (a partial
+    # refresh).
+    drawn = sorted((outputs_of(duckdb) / FIGURES_DIR).rglob("*.csv"))
     redrawn = {_figure_asset(p.stem) for p in drawn}
-    kept = [p for p in (outputs_dir() / FIGURES_DIR).glob("*.csv") if _figure_asset(p.stem) not in redrawn | {None}]
-    for path in sorted([*drawn, *kept], key=lambda p: p.name):
-        frame = pd.read_csv(path, dtype={"panel": str, "series": str, "x": str}, keep_default_na=False,
-                            na_values={"y": [""]})
-        frames.append(frame.assign(figure=path.stem)[["figure", "panel", "series", "x", "y"]])
+    kept = [p for p in (outputs_dir() / FIGURES_DIR).rglob("*.csv") if _figure_asset(p.stem) not in redrawn | {None}]
+    for path in sorted([*drawn, *kept], key=lambda p: (p.parent.name, p.name)):
+        frames.append(read_figure_data(path))
     data = pd.concat(frames, ignore_index=True) if frames else \
-        pd.DataFrame({"figure": [], "panel": [], "series": [], "x": [], "y": []})
+        pd.DataFrame({c: pd.Series(dtype=t) for c, t in FIGURE_DATA_TYPES.items()})
     with duckdb.get_connection() as con:
         replace_table(con, "marts.figure_data", data)
         return dg.MaterializeResult(metadata=table_metadata(
             con, "marts.figure_data", figures=dg.MetadataValue.int(int(data["figure"].nunique()))))
+
+
+def _figure_data_problems_sql() -> str:
+    """Rows of marts.figure_data that cannot be read on their own or that lose their origin: no figure, series
+    or statistic; an x without its label; a study figure without its study (or a casework one with one); an
+    origin other than the public statistics' for a strand-1 figure, or than its casework mart's for a casework
+    one (stand-ins must say SYNTHETIC on every row); a figure asset with no rows."""
+    casework = {stem: mart for stem, (_, _, _, mart) in FIGURES.items() if mart}  # registry names, not input
+    origin_of = " ".join(f"WHEN '{stem}' THEN (SELECT string_agg(DISTINCT data_origin, ', ' ORDER BY data_origin) "
+                         f"FROM marts.{mart})" for stem, mart in casework.items())
+    names = ", ".join(f"('{stem}')" for stem in FIGURES)
+    return f"""
+        WITH rows AS (
+            SELECT *, CASE WHEN figure IN ({', '.join(f"'{s}'" for s in casework)}) THEN figure END AS casework,
+                   CASE figure {origin_of} END AS casework_origin
+            FROM marts.figure_data
+        )
+        SELECT figure, study_id, series, statistic, x, 'figure, series or statistic missing' AS problem FROM rows
+        WHERE figure IS NULL OR series IS NULL OR statistic IS NULL
+        UNION ALL
+        SELECT figure, study_id, series, statistic, x, 'x without its label' FROM rows
+        WHERE x IS NOT NULL AND x_label IS NULL
+        UNION ALL
+        SELECT figure, study_id, series, statistic, x, 'a strand-1 figure without its study, or a casework figure '
+               || 'with one' FROM rows WHERE (casework IS NULL) = (study_id IS NULL)
+        UNION ALL
+        SELECT figure, study_id, series, statistic, x, 'data_origin ' || coalesce(data_origin, 'NULL')
+               || ' should be ' || coalesce(casework_origin, '{PUBLIC_ORIGIN}') FROM rows
+        WHERE data_origin IS DISTINCT FROM coalesce(casework_origin, '{PUBLIC_ORIGIN}')
+        UNION ALL
+        SELECT stem, NULL, NULL, NULL, NULL, 'no rows for this figure asset' FROM (VALUES {names}) AS f(stem)
+        WHERE NOT EXISTS (SELECT 1 FROM rows WHERE rows.figure = f.stem OR rows.figure LIKE f.stem || '\\_%' ESCAPE '\\')
+        ORDER BY 1, 2, 3, 4, 5"""
+
+
+@dg.asset_check(asset=dg.AssetKey(["marts", "figure_data"]), blocking=True,
+                additional_deps=[_mart(mart) for (_, _, _, mart) in FIGURES.values() if mart],
+                description="Every row can be read without its chart (figure, series, statistic, an x with its "
+                            "label, the study of a strand-1 figure) and says where its number comes from: PUBLIC "
+                            "for the public statistics, the casework mart's own data_origin for the casework "
+                            "figures (SYNTHETIC on every stand-in row); every figure asset has rows.")
+def figure_data_self_describing(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    from fact22_assets.glue.checks import rows_result
+
+    with duckdb.get_connection() as con:
+        found = con.execute(_figure_data_problems_sql()).df()
+    return rows_result(found, "rows of marts.figure_data that cannot be read on their own")
