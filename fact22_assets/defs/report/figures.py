@@ -20,11 +20,12 @@ from fact22_assets.defs.report.scope import (
     ANALYST_GROUP,
     DEFAULT_STUDY_ID,
     GROUP,
+    SCOPE_SQL,
     Scope,
     _main_p_values,
     _mart,
-    _rates,
-    _study_rows,
+    report_dependencies,
+    report_rows,
 )
 from fact22_assets.glue.publishing import outputs_of
 from fact22_assets.settings import outputs_dir
@@ -76,8 +77,8 @@ def read_figure_data(path: Path):
 
 
 def _draw_outcome_trends(con, scope: Scope) -> list[tuple[str, str, bytes]]:
-    rates = _rates(con, scope)
-    chosen = _study_rows(con, "marts.comparator_ranking", scope, "outcome")
+    rates = report_rows(con, "rates", scope)
+    chosen = report_rows(con, "comparator_ranking", scope)
     chosen = dict(zip(chosen.loc[chosen["selected"], "outcome"], chosen.loc[chosen["selected"], "unit_code"]))
     s = scope.study
     return [(report.outcome_trend_figure(outcome), measures.title(outcome),
@@ -89,95 +90,94 @@ def _draw_outcome_trends(con, scope: Scope) -> list[tuple[str, str, bytes]]:
 
 
 def _draw_cin(con, scope: Scope):
-    rates = _rates(con, scope)
+    rates = report_rows(con, "rates", scope)
     return [(report.FIGURE_CIN, "Children in need at 31 March per 10,000 children: treated authority and England",
              figures.cin_treated_vs_england(rates, treated_code=scope.study.treated_unit_code,
                                             first_post_year=scope.study.first_post_year))]
 
 
 def _draw_event_study(con, scope: Scope):
-    events = _study_rows(con, "marts.did_event_study", scope, "outcome, covariate_adjusted, collection_year")
+    events = report_rows(con, "did_event_study", scope)
     return [(report.FIGURE_EVENT_STUDY, "Event study: year-by-year effects with placebo intervals",
              figures.event_study(events, first_post_year=scope.study.first_post_year,
                                  outcomes=scope.study.outcomes))]
 
 
 def _draw_placebo(con, scope: Scope):
-    placebos = _study_rows(con, "marts.did_placebo_space", scope, "outcome, role DESC, unit_code")
-    did = _study_rows(con, "marts.did_results", scope, "outcome, method")
+    placebos = report_rows(con, "did_placebo_space", scope)
+    did = report_rows(con, "did_results", scope)
     return [(report.FIGURE_PLACEBO, "Placebo-in-space: the treated estimate among placebo authorities",
              figures.placebo_distribution(placebos, p_values=_main_p_values(did),
                                           outcomes=scope.study.outcomes))]
 
 
 def _draw_specification_curve(con, scope: Scope):
-    curve = _study_rows(con, "marts.did_comparator_robustness", scope, "outcome, curve_position")
+    curve = report_rows(con, "did_comparator_robustness", scope)
     return [(report.FIGURE_SPECIFICATION_CURVE, "Specification curve: the DiD against every eligible comparator",
              figures.specification_curve(curve, outcomes=scope.study.outcomes))]
 
 
 def _draw_synthetic_control(con, scope: Scope):
-    paths = _study_rows(con, "marts.synthetic_control_paths", scope, "outcome, collection_year")
+    paths = report_rows(con, "synthetic_control_paths", scope)
     return [(report.FIGURE_SYNTHETIC_CONTROL, "Synthetic control: treated authority and its synthetic control",
              figures.synthetic_control_path(paths, first_post_year=scope.study.first_post_year,
                                             outcomes=scope.study.outcomes))]
 
 
 def _draw_rct(con, _scope=None):
-    results = con.execute("SELECT * FROM marts.rct_results").df()
+    results = report_rows(con, "rct_results")
     return [(report.FIGURE_RCT, "RCT: the control group's observed rate and its rate had it received FACT22",
              figures.rct_probabilities(results))]
 
 
 def _draw_risk(con, _scope=None):
-    by_arm = con.execute("SELECT * FROM marts.risk_scores_by_arm").df()
+    by_arm = report_rows(con, "risk_scores_by_arm")
     return [(report.FIGURE_RISK, "Risk analysis: mean total, protective and risk scores by arm",
              figures.risk_scores(by_arm))]
 
 
 def _draw_service(con, _scope=None):
-    by_year = con.execute("SELECT * FROM marts.service_case_length_by_year ORDER BY start_year").df()
+    by_year = report_rows(con, "service_case_length_by_year")
     return [(report.FIGURE_SERVICE, "FACT22 service: average case length by start year",
              figures.service_case_length(by_year))]
 
 
-# Strand-1 figures show the default study on its latest estimated vintage (Scope);
-# casework figures (the last element names their mart) show the one trial and
-# carry its data_origin.
-STRAND_1 = [_mart("did_runs"), _mart("cin_rates_vintages")]
-FIGURES: dict[str, tuple[str, list[dg.AssetKey], Callable, str | None]] = {
+# Strand-1 figures show the default study on its latest estimated vintage (Scope); casework figures (the
+# last element names their mart) show the one trial and carry its data_origin.  The second element names the
+# queries (files of sql/report/) each draws from: its dependencies are read from them.
+FIGURES: dict[str, tuple[str, tuple[str, ...], Callable, str | None]] = {
     "outcome_trends": (
-        "Per outcome, rates per 10,000 residents for the treated authority, its selected comparator, Cheshire West "
-        "and Chester and England, with the programme's start (report Figures 7-9).",
-        [*STRAND_1, _mart("comparator_ranking")], _draw_outcome_trends, None),
+        "Per outcome, its rate for the treated authority, its selected comparator, its nearest DfE statistical "
+        "neighbour and England, with the programme's start (report Figures 7-9).",
+        (*SCOPE_SQL, "rates", "comparator_ranking"), _draw_outcome_trends, None),
     "cin_treated_vs_england": (
         "Children in need at 31 March per 10,000 children, treated authority vs England (report Figure 14).",
-        STRAND_1, _draw_cin, None),
+        (*SCOPE_SQL, "rates"), _draw_cin, None),
     "event_study": (
         "Event-study coefficients per outcome with placebo-based 95% intervals.",
-        [*STRAND_1, _mart("did_event_study")], _draw_event_study, None),
+        (*SCOPE_SQL, "did_event_study"), _draw_event_study, None),
     "placebo_distribution": (
         "Placebo-in-space estimates per outcome with the treated authority's estimate marked.",
-        [*STRAND_1, _mart("did_placebo_space"), _mart("did_results")], _draw_placebo, None),
+        (*SCOPE_SQL, "did_placebo_space", "did_results"), _draw_placebo, None),
     "specification_curve": (
         "The report's DiD against every eligible comparator, ordered by estimate, per outcome, with the chosen "
         "comparator's estimate and the median marked.",
-        [*STRAND_1, _mart("did_comparator_robustness")], _draw_specification_curve, None),
+        (*SCOPE_SQL, "did_comparator_robustness"), _draw_specification_curve, None),
     "synthetic_control_path": (
         "Treated authority and its synthetic control per outcome.",
-        [*STRAND_1, _mart("synthetic_control_paths")], _draw_synthetic_control, None),
+        (*SCOPE_SQL, "synthetic_control_paths"), _draw_synthetic_control, None),
     "rct_probabilities": (
         "RCT: the control group's observed rate and its rate had it received FACT22, with 95% intervals "
         "(report Figures 2-3). Labelled SYNTHETIC DATA while the inputs are the stand-ins.",
-        [_mart("rct_results")], _draw_rct, "rct_results"),
+        ("rct_results",), _draw_rct, "rct_results"),
     "risk_scores": (
         "Risk analysis: mean total, protective-factor and risk-factor scores by arm over the three coding points "
         "(report Figures 4-6). Labelled SYNTHETIC DATA while the inputs are the stand-ins.",
-        [_mart("risk_scores_by_arm")], _draw_risk, "risk_scores_by_arm"),
+        ("risk_scores_by_arm",), _draw_risk, "risk_scores_by_arm"),
     "service_case_length": (
         "FACT22 service: average days to close a case by start year (report Figure 1). Labelled SYNTHETIC DATA "
         "while the inputs are the stand-ins.",
-        [_mart("service_case_length_by_year")], _draw_service, "service_case_length_by_year"),
+        ("service_case_length_by_year",), _draw_service, "service_case_length_by_year"),
 }
 
 
@@ -185,9 +185,10 @@ def _image_markdown(title: str, png: bytes) -> str:
     return f"![{title}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
 
 
-def _figure_asset(name: str, description: str, deps: list[dg.AssetKey], draw: Callable, casework_mart: str | None):
+def _figure_asset(name: str, description: str, queries: tuple[str, ...], draw: Callable,
+                  casework_mart: str | None):
     @dg.asset(key=["figures", name], group_name=GROUP, kinds={"python", "matplotlib"},
-              deps=deps, description=description)
+              deps=report_dependencies(queries), description=description)
     def _asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
         from fact22_assets.glue.studies import studies
 
