@@ -29,9 +29,9 @@ import pandas as pd
 from . import measures
 from .did.estimators import method_labels
 from .did.study import Study
+from .presentation import ANALYSIS_LABELS, TIME_POINT_LABELS, rct_outcome_label, year_label
 from .presentation import is_missing as _missing
 from .presentation import is_standin as is_synthetic
-from .presentation import rct_outcome_label, year_label
 
 MAIN_METHODS = ("ols_with_covariate", "ols")
 METHOD_LABELS = method_labels()
@@ -156,6 +156,12 @@ def _outcome(outcome: str) -> str:
     return esc(measures.label(outcome))
 
 
+def _units(study) -> str:
+    """The outcomes' unit, as a caption opens ('Per 10,000 residents'), from the measure registry."""
+    text = measures.units_of(study.outcomes)
+    return text[:1].upper() + text[1:]
+
+
 def _has(frame: pd.DataFrame | None) -> bool:
     return frame is not None and len(frame) > 0
 
@@ -220,11 +226,15 @@ def figure_data_html(key: str, data: pd.DataFrame | None) -> str:
 
 # Codes the marts store, as a reader reads them (no raw codes in the report's tables).
 CODE_LABELS = {
-    "itt": "Intention to treat", "excluding_contaminated": "Excluding contaminated families",
+    **ANALYSIS_LABELS, **TIME_POINT_LABELS,
     "estimated": "Estimated", "too_few_events": "Too few events to model",
     "chi_square": "Chi-square", "fisher_exact": "Fisher's exact",
     "fact22": "FACT22 (treatment)", "female": "Female", "under_11": "Aged under 11 at referral",
     "previous_cin_history": "Previous CIN involvement", "const": "Constant", "sigma": "Sigma (residual SD)",
+    # the service's measures and outcomes (marts.service_summary)
+    "location": "Location", "outcome": "Outcome", "escalated": "Escalated", "days_to_close": "Days to close",
+    "cp_or_lac": "To a child protection plan or looked after", "escalated_cp": "Escalated to a child protection plan",
+    "escalated_lac": "Escalated to looked after", "closed": "Closed", "open": "Still open", "other": "Other",
 }
 
 
@@ -317,13 +327,13 @@ def _robust(inputs: ReportInputs) -> str:
         ("Median over all comparators", "median", num),
         ("Interquartile range", None, lambda r: f"{num(r.get('q25'))} to {num(r.get('q75'))}"),
         ("Share negative", "negative", lambda v: pct(v)), ("Comparators", "n", integer),
-    ], "robustness", "Per 10,000 residents. The report's specification against every eligible comparator"))
+    ], "robustness", f"{_units(s)}. The report's specification against every eligible comparator"))
     parts.append(table(frame, [
         ("Outcome", "outcome", _outcome),
         ("Synthetic DiD", "sdid", num), ("SE (placebo)", "sdid_se", num), ("p (SDID)", "sdid_p", pval),
         ("Penalised SC", "penalised", num), ("Two-way FE", "twfe", num),
         ("Plain SC: range over best fits", None, lambda r: f"{num(r.get('sc_low'))} to {num(r.get('sc_high'))}"),
-    ], "whole_pool", "Per 10,000 residents. Estimators that use every eligible authority and give one answer"))
+    ], "whole_pool", f"{_units(s)}. Estimators that use every eligible authority and give one answer"))
     stability = inputs.comparator_stability
     if _has(stability):
         parts.append(table(stability, [
@@ -367,8 +377,8 @@ def _setup(inputs: ReportInputs) -> str:
     description = f"<p>{esc(s.description)}</p>" if s.description else ""
     return (f'<section id="setup"><h2>1. Study set-up</h2>{description}'
             "<p>Strand 1 compares the treated authority with one comparator authority per outcome, using English "
-            "local authorities' published children-in-need statistics. Each outcome is a count per 10,000 residents "
-            "(ONS mid-year estimate, all ages); years are collection years ending 31 March. The estimator is the "
+            f"local authorities' published children-in-need statistics. Each outcome is a rate "
+            f"({esc(measures.units_of(s.outcomes))}); years are collection years ending 31 March. The estimator is the "
             "report's regression <code>Y = b0 + b1&middot;T + b2&middot;Post + bTE&middot;(T&times;Post) + "
             "b3&middot;CIN + e</code>; bTE is the effect.</p>"
             f'<table class="setup" data-table="study">{items}</table></section>')
@@ -444,7 +454,7 @@ def _did(inputs: ReportInputs) -> str:
         ("SE (HC1)", "se_hc1", num), ("p (HC1)", "p_hc1", pval),
         ("Permutation p", "permutation_p_value", pval), ("Placebos", "n_placebos", integer),
         ("N (unit-years)", "n_obs", integer),
-    ], "did_results", "Difference-in-differences estimates, per 10,000 residents"))
+    ], "did_results", f"Difference-in-differences estimates, {measures.units_of(inputs.study.outcomes)}"))
     means = did[did["method"] == "difference_of_means"]
     if len(means):
         parts.append(table(means, [
@@ -594,14 +604,14 @@ def _risk(inputs: ReportInputs) -> str:
         parts.append(_not_available("The risk scores (marts.risk_scores_by_arm)"))
     else:
         parts.append(table(by_arm, [
-            ("Arm", "arm", esc), ("Time point", "time_point", esc), ("Cases", None, count_cell("n_cases")),
+            ("Arm", "arm", esc), ("Time point", "time_point", label), ("Cases", None, count_cell("n_cases")),
             ("Engagement", "mean_engagement_score", num), ("Protective", "mean_protective_score", num),
             ("Risk", "mean_risk_score", num), ("Total", "mean_total_score", num),
             ("Data origin", "data_origin", esc),
         ], "risk_scores_by_arm", "Mean scores by arm and coding point"))
     if _has(changes):
         parts.append(table(changes, [
-            ("From", "from_time_point", esc), ("To", "to_time_point", esc), ("Arm", "arm", esc),
+            ("From", "from_time_point", label), ("To", "to_time_point", label), ("Arm", "arm", esc),
             ("Cases", None, count_cell("n_cases")), ("Mean change in total", "mean_change", num),
             ("p (paired)", "p_value_paired", pval), ("p (between arms)", "p_value_between_arms", pval),
         ], "risk_score_changes", "Change in total score between coding points (cases coded at both)"))
@@ -619,7 +629,8 @@ def _service(inputs: ReportInputs) -> str:
         parts.append(_not_available("The service summary (marts.service_summary)"))
     else:
         parts.append(table(summary, [
-            ("Measure", "measure", esc), ("Category", "category", esc), ("Families", None, count_cell("n_families")),
+            ("Measure", "measure", label), ("Category", "category", label),
+            ("Families", None, count_cell("n_families")),
             ("Share", "share", lambda v: pct(v, 1)), ("Mean days", "mean_days", lambda v: num(v, 0)),
             ("National benchmark", "benchmark_share", lambda v: pct(v, 1)),
             ("p vs benchmark", "p_value_vs_benchmark", pval), ("Data origin", "data_origin", esc),

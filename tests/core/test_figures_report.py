@@ -337,8 +337,17 @@ def test_report_has_a_linked_table_of_contents():
 
 
 def test_report_tables_show_no_raw_codes():
-    html = report.render_report(_inputs())
+    changes = pd.DataFrame({"from_time_point": ["referral_2015"], "to_time_point": ["six_months_2016"],
+                            "arm": ["FACT22"], "n_cases": [30], "mean_change": [-1.5], "p_value_paired": [0.2],
+                            "p_value_between_arms": [0.5], "data_origin": ["SYNTHETIC"]})
+    summary = pd.DataFrame({"measure": ["escalated", "outcome"], "category": ["cp_or_lac", "escalated_lac"],
+                            "n_families": [50, 20], "share": [0.13, 0.05], "data_origin": "SYNTHETIC"})
+    html = report.render_report(_inputs(risk_score_changes=changes, service_summary=summary))
     cells = re.findall(r"<td>(.*?)</td>", html)
+    for code in ("referral_2015", "six_months_2016", "latest_2019", "cp_or_lac", "escalated_lac", "escalated"):
+        assert code not in cells, code
+    assert "Referral (2015)" in cells and "Six months (2016)" in cells and "Latest notes (Jan 2019)" in cells
+    assert "To a child protection plan or looked after" in cells and "Escalated to looked after" in cells
     for code in ("itt", "too_few_events", "excluding_contaminated", "chi_square"):
         assert code not in cells, code
     assert "Intention to treat" in cells and "Too few events to model" in cells
