@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .benchmarks import MODEL_YEARS, SN_MODEL_2025_FROM
+from .lait import MODEL_YEARS, SN_MODEL_2025_FROM
 from .presentation import year_label
 
 DEFAULT_AUTHORITY = "Cheshire East"

@@ -292,7 +292,7 @@ def test_the_attack_recovers_nothing_from_the_built_marts(built_warehouse):
 
 # --- DfE's published figures, the rates by vintage, the benchmark marts, the figures' data and the dictionary
 
-from fact22_assets.defs.benchmarks import checks as benchmarks  # noqa: E402
+from fact22_assets.defs.lait import checks as lait  # noqa: E402
 from fact22_assets.defs.report.figures import figure_data_self_describing  # noqa: E402
 from fact22_assets.defs.statistics.raw import published_rates  # noqa: E402
 
@@ -315,12 +315,12 @@ CASES.extend([
     _case(marts.cin_rates_vintages_consistent,
           ["UPDATE marts.cin_rates_vintages SET cin_per_10k_children = 1.01 * cin_per_10k_children "
            "WHERE area_name = 'Cheshire East' AND collection_year = 2016 AND vintage = 'cin_2022'"], "Cheshire East"),
-    _case(benchmarks.la_benchmarks_follow_lait, [BANDS_OVER_ALL_AUTHORITIES],
+    _case(lait.la_benchmarks_follow_lait, [BANDS_OVER_ALL_AUTHORITIES],
           "ranked_authorities 153 is not the 151 authorities with a value"),
-    _case(benchmarks.la_benchmarks_wide_agrees_with_long,
+    _case(lait.la_benchmarks_wide_agrees_with_long,
           ["UPDATE marts.la_benchmarks_wide SET escalations_per_10k_children_band = 'D' "
            "WHERE la_name = 'Cheshire East' AND collection_year = 2025"], "la_name=Cheshire East"),
-    _case(benchmarks.statistical_neighbours_consistent,
+    _case(lait.statistical_neighbours_consistent,
           ["UPDATE marts.statistical_neighbours SET neighbour_rank = 11 WHERE old_la_code = '895' AND model = '2025' "
            "AND neighbour_rank = 10"], "old_la_code=895"),
     # A casework figure whose rows lost their SYNTHETIC label.
@@ -349,7 +349,7 @@ def test_lait_check_fails_on_bands_by_rank_quarters(warehouse_copy):
                         "marts.la_benchmarks.collection_year AND x.measure = marts.la_benchmarks.measure AND x.value > "
                         "marts.la_benchmarks.value) / ranked_authorities)::int), 1) WHERE value IS NOT NULL AND "
                         "measure = 'rereferral_percentage' AND collection_year = 2025"])
-    result = benchmarks.la_benchmarks_follow_lait(duckdb=DuckDBResource(database=str(warehouse)))
+    result = lait.la_benchmarks_follow_lait(duckdb=DuckDBResource(database=str(warehouse)))
     assert not result.passed and "does not follow from the value and thresholds" in _evidence(result)
 
 
@@ -359,7 +359,7 @@ def test_lait_check_fails_on_thresholds_over_all_authorities(warehouse_copy):
     _damage(warehouse, ["UPDATE marts.la_benchmarks AS b SET quartile_25 = (SELECT quantile_cont(coalesce(a.value, 0), "
                         "0.25) FROM marts.la_benchmarks AS a WHERE a.collection_year = b.collection_year AND a.measure "
                         "= b.measure) WHERE measure = 'escalations_per_10k_children' AND collection_year = 2025"])
-    result = benchmarks.la_benchmarks_follow_lait(duckdb=DuckDBResource(database=str(warehouse)))
+    result = lait.la_benchmarks_follow_lait(duckdb=DuckDBResource(database=str(warehouse)))
     assert not result.passed and "thresholds are not the quartiles" in _evidence(result)
 
 

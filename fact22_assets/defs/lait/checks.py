@@ -1,10 +1,10 @@
 """Checks of the benchmark marts: each recomputes an invariant from the mart itself (or its inputs) in SQL,
-independently of core/benchmarks.py, and names the rows that break it."""
+independently of core/lait.py, and names the rows that break it."""
 import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from fact22_assets.core import benchmarks
+from fact22_assets.core import lait
 from fact22_assets.glue.checks import check_query, rows_result
 
 LA_BENCHMARKS = dg.AssetKey(["marts", "la_benchmarks"])
@@ -23,7 +23,7 @@ def la_benchmarks_follow_lait(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     found = check_query(duckdb, "la_benchmarks_inconsistent")
     with duckdb.get_connection() as con:
         polarities = con.execute("SELECT DISTINCT measure, polarity FROM marts.la_benchmarks").df()
-    expected = {m.name: m.polarity for m in benchmarks.MEASURES}
+    expected = {m.name: m.polarity for m in lait.MEASURES}
     wrong = polarities[polarities["measure"].map(expected) != polarities["polarity"]]
     wrong = wrong.assign(problem="polarity is not the measure registry's")
     return rows_result(pd.concat([found, wrong], ignore_index=True), "rows breaking LAIT's conventions")
@@ -32,9 +32,9 @@ def la_benchmarks_follow_lait(duckdb: DuckDBResource) -> dg.AssetCheckResult:
 def _wide_differences_sql() -> str:
     """Cells of the wide mart that differ from the long one (or rows it lacks or adds)."""
     parts = []
-    for measure in benchmarks.MEASURE_NAMES:  # registry names: identifiers, never user input
+    for measure in lait.MEASURE_NAMES:  # registry names: identifiers, never user input
         differs = " OR ".join(f"w.{measure}{suffix} IS DISTINCT FROM l.{column}"
-                              for suffix, column in benchmarks.WIDE_PARTS.items())
+                              for suffix, column in lait.WIDE_PARTS.items())
         parts.append(f"SELECT coalesce(w.la_name, l.la_name) AS la_name, coalesce(w.collection_year, "
                      f"l.collection_year) AS collection_year, '{measure}' AS measure FROM marts.la_benchmarks_wide w "
                      f"FULL JOIN (SELECT * FROM marts.la_benchmarks WHERE measure = '{measure}') l "

@@ -5,20 +5,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fact22_assets.core import benchmarks
+from fact22_assets.core import lait
 from fact22_assets.core.measures import COUNT_NAMES, HIGH, LOW, NOT_APPLICABLE, PERCENTAGE_NAMES, RATE_NAMES
 
 
 @pytest.mark.parametrize("year, model", [(2013, "2021"), (2022, "2021"), (2023, "2025"), (2025, "2025")])
 def test_model_by_year(year, model):
-    assert benchmarks.sn_model(year) == model
+    assert lait.sn_model(year) == model
 
 
 def test_quartiles_are_r_type_7():
     # R: quantile(c(1, 2, 4, 8, 16)) -> 1, 2, 4, 8, 16; quantile(c(10, 20, 30, 40)) -> 10, 17.5, 25, 32.5, 40
-    assert benchmarks.quartile_thresholds([1, 2, 4, 8, 16]) == (1, 2, 4, 8, 16)
-    assert benchmarks.quartile_thresholds([40, 10, None, 30, 20]) == (10, 17.5, 25, 32.5, 40)
-    assert benchmarks.quartile_thresholds([None, np.nan]) is None
+    assert lait.quartile_thresholds([1, 2, 4, 8, 16]) == (1, 2, 4, 8, 16)
+    assert lait.quartile_thresholds([40, 10, None, 30, 20]) == (10, 17.5, 25, 32.5, 40)
+    assert lait.quartile_thresholds([None, np.nan]) is None
 
 
 CUTS = (10, 17.5, 25, 32.5, 40)
@@ -29,15 +29,15 @@ CUTS = (10, 17.5, 25, 32.5, 40)
     (40, LOW, "D"), (10, HIGH, "D"), (17.5, HIGH, "D"), (20, HIGH, "C"), (32.5, HIGH, "B"), (33, HIGH, "A"),
     (40, HIGH, "A"), (20, None, NOT_APPLICABLE), (None, LOW, None), (None, None, NOT_APPLICABLE)])
 def test_quartile_band_as_lait_letters_it(value, polarity, band):
-    assert benchmarks.quartile_band(value, CUTS, polarity) == band
+    assert lait.quartile_band(value, CUTS, polarity) == band
 
 
 def test_every_registry_measure_is_benchmarked_with_its_polarity():
-    assert set(benchmarks.MEASURE_NAMES) == {*COUNT_NAMES, *RATE_NAMES, *PERCENTAGE_NAMES}
-    polarity = {m.name: m.polarity for m in benchmarks.MEASURES}
+    assert set(lait.MEASURE_NAMES) == {*COUNT_NAMES, *RATE_NAMES, *PERCENTAGE_NAMES}
+    polarity = {m.name: m.polarity for m in lait.MEASURES}
     assert polarity["rereferral_percentage"] == LOW and polarity["escalations_per_10k_children"] == LOW
     assert polarity["cin_per_10k_children"] == NOT_APPLICABLE and polarity["referrals"] == NOT_APPLICABLE
-    assert {m.name for m in benchmarks.MEASURES if m.headline} == {
+    assert {m.name for m in lait.MEASURES if m.headline} == {
         "cin_per_10k_children", "escalations_per_10k_children", "rereferral_percentage"}
 
 
@@ -77,7 +77,7 @@ def _row(out, la, measure, year):
 
 
 def test_each_neighbour_beside_the_average_under_the_model_in_force():
-    out = benchmarks.la_benchmarks(_panel(), NEIGHBOURS)
+    out = lait.la_benchmarks(_panel(), NEIGHBOURS)
     # 2022: 2021 model, neighbours 802 (20) and 803 (30); 2023: 2025 model, 804 (80) and 802 (40)
     y22, y23 = (_row(out, "801", "cin_per_10k_children", y) for y in (2022, 2023))
     assert y22.sn_model == "2021" and y22.sn_average == 25.0
@@ -91,7 +91,7 @@ def test_each_neighbour_beside_the_average_under_the_model_in_force():
 
 
 def test_a_measure_without_polarity_has_thresholds_but_no_rank_or_band():
-    out = benchmarks.la_benchmarks(_panel(), NEIGHBOURS)
+    out = lait.la_benchmarks(_panel(), NEIGHBOURS)
     cin = _row(out, "801", "cin_per_10k_children", 2023)  # 20, 40, 60, 80, 100 across LA1..LA5
     assert cin.polarity == NOT_APPLICABLE and cin.quartile_band == NOT_APPLICABLE and pd.isna(cin.national_rank)
     assert (cin.quartile_0, cin.quartile_25, cin.quartile_50, cin.quartile_75, cin.quartile_100) == \
@@ -102,7 +102,7 @@ def test_a_measure_without_polarity_has_thresholds_but_no_rank_or_band():
 def test_low_polarity_ranks_and_bands_with_ties_and_a_gap():
     # LA1..LA5 in 2023: 30, 10, 10, NULL, 50.  With a value: 4 authorities; quartiles of (10, 10, 30, 50):
     # 10, 10, 20, 35, 50.  Lower is better: LA2 and LA3 tie at rank 1, LA1 is 3rd, LA5 4th.
-    out = benchmarks.la_benchmarks(_panel([30, 10, 10, None, 50]), NEIGHBOURS)
+    out = lait.la_benchmarks(_panel([30, 10, 10, None, 50]), NEIGHBOURS)
     rows = {la: _row(out, la, "escalations_per_10k_children", 2023) for la in ("801", "802", "803", "804", "805")}
     assert [rows[la].national_rank for la in ("801", "802", "803", "805")] == [3, 1, 1, 4]
     assert pd.isna(rows["804"].national_rank) and rows["804"].quartile_band is None
@@ -118,7 +118,7 @@ def test_low_polarity_ranks_and_bands_with_ties_and_a_gap():
 def test_dfe_s_published_figure_is_the_default_value_and_both_stay_beside_it():
     panel = _panel()
     panel["cin_per_10k_children_published"] = np.where(panel.collection_year == 2022, 11.1, np.nan)
-    out = benchmarks.la_benchmarks(panel, NEIGHBOURS)
+    out = lait.la_benchmarks(panel, NEIGHBOURS)
     y22, y23 = (_row(out, "801", "cin_per_10k_children", y) for y in (2022, 2023))
     assert (y22.value, y22.value_basis, y22.value_published, y22.value_warehouse) == (11.1, "published", 11.1, 10.0)
     assert (y23.value, y23.value_basis, y23.value_warehouse) == (20.0, "rebased", 20.0) and pd.isna(y23.value_published)
@@ -127,8 +127,8 @@ def test_dfe_s_published_figure_is_the_default_value_and_both_stay_beside_it():
 
 
 def test_wide_view_has_a_column_per_measure_and_part():
-    out = benchmarks.la_benchmarks(_panel([30, 10, 10, None, 50]), NEIGHBOURS)
-    wide = benchmarks.la_benchmarks_wide(out)
+    out = lait.la_benchmarks(_panel([30, 10, 10, None, 50]), NEIGHBOURS)
+    wide = lait.la_benchmarks_wide(out)
     assert len(wide) == 10
     row = wide[(wide.old_la_code == "801") & (wide.collection_year == 2023)].iloc[0]
     assert row["cin_per_10k_children"] == 20.0 and row["cin_per_10k_children_sn_average"] == 60.0
@@ -139,7 +139,7 @@ def test_wide_view_has_a_column_per_measure_and_part():
 def test_neighbour_table_says_which_years_each_model_serves():
     names = pd.DataFrame({"old_la_code": ["801", "802", "803", "804"], "la_name": ["LA1", "LA2", "LA3", "LA4"],
                           "area_code": ["E1", "E2", "E3", "E4"]})
-    table = benchmarks.neighbour_table(NEIGHBOURS, names)
+    table = lait.neighbour_table(NEIGHBOURS, names)
     years = table.drop_duplicates("model").set_index("model")[["first_collection_year", "last_collection_year"]]
     assert pd.isna(years.loc["2021", "first_collection_year"]) and years.loc["2021", "last_collection_year"] == 2022
     assert years.loc["2025", "first_collection_year"] == 2023 and pd.isna(years.loc["2025", "last_collection_year"])

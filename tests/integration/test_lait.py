@@ -1,5 +1,5 @@
 """The rates and benchmark marts against DfE's own published files, read here with plain pandas (not the
-warehouse's parsers), and against recomputations that do not use core/benchmarks.py."""
+warehouse's parsers), and against recomputations that do not use core/lait.py."""
 import numpy as np
 import pandas as pd
 import pytest

@@ -4,7 +4,7 @@ quartile band as DfE's Local Authority Interactive Tool (LAIT) gives them,
 and the change on the previous year.
 
 Pure pandas over marts.cin_rates (one row per area x year) and
-raw.statistical_neighbours; the asset in defs/benchmarks writes the results.
+raw.statistical_neighbours; the asset in defs/lait writes the results.
 
 Conventions (LAIT's code: ``calculate_rank``, ``calculate_quartile_band`` and
 the quartiles of ``quantile(values, na.rm = TRUE)``; documented in

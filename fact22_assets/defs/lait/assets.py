@@ -1,12 +1,12 @@
-"""Benchmark marts (core/benchmarks.py does the arithmetic); their descriptions are in
+"""Benchmark marts (core/lait.py does the arithmetic); their descriptions are in
 data/reference/column_descriptions.yaml, like every table's."""
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from fact22_assets.core import benchmarks
+from fact22_assets.core import lait
 from fact22_assets.glue.tables import read_frame, replace_table, table_metadata
 
-GROUP = "benchmarks"
+GROUP = "lait"
 RATES = dg.AssetKey(["marts", "cin_rates"])
 NEIGHBOURS = dg.AssetKey(["raw", "statistical_neighbours"])
 _NEIGHBOUR_COLUMNS = "model, old_la_code, neighbour_rank, neighbour_old_la_code, closeness"
@@ -19,10 +19,10 @@ def _neighbours(con):
 @dg.asset(key=["marts", "la_benchmarks"], group_name=GROUP, kinds={"duckdb", "pandas"}, deps=[RATES, NEIGHBOURS])
 def marts_la_benchmarks(duckdb: DuckDBResource) -> dg.MaterializeResult:
     with duckdb.get_connection() as con:
-        frame = benchmarks.la_benchmarks(read_frame(con, "SELECT * FROM marts.cin_rates"), _neighbours(con))
+        frame = lait.la_benchmarks(read_frame(con, "SELECT * FROM marts.cin_rates"), _neighbours(con))
         replace_table(con, "marts.la_benchmarks", frame)
         return dg.MaterializeResult(metadata=table_metadata(
-            con, "marts.la_benchmarks", measures=dg.MetadataValue.int(len(benchmarks.MEASURE_NAMES)),
+            con, "marts.la_benchmarks", measures=dg.MetadataValue.int(len(lait.MEASURE_NAMES)),
             authorities=dg.MetadataValue.int(int(frame["old_la_code"].nunique()))))
 
 
@@ -30,7 +30,7 @@ def marts_la_benchmarks(duckdb: DuckDBResource) -> dg.MaterializeResult:
           deps=[dg.AssetKey(["marts", "la_benchmarks"])])
 def marts_la_benchmarks_wide(duckdb: DuckDBResource) -> dg.MaterializeResult:
     with duckdb.get_connection() as con:
-        frame = benchmarks.la_benchmarks_wide(read_frame(con, "SELECT * FROM marts.la_benchmarks"))
+        frame = lait.la_benchmarks_wide(read_frame(con, "SELECT * FROM marts.la_benchmarks"))
         replace_table(con, "marts.la_benchmarks_wide", frame)
         return dg.MaterializeResult(metadata=table_metadata(con, "marts.la_benchmarks_wide"))
 
@@ -42,6 +42,6 @@ def marts_statistical_neighbours(duckdb: DuckDBResource) -> dg.MaterializeResult
         names = read_frame(con, "SELECT old_la_code, arg_max(la_name, coalesce(valid_to, DATE '9999-12-31')) "
                                 "AS la_name, arg_max(la_code, coalesce(valid_to, DATE '9999-12-31')) AS area_code "
                                 "FROM staging.la_reference GROUP BY old_la_code")
-        frame = benchmarks.neighbour_table(_neighbours(con), names)
+        frame = lait.neighbour_table(_neighbours(con), names)
         replace_table(con, "marts.statistical_neighbours", frame)
         return dg.MaterializeResult(metadata=table_metadata(con, "marts.statistical_neighbours"))
