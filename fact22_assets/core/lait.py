@@ -86,14 +86,26 @@ def quartile_thresholds(values) -> tuple[float, ...] | None:
     return tuple(float(q) for q in np.quantile(present, [q / 100 for q in QUARTILES]))
 
 
-def quartile_band(value: float, thresholds, polarity: str) -> str | None:
-    """LAIT's band of ``value`` against the quartiles: see the module docstring."""
-    if polarity not in (LOW, HIGH):
-        return NOT_APPLICABLE
-    if value is None or pd.isna(value) or thresholds is None:
-        return None
-    quarter = next((i for i, cut in enumerate(thresholds[1:4]) if value <= cut), 3)
-    return BANDS_LOW_IS_BETTER[quarter] if polarity == LOW else BANDS_LOW_IS_BETTER[3 - quarter]
+def quartile_bands(values, thresholds, polarities) -> np.ndarray:
+    """LAIT's band of each value against its row of quartiles (n x 5) and its polarity: see the module
+    docstring.  "Not applicable" without a polarity, None without a value."""
+    values = np.asarray(values, dtype=float)
+    cuts = np.asarray(thresholds, dtype=float).reshape(len(values), len(QUARTILES))
+    polarities = np.asarray(polarities, dtype=object)
+    # The quarter from the lowest values up (0-3), by LAIT's inclusive upper thresholds.
+    quarter = np.select([values <= cuts[:, i] for i in (1, 2, 3)], [0, 1, 2], 3)
+    letters = np.array(list(BANDS_LOW_IS_BETTER))
+    band = np.where(polarities == LOW, letters[quarter], letters[3 - quarter]).astype(object)
+    band[np.isnan(values)] = None
+    band[~np.isin(polarities, [LOW, HIGH])] = NOT_APPLICABLE
+    return band
+
+
+def quartile_band(value, thresholds, polarity: str | None) -> str | None:
+    """One value's band (`quartile_bands` for one row)."""
+    value = np.nan if value is None or pd.isna(value) else float(value)
+    cuts = [np.nan] * len(QUARTILES) if thresholds is None else list(thresholds)
+    return quartile_bands([value], [cuts], [polarity])[0]
 
 
 def _with_default_basis(frame: pd.DataFrame) -> pd.DataFrame:
@@ -173,14 +185,7 @@ def _ranks_and_bands(out: pd.DataFrame, key: list[str]) -> pd.DataFrame:
     direction = out["polarity"].map({LOW: 1.0, HIGH: -1.0})
     out["national_rank"] = (out["value"] * direction).groupby([out[k] for k in key]).rank(method="min") \
         .astype("Int64")
-    # The quarter (0 = lowest values) by LAIT's inclusive upper thresholds, lettered by polarity.
-    value = out["value"].to_numpy(float)
-    quarter = np.select([value <= out[c].to_numpy(float) for c in QUARTILE_COLUMNS[1:4]], [0, 1, 2], 3)
-    letters = np.array(list(BANDS_LOW_IS_BETTER))
-    band = np.where(out["polarity"] == LOW, letters[quarter], letters[3 - quarter]).astype(object)
-    band[np.isnan(value)] = None
-    band[~out["polarity"].isin([LOW, HIGH]).to_numpy()] = NOT_APPLICABLE
-    out["quartile_band"] = band
+    out["quartile_band"] = quartile_bands(out["value"], out[list(QUARTILE_COLUMNS)], out["polarity"])
     return out
 
 

@@ -25,8 +25,9 @@ def la_benchmarks_follow_lait(duckdb: DuckDBResource) -> dg.AssetCheckResult:
         polarities = con.execute("SELECT DISTINCT measure, polarity FROM marts.la_benchmarks").df()
     expected = {m.name: m.polarity for m in lait.MEASURES}
     wrong = polarities[polarities["measure"].map(expected) != polarities["polarity"]]
-    wrong = wrong.assign(problem="polarity is not the measure registry's")
-    return rows_result(pd.concat([found, wrong], ignore_index=True), "rows breaking LAIT's conventions")
+    if len(wrong):
+        found = pd.concat([found, wrong.assign(problem="polarity is not the measure registry's")], ignore_index=True)
+    return rows_result(found, "rows breaking LAIT's conventions")
 
 
 def _wide_differences_sql() -> str:
