@@ -3,8 +3,9 @@
 -- measure, the authorities with a value, their quartiles (type 7, as R's
 -- quantile() and DuckDB's quantile_cont), each band from the value, the
 -- quartiles and the polarity (a value on a threshold takes the band below),
--- each rank (1 = best, ties the lowest rank), the value's basis, and the
--- neighbours' average from their own values.  Returns every row that differs.
+-- each rank (1 = best, ties the lowest rank), the value's basis, the
+-- neighbours' average from their own values, and the neighbour model in force
+-- that year (marts.statistical_neighbours).  Returns every row that differs.
 WITH per AS (
     SELECT collection_year, measure, count(value) AS with_value,
            min(value) AS e0, quantile_cont(value, 0.25) AS e25, quantile_cont(value, 0.5) AS e50,
@@ -19,8 +20,11 @@ ranked AS (
     FROM marts.la_benchmarks
     WHERE value IS NOT NULL AND polarity IN ('Low', 'High')
 ),
+models AS (
+    SELECT DISTINCT model, first_collection_year, last_collection_year FROM marts.statistical_neighbours
+),
 expected AS (
-    SELECT b.*, p.with_value, p.e0, p.e25, p.e50, p.e75, p.e100, r.expected_rank,
+    SELECT b.*, p.with_value, p.e0, p.e25, p.e50, p.e75, p.e100, r.expected_rank, m.model AS model_in_force,
            CASE WHEN b.value <= p.e25 THEN 1 WHEN b.value <= p.e50 THEN 2 WHEN b.value <= p.e75 THEN 3 ELSE 4 END
                AS quarter,
            (coalesce(sn_1_value, 0) + coalesce(sn_2_value, 0) + coalesce(sn_3_value, 0) + coalesce(sn_4_value, 0)
@@ -33,6 +37,8 @@ expected AS (
     FROM marts.la_benchmarks AS b
     JOIN per AS p USING (collection_year, measure)
     LEFT JOIN ranked AS r USING (old_la_code, collection_year, measure)
+    LEFT JOIN models AS m ON b.collection_year BETWEEN coalesce(m.first_collection_year, 0)
+                                                   AND coalesce(m.last_collection_year, 9999)
 ),
 problems AS (
     SELECT *,
@@ -61,6 +67,8 @@ problems AS (
                 THEN 'value is not DfE''s published figure where there is one, else the warehouse''s'
             WHEN abs(coalesce(sn_average, -1) - coalesce(expected_sn_average, -1)) > 1e-9
                 THEN 'sn_average is not the mean of the neighbours'' values'
+            WHEN sn_model IS DISTINCT FROM model_in_force
+                THEN 'neighbour model ' || sn_model || ' is not the one in force, ' || coalesce(model_in_force, 'none')
         END AS problem
     FROM expected
 )

@@ -27,6 +27,7 @@ from fact22_assets.defs.report.scope import (
     report_dependencies,
     report_rows,
 )
+from fact22_assets.glue.checks import InlineCheck, rows_result
 from fact22_assets.glue.publishing import outputs_of
 from fact22_assets.settings import outputs_dir
 
@@ -250,29 +251,6 @@ def _figure_asset(stem: str) -> str | None:
     return next((name for name in FIGURES if stem == name or stem.startswith(f"{name}_")), None)
 
 
-@dg.asset(key=["marts", "figure_data"], group_name=ANALYST_GROUP, kinds={"duckdb", "csv"},
-          deps=[dg.AssetKey(["figures", name]) for name in FIGURES])
-def marts_figure_data(duckdb: DuckDBResource) -> dg.MaterializeResult:
-    import pandas as pd
-
-    from fact22_assets.glue.tables import replace_table, table_metadata
-
-    frames = []
-    # This run's figures (every study's), and the published ones of figure assets it did not run (a partial
-    # refresh).
-    drawn = sorted((outputs_of(duckdb) / FIGURES_DIR).rglob("*.csv"))
-    redrawn = {_figure_asset(p.stem) for p in drawn}
-    kept = [p for p in (outputs_dir() / FIGURES_DIR).rglob("*.csv") if _figure_asset(p.stem) not in redrawn | {None}]
-    for path in sorted([*drawn, *kept], key=lambda p: (p.parent.name, p.name)):
-        frames.append(read_figure_data(path))
-    data = pd.concat(frames, ignore_index=True) if frames else \
-        pd.DataFrame({c: pd.Series(dtype=t) for c, t in FIGURE_DATA_TYPES.items()})
-    with duckdb.get_connection() as con:
-        replace_table(con, "marts.figure_data", data)
-        return dg.MaterializeResult(metadata=table_metadata(
-            con, "marts.figure_data", figures=dg.MetadataValue.int(int(data["figure"].nunique()))))
-
-
 def _figure_data_problems_sql() -> str:
     """Rows of marts.figure_data that cannot be read on their own or that lose their origin: no figure, series
     or statistic; an x without its label; a study figure without its study (or a casework one with one); an
@@ -306,15 +284,37 @@ def _figure_data_problems_sql() -> str:
         ORDER BY 1, 2, 3, 4, 5"""
 
 
-@dg.asset_check(asset=dg.AssetKey(["marts", "figure_data"]), blocking=True,
-                additional_deps=[_mart(mart) for (_, _, _, mart) in FIGURES.values() if mart],
-                description="Every row can be read without its chart (figure, series, statistic, an x with its "
-                            "label, the study of a strand-1 figure) and says where its number comes from: PUBLIC "
-                            "for the public statistics, the casework mart's own data_origin for the casework "
-                            "figures (SYNTHETIC on every stand-in row); every figure asset has rows.")
-def figure_data_self_describing(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    from fact22_assets.glue.checks import rows_result
+figure_data_self_describing = InlineCheck(
+    dg.AssetKey(["marts", "figure_data"]), "figure_data_self_describing",
+    "Every row can be read without its chart (figure, series, statistic, an x with its label, the study of a "
+    "strand-1 figure) and says where its number comes from: PUBLIC for the public statistics, the casework "
+    "mart's own data_origin for the casework figures (SYNTHETIC on every stand-in row); every figure asset has "
+    "rows.",
+    lambda con: rows_result(con.execute(_figure_data_problems_sql()).df(),
+                            "rows of marts.figure_data that cannot be read on their own"))
 
+
+@dg.asset(key=["marts", "figure_data"], group_name=ANALYST_GROUP, kinds={"duckdb", "csv"},
+          deps=[*(dg.AssetKey(["figures", name]) for name in FIGURES),
+                *(_mart(mart) for (_, _, _, mart) in FIGURES.values() if mart)],
+          check_specs=figure_data_self_describing.check_specs)
+def marts_figure_data(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    import pandas as pd
+
+    from fact22_assets.glue.tables import replace_table, table_metadata
+
+    frames = []
+    # This run's figures (every study's), and the published ones of figure assets it did not run (a partial
+    # refresh).
+    drawn = sorted((outputs_of(duckdb) / FIGURES_DIR).rglob("*.csv"))
+    redrawn = {_figure_asset(p.stem) for p in drawn}
+    kept = [p for p in (outputs_dir() / FIGURES_DIR).rglob("*.csv") if _figure_asset(p.stem) not in redrawn | {None}]
+    for path in sorted([*drawn, *kept], key=lambda p: (p.parent.name, p.name)):
+        frames.append(read_figure_data(path))
+    data = pd.concat(frames, ignore_index=True) if frames else \
+        pd.DataFrame({c: pd.Series(dtype=t) for c, t in FIGURE_DATA_TYPES.items()})
     with duckdb.get_connection() as con:
-        found = con.execute(_figure_data_problems_sql()).df()
-    return rows_result(found, "rows of marts.figure_data that cannot be read on their own")
+        replace_table(con, "marts.figure_data", data)
+        return dg.MaterializeResult(metadata=table_metadata(
+            con, "marts.figure_data", figures=dg.MetadataValue.int(int(data["figure"].nunique()))),
+            check_results=[figure_data_self_describing.result(con)])

@@ -1,6 +1,7 @@
 """Marts: rates per 10,000 that analysts and the estimates read (one SQL file each)."""
 import dagster as dg
 
+from fact22_assets.defs.statistics.marts.checks import cin_rates_match_dfe_published, cin_rates_vintages_consistent
 from fact22_assets.glue.sql_assets import sql_table_asset
 
 GROUP = "rates"
@@ -23,6 +24,7 @@ def _years(con) -> dict:
 
 
 # Each table's description is in data/reference/column_descriptions.yaml.
-marts_cin_rates_vintages = sql_table_asset("marts.cin_rates_vintages", GROUP, _vintages)
+marts_cin_rates_vintages = sql_table_asset("marts.cin_rates_vintages", GROUP, _vintages,
+                                           checks=(cin_rates_vintages_consistent,))
 marts_revisions = sql_table_asset("marts.revisions", GROUP, _revision_kinds)
-marts_cin_rates = sql_table_asset("marts.cin_rates", GROUP, _years)
+marts_cin_rates = sql_table_asset("marts.cin_rates", GROUP, _years, checks=(cin_rates_match_dfe_published,))
