@@ -234,3 +234,20 @@ def test_wide_view_agrees_with_the_long_table(warehouse_sql):
     long = warehouse_sql("SELECT value, sn_average, quartile_band, value_basis FROM marts.la_benchmarks WHERE "
                          "la_name = 'Cheshire East' AND collection_year = 2025 AND measure = 'rereferral_percentage'")
     assert wide.iloc[0].tolist() == long.iloc[0].tolist()
+
+
+def test_only_one_published_figure_is_declared_to_disagree_with_dfe_s_own_counts(warehouse_sql):
+    # docs/warehouse.md: County Durham's 2009-10 referral rate, DfE's own file disagreeing with itself.
+    declared = warehouse_sql("SELECT area_name, collection_year, source_column, problem FROM raw.cin_published_rates "
+                             "WHERE value_status = 'published' AND problem IS NOT NULL")
+    assert declared[["area_name", "collection_year", "source_column"]].values.tolist() == [
+        ["County Durham", 2010, "Referrals0910Rate"]]
+
+
+def test_the_explorer_is_small_and_self_contained(built_warehouse):
+    from fact22_assets.defs.report.explorer import EXPLORER_FILE
+
+    page = built_warehouse.parent / "outputs" / EXPLORER_FILE
+    text = page.read_text(encoding="utf-8")
+    assert page.stat().st_size < 0.6e6  # docs/warehouse.md: about 0.5 MB (with plotly.js embedded it was 7.3 MB)
+    assert "<script src" not in text and "Plotly" not in text and "https://" not in text

@@ -42,7 +42,7 @@ FIGURE_TITLES = {
     report.FIGURE_PLACEBO: "Placebo-in-space: the treated authority's estimate among placebo authorities",
     report.FIGURE_EVENT_STUDY: "Event study: year-by-year effects relative to the last pre-period year",
     report.FIGURE_SYNTHETIC_CONTROL: "Synthetic control: the treated authority and its weighted mix of authorities",
-    report.FIGURE_CIN: "Children in need at 31 March per 10,000 children (the report's Figure 14)",
+    report.FIGURE_CIN: f"{measures.title('cin_per_10k_children')} (the report's Figure 14)",
     report.FIGURE_RCT: "RCT: control group observed and had it received FACT22 (the report's Figures 2-3)",
     report.FIGURE_RISK: "Risk: mean total, protective and risk scores by arm (the report's Figures 4-6)",
     report.FIGURE_SERVICE: "Service: average days to close a case by start year (the report's Figure 1)",
