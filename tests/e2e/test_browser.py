@@ -210,7 +210,7 @@ def test_report_group_shows_every_figure_the_report_and_the_dictionary(site, bro
 
 @pytest.mark.parametrize("asset, check, says", [
     ("reports/evaluation_report", "report_complete", f"figures and {len(report_assets.REPORT_TABLES)} tables present"),
-    ("marts/data_dictionary", "every_column_described", "no tables or columns without a description"),
+    ("marts/data_dictionary", "every_column_described", "no tables or columns not described as the data dictionary says"),
 ])
 def test_checks_page_shows_the_check_passed_with_its_evidence(site, browser, asset, check, says):
     text = _visit(browser, f"{site['url']}/assets/{asset}?view=checks", check, "Passed", says)
