@@ -197,18 +197,6 @@ def build(instance: dg.DagsterInstance | None = None, tags: dict[str, str] | Non
     return result
 
 
-def failed_checks(result: dg.ExecuteInProcessResult, severity: str = "ERROR") -> list[str]:
-    """Checks of the given severity that did not pass, with what they said."""
-    failed = []
-    for event in result.all_events:
-        if event.event_type_value == "ASSET_CHECK_EVALUATION":
-            evaluation = event.event_specific_data
-            if not evaluation.passed and evaluation.severity.value == severity:
-                failed.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name} "
-                              f"{evaluation.description or ''}")
-    return failed
-
-
 def main() -> int:
     wrong = problems()
     if wrong:

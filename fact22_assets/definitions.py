@@ -12,10 +12,12 @@ import warnings
 import dagster as dg
 
 from fact22_assets import defs as defs_package
+from fact22_assets.core.dictionary import table_description
 from fact22_assets.glue.publication_status import serves_latest_build
 from fact22_assets.glue.publishing import BuildDuckDBResource, RestrictedDuckDBResource
 from fact22_assets.glue.resources import SourcesResource
 from fact22_assets.glue.sources import observed_sources
+from fact22_assets.glue.tables import description_spec, table_name
 from fact22_assets.lifecycle import refresh
 from fact22_assets.lifecycle.dictionary import DESCRIBED_SCHEMAS, DICTIONARY, dictionary_definitions
 from fact22_assets.lifecycle.publication import publication_definitions
@@ -60,8 +62,11 @@ def _blocking_checks(definitions: dg.Definitions) -> list[dg.AssetCheckKey]:
     return sorted({s.key for s in specs if s.blocking}, key=lambda k: (k.asset_key.to_user_string(), k.name))
 
 
-def _with_owner(spec: dg.AssetSpec) -> dg.AssetSpec:
-    return spec.replace_attributes(owners=[OWNERS[spec.key.path[0]]])
+def _with_policy(spec: dg.AssetSpec, descriptions: dict) -> dg.AssetSpec:
+    """Its schema's owner, and for a table the one description it has everywhere: the data dictionary's
+    (data/reference/column_descriptions.yaml), which is also its COMMENT ON TABLE."""
+    text = table_description(descriptions, table_name(spec.key)) if spec.key.path[0] in DESCRIBED_SCHEMAS else None
+    return spec.replace_attributes(owners=[OWNERS[spec.key.path[0]]], description=text or spec.description)
 
 
 @dg.definitions
@@ -108,7 +113,8 @@ def defs() -> dg.Definitions:
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.PreviewWarning)  # mapping specs is "preview"; plain attributes here
-        owned = combined.map_asset_specs(func=_with_owner)
+        descriptions = description_spec()
+        owned = combined.map_asset_specs(func=lambda spec: _with_policy(spec, descriptions))
     # The files a refresh reads, observed first by every refresh (glue/sources.py).
     whole.append(dg.Definitions.merge(owned, dg.Definitions(assets=observed_sources())))
     return whole[0]

@@ -19,6 +19,7 @@ from .errors import SourceDataError
 FAMILIES = {
     "dfe_cin_sfr",
     "dfe_cin_ees",
+    "dfe_cin_published",  # files read only for DfE's own rates and denominators (raw.cin_published_rates)
     "ons_mye4",
     "ons_mye2_csv",
     "dfe_population_0_17",
@@ -66,6 +67,11 @@ class Source:
     @property
     def not_collected(self) -> dict[str, str]:
         return dict(self.options.get("not_collected") or {})
+
+    @property
+    def published_columns(self) -> dict[str, str]:
+        """DfE's own figures the file prints (a published rate, percentage or denominator -> its column)."""
+        return dict(self.options.get("published_columns") or {})
 
 
 @dataclass(frozen=True)
@@ -209,6 +215,12 @@ def source_files_frame(catalogue: Catalogue) -> list[dict]:
         }
         for s in catalogue.sources
     ]
+
+
+def provenance(source: Source, row: int | None, column: str | None) -> dict:
+    """Where a raw value was printed: the columns every parser's rows start with."""
+    return {"source_id": source.source_id, "release_id": source.release.release_id,
+            "source_file": source.relative_path, "source_row": row, "source_column": column}
 
 
 def with_provenance(frame, source: Source, loaded_at):

@@ -1,182 +1,139 @@
-"""The authority explorer: one self-contained HTML page (plotly.js embedded, no
-network needed) where a reader picks an authority and a measure and sees its
-series against its statistical neighbours' average, its region and England,
-its rank and band, with the data table beside the chart and a CSV download.
+"""The authority explorer: one self-contained HTML page (no network, no charting library: the chart is a
+small SVG the page draws itself) where a reader picks an authority and a measure and sees its series beside
+each of its DfE statistical neighbours, their average, its region and England, with LAIT's rank and band,
+the data table beside the chart and a CSV download.
 
-Pure: ``explorer_data`` shapes marts.la_benchmarks into compact JSON and
-``explorer_html`` writes the page around a given plotly.js text.
+Pure: ``explorer_data`` shapes marts.la_benchmarks (and the neighbour lists) into compact JSON, arrays
+aligned by year, and ``explorer_html`` writes the page around it, its script and style from explorer.js and
+explorer.css beside this module.  The neighbours' average the page shows is
+the mean of their values under the model in force each year, as the mart's ``sn_average`` is (its check
+holds it to that).
 """
 from __future__ import annotations
 
 import html
 import json
-import math
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
+
+from .lait import MODEL_YEARS, SN_MODEL_2025_FROM
+from .presentation import year_label
 
 DEFAULT_AUTHORITY = "Cheshire East"
 DEFAULT_MEASURE = "cin_per_10k_children"
-SERIES = ["Authority", "Statistical neighbours (average)", "Region", "England"]
-_PARTS = ["value", "sn_average", "region_value", "england_value", "national_rank", "ranked_authorities",
-          "quartile_band", "sn_count", "sn_model"]
+BASIS_CODES = {"published": "p", "rebased": "r", "counts": "c"}  # one character per year in the page
 
 
-def _clean(value):
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return None
-    if isinstance(value, float):
-        return round(value, 4)
-    if hasattr(value, "item"):
-        return value.item()
-    return value
+def _rounded(array: np.ndarray) -> list:
+    """Floats to 4 decimals, NaN to None (JSON null), as (nested) lists."""
+    out = np.round(array, 4).astype(object)
+    out[np.isnan(array)] = None
+    return out.tolist()
 
 
-def explorer_data(benchmarks: pd.DataFrame) -> dict:
-    """{years, measures: [{name, label, unit}], authorities: [{name, code, region}],
-    rows: {measure: {old_la_code: [[year-aligned part values] per part]}}}."""
-    frame = benchmarks.copy()
+def explorer_data(benchmarks: pd.DataFrame, neighbours: pd.DataFrame) -> dict:
+    """{years, year_labels, measures: [{name, label, unit, polarity}], authorities: [{name, code, region}],
+    models: {model: {code: [neighbour codes by rank]}}, model_of_year: [...], values: {measure: {code: [...]}},
+    basis, rank, band (per measure and authority), ranked: {measure: [...]}, england / regions: {measure: ...}}.
+
+    ``neighbours``: model, old_la_code, neighbour_rank, neighbour_old_la_code (marts.statistical_neighbours)."""
+    frame = benchmarks
     years = sorted(int(y) for y in frame["collection_year"].unique())
-    labels = dict(zip(frame["collection_year"].astype(int), frame["collection_year_label"]))
-    measures = (frame[["measure", "measure_label", "unit"]].drop_duplicates("measure")
-                .rename(columns={"measure": "name", "measure_label": "label"}).to_dict("records"))
-    latest = frame.sort_values("collection_year").drop_duplicates("old_la_code", keep="last")
-    authorities = sorted(({"name": r.la_name, "code": r.old_la_code, "region": r.region_name}
-                          for r in latest.itertuples()), key=lambda a: a["name"])
-    keyed = frame.set_index(["measure", "old_la_code", "collection_year"])
-    tables = {}
-    for part in _PARTS:
-        wide = keyed[part].unstack("collection_year").reindex(columns=years)
-        tables[part] = wide.astype(object).where(wide.notna(), None)
-    rows: dict = {}
-    for at, (measure, code) in enumerate(tables[_PARTS[0]].index):
-        rows.setdefault(measure, {})[code] = {p: [_clean(v) for v in tables[p].iloc[at].tolist()] for p in _PARTS}
-    return {"years": years, "year_labels": [labels[y] for y in years], "measures": measures,
-            "authorities": authorities, "rows": rows}
+    year_at = {y: i for i, y in enumerate(years)}
+    latest = frame.sort_values("collection_year", kind="stable").drop_duplicates("old_la_code", keep="last")
+    authorities = sorted(({"name": r.la_name, "code": r.old_la_code, "region": r.region_code,
+                           "region_name": r.region_name} for r in latest.itertuples()), key=lambda a: a["name"])
+    codes = [a["code"] for a in authorities]
+    code_at = {c: i for i, c in enumerate(codes)}
+    measure_rows = frame.drop_duplicates("measure")
+    measures = [{"name": r.measure, "label": r.measure_label, "unit": r.unit, "polarity": r.polarity}
+                for r in measure_rows.itertuples()]
+    shape = (len(measures), len(codes), len(years))
+    m_at = {m["name"]: i for i, m in enumerate(measures)}
+    index = (frame["measure"].map(m_at).to_numpy(), frame["old_la_code"].map(code_at).to_numpy(),
+             frame["collection_year"].map(year_at).to_numpy())
+    values, ranks = np.full(shape, np.nan), np.full(shape, np.nan)
+    values[index] = frame["value"].to_numpy(float)
+    ranks[index] = frame["national_rank"].astype("Float64").to_numpy(float, na_value=np.nan)
+    basis, band = np.full(shape, " ", dtype="<U1"), np.full(shape, " ", dtype="<U1")
+    basis[index] = frame["value_basis"].map(BASIS_CODES).fillna(" ").to_numpy(str)
+    band[index] = frame["quartile_band"].where(frame["quartile_band"].isin(list("ABCD")), " ").to_numpy(str)
+    values, ranks = _rounded(values), _rounded(ranks)
+    per_year = frame.drop_duplicates(["measure", "collection_year"]).set_index(["measure", "collection_year"])
+    regional = frame.dropna(subset=["region_code"]).drop_duplicates(["measure", "region_code", "collection_year"]) \
+        .pivot(index=["measure", "region_code"], columns="collection_year", values="region_value") \
+        .reindex(columns=years)
+    out: dict = {"years": years, "year_labels": [year_label(v) for v in years], "measures": measures,
+                 "authorities": authorities, "values": {}, "basis": {}, "rank": {}, "band": {}, "ranked": {},
+                 "england": {}, "regions": {}}
+    for i, m in enumerate(measures):
+        name = m["name"]
+        out["values"][name] = dict(zip(codes, values[i]))
+        out["basis"][name] = {c: "".join(basis[i, a]) for a, c in enumerate(codes)}
+        if m["polarity"] in ("Low", "High"):
+            out["rank"][name] = dict(zip(codes, ranks[i]))
+            out["band"][name] = {c: "".join(band[i, a]) for a, c in enumerate(codes)}
+        mine = per_year.loc[name]
+        out["ranked"][name] = [int(v) for v in mine["ranked_authorities"].reindex(years, fill_value=0)]
+        out["england"][name] = _rounded(mine["england_value"].reindex(years).to_numpy(float))
+        regions = regional.loc[name] if name in regional.index.get_level_values(0) else regional.iloc[0:0]
+        out["regions"][name] = dict(zip(regions.index, _rounded(regions.to_numpy(float))))
+    ordered = neighbours.sort_values(["model", "old_la_code", "neighbour_rank"])
+    out["models"] = {model: {code: list(part["neighbour_old_la_code"]) for code, part in rows.groupby("old_la_code")}
+                     for model, rows in ordered.groupby("model")}
+    out["model_of_year"] = [next(m for m, (first, last) in MODEL_YEARS.items()
+                                 if (first is None or v >= first) and (last is None or v <= last)) for v in years]
+    return out
 
 
-_STYLE = """
-body { font-family: system-ui, sans-serif; margin: 16px; color: #222; max-width: 1400px; }
-h1 { font-size: 1.4em; margin: 0 0 8px; }
-.controls { display: flex; gap: 16px; flex-wrap: wrap; margin: 8px 0 12px; align-items: end; }
-label { font-size: 0.9em; display: flex; flex-direction: column; gap: 4px; }
-select { font-size: 1em; padding: 4px; min-width: 260px; }
-.layout { display: flex; gap: 16px; flex-wrap: wrap; }
-#chart { flex: 1 1 0; min-width: 420px; min-height: 440px; overflow: hidden; }
-.side { flex: 0 0 auto; }
-table { border-collapse: collapse; font-size: 0.85em; }
-th, td { border-bottom: 1px solid #ddd; padding: 3px 6px; text-align: right; white-space: nowrap; }
-th:first-child, td:first-child { text-align: left; }
-#summary { margin: 4px 0 8px; font-size: 0.95em; }
-.band { display: inline-block; min-width: 1.4em; text-align: center; border-radius: 3px; background: #eee; }
-.note { color: #555; font-size: 0.85em; max-width: 1000px; }
-"""
-
-_SCRIPT = """
-const DATA = JSON.parse(document.getElementById('explorer-data').textContent);
-const byName = Object.fromEntries(DATA.authorities.map(a => [a.code, a]));
-const measureOf = Object.fromEntries(DATA.measures.map(m => [m.name, m]));
-const authoritySelect = document.getElementById('authority');
-const measureSelect = document.getElementById('measure');
-for (const a of DATA.authorities) authoritySelect.add(new Option(a.name, a.code));
-for (const m of DATA.measures) measureSelect.add(new Option(m.label, m.name));
-const fmt = (v, d) => v === null || v === undefined ? '' : (typeof v === 'number' ? v.toFixed(d) : String(v));
-
-function current() {
-  const a = byName[authoritySelect.value], m = measureOf[measureSelect.value];
-  const parts = (DATA.rows[m.name] || {})[a.code];
-  return {a, m, parts};
-}
-
-function tableRows() {
-  const {a, m, parts} = current();
-  const digits = m.unit === 'count' ? 0 : 1;
-  return DATA.years.map((y, i) => ({
-    year: DATA.year_labels[i], authority: parts ? parts.value[i] : null,
-    statistical_neighbours: parts ? parts.sn_average[i] : null, region: parts ? parts.region_value[i] : null,
-    england: parts ? parts.england_value[i] : null, rank: parts ? parts.national_rank[i] : null,
-    of: parts ? parts.ranked_authorities[i] : null, band: parts ? parts.quartile_band[i] : null,
-    neighbours_with_data: parts ? parts.sn_count[i] : null, sn_model: parts ? parts.sn_model[i] : null,
-  })).filter(r => [r.authority, r.statistical_neighbours, r.region, r.england].some(v => v !== null));
-}
-
-function render() {
-  const {a, m, parts} = current();
-  const rows = tableRows();
-  const x = rows.map(r => r.year);
-  const traces = [
-    ['authority', a.name, '#1f4e79', 3], ['statistical_neighbours', 'Statistical neighbours (average)', '#c55a11', 2],
-    ['region', a.region || 'Region', '#548235', 2], ['england', 'England', '#7f7f7f', 2],
-  ].map(([key, name, color, width]) => ({x, y: rows.map(r => r[key]), name, type: 'scatter', mode: 'lines+markers',
-     line: {color, width}, connectgaps: false}));
-  const digits = m.unit === 'count' ? 0 : 1;
-  const body = rows.map(r => '<tr><td>' + r.year + '</td><td>' + fmt(r.authority, digits) + '</td><td>' +
-    fmt(r.statistical_neighbours, digits) + '</td><td>' + fmt(r.region, digits) + '</td><td>' + fmt(r.england, digits) +
-    '</td><td>' + fmt(r.rank, 0) + (r.of ? ' of ' + r.of : '') + '</td><td><span class="band">' + (r.band || '') +
-    '</span></td></tr>').join('');
-  document.getElementById('table-body').innerHTML = body;
-  Plotly.react('chart', traces, {title: {text: a.name + ': ' + m.label}, yaxis: {title: {text: m.unit}, rangemode: 'tozero'},
-    xaxis: {type: 'category', title: {text: 'Collection year (to 31 March)'}},
-    legend: {orientation: 'h', y: -0.25}, margin: {t: 50, r: 10}},
-    {responsive: true, displaylogo: false});
-  const last = rows[rows.length - 1];
-  document.getElementById('summary').textContent = last ? (a.name + ', ' + last.year + ': ' + fmt(last.authority, digits) +
-    ' (' + m.unit + '); rank ' + fmt(last.rank, 0) + ' of ' + last.of + ' (1 = highest), band ' + (last.band || '-') +
-    '; statistical neighbours ' + fmt(last.statistical_neighbours, digits) + ', ' + (a.region || 'region') + ' ' +
-    fmt(last.region, digits) + ', England ' + fmt(last.england, digits) + '.') : 'No published values.';
-  const header = ['authority', 'old_la_code', 'measure', 'unit', 'collection_year', 'value', 'statistical_neighbours_average',
-                  'region', 'england', 'national_rank', 'ranked_authorities', 'quartile_band', 'neighbours_with_data', 'sn_model'];
-  const csvRows = rows.map(r => [a.name, a.code, m.name, m.unit, r.year, r.authority, r.statistical_neighbours, r.region,
-    r.england, r.rank, r.of, r.band, r.neighbours_with_data, r.sn_model]);
-  const quote = v => v === null || v === undefined ? '' :
-    (/[",\\n]/.test(String(v)) ? '"' + String(v).replace(/"/g, '""') + '"' : String(v));
-  const csv = [header, ...csvRows].map(row => row.map(quote).join(',')).join('\\n') + '\\n';
-  const link = document.getElementById('download');
-  link.href = 'data:text/csv;charset=utf-8,' + encodeURIComponent(csv);
-  link.download = (a.name + '_' + m.name).replace(/[^A-Za-z0-9_-]+/g, '_') + '.csv';
-  link.dataset.csv = csv;
-  location.hash = 'la=' + a.code + '&measure=' + m.name;
-}
-
-const wanted = new URLSearchParams(location.hash.slice(1));
-const first = DATA.authorities.find(a => a.code === wanted.get('la'))
-  || DATA.authorities.find(a => a.name === DEFAULT_AUTHORITY) || DATA.authorities[0];
-authoritySelect.value = first.code;
-measureSelect.value = measureOf[wanted.get('measure')] ? wanted.get('measure')
-  : (measureOf[DEFAULT_MEASURE] ? DEFAULT_MEASURE : DATA.measures[0].name);
-authoritySelect.addEventListener('change', render);
-measureSelect.addEventListener('change', render);
-render();
-document.body.dataset.ready = 'true';
-"""
+_HERE = Path(__file__).parent
 
 
-def explorer_html(data: dict, plotly_js: str, built: str = "", source: str = "marts.la_benchmarks") -> str:
-    """The page: controls, chart, table, CSV link; data and plotly.js inline."""
+def explorer_html(data: dict, built: str = "", source: str = "marts.la_benchmarks") -> str:
+    """The page: controls, notes, chart, tables, CSV link; data and script inline."""
     payload = json.dumps(data, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
-    script = (_SCRIPT.replace("DEFAULT_AUTHORITY", json.dumps(DEFAULT_AUTHORITY))
+    script = ((_HERE / "explorer.js").read_text(encoding="utf-8")
+              .replace("DEFAULT_AUTHORITY", json.dumps(DEFAULT_AUTHORITY))
               .replace("DEFAULT_MEASURE", json.dumps(DEFAULT_MEASURE)))
+    style = (_HERE / "explorer.css").read_text(encoding="utf-8")
+    change = year_label(SN_MODEL_2025_FROM)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Children in need: authority explorer</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>{_STYLE}</style>
-<script>{plotly_js}</script>
+<style>{style}</style>
 </head><body>
 <h1>Children in need: authority explorer</h1>
-<p class="note">Pick an authority and a measure: its series beside the average of its DfE statistical neighbours
-(2021 model to 2021-22, 2025 model from 2022-23), its region and England, with its national rank (1 = highest value)
-and quartile band (A = the quarter of authorities with the highest values, D = the lowest). Source:
-<code>{html.escape(source)}</code>{(' built ' + html.escape(built)) if built else ''}. Works offline.</p>
+<p class="note">Pick an authority and a measure: its series beside each of its DfE statistical neighbours, their
+average, its region and England. Source: <code>{html.escape(source)}</code>{(' built ' + html.escape(built)) if built
+    else ''}. Works offline.</p>
+<ul class="note" id="notes">
+<li>Values are <strong>DfE's own published figures</strong> where DfE printed one (rates to 2021-22, re-referral
+percentages to 2024-25), on the populations of their day; other years are the warehouse's rates on the latest
+(Census-2021-rebased) population estimates. The table's <em>Basis</em> column says which; both are in
+<code>marts.la_benchmarks</code> (<code>value_published</code>, <code>value_warehouse</code>).</li>
+<li>Statistical neighbours: DfE's 2021 model up to 2021-22, its 2025 model from {change} (the dashed line); the
+neighbours' average is the mean of the neighbours with a value that year.</li>
+<li>Rank and band as DfE's LAIT gives them: only for a measure with a polarity (lower is better for re-referrals
+and child protection plans started); rank 1 = best; band A = the best quarter of authorities with a value, by the
+quartiles of their values. Other measures: "Not applicable".</li>
+<li>Regional values are blank before 2012-13: the old releases publish no regional rows.</li>
+</ul>
 <div class="controls">
 <label>Authority <select id="authority" aria-label="Authority"></select></label>
 <label>Measure <select id="measure" aria-label="Measure"></select></label>
+<label class="inline"><input type="checkbox" id="each-neighbour" checked> each neighbour</label>
 <a id="download" href="#" download="benchmarks.csv">Download this table (CSV)</a>
 </div>
 <div id="summary"></div>
 <div class="layout">
-<div id="chart" role="img" aria-label="Chart of the selected measure"></div>
-<div class="side"><table id="data-table"><thead><tr><th>Year</th><th>Authority</th><th>Neighbours (avg)</th>
-<th>Region</th><th>England</th><th>Rank</th><th>Band</th></tr></thead><tbody id="table-body"></tbody></table></div>
+<div id="chart"></div>
+<div class="side"><table id="data-table"><thead><tr><th>Year</th><th>Authority</th><th>Basis</th><th>Neighbours
+(avg)</th><th>Region</th><th>England</th><th>Rank</th><th>Band</th></tr></thead><tbody id="table-body"></tbody></table>
+<div id="neighbours"></div></div>
 </div>
+<div class="legend" id="legend"></div>
 <script type="application/json" id="explorer-data">{payload}</script>
 <script>{script}</script>
 </body></html>

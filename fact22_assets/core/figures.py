@@ -24,17 +24,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from . import measures
+from . import measures, presentation
 from .presentation import STANDIN_LABEL as SYNTHETIC_LABEL
+from .presentation import analysis_label, rct_outcome_label, time_point_label, year_label
 from .presentation import is_standin as is_synthetic
-from .presentation import rct_outcome_label, year_label
 
 ENGLAND_CODE = "E92000001"
-TIME_POINT_LABELS = {
-    "referral_2015": "Referral\n(2015)",
-    "six_months_2016": "Six months\n(2016)",
-    "latest_2019": "Latest notes\n(Jan 2019)",
-}
+TIME_POINT_LABELS = {code: text.replace(" (", "\n(") for code, text in presentation.TIME_POINT_LABELS.items()}
 RISK_SCORES = {
     "mean_total_score": "Total score",
     "mean_protective_score": "Protective factors",
@@ -95,83 +91,42 @@ def _figure(nrows: int = 1, ncols: int = 1, width: float = 8.0, height: float = 
 
 
 class FigurePNG(bytes):
-    """PNG bytes that also carry the figure's data: ``data`` has one row per plotted point (panel, series,
-    x, y), read back from what was drawn, so the numbers shown beside a chart are the chart's own."""
+    """PNG bytes that also carry the figure's data (``data``, columns `DATA_COLUMNS`): one row per plotted
+    number, recorded where it is drawn, readable without the chart."""
 
     data: pd.DataFrame
 
 
-def _x_namer(ax):
-    """x -> what the reader sees on the axis: the nearest tick's label when the ticks are words (years such as
-    2015-16, categories), else the number."""
-    ticks = [(float(t), label.get_text()) for t, label in zip(ax.get_xticks(), ax.get_xticklabels())
-             if label.get_text()]
-
-    def worded(text: str) -> bool:
-        try:
-            float(text.replace("\u2212", "-").replace(",", ""))
-            return False
-        except ValueError:
-            return True
-
-    words = [(t, text) for t, text in ticks if worded(text)]
-
-    def name(x):
-        x = float(x)
-        if words:
-            t, text = min(words, key=lambda item: abs(item[0] - x))
-            if abs(t - x) <= 0.5:
-                return " ".join(text.split())
-        return str(int(x)) if x.is_integer() else f"{x:.4g}"
-
-    return name
+# What a figure's data says about each number: the figure assets add study_id, figure and data_origin.
+DATA_COLUMNS = ["panel", "outcome", "series", "statistic", "x", "x_label", "x_axis", "value", "unit"]
+YEAR_AXIS = "collection year (to 31 March)"
 
 
-def _colour(artist) -> str:
-    from matplotlib.colors import to_hex
+class _Data:
+    """The numbers a figure draws, one row each: what (series, statistic), where (panel, x) and in what unit."""
 
-    try:
-        colour = artist.get_facecolor() if hasattr(artist, "get_width") else artist.get_color()
-        return to_hex(colour)
-    except (ValueError, TypeError):
-        return ""
+    def __init__(self):
+        self.rows: list[dict] = []
 
+    def add(self, *, panel: str, series: str, statistic: str, x, value, unit: str, outcome: str | None = None,
+            x_label: str | None = None, x_axis: str = YEAR_AXIS) -> None:
+        x = None if x is None or pd.isna(x) else float(x)
+        if x_label is None and x is not None and x_axis == YEAR_AXIS:
+            x_label = year_label(x)
+        self.rows.append({"panel": panel, "outcome": outcome, "series": series, "statistic": statistic, "x": x,
+                          "x_label": x_label, "x_axis": x_axis, "value": None if pd.isna(value) else float(value),
+                          "unit": unit})
 
-def figure_data(figure) -> pd.DataFrame:
-    """Every line, bar and error-bar point of the figure's axes: panel, series, x, y.  An unlabelled
-    artist takes the label of a labelled one of the same colour in its panel (legends name a series once)."""
-    from matplotlib.container import BarContainer, ErrorbarContainer
+    def years(self, years, values, **labels) -> None:
+        for year, value in zip(years, values):
+            self.add(x=year, value=value, **labels)
 
-    rows = []
-    for ax in figure.axes:
-        panel, name_x = ax.get_title() or ax.get_ylabel() or "", _x_namer(ax)
-        drawn = []  # (label, colour, points)
-        seen = set()
-        for container in ax.containers:
-            label = container.get_label()
-            if isinstance(container, BarContainer):
-                for patch in container.patches:
-                    drawn.append((label, _colour(patch), [(patch.get_x() + patch.get_width() / 2, patch.get_height())]))
-            elif isinstance(container, ErrorbarContainer) and container.lines[0] is not None:
-                line = container.lines[0]
-                seen.add(id(line))
-                drawn.append((label, _colour(line), list(zip(line.get_xdata(), line.get_ydata()))))
-        for line in ax.get_lines():
-            # Lines across the axes (axhline, axvline: reference levels, the programme's start) are not data.
-            if id(line) not in seen and len(line.get_xdata()) and line.get_transform() == ax.transData:
-                drawn.append((line.get_label(), _colour(line), list(zip(line.get_xdata(), line.get_ydata()))))
-        by_colour = {colour: label for label, colour, _ in drawn if label and not label.startswith("_")}
-        for label, colour, points in drawn:
-            if not label or label.startswith("_"):
-                label = by_colour.get(colour, "") if by_colour else (ax.get_ylabel() or "value")
-            if not label:
-                continue
-            rows += [(panel, label, name_x(x), float(y)) for x, y in points]
-    return pd.DataFrame(rows, columns=["panel", "series", "x", "y"])
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=DATA_COLUMNS)
 
 
-def _render(figure, title: str, synthetic: bool, note: str | None = None) -> bytes:
-    """Title, optional SYNTHETIC label and watermark, source note; PNG bytes."""
+def _render(figure, title: str, synthetic: bool, data: _Data, note: str | None = None) -> bytes:
+    """Title, optional SYNTHETIC label and watermark, source note; PNG bytes carrying ``data``."""
     colour = COLOURS["synthetic"] if synthetic else "black"
     figure.suptitle(title, fontsize=12, weight="bold", x=0.01, ha="left", color=colour)
     if synthetic:
@@ -191,7 +146,7 @@ def _render(figure, title: str, synthetic: bool, note: str | None = None) -> byt
                     ha="left", va="bottom", wrap=True)
     description = f"{SYNTHETIC_LABEL}: built from synthetic stand-in data" if synthetic else "built from published data"
     png = FigurePNG(_png(figure, {"Title": title, "Description": description}))
-    png.data = figure_data(figure)
+    png.data = data.frame()
     return png
 
 
@@ -263,10 +218,8 @@ def _outcome_label(outcome: str) -> str:
 
 
 def _unit(outcome: str) -> str:
-    try:
-        return measures.rate(outcome).unit
-    except KeyError:
-        return "per 10,000 residents (all ages)"
+    """The outcome's unit, from the measure registry."""
+    return measures.unit(outcome)
 
 
 # --------------------------------------------------------------------------- public data
@@ -296,6 +249,7 @@ def outcome_trends(
         (neighbour_code, "neighbour", "^", "-"),
         (england_code, "england", None, "--"),
     ]
+    data = _Data()
     with _style():
         figure, (ax,) = _figure(left=0.68)
         drawn_years: set[int] = set()
@@ -311,6 +265,8 @@ def outcome_trends(
             suffix = {"treated": " (treated)", "comparator": " (comparator)", "neighbour": " (nearest neighbour)"}
             ax.plot(rows["collection_year"], rows[outcome], color=COLOURS[role], marker=marker, linestyle=linestyle,
                     label=f"{name}{suffix.get(role, '')}", zorder=3)
+            data.years(rows["collection_year"], rows[outcome], panel=_outcome_label(outcome), outcome=outcome,
+                       series=f"{name}{suffix.get(role, '')}", statistic="rate", unit=_unit(outcome))
             drawn_years.update(int(y) for y in rows["collection_year"])
         if not drawn_years:
             _empty(ax, f"no {outcome} rates for these authorities")
@@ -323,7 +279,7 @@ def outcome_trends(
             ax.set_ylim(0, ax.get_ylim()[1] * 1.12)
             ax.legend(loc="lower left", ncols=2)
         note = "Shaded: the study's pre- and post-period." if study_years else None
-        return _render(figure, _outcome_label(outcome), bool(synthetic) or is_synthetic(rates), note)
+        return _render(figure, _outcome_label(outcome), bool(synthetic) or is_synthetic(rates), data, note)
 
 
 def cin_treated_vs_england(
@@ -339,6 +295,7 @@ def cin_treated_vs_england(
 
     `rates`: unit_code, unit_name, collection_year and `measure`.
     """
+    data = _Data()
     with _style():
         figure, (ax,) = _figure(left=0.85)
         years: set[int] = set()
@@ -347,19 +304,22 @@ def cin_treated_vs_england(
             rows = rates[(rates["unit_code"] == code) & rates[measure].notna()].sort_values("collection_year")
             if rows.empty:
                 continue
+            name = rows["unit_name"].dropna().iloc[-1] if rows["unit_name"].notna().any() else code
             ax.plot(rows["collection_year"], rows[measure], color=COLOURS[role], marker=marker, linestyle=linestyle,
-                    label=rows["unit_name"].dropna().iloc[-1] if rows["unit_name"].notna().any() else code, zorder=3)
+                    label=name, zorder=3)
+            data.years(rows["collection_year"], rows[measure], panel=measures.title(measure), outcome=measure,
+                       series=name, statistic="rate", unit=_unit(measure))
             years.update(int(y) for y in rows["collection_year"])
         if not years:
             _empty(ax, f"no {measure} for these areas")
         else:
             _year_axis(ax, sorted(years))
             _start_line(ax, first_post_year)
-            ax.set_ylabel("children in need at 31 March\nper 10,000 children aged 0-17")
+            ax.set_ylabel(f"{measures.short(measure).lower()}\n{_unit(measure)}")
             ax.set_ylim(0, ax.get_ylim()[1] * 1.12)
             ax.legend(loc="lower left")
-        return _render(figure, "Children in need at 31 March: treated authority and England",
-                       bool(synthetic) or is_synthetic(rates))
+        return _render(figure, f"{measures.short(measure)}: treated authority and England",
+                       bool(synthetic) or is_synthetic(rates), data)
 
 
 def event_study(events: pd.DataFrame, *, first_post_year: int | None = None, outcomes: Sequence[str] | None = None,
@@ -370,6 +330,7 @@ def event_study(events: pd.DataFrame, *, first_post_year: int | None = None, out
     `events`: outcome, covariate_adjusted, collection_year, estimate, ci_low, ci_high.
     """
     outcomes = _panel_order(events, outcomes)
+    data = _Data()
     with _style():
         figure, axes = _figure(1, max(len(outcomes), 1), width=4.2 * max(len(outcomes), 1), height=4.4,
                                left=0.75, top=0.5, gap=0.85)
@@ -388,15 +349,19 @@ def event_study(events: pd.DataFrame, *, first_post_year: int | None = None, out
                             color=COLOURS["treated"] if adjusted else COLOURS["comparator"],
                             mfc="white" if not adjusted else None, capsize=3, linewidth=1.2,
                             label="CIN-adjusted" if adjusted else "unadjusted")
+                for statistic in ("estimate", "ci_low", "ci_high"):
+                    data.years(part["collection_year"], part[statistic], panel=_short(outcome), outcome=outcome,
+                               series="CIN-adjusted" if adjusted else "unadjusted", statistic=statistic,
+                               unit=f"effect, {_unit(outcome)}")
             ax.axhline(0, color=COLOURS["england"], linewidth=0.8)
             _year_axis(ax, rows["collection_year"].unique())
             _start_line(ax, first_post_year, label=False)
             ax.set_title(_short(outcome), loc="left")
-            ax.set_ylabel("effect per 10,000 residents")
+            ax.set_ylabel(f"effect, {_unit(outcome)}")
         if outcomes:
             axes[0].legend(loc="best")
         return _render(figure, "Event study: treated minus comparator, relative to the last pre-period year",
-                       bool(synthetic) or is_synthetic(events),
+                       bool(synthetic) or is_synthetic(events), data,
                        "Bars: 95% intervals from placebo authorities; dotted line: programme start.")
 
 
@@ -409,6 +374,7 @@ def placebo_distribution(placebos: pd.DataFrame, *, p_values: dict[str, float] |
     maps outcome to the permutation p-value printed on its panel.
     """
     outcomes = _panel_order(placebos, outcomes)
+    data = _Data()
     with _style():
         figure, axes = _figure(1, max(len(outcomes), 1), width=4.2 * max(len(outcomes), 1), height=4.2,
                                right=0.15, bottom=0.5, top=0.5, gap=0.72)
@@ -418,23 +384,33 @@ def placebo_distribution(placebos: pd.DataFrame, *, p_values: dict[str, float] |
             rows = placebos[(placebos["outcome"] == outcome) & placebos["estimate"].notna()]
             others = rows.loc[rows["role"] != "treated", "estimate"].to_numpy(float)
             treated = rows.loc[rows["role"] == "treated", "estimate"].to_numpy(float)
+            axis = f"DiD estimate, {_unit(outcome)}"
             if others.size:
                 bins = min(30, max(8, int(np.sqrt(others.size)) * 2))
-                ax.hist(others, bins=bins, color=COLOURS["placebo"], edgecolor="white",
-                        label=f"placebo authorities (n={others.size})")
+                counts, edges, _ = ax.hist(others, bins=bins, color=COLOURS["placebo"], edgecolor="white",
+                                           label=f"placebo authorities (n={others.size})")
+                for count, low, high in zip(counts, edges[:-1], edges[1:]):
+                    data.add(panel=_short(outcome), outcome=outcome, series=f"placebo authorities (n={others.size})",
+                             statistic="authorities in the bin", x=(low + high) / 2,
+                             x_label=f"{low:.2f} to {high:.2f}", x_axis=axis, value=count, unit="authorities")
             for value in treated:
                 ax.axvline(value, color=COLOURS["treated"], linewidth=2.5, label=f"treated: {value:.1f}")
+                data.add(panel=_short(outcome), outcome=outcome, series="treated authority", statistic="estimate",
+                         x=value, x_label="treated authority", x_axis=axis, value=value, unit=_unit(outcome))
             ax.axvline(0, color=COLOURS["england"], linewidth=0.8)
             title = _short(outcome)
             if p_values and p_values.get(outcome) is not None and not pd.isna(p_values.get(outcome)):
                 title += f"  (permutation p = {p_values[outcome]:.2f})"
+                data.add(panel=_short(outcome), outcome=outcome, series="treated authority",
+                         statistic="permutation p-value", x=None, x_axis=axis, value=p_values[outcome],
+                         unit="probability")
             ax.set_title(title, loc="left")
-            ax.set_xlabel("DiD estimate per 10,000 residents")
+            ax.set_xlabel(axis)
             ax.set_ylabel("authorities")
             ax.set_ylim(0, ax.get_ylim()[1] * 1.25)
             ax.legend(loc="upper left")
         return _render(figure, "Placebo-in-space: the treated estimate among placebo authorities",
-                       bool(synthetic) or is_synthetic(placebos))
+                       bool(synthetic) or is_synthetic(placebos), data)
 
 
 def specification_curve(curve: pd.DataFrame, *, outcomes: Sequence[str] | None = None,
@@ -445,6 +421,7 @@ def specification_curve(curve: pd.DataFrame, *, outcomes: Sequence[str] | None =
     `curve`: outcome, curve_position, estimate, selected (marts.did_comparator_robustness).
     """
     outcomes = _panel_order(curve, outcomes)
+    data = _Data()
     with _style():
         figure, axes = _figure(1, max(len(outcomes), 1), width=4.2 * max(len(outcomes), 1), height=4.2,
                                right=0.12, bottom=0.5, top=0.5, gap=0.85)
@@ -452,9 +429,15 @@ def specification_curve(curve: pd.DataFrame, *, outcomes: Sequence[str] | None =
             _empty(axes[0], "no specification curve")
         for ax, outcome in zip(axes, outcomes):
             rows = curve[(curve["outcome"] == outcome) & curve["estimate"].notna()].sort_values("curve_position")
-            # Markers on a line artist (no connecting line) so figure_data reads the points back.
+            axis, unit = "comparators, ordered by estimate", _unit(outcome)
             ax.plot(rows["curve_position"], rows["estimate"], linestyle="none", marker="o", markersize=3,
                     color=COLOURS["placebo"], label=f"every eligible comparator (n={len(rows)})")
+            names = rows["unit_name"] if "unit_name" in rows else rows["curve_position"].astype(str)
+            for position, name, estimate, chosen_one in zip(rows["curve_position"], names, rows["estimate"],
+                                                           rows["selected"].astype(bool)):
+                data.add(panel=_short(outcome), outcome=outcome, series="chosen comparator" if chosen_one else
+                         "eligible comparator", statistic="DiD estimate", x=position, x_label=name, x_axis=axis,
+                         value=estimate, unit=unit)
             chosen = rows[rows["selected"].astype(bool)]
             ax.plot(chosen["curve_position"], chosen["estimate"], linestyle="none", marker="o", markersize=8,
                     color=COLOURS["treated"], zorder=3,
@@ -462,13 +445,15 @@ def specification_curve(curve: pd.DataFrame, *, outcomes: Sequence[str] | None =
             if len(rows):
                 ax.axhline(float(rows["estimate"].median()), color=COLOURS["comparator"], linestyle="--",
                            linewidth=1.2, label=f"median: {rows['estimate'].median():.1f}")
+                data.add(panel=_short(outcome), outcome=outcome, series="every eligible comparator",
+                         statistic="median", x=None, x_axis=axis, value=rows["estimate"].median(), unit=unit)
             ax.axhline(0, color=COLOURS["england"], linewidth=0.8)
             ax.set_title(_short(outcome), loc="left")
-            ax.set_xlabel("comparators, ordered by estimate")
-            ax.set_ylabel("DiD estimate per 10,000 residents")
+            ax.set_xlabel(axis)
+            ax.set_ylabel(f"DiD estimate, {unit}")
             ax.legend(loc="upper left")
         return _render(figure, "Specification curve: the DiD against every eligible comparator",
-                       bool(synthetic) or is_synthetic(curve))
+                       bool(synthetic) or is_synthetic(curve), data)
 
 
 def synthetic_control_path(paths: pd.DataFrame, *, first_post_year: int | None = None,
@@ -478,6 +463,7 @@ def synthetic_control_path(paths: pd.DataFrame, *, first_post_year: int | None =
     `paths`: outcome, collection_year, treated_value, synthetic_value.
     """
     outcomes = _panel_order(paths, outcomes)
+    data = _Data()
     with _style():
         figure, axes = _figure(1, max(len(outcomes), 1), width=4.2 * max(len(outcomes), 1), height=4.2,
                                left=0.65, bottom=0.66, top=0.5, gap=0.62)
@@ -489,15 +475,18 @@ def synthetic_control_path(paths: pd.DataFrame, *, first_post_year: int | None =
                     label="treated authority")
             ax.plot(rows["collection_year"], rows["synthetic_value"], color=COLOURS["comparator"], linestyle="--",
                     marker="s", mfc="white", label="synthetic control")
+            for column, series in (("treated_value", "treated authority"), ("synthetic_value", "synthetic control")):
+                data.years(rows["collection_year"], rows[column], panel=_short(outcome), outcome=outcome,
+                           series=series, statistic="rate", unit=_unit(outcome))
             _year_axis(ax, rows["collection_year"].unique())
             _start_line(ax, first_post_year, label=False)
             ax.set_ylim(bottom=0)
             ax.set_title(_short(outcome), loc="left")
-            ax.set_ylabel("per 10,000 residents")
+            ax.set_ylabel(_unit(outcome))
         if outcomes:
             axes[0].legend(loc="lower left")
         return _render(figure, "Synthetic control: treated authority vs weighted mix of authorities",
-                       bool(synthetic) or is_synthetic(paths), "Dotted line: programme start.")
+                       bool(synthetic) or is_synthetic(paths), data, "Dotted line: programme start.")
 
 
 # --------------------------------------------------------------------------- casework (RCT, risk, service)
@@ -513,6 +502,7 @@ def rct_probabilities(results: pd.DataFrame, *, analysis: str = "itt", synthetic
     shown as such, with no bars.
     """
     rows = results[results["analysis"] == analysis] if "analysis" in results else results
+    data, axis, panel = _Data(), "RCT outcome", f"Analysis: {analysis_label(analysis)}"
     with _style():
         figure, (ax,) = _figure(width=8.0, height=4.8, left=0.75, right=0.77, bottom=0.62)
         if rows.empty:
@@ -532,6 +522,14 @@ def rct_probabilities(results: pd.DataFrame, *, analysis: str = "itt", synthetic
                    yerr=[[max(low, 0)], [max(high, 0)]], capsize=5,
                    label="CEC had it received FACT22 (95% CI)" if index == 0 else None)
             ax.bar_label(observed, labels=[f"{row.cec_rate_observed:.0%}"], padding=2, fontsize=9)
+            for series, statistic, value in (
+                    ("CEC (control): observed", "probability", row.cec_rate_observed),
+                    ("CEC had it received FACT22", "probability", row.cec_rate_if_fact22),
+                    ("CEC had it received FACT22", "ci_low", row.cec_rate_if_fact22_ci_low),
+                    ("CEC had it received FACT22", "ci_high", row.cec_rate_if_fact22_ci_high),
+                    ("FACT22 vs CEC", "p-value", row.p_value)):
+                data.add(panel=panel, series=series, statistic=statistic, x=index,
+                         x_label=rct_outcome_label(row.outcome), x_axis=axis, value=value, unit="probability")
             ax.text(index + width / 2, row.cec_rate_if_fact22_ci_high + 0.015,
                     f"{row.cec_rate_if_fact22:.0%}{row.stars or ''}", ha="center", va="bottom", fontsize=9)
             p_text = "" if pd.isna(row.p_value) else f"p = {row.p_value:.2f}"
@@ -546,7 +544,7 @@ def rct_probabilities(results: pd.DataFrame, *, analysis: str = "itt", synthetic
         ax.set_ylabel("probability by end of study")
         ax.legend(loc="upper right")
         return _render(figure, "RCT: the control group, observed and had it received FACT22",
-                       bool(synthetic) or is_synthetic(results),
+                       bool(synthetic) or is_synthetic(results), data,
                        "Logistic regression with female, under 11 at referral and previous CIN history; "
                        "* p<0.05, ** p<0.01.")
 
@@ -560,6 +558,7 @@ def risk_scores(by_arm: pd.DataFrame, *, synthetic: bool | None = None) -> bytes
     """
     time_points = [t for t in TIME_POINT_LABELS if t in set(by_arm["time_point"])] or \
         list(dict.fromkeys(by_arm["time_point"]))
+    data = _Data()
     with _style():
         figure, axes = _figure(1, len(RISK_SCORES), width=11.0, height=4.4, left=0.58, bottom=0.74, top=0.5,
                                gap=0.65)
@@ -572,6 +571,9 @@ def risk_scores(by_arm: pd.DataFrame, *, synthetic: bool | None = None) -> bytes
                 rows = rows.set_index("time_point").reindex(time_points)
                 ax.plot(np.arange(len(time_points)), rows[column], marker="o",
                         color=ARM_COLOURS.get(arm, COLOURS["placebo"]), label=arm)
+                for at, point in enumerate(time_points):
+                    data.add(panel=title, series=arm, statistic="mean score", x=at, x_label=time_point_label(point),
+                             x_axis="coding point", value=rows.loc[point, column], unit="score (higher = less risk)")
             ax.set_xticks(range(len(time_points)))
             ax.set_xticklabels(ticks, fontsize=8)
             ax.set_xlim(-0.4, len(time_points) - 0.6)
@@ -580,7 +582,7 @@ def risk_scores(by_arm: pd.DataFrame, *, synthetic: bool | None = None) -> bytes
             ax.set_ylabel("mean score (higher = less risk)")
         axes[0].legend(loc="best")
         return _render(figure, "Risk analysis: mean scores by arm at each coding point",
-                       bool(synthetic) or is_synthetic(by_arm), "Cases coded at each point by arm under the axis.")
+                       bool(synthetic) or is_synthetic(by_arm), data, "Cases coded at each point by arm under the axis.")
 
 
 def service_case_length(by_year: pd.DataFrame, *, synthetic: bool | None = None) -> bytes:
@@ -590,6 +592,7 @@ def service_case_length(by_year: pd.DataFrame, *, synthetic: bool | None = None)
     Years with cases still open are hatched: their average is biased short.
     """
     rows = by_year.sort_values("start_year")
+    data = _Data()
     with _style():
         figure, (ax,) = _figure(width=7.5, height=4.4, left=0.65, right=0.37, bottom=0.52)
         if rows.empty:
@@ -602,6 +605,10 @@ def service_case_length(by_year: pd.DataFrame, *, synthetic: bool | None = None)
             still_open = pd.isna(open_cases) or open_cases > 0  # a withheld count is 1 to 5
             bar = ax.bar(row.start_year, row.mean_days_to_close, 0.7, color=COLOURS["treated"],
                          hatch="//" if still_open else None, edgecolor="white")
+            data.add(panel="Closed cases", series="cases started that year" + (", some still open" if still_open
+                                                                              else ""),
+                     statistic="mean days to close", x=row.start_year, x_label=str(int(row.start_year)),
+                     x_axis="year the case started", value=row.mean_days_to_close, unit="days")
             label = f"{row.mean_days_to_close:.0f} days\n(n={_count(row.n_closed)}"
             label += f", {_count(open_cases)} open)" if still_open else ")"
             ax.bar_label(bar, labels=[label], padding=2, fontsize=8)
@@ -611,7 +618,7 @@ def service_case_length(by_year: pd.DataFrame, *, synthetic: bool | None = None)
         ax.set_xlabel("year the case started")
         ax.set_ylabel("mean days from start to closure")
         return _render(figure, "FACT22 service: average length of closed cases by start year",
-                       bool(synthetic) or is_synthetic(by_year),
+                       bool(synthetic) or is_synthetic(by_year), data,
                        "Hatched: cases that started that year are still open, so the average is biased short.")
 
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from .catalogue import file_sha256
 
-CODE_PATTERNS = ("fact22_assets/**/*.py", "sql/**/*.sql", "pyproject.toml")
+CODE_PATTERNS = ("fact22_assets/**/*.py", "fact22_assets/**/*.js", "fact22_assets/**/*.css", "sql/**/*.sql",
+                 "pyproject.toml")
 
 
 def code_fingerprint(repo_root: Path) -> str:

@@ -10,6 +10,20 @@ published column behind it in each catalogued file (``measures:`` in
 data/sources.yaml, since a column name belongs to a file: DfE renames
 columns between releases, e.g. ``Referrals`` became ``referral_count``).
 
+Two bases for a rate.  The warehouse's own rate (``cin_per_10k_children``)
+divides DfE's counts by the latest population estimates it holds: the
+*rebased* basis (ONS estimates revised after the 2021 Census from mid-2011
+on).  Where DfE printed a rate itself, the warehouse keeps it beside its own
+(``cin_per_10k_children_published``): the *published* basis, DfE's rate on
+the estimates of its day (``published_columns:`` in data/sources.yaml names
+the column in each file).  The two differ where the estimates were revised:
+Westminster 2021-22 is 268.6 as DfE published it and 445.0 rebased.
+
+Polarity is LAIT's (DfE's Local Authority Interactive Tool, its data
+dictionary's ``Polarity``): "Low" where a lower value is better, "High"
+where higher is, none where the measure has no good direction; benchmarks
+rank and band only measures with a polarity.
+
 SQL fragments are built from these names only (identifiers checked by
 `_IDENTIFIER`), never from user input; values stay bound parameters.
 """
@@ -23,6 +37,11 @@ _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 RESIDENTS = "population_all_ages"
 CHILDREN = "population_0_17"
 DENOMINATOR_UNITS = {RESIDENTS: "per 10,000 residents", CHILDREN: "per 10,000 children aged 0-17"}
+COUNT_UNIT = "count"
+LOW, HIGH = "Low", "High"  # LAIT's polarities: which direction is better
+NOT_APPLICABLE = "Not applicable"  # what LAIT shows for the band and rank of a measure without a polarity
+REBASED, PUBLISHED = "rebased", "published"  # population bases of a rate (module docstring)
+PUBLISHED_SUFFIX = "_published"
 
 
 @dataclass(frozen=True)
@@ -32,10 +51,12 @@ class Count:
     name: str
     label: str
     description: str
+    polarity: str | None = None
+    published: bool = False  # a count has one basis: the warehouse's count is DfE's
 
     @property
-    def status_column(self) -> str:
-        return f"{self.name}_status"
+    def unit(self) -> str:
+        return COUNT_UNIT
 
 
 @dataclass(frozen=True)
@@ -55,7 +76,9 @@ class Rate:
     ``high``; a real authority-year twice as extreme as any on record is worth
     a look before it reaches an estimate.
     ``evaluation_outcome`` marks the outcomes of the FACT22 evaluation
-    (RR1067), whose national series must be complete.
+    (RR1067), whose national series must be complete.  ``polarity`` is
+    LAIT's (module docstring); ``published``: DfE prints this rate in some
+    releases, kept beside the warehouse's as ``<name>_published``.
     """
 
     name: str
@@ -67,10 +90,30 @@ class Rate:
     description: str
     bounds: tuple[float, float]
     evaluation_outcome: bool = False
+    polarity: str | None = None
+    published: bool = False
 
     @property
     def unit(self) -> str:
         return DENOMINATOR_UNITS[self.denominator]
+
+
+@dataclass(frozen=True)
+class Percentage:
+    """100 x ``numerator`` / ``denominator`` (two counts), e.g. DfE's headline share of referrals that were
+    re-referrals within 12 months: a column of marts.cin_rates, with no population basis."""
+
+    name: str
+    numerator: str
+    denominator: str
+    label: str
+    title: str
+    short: str
+    unit: str
+    description: str
+    bounds: tuple[float, float]
+    polarity: str | None = None
+    published: bool = False
 
 
 # What the bounds were chosen from (see `Rate.bounds`): per rate, the lowest
@@ -125,43 +168,64 @@ RATES: tuple[Rate, ...] = (
          "Referrals per 10,000 residents (all ages).", (9, 800)),
     Rate("closures_per_10k_children", "closures", CHILDREN, "Closures per 10,000 children",
          "Closures (CIN episodes ended) per 10,000 children aged 0-17", "Closures (children)",
-         "Closures per 10,000 children aged 0-17 (DfE's convention).", (3.6, 2400)),
+         "Closures per 10,000 children aged 0-17 (DfE's convention; DfE's b1 Ended_episodes_rate).", (3.6, 2400),
+         published=True),
     Rate("rereferrals_per_10k_children", "rereferrals", CHILDREN, "Re-referrals per 10,000 children",
          "Re-referrals within 12 months per 10,000 children aged 0-17", "Re-referrals (children)",
          "Re-referrals per 10,000 children aged 0-17 (DfE's convention).", (8, 2400)),
+    # LAIT: "Rate child protection plans starting during the year (rate per 10,000)", polarity Low.
     Rate("escalations_per_10k_children", "escalations", CHILDREN, "Escalations per 10,000 children",
          "Escalations (child protection plans started) per 10,000 children aged 0-17", "Escalations (children)",
-         "Child protection plans started per 10,000 children aged 0-17 (DfE's convention).", (3.9, 470)),
+         "Child protection plans started per 10,000 children aged 0-17 (DfE's convention).", (3.9, 470),
+         polarity=LOW, published=True),
     Rate("referrals_per_10k_children", "referrals", CHILDREN, "Referrals per 10,000 children",
          "Referrals per 10,000 children aged 0-17", "Referrals (children)",
-         "Referrals per 10,000 children aged 0-17 (DfE's convention).", (80, 4200)),
+         "Referrals per 10,000 children aged 0-17 (DfE's convention).", (80, 4200), published=True),
     Rate("cin_per_10k_children", "cin_at_31_march", CHILDREN, "Children in need per 10,000 children",
          "Children in need at 31 March per 10,000 children aged 0-17", "Children in need",
-         "Children in need at 31 March per 10,000 children aged 0-17 (DfE's published rate convention).",
-         (65, 2900)),
+         "Children in need at 31 March per 10,000 children aged 0-17 (DfE's convention: children in need at "
+         "31 March over the 0-17 population).", (65, 2900), published=True),
+)
+# LAIT: "Percentage of re-referrals to children's social care within 12 months", polarity Low.
+PERCENTAGES: tuple[Percentage, ...] = (
+    Percentage("rereferral_percentage", "rereferrals", "referrals",
+               "Re-referrals within 12 months (% of referrals)",
+               "Re-referrals within 12 months as a percentage of referrals", "Re-referral %", "% of referrals",
+               "Re-referrals within 12 months as a percentage of referrals in the year (DfE's headline measure), "
+               "from the counts; NULL when either count is not published or there were no referrals.",
+               (0, 100), polarity=LOW, published=True),
 )
 
 COUNT_NAMES: tuple[str, ...] = tuple(c.name for c in COUNTS)
 RATE_NAMES: tuple[str, ...] = tuple(r.name for r in RATES)
+PERCENTAGE_NAMES: tuple[str, ...] = tuple(p.name for p in PERCENTAGES)
+# What marts.cin_rates derives from the counts: every rate, then every percentage.
+DERIVED: tuple[Rate | Percentage, ...] = (*RATES, *PERCENTAGES)
+MEASURES: tuple[Count | Rate | Percentage, ...] = (*COUNTS, *DERIVED)
 EVALUATION_OUTCOMES: tuple[str, ...] = tuple(r.name for r in RATES if r.evaluation_outcome)
-_BY_NAME: dict[str, Count | Rate] = {m.name: m for m in (*COUNTS, *RATES)}
+# DfE's own figures the warehouse keeps beside its own (``<name>_published`` columns): the rates and
+# percentages DfE prints, and the 0-17 population it divided by (its denominator of the day).
+PUBLISHED_FIGURES: tuple[str, ...] = (*(m.name for m in DERIVED if m.published), CHILDREN)
+_BY_NAME: dict[str, Count | Rate | Percentage] = {m.name: m for m in MEASURES}
 
 
 def _check_registry() -> None:
     # A broken registry is a programming error: fail on first use, loudly.
-    names = [m.name for m in (*COUNTS, *RATES)]
+    names = [m.name for m in MEASURES]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     bad = [n for n in names if not _IDENTIFIER.match(n)]
     orphans = [r.name for r in RATES if r.count not in COUNT_NAMES or r.denominator not in DENOMINATOR_UNITS]
-    if duplicated or bad or orphans:
+    orphans += [p.name for p in PERCENTAGES if {p.numerator, p.denominator} - set(COUNT_NAMES)]
+    polarities = [m.name for m in MEASURES if m.polarity not in (None, LOW, HIGH)]
+    if duplicated or bad or orphans or polarities:
         raise ValueError(f"measure registry: duplicated {duplicated}, not identifiers {bad}, rates of unknown "
-                         f"counts or denominators {orphans}")
+                         f"counts or denominators {orphans}, unknown polarities {polarities}")
 
 
 _check_registry()
 
 
-def measure(name: str) -> Count | Rate:
+def measure(name: str) -> Count | Rate | Percentage:
     try:
         return _BY_NAME[name]
     except KeyError:
@@ -183,17 +247,62 @@ def label(name: str) -> str:
 
 def title(name: str) -> str:
     found = _BY_NAME.get(name)
-    return found.title if isinstance(found, Rate) else label(name)
+    return found.title if isinstance(found, Rate | Percentage) else label(name)
 
 
 def short(name: str) -> str:
     found = _BY_NAME.get(name)
-    return found.short if isinstance(found, Rate) else name
+    return found.short if isinstance(found, Rate | Percentage) else name
+
+
+def unit(name: str) -> str:
+    """What a measure's values are: 'per 10,000 residents', 'count', '% of referrals'."""
+    return measure(name).unit
+
+
+def units_of(names) -> str:
+    """The one unit of several measures ('per 10,000 residents'), or each measure's unit when they differ."""
+    found = list(dict.fromkeys(unit(n) for n in names))
+    if len(found) == 1:
+        return found[0]
+    return "; ".join(f"{label(n)}: {unit(n)}" for n in dict.fromkeys(names))
+
+
+def polarity(name: str) -> str | None:
+    return measure(name).polarity
+
+
+def basis_note(name: str) -> str:
+    """The population basis a measure's column is on, as the data dictionary states it."""
+    found = measure(name)
+    if not isinstance(found, Rate):
+        return "No population basis (counts only)."
+    basis = (f"Population basis: {REBASED} (the latest estimates the warehouse holds, named in "
+             f"{found.denominator}_source)")
+    return f"{basis}; DfE's own rate, on the estimates of its day, is {found.name}{PUBLISHED_SUFFIX}." \
+        if found.published else f"{basis}; DfE publishes no such rate."
+
+
+def published_description(name: str) -> str:
+    if name == CHILDREN:
+        return ("Children aged 0-17 as DfE divided by in its own rates (its denominator of the day, printed in the "
+                f"release or its population file); NULL where the files carry none. Population basis: {PUBLISHED}.")
+    found = measure(name)
+    basis = "" if isinstance(found, Percentage) else (
+        f" Population basis: {PUBLISHED} (the estimates of its day, before the Census-2021 revision for "
+        "2021-22 and earlier).")
+    return (f"{found.label} as DfE published it ({found.unit}), from the latest release up to this vintage that "
+            f"printed it; NULL where DfE printed none (the 2025 release's files carry no rates).{basis} "
+            f"The warehouse's own value is {found.name}.")
 
 
 def column_descriptions() -> dict[str, str]:
-    """Descriptions of every count and rate column (the data dictionary's shared columns)."""
-    return {m.name: m.description for m in (*COUNTS, *RATES)}
+    """Descriptions of every measure column and DfE's published figures beside them (the data dictionary's
+    shared columns), each rate's population basis stated."""
+    described = {m.name: m.description for m in COUNTS}
+    described.update({m.name: f"{m.description} {basis_note(m.name)}" for m in DERIVED})
+    described.update({f"{n}{PUBLISHED_SUFFIX}": published_description(n) for n in PUBLISHED_FIGURES})
+    return described
 
 
 # ----------------------------------------------------------------------------- SQL fragments
@@ -214,12 +323,33 @@ def _counts(alias: str) -> str:
 
 
 def _rates(counts_alias: str, population_alias: str) -> str:
-    return ",\n    ".join(f"10000.0 * {counts_alias}.{r.count} / {population_alias}.{r.denominator} AS {r.name}"
-                          for r in RATES)
+    rates = [f"10000.0 * {counts_alias}.{r.count} / {population_alias}.{r.denominator} AS {r.name}" for r in RATES]
+    shares = [f"100.0 * {counts_alias}.{p.numerator} / nullif({counts_alias}.{p.denominator}, 0) AS {p.name}"
+              for p in PERCENTAGES]
+    return ",\n    ".join([*rates, *shares])
 
 
 def _rate_columns() -> str:
     return ",\n    ".join(RATE_NAMES)
+
+
+def _published_pivot() -> str:
+    return ",\n        ".join(f"max(value) FILTER (WHERE measure = '{n}') AS {n}{PUBLISHED_SUFFIX}"
+                                for n in PUBLISHED_FIGURES)
+
+
+def _recomputed_published(counts_alias: str, denominator: str) -> str:
+    """The warehouse's own value of each published figure (``measure``), recomputed from its counts on DfE's
+    denominator ``denominator`` (an expression): a CASE over the figures."""
+    arms = [f"WHEN '{r.name}' THEN 10000.0 * {counts_alias}.{r.count} / nullif({denominator}, 0)"
+            for r in RATES if r.published]
+    arms += [f"WHEN '{p.name}' THEN 100.0 * {counts_alias}.{p.numerator} / nullif({counts_alias}.{p.denominator}, 0)"
+             for p in PERCENTAGES if p.published]
+    return "CASE measure\n        " + "\n        ".join(arms) + "\n    END"
+
+
+def _published(alias: str) -> str:
+    return ",\n    ".join(f"{alias}.{n}{PUBLISHED_SUFFIX}" for n in PUBLISHED_FIGURES)
 
 
 def _outcomes_all_present() -> str:
@@ -241,6 +371,9 @@ _FRAGMENTS = {
     "counts": _counts,
     "rates": _rates,
     "rate_columns": _rate_columns,
+    "published_pivot": _published_pivot,
+    "published": _published,
+    "recomputed_published": _recomputed_published,
     "outcomes_all_present": _outcomes_all_present,
     "outcome_unexplained_gap": _outcome_unexplained_gap,
 }

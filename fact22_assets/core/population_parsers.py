@@ -9,7 +9,7 @@ import re
 
 import pandas as pd
 
-from .catalogue import Source
+from .catalogue import Source, provenance
 from .errors import SourceDataError
 from .tabular import read_csv_table
 from .values import read_count, require_columns
@@ -39,11 +39,7 @@ _MID_YEAR = re.compile(r"^Mid-(\d{4})$")
 def _row(source: Source, row: int, column: str, code, name, geography, old_code, mid_year: int, age: str, text) -> dict:
     value, status, problem = read_count(text, source.release.symbols)
     return {
-        "source_id": source.source_id,
-        "release_id": source.release.release_id,
-        "source_file": source.relative_path,
-        "source_row": row,
-        "source_column": column,
+        **provenance(source, row, column),
         "area_code": code,
         "area_name": name,
         "geography_type": geography,

@@ -18,6 +18,21 @@ STANDIN_LABEL = f"{STANDIN_ORIGIN} DATA"
 
 # The RCT's outcomes (strand 2), as a heading would print them.
 RCT_OUTCOME_LABELS = {"closed": "Case closed", "rereferred": "Re-referred", "escalated": "Escalated (CP or LAC)"}
+# The risk notes' coding points and the RCT's analyses (strands 2 and 3).
+TIME_POINT_LABELS = {"referral_2015": "Referral (2015)", "six_months_2016": "Six months (2016)",
+                     "latest_2019": "Latest notes (Jan 2019)"}
+ANALYSIS_LABELS = {"itt": "Intention to treat", "excluding_contaminated": "Excluding contaminated families"}
+# Where a figure's numbers come from, for figures drawn from the public statistics (the casework's
+# data_origin, SYNTHETIC or COUNCIL, for the others).
+PUBLIC_ORIGIN = "PUBLIC"
+
+
+def time_point_label(code: str) -> str:
+    return TIME_POINT_LABELS.get(code, str(code).replace("_", " "))
+
+
+def analysis_label(code: str) -> str:
+    return ANALYSIS_LABELS.get(code, str(code).replace("_", " "))
 
 
 def rct_outcome_label(outcome: str, in_sentence: bool = False) -> str:

@@ -29,9 +29,9 @@ import pandas as pd
 from . import measures
 from .did.estimators import method_labels
 from .did.study import Study
+from .presentation import ANALYSIS_LABELS, TIME_POINT_LABELS, rct_outcome_label, year_label
 from .presentation import is_missing as _missing
 from .presentation import is_standin as is_synthetic
-from .presentation import rct_outcome_label, year_label
 
 MAIN_METHODS = ("ols_with_covariate", "ols")
 METHOD_LABELS = method_labels()
@@ -164,6 +164,12 @@ def _outcome(outcome: str) -> str:
     return esc(measures.label(outcome))
 
 
+def _units(study) -> str:
+    """The outcomes' unit, as a caption opens ('Per 10,000 residents'), from the measure registry."""
+    text = measures.units_of(study.outcomes)
+    return text[:1].upper() + text[1:]
+
+
 def _has(frame: pd.DataFrame | None) -> bool:
     return frame is not None and len(frame) > 0
 
@@ -194,33 +200,49 @@ def figure_html(figures: Mapping[str, ReportFigure], key: str) -> str:
 
 
 def figure_data_html(key: str, data: pd.DataFrame | None) -> str:
-    """"Show data": the figure's points as a table (series as columns), and the same as a CSV download."""
+    """"Show data": the figure's numbers as a table (one column per series and statistic, a row per panel and
+    x), and the same rows as a CSV download (the columns of marts.figure_data)."""
     if data is None or len(data) == 0:
         return ""
     frame = data.copy()
-    frame["panel"] = frame["panel"].fillna("") if "panel" in frame else ""
-    wide = frame.pivot_table(index=["panel", "x"], columns="series", values="y", aggfunc="first", sort=False)
-    wide = wide.reset_index()
-    panels = wide["panel"].astype(str).unique()
-    years = wide["x"].astype(str).str.fullmatch(r"\d{4}-\d{2}").all()
-    columns = ([("Panel", "panel", esc)] if len(panels) > 1 else []) + \
-        [("Collection year" if years else "x", "x", esc)] + \
-        [(str(c), c, lambda v: num(v, 2)) for c in wide.columns if c not in ("panel", "x")]
-    unit = f" ({panels[0]})" if len(panels) == 1 and panels[0] else ""
+    for column in ("panel", "x_label", "unit"):
+        frame[column] = frame[column].fillna("")
+    several = frame.groupby("series")["statistic"].nunique()
+    frame["column"] = [f"{series}: {statistic}" if several.get(series, 1) > 1 else series
+                       for series, statistic in zip(frame["series"], frame["statistic"])]
+    frame["order"] = frame["x"].fillna(float("inf"))
+    wide = frame.pivot_table(index=["panel", "order", "x_label"], columns="column", values="value", aggfunc="first",
+                             sort=False).reset_index().sort_values(["order"], kind="stable")
+    wide = wide.sort_values("panel", key=lambda c: c.map({p: i for i, p in enumerate(dict.fromkeys(frame["panel"]))}),
+                            kind="stable")
+    panels = wide["panel"].unique()
+    axis = frame["x_axis"].dropna().iloc[0] if frame["x_axis"].notna().any() else "x"
+    columns = ([("Panel", "panel", esc)] if len(panels) > 1 else []) + [(axis[:1].upper() + axis[1:], "x_label", esc)] \
+        + [(str(c), c, lambda v: num(v, 2)) for c in dict.fromkeys(frame["column"])]
+    units = list(dict.fromkeys(u for u in frame["unit"] if u))
+    unit = f" ({'; '.join(units)})" if units else ""
+    origin = ", ".join(dict.fromkeys(str(o) for o in frame["data_origin"].dropna())) if "data_origin" in frame else ""
+    where = f"figure = '{key}'" + (f", study_id = '{frame['study_id'].iloc[0]}'" if "study_id" in frame and
+                                   frame["study_id"].notna().any() else ", study_id IS NULL")
     csv = base64.b64encode(data.to_csv(index=False).encode("utf-8")).decode("ascii")
     return (f'<details class="figure-data" data-figure-data="{esc(key)}"><summary>Show data</summary>'
             f'<p><a download="{esc(key)}.csv" href="data:text/csv;base64,{csv}">Download the data (CSV)</a> '
-            f'&middot; also in <code>marts.figure_data</code> (figure = \'{esc(key)}\').</p>'
+            f'&middot; also in <code>marts.figure_data</code> ({esc(where)}).'
+            + (f" Data origin: <strong>{esc(origin)}</strong>." if origin else "") + "</p>"
             + table(wide, columns, f"figure_data_{key}", f"Data of the figure: {key}{unit}") + "</details>")
 
 
 # Codes the marts store, as a reader reads them (no raw codes in the report's tables).
 CODE_LABELS = {
-    "itt": "Intention to treat", "excluding_contaminated": "Excluding contaminated families",
+    **ANALYSIS_LABELS, **TIME_POINT_LABELS,
     "estimated": "Estimated", "too_few_events": "Too few events to model",
     "chi_square": "Chi-square", "fisher_exact": "Fisher's exact",
     "fact22": "FACT22 (treatment)", "female": "Female", "under_11": "Aged under 11 at referral",
     "previous_cin_history": "Previous CIN involvement", "const": "Constant", "sigma": "Sigma (residual SD)",
+    # the service's measures and outcomes (marts.service_summary)
+    "location": "Location", "outcome": "Outcome", "escalated": "Escalated", "days_to_close": "Days to close",
+    "cp_or_lac": "To a child protection plan or looked after", "escalated_cp": "Escalated to a child protection plan",
+    "escalated_lac": "Escalated to looked after", "closed": "Closed", "open": "Still open", "other": "Other",
 }
 
 
@@ -656,14 +678,14 @@ def _robust(inputs: ReportInputs) -> str:
         ("Median over all comparators", "median", num),
         ("Interquartile range", None, lambda r: f"{num(r.get('q25'))} to {num(r.get('q75'))}"),
         ("Share negative", "negative", lambda v: pct(v)), ("Comparators", "n", integer),
-    ], "robustness", "Per 10,000 residents. The report's specification against every eligible comparator"))
+    ], "robustness", f"{_units(s)}. The report's specification against every eligible comparator"))
     parts.append(table(frame, [
         ("Outcome", "outcome", _outcome),
         ("Synthetic DiD", "sdid", num), ("SE (placebo)", "sdid_se", num),
         ("p (SDID)", None, cells.column("synthetic_did", "permutation", "sdid_p")),
         ("Penalised SC", "penalised", num), ("Two-way FE", "twfe", num),
         ("Plain SC: range over best fits", None, lambda r: f"{num(r.get('sc_low'))} to {num(r.get('sc_high'))}"),
-    ], "whole_pool", "Per 10,000 residents. Estimators that use every eligible authority and give one answer"))
+    ], "whole_pool", f"{_units(s)}. Estimators that use every eligible authority and give one answer"))
     parts.append(cells.note())
     stability = inputs.comparator_stability
     if _has(stability):
@@ -708,8 +730,8 @@ def _setup(inputs: ReportInputs) -> str:
     description = f"<p>{esc(s.description)}</p>" if s.description else ""
     return (f'<section id="setup"><h2>1. Study set-up</h2>{description}'
             "<p>Strand 1 compares the treated authority with one comparator authority per outcome, using English "
-            "local authorities' published children-in-need statistics. Each outcome is a count per 10,000 residents "
-            "(ONS mid-year estimate, all ages); years are collection years ending 31 March. The estimator is the "
+            f"local authorities' published children-in-need statistics. Each outcome is a rate "
+            f"({esc(measures.units_of(s.outcomes))}); years are collection years ending 31 March. The estimator is the "
             "report's regression <code>Y = b0 + b1&middot;T + b2&middot;Post + bTE&middot;(T&times;Post) + "
             "b3&middot;CIN + e</code>; bTE is the effect.</p>"
             f'<table class="setup" data-table="study">{items}</table></section>')
@@ -796,7 +818,7 @@ def _did(inputs: ReportInputs) -> str:
         ("Placebo p (its own test)", None,
          lambda r: cells.cell(r.get("placebo_p"), r.get("method"), r.get("outcome"), r.get("placebo_kind"))),
         ("N (unit-years)", "n_obs", integer),
-    ], "did_results", "Difference-in-differences estimates, per 10,000 residents"))
+    ], "did_results", f"Difference-in-differences estimates, {measures.units_of(inputs.study.outcomes)}"))
     parts.append(cells.note())
     means = did[did["method"] == "difference_of_means"]
     if len(means):
@@ -961,14 +983,14 @@ def _risk(inputs: ReportInputs) -> str:
         parts.append(_not_available("The risk scores (marts.risk_scores_by_arm)"))
     else:
         parts.append(table(by_arm, [
-            ("Arm", "arm", esc), ("Time point", "time_point", esc), ("Cases", None, count_cell("n_cases")),
+            ("Arm", "arm", esc), ("Time point", "time_point", label), ("Cases", None, count_cell("n_cases")),
             ("Engagement", "mean_engagement_score", num), ("Protective", "mean_protective_score", num),
             ("Risk", "mean_risk_score", num), ("Total", "mean_total_score", num),
             ("Data origin", "data_origin", esc),
         ], "risk_scores_by_arm", "Mean scores by arm and coding point"))
     if _has(changes):
         parts.append(table(changes, [
-            ("From", "from_time_point", esc), ("To", "to_time_point", esc), ("Arm", "arm", esc),
+            ("From", "from_time_point", label), ("To", "to_time_point", label), ("Arm", "arm", esc),
             ("Cases", None, count_cell("n_cases")), ("Mean change in total", "mean_change", num),
             ("p (paired)", "p_value_paired", pval), ("p (between arms)", "p_value_between_arms", pval),
         ], "risk_score_changes", "Change in total score between coding points (cases coded at both)"))
@@ -986,7 +1008,8 @@ def _service(inputs: ReportInputs) -> str:
         parts.append(_not_available("The service summary (marts.service_summary)"))
     else:
         parts.append(table(summary, [
-            ("Measure", "measure", esc), ("Category", "category", esc), ("Families", None, count_cell("n_families")),
+            ("Measure", "measure", label), ("Category", "category", label),
+            ("Families", None, count_cell("n_families")),
             ("Share", "share", lambda v: pct(v, 1)), ("Mean days", "mean_days", lambda v: num(v, 0)),
             ("National benchmark", "benchmark_share", lambda v: pct(v, 1)),
             ("p vs benchmark", "p_value_vs_benchmark", pval), ("Data origin", "data_origin", esc),

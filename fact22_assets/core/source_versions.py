@@ -25,6 +25,9 @@ from .population_parsers import PARSERS as POPULATION_PARSERS
 CATALOGUED: dict[str, tuple[str, ...]] = {
     "cin_sfr": ("dfe_cin_sfr",),
     "cin_ees": ("dfe_cin_ees",),
+    # DfE's own rates: the files read for nothing else (raw.cin_published_rates also reads the rate columns of
+    # the cin_sfr and cin_ees files, and depends on those sources too).
+    "cin_published_rates": ("dfe_cin_published",),
     "ons_population": tuple(POPULATION_PARSERS),
     "la_lookup": ("la_lookup",),
     "regions": ("region_lookup",),

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from fact22_assets.core.cin_parsers import CELL_COLUMNS, invalid_cells, parse_ees, parse_sfr
+from fact22_assets.core.cin_parsers import CELL_COLUMNS, invalid_cells, parse_ees, parse_published, parse_sfr
 from fact22_assets.core.errors import SourceDataError
 
 EES_SYMBOLS = {"c": "suppressed", "x": "not_available", "z": "not_applicable"}
@@ -101,3 +101,55 @@ def test_ees_refusals_name_row_and_column(tmp_path, row, column, problem):
 def test_ees_without_any_level_it_reads(tmp_path):
     with pytest.raises(SourceDataError, match="no National, Regional or Local authority rows"):
         parse_ees(source(tmp_path, EES_HEADER + "2025,Reporting year,Ward,,,,,,1\n", {"referrals": "referral_count"}))
+
+
+# --- DfE's own published figures (raw.cin_published_rates)
+
+PUBLISHED_HEADER = "time_period,geographic_level,region_code,region_name,old_la_code,new_la_code,la_name"
+
+
+def _published(tmp_path, text, published_columns, family="dfe_cin_ees", **options):
+    found = source(tmp_path, text, {}, **options)
+    found.family = family
+    found.published_columns = published_columns
+    found.options = {**options, "published_columns": published_columns}
+    return found
+
+
+def test_published_rates_are_read_under_the_registry_s_names(tmp_path):
+    text = (f"{PUBLISHED_HEADER},At31_episodes,At31_episodes_rate\n"
+            "2022,Local authority,E13000001,Inner London,213,E09000033,Westminster,1362,268.6\n"
+            "2022,National,,,,,,404310,334.3\n")
+    cells = parse_published(_published(tmp_path, text, {"cin_per_10k_children": "At31_episodes_rate"}))
+    assert list(cells.columns) == CELL_COLUMNS
+    assert cells[["area_name", "measure", "value", "source_column", "source_row"]].values.tolist() == [
+        ["Westminster", "cin_per_10k_children", 268.6, "At31_episodes_rate", 2],
+        ["England", "cin_per_10k_children", 334.3, "At31_episodes_rate", 3]]
+
+
+def test_a_population_file_serves_each_year_with_the_latest_mid_year_before_it_ends(tmp_path):
+    # DfE's 2022 release divided 2020-21 by mid-2020 and 2021-22 by mid-2020 too (mid-2021 was not out).
+    text = (f"{PUBLISHED_HEADER},population_estimate\n"
+            "2019,Local authority,E13000001,Inner London,213,E09000033,Westminster,48791\n"
+            "2020,Local authority,E13000001,Inner London,213,E09000033,Westminster,50701\n")
+    cells = parse_published(_published(tmp_path, text, {"population_0_17": "population_estimate"},
+                                       denominator_for=[2020, 2022]))
+    assert dict(zip(cells["collection_year"], cells["value"])) == {2020: 48791, 2021: 50701, 2022: 50701}
+    assert set(cells["source_row"]) == {2, 3}  # each traced to the row it was printed on
+
+
+def test_a_declared_difference_is_marked_and_an_undeclared_cell_refused(tmp_path):
+    text = f"{PUBLISHED_HEADER},Referrals_rate\n2022,Local authority,E13000001,Inner London,213,E09000033,Westminster,1.5\n"
+    declared = [{"row": 2, "column": "Referrals_rate", "reason": "DfE's rate and count disagree"}]
+    cells = parse_published(_published(tmp_path, text, {"referrals_per_10k_children": "Referrals_rate"},
+                                       published_differences=declared))
+    assert cells["problem"].tolist() == ["DfE's rate and count disagree"]
+    with pytest.raises(SourceDataError, match="holds no published figure"):
+        parse_published(_published(tmp_path, text, {"referrals_per_10k_children": "Referrals_rate"},
+                                   published_differences=[{**declared[0], "row": 9}]))
+
+
+def test_a_figure_the_warehouse_does_not_keep_is_refused(tmp_path):
+    text = f"{PUBLISHED_HEADER},Anypoint_episodes_rate\n2022,National,,,,,,631.9\n"
+    with pytest.raises(SourceDataError, match="not DfE figures the warehouse keeps"):
+        parse_published(_published(tmp_path, text, {"anypoint_rate": "Anypoint_episodes_rate"}))

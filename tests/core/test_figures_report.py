@@ -78,6 +78,12 @@ def _service(origin: str = "SYNTHETIC") -> pd.DataFrame:
                          "mean_days_to_close": [163.0, 190.0, 151.0], "n_open": [0, 0, 18], "data_origin": origin})
 
 
+def _curve() -> pd.DataFrame:
+    return pd.DataFrame([{"outcome": o, "curve_position": i + 1, "unit_code": f"E0600{i:04d}",
+                          "unit_name": f"Comparator {i}", "estimate": float(i - 2), "selected": i == 1}
+                         for o in OUTCOMES for i in range(5)])
+
+
 FIGURES = {
     "outcome_trends": lambda: figures.outcome_trends(
         _rates(), "closures_per_10k", treated_code=TREATED, comparator_code=COMPARATOR, first_post_year=2014,
@@ -90,6 +96,7 @@ FIGURES = {
     "rct_probabilities": lambda: figures.rct_probabilities(_rct()),
     "risk_scores": lambda: figures.risk_scores(_risk()),
     "service_case_length": lambda: figures.service_case_length(_service()),
+    "specification_curve": lambda: figures.specification_curve(_curve()),
 }
 SYNTHETIC_FIGURES = {"rct_probabilities", "risk_scores", "service_case_length"}
 
@@ -309,13 +316,13 @@ def test_column_descriptions_resolve_in_order(table, column, expected):
 def test_dictionary_markdown_lists_tables_then_columns():
     tables = pd.DataFrame({"table_schema": ["marts", "raw"], "table_name": ["t", "r"],
                            "description": [dictionary.table_description(SPEC, "marts.t"),
-                                           dictionary.table_description(SPEC, "raw.r")], "row_count": [3, 1000]})
+                                           dictionary.table_description(SPEC, "raw.r")]})
     columns = dictionary.describe_columns(SPEC, pd.DataFrame({
         "table_schema": ["raw", "marts", "marts"], "table_name": ["r", "t", "t"],
         "column_name": ["source_file", "vintage", "n_status"], "data_type": ["VARCHAR", "VARCHAR", "VARCHAR"]}))
     text = dictionary.data_dictionary_markdown(tables, columns)
     assert text.index("## raw.r") < text.index("## marts.t")  # layers in data-flow order
-    assert "| `raw.r` | 1,000 | raw \\| table |" in text.replace("[`raw.r`](#rawr)", "`raw.r`")
+    assert "| `raw.r` | raw \\| table |" in text.replace("[`raw.r`](#rawr)", "`raw.r`")
     assert "| `n_status` | VARCHAR | withheld n |" in text and "a table" in text
 
 
@@ -331,8 +338,17 @@ def test_report_has_a_linked_table_of_contents():
 
 
 def test_report_tables_show_no_raw_codes():
-    html = report.render_report(_inputs())
+    changes = pd.DataFrame({"from_time_point": ["referral_2015"], "to_time_point": ["six_months_2016"],
+                            "arm": ["FACT22"], "n_cases": [30], "mean_change": [-1.5], "p_value_paired": [0.2],
+                            "p_value_between_arms": [0.5], "data_origin": ["SYNTHETIC"]})
+    summary = pd.DataFrame({"measure": ["escalated", "outcome"], "category": ["cp_or_lac", "escalated_lac"],
+                            "n_families": [50, 20], "share": [0.13, 0.05], "data_origin": "SYNTHETIC"})
+    html = report.render_report(_inputs(risk_score_changes=changes, service_summary=summary))
     cells = re.findall(r"<td>(.*?)</td>", html)
+    for code in ("referral_2015", "six_months_2016", "latest_2019", "cp_or_lac", "escalated_lac", "escalated"):
+        assert code not in cells, code
+    assert "Referral (2015)" in cells and "Six months (2016)" in cells and "Latest notes (Jan 2019)" in cells
+    assert "To a child protection plan or looked after" in cells and "Escalated to looked after" in cells
     for code in ("itt", "too_few_events", "excluding_contaminated", "chi_square"):
         assert code not in cells, code
     assert "Intention to treat" in cells and "Too few events to model" in cells
@@ -344,31 +360,90 @@ def test_report_tables_show_no_raw_codes():
 @pytest.mark.parametrize("name", sorted(FIGURES))
 def test_every_figure_carries_the_data_it_plots(name):
     data = FIGURES[name]().data
-    assert list(data.columns) == ["panel", "series", "x", "y"] and len(data) > 0
-    assert data["series"].str.len().gt(0).all()
+    assert list(data.columns) == figures.DATA_COLUMNS and len(data) > 0
+    for column in ("panel", "series", "statistic", "x_axis", "unit"):
+        assert data[column].str.len().gt(0).all(), column
+    assert data.loc[data["x"].notna(), "x_label"].str.len().gt(0).all()  # every x says what it is
+    assert data["x"].map(lambda v: v is None or isinstance(v, float)).all()  # typed, not text
 
 
-def test_figure_data_are_the_plotted_values():
+def _of(data, **where):
+    rows = data
+    for column, value in where.items():
+        rows = rows[rows[column] == value]
+    return rows
+
+
+def test_outcome_trends_data_are_the_plotted_rates_in_the_registry_s_unit():
     data = FIGURES["outcome_trends"]().data
     rates = _rates()
     for code, name in ((TREATED, "Cheshire East"), (ENGLAND, "England")):
-        series = data[data["series"].str.contains(name)]
+        series = data[data["series"].str.startswith(name)].sort_values("x")
         expected = rates[rates.unit_code == code].set_index("collection_year")["closures_per_10k"]
-        assert len(series) == len(expected), series
-        assert sorted(series["y"]) == pytest.approx(sorted(expected))
+        assert list(series["x"]) == list(expected.index) and list(series["value"]) == list(expected)
+        assert list(series["x_label"])[:2] == ["2009-10", "2010-11"]
+    assert set(data["unit"]) == {"per 10,000 residents"} and set(data["outcome"]) == {"closures_per_10k"}
+
+
+def test_event_study_data_label_each_estimate_and_interval():
+    data = FIGURES["event_study"]().data
+    for outcome in OUTCOMES:
+        for series in ("CIN-adjusted", "unadjusted"):
+            rows = _of(data, outcome=outcome, series=series)
+            by = {(r.statistic, r.x): r.value for r in rows.itertuples()}
+            assert by[("estimate", 2013.0)] == 0.0 and by[("estimate", 2014.0)] == 1.5
+            assert by[("ci_low", 2014.0)] == -3.0 and by[("ci_high", 2014.0)] == 4.0
+            assert len(rows) == 3 * len(PRE + POST)
+    assert set(data["unit"]) == {"effect, per 10,000 residents"}
+
+
+def test_specification_curve_data_name_each_comparator_and_outcome():
+    data = FIGURES["specification_curve"]().data
+    points = _of(data, outcome="rereferrals_per_10k", statistic="DiD estimate")
+    assert list(points["x_label"]) == [f"Comparator {i}" for i in range(5)]
+    assert list(points["value"]) == [-2.0, -1.0, 0.0, 1.0, 2.0]
+    assert list(points["series"]).count("chosen comparator") == 1
+    assert _of(data, outcome="rereferrals_per_10k", statistic="median")["value"].tolist() == [0.0]
+
+
+def test_placebo_data_bin_every_placebo_and_mark_the_treated_estimate():
+    data = FIGURES["placebo_distribution"]().data
+    for outcome in OUTCOMES:
+        bins = _of(data, outcome=outcome, statistic="authorities in the bin")
+        assert bins["value"].sum() == 20 and bins["x_label"].str.contains(" to ").all()
+        assert _of(data, outcome=outcome, statistic="estimate")["value"].tolist() == [-5.0]
+    assert _of(data, outcome="closures_per_10k", statistic="permutation p-value")["value"].tolist() == [0.45]
+
+
+def test_casework_data_are_the_plotted_values():
     service = FIGURES["service_case_length"]().data
-    assert list(service["x"]) == ["2015", "2016", "2019"] and list(service["y"]) == [163.0, 190.0, 151.0]
+    assert list(service["x"]) == [2015.0, 2016.0, 2019.0] and list(service["value"]) == [163.0, 190.0, 151.0]
+    assert service["series"].iloc[-1].endswith("some still open") and set(service["unit"]) == {"days"}
+    rct = FIGURES["rct_probabilities"]().data
+    closed = _of(rct, x_label="Case closed", statistic="probability")
+    assert dict(zip(closed["series"], closed["value"])) == {"CEC (control): observed": 0.81,
+                                                             "CEC had it received FACT22": 0.71}
+    assert "Escalated (CP or LAC)" not in set(rct["x_label"])  # too few events: nothing plotted
+    risk = FIGURES["risk_scores"]().data
+    assert set(risk["x_label"]) == {"Referral (2015)", "Six months (2016)", "Latest notes (Jan 2019)"}
+    assert _of(risk, panel="Total score", series="CEC", x_label="Referral (2015)")["value"].tolist() == [-2.0]
 
 
 def test_report_shows_each_figures_data_with_a_csv():
-    frame = pd.DataFrame({"panel": ["", ""], "series": ["England", "England"], "x": ["2014-15", "2015-16"],
-                          "y": [1.5, 2.5]})
+    frame = pd.DataFrame({"study_id": "s1", "figure": "cin_treated_vs_england", "panel": "CIN", "outcome": None,
+                          "series": ["England", "England", "England"], "statistic": ["rate", "rate", "rate"],
+                          "x": [2015.0, 2016.0, None], "x_label": ["2014-15", "2015-16", None],
+                          "x_axis": "collection year (to 31 March)", "value": [1.5, 2.5, 3.0],
+                          "unit": "per 10,000 children aged 0-17", "data_origin": "PUBLIC"})
+    frame.loc[2, "statistic"] = "median"
     inputs = _inputs()
     figs = dict(inputs.figures)
     figs[report.FIGURE_CIN] = report.ReportFigure(title="cin", png=b"\x89PNG", data=frame)
     html = report.render_report(_inputs(figures=figs))
     block = re.search(r'<details class="figure-data" data-figure-data="cin_treated_vs_england">.*?</details>', html,
                       re.S).group(0)
-    assert "<th scope=\"col\">England</th>" in block and "<td>2015-16</td><td>2.50</td>" in block
+    assert "<th scope=\"col\">England: rate</th>" in block and "<td>2015-16</td><td>2.50</td>" in block
+    assert "study_id = &#x27;s1&#x27;" in block and "Data origin: <strong>PUBLIC</strong>" in block
+    assert "(per 10,000 children aged 0-17)" in block
     csv = base64.b64decode(re.search(r'href="data:text/csv;base64,([^"]+)"', block).group(1)).decode()
-    assert csv.splitlines() == ["panel,series,x,y", ",England,2014-15,1.5", ",England,2015-16,2.5"]
+    assert csv.splitlines()[0] == ",".join(frame.columns) and csv.splitlines()[2].startswith("s1,cin_treated")

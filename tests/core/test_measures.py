@@ -3,6 +3,7 @@ and descriptions generated from it."""
 import re
 
 import duckdb
+import pandas as pd
 import pytest
 
 from fact22_assets.core import measures
@@ -42,7 +43,42 @@ def test_rate_fragment_computes_per_10000_by_hand():
     assert row["escalations_per_10k"] == pytest.approx(3.0)
     assert row["closures_per_10k_children"] == pytest.approx(150.0)  # 120 / 8,000 x 10,000
     assert row["cin_per_10k_children"] == pytest.approx(312.5)
-    assert list(row.index) == list(measures.RATE_NAMES)
+    assert row["rereferral_percentage"] == pytest.approx(7.5)  # 30 / 400 x 100
+    assert list(row.index) == [m.name for m in measures.DERIVED]
+
+
+def test_no_referrals_gives_no_percentage():
+    select = measures.render_sql("SELECT {{ rates c p }} FROM c, p")
+    con = duckdb.connect()
+    con.execute("CREATE TABLE c AS SELECT 0 AS closures, 0 AS rereferrals, 0 AS escalations, 0 AS referrals, "
+                "0 AS cin_at_31_march")
+    con.execute("CREATE TABLE p AS SELECT 100 AS population_all_ages, 50 AS population_0_17")
+    assert pd.isna(con.execute(select).df().iloc[0]["rereferral_percentage"])
+
+
+def test_polarity_is_lait_s_and_published_figures_are_what_dfe_prints():
+    # DfE's LAIT data dictionary: re-referral percentage and the rate of CP plans started are "Low"; the CIN
+    # rate and the referral rate carry "-" (no polarity).
+    assert measures.polarity("rereferral_percentage") == measures.LOW
+    assert measures.polarity("escalations_per_10k_children") == measures.LOW
+    assert measures.polarity("cin_per_10k_children") is None and measures.polarity("referrals") is None
+    assert set(measures.PUBLISHED_FIGURES) == {"cin_per_10k_children", "closures_per_10k_children",
+                                               "referrals_per_10k_children", "escalations_per_10k_children",
+                                               "rereferral_percentage", "population_0_17"}
+
+
+def test_published_figures_recompute_from_counts_on_dfe_s_denominator():
+    # Westminster 2021-22 as DfE printed it: 1,362 children in need at 31 March over its 50,701 children
+    # (mid-2020) is 268.6 per 10,000.
+    select = measures.render_sql("SELECT {{ recomputed_published c denominator }} AS v FROM c, d")
+    con = duckdb.connect()
+    con.execute("CREATE TABLE c AS SELECT 1362 AS cin_at_31_march, 10 AS referrals, 2 AS rereferrals, "
+                "0 AS closures, 0 AS escalations")
+    con.execute("CREATE TABLE d AS SELECT * FROM (VALUES ('cin_per_10k_children', 50701), "
+                "('rereferral_percentage', NULL)) AS t(measure, denominator)")
+    got = {measure: value for value, measure in con.execute(select.replace("AS v", "AS v, measure")).fetchall()}
+    assert round(got["cin_per_10k_children"], 1) == 268.6
+    assert got["rereferral_percentage"] == pytest.approx(20.0)
 
 
 def test_count_pivot_and_columns_follow_the_registry():
@@ -73,8 +109,13 @@ def test_labels_and_descriptions_come_from_one_place():
     assert measures.short("rereferrals_per_10k") == "Re-referrals"
     assert measures.label("not_a_measure") == "not_a_measure"
     described = measures.column_descriptions()
-    assert set(described) == set(measures.COUNT_NAMES) | set(measures.RATE_NAMES)
+    published = {f"{n}_published" for n in measures.PUBLISHED_FIGURES}
+    assert set(described) == {*measures.COUNT_NAMES, *measures.RATE_NAMES, *measures.PERCENTAGE_NAMES, *published}
     assert all(text.strip() for text in described.values())
+    # Each rate states its population basis; DfE's own figure says it is on the published basis.
+    assert "Population basis: rebased" in described["cin_per_10k_children"]
+    assert "cin_per_10k_children_published" in described["cin_per_10k_children"]
+    assert "Population basis: published" in described["cin_per_10k_children_published"]
 
 
 def test_a_study_naming_an_unregistered_outcome_is_refused(tmp_path):

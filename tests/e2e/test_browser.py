@@ -145,7 +145,7 @@ def test_report_group_shows_every_figure_the_report_and_the_dictionary(site, bro
 
 @pytest.mark.parametrize("asset, check, says", [
     ("reports/evaluation_report", "report_complete", f"figures and {len(report_assets.REPORT_TABLES)} tables present"),
-    ("marts/data_dictionary", "every_column_described", "no tables or columns without a description"),
+    ("marts/data_dictionary", "every_column_described", "no tables or columns not described as the data dictionary says"),
 ])
 def test_checks_page_shows_the_check_passed_with_its_evidence(site, browser, asset, check, says):
     text = _visit(browser, f"{site['url']}/assets/{asset}?view=checks", check, "Passed", says)
@@ -201,13 +201,12 @@ def test_report_opens_with_every_figure_and_table(site, browser):
     assert too_wide == [] and page_width <= 1000
 
 
-CHART = """Array.from(document.getElementById('chart').data).map(t => ({name: t.name, x: Array.from(t.x),
-  y: Array.from(t.y)}))"""
+CHART = "window.EXPLORER.traces().map(t => ({name: t.name, role: t.role, x: t.x, y: t.y}))"
 CHOOSE = """(() => { const s = document.getElementById(%r); s.value = %r; s.dispatchEvent(new Event('change'));
   return s.options[s.selectedIndex].text; })()"""
 
 
-def test_explorer_shows_the_chosen_authority_against_its_benchmarks(site, browser):
+def test_explorer_shows_each_neighbour_beside_the_average_region_and_england(site, browser):
     import duckdb
 
     from fact22_assets.defs.report.explorer import EXPLORER_FILE
@@ -223,23 +222,40 @@ def test_explorer_shows_the_chosen_authority_against_its_benchmarks(site, browse
     assert browser.evaluate(CHOOSE % ("measure", "rereferral_percentage")).startswith("Re-referrals")
     browser.wait_for("document.getElementById('summary').textContent.startsWith('Manchester')")
     traces = browser.evaluate(CHART)
-    expected = con.execute("""SELECT collection_year_label, value, sn_average, region_value, england_value,
-                                     national_rank, quartile_band, region_name
-                              FROM marts.la_benchmarks WHERE old_la_code = ? AND measure = 'rereferral_percentage'
-                              ORDER BY collection_year""", [code]).df()
+    expected = con.execute("SELECT * FROM marts.la_benchmarks WHERE old_la_code = ? AND measure = 'rereferral_percentage' "
+                           "ORDER BY collection_year", [code]).df()
     con.close()
-    assert [t["name"] for t in traces] == ["Manchester", "Statistical neighbours (average)",
-                                           expected.region_name.iloc[-1], "England"]
-    for trace, column in zip(traces, ["value", "sn_average", "region_value", "england_value"]):
-        shown = dict(zip(trace["x"], trace["y"]))
+    roles = [t["role"] for t in traces]
+    assert roles[0] == "authority" and roles[-3:] == ["average", "region", "england"]
+    assert [t["name"] for t in traces][-3:] == ["Statistical neighbours (average)", expected.region_name.iloc[-1],
+                                                 "England"]
+    by_role = {t["role"]: t for t in traces if t["role"] != "neighbour"}
+    for role, column in [("authority", "value"), ("average", "sn_average"), ("region", "region_value"),
+                         ("england", "england_value")]:
+        shown = dict(zip(by_role[role]["x"], by_role[role]["y"]))
         for label, value in zip(expected.collection_year_label, expected[column]):
             if value == value:  # not NaN
-                assert shown[label] == pytest.approx(value, abs=1e-3), (trace["name"], label)
+                assert shown[label] == pytest.approx(value, abs=1e-3), (role, label)
+    # Each neighbour's own series: in every year, the neighbours drawn are the mart's (the model in force).
+    neighbours = [t for t in traces if t["role"] == "neighbour"]
+    assert len(neighbours) >= 10
+    for i, row in enumerate(expected.itertuples()):
+        drawn = sorted((t["name"], round(t["y"][i], 3)) for t in neighbours if t["y"][i] is not None)
+        mart = sorted((getattr(row, f"sn_{k}_la_name"), round(getattr(row, f"sn_{k}_value"), 3)) for k in range(1, 11)
+                      if getattr(row, f"sn_{k}_value") == getattr(row, f"sn_{k}_value"))
+        assert drawn == mart, row.collection_year_label
+    assert browser.evaluate("document.querySelector('[data-model-change]').dataset.modelChange") == "2022-23"
+    assert browser.evaluate("document.querySelectorAll('#neighbours table').length") == 2  # one per model
     last = expected.iloc[-1]
     table = browser.evaluate("Array.from(document.querySelectorAll('#table-body tr')).map(r => r.innerText)")
     assert table[-1].split("\t")[0] == last.collection_year_label
     assert f"{int(last.national_rank)} of" in table[-1] and table[-1].rstrip().endswith(last.quartile_band)
     csv = browser.evaluate("document.getElementById('download').dataset.csv").splitlines()
-    assert csv[0].startswith("authority,old_la_code,measure") and len(csv) == len(table) + 1
+    assert csv[0].startswith("authority,old_la_code,measure") and len(csv) == len(expected) + 1
     assert csv[-1].startswith(f"Manchester,{code},rereferral_percentage,")
     _screenshot(browser, "authority_explorer.png", settle=1)
+    # Without polarity: no rank or band.
+    browser.evaluate(CHOOSE % ("measure", "cin_per_10k_children"))
+    browser.wait_for("document.getElementById('summary').textContent.includes('not applicable')")
+    row = browser.evaluate("Array.from(document.querySelectorAll('#table-body tr')).pop().innerText")
+    assert row.rstrip().endswith("Not applicable")

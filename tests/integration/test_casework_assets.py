@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from fact22_assets.defs.casework.assets import PUBLISHED_COUNTS, STATUS, withhold_small_counts
+from fact22_assets.defs.casework.assets import PUBLISHED_COUNTS, STATUS
 from fact22_assets.settings import REPO_ROOT
 
 from ..conftest import check_evaluations, run_assets, step_errors
@@ -207,20 +207,6 @@ def test_malformed_extract_fails_naming_file_row_and_column(monkeypatch, tmp_pat
     rct_marts = {"marts/rct_results", "marts/rct_balance", "marts/rct_minimum_detectable_effects",
                  "marts/case_length_tobit"}
     assert not rct_marts & materialized
-
-
-def test_withholding_protects_totals_published_elsewhere():
-    # Outcomes add up to the families served; cp + lac add up to a published escalated total.
-    frame = pd.DataFrame({"category": ["closed", "escalated_cp", "escalated_lac", "open", "other"],
-                          "n": [120, 3, 9, 40, 30], "data_origin": "SYNTHETIC"})
-    out = withhold_small_counts(frame, ["n"], (pd.Series("outcome", index=frame.index),
-                                               pd.Series(["", "esc", "esc", "", ""]).replace("", None)))
-    withheld = set(out.loc[out[f"n{STATUS}"] == "c", "category"])
-    # 3 is small; lac (9), the smallest other outcome and cp's partner, goes with it.
-    assert withheld == {"escalated_cp", "escalated_lac"}
-    assert list(out.columns) == ["category", "n", f"n{STATUS}", "data_origin"]
-    alone = withhold_small_counts(frame, ["n"])
-    assert set(alone.loc[alone[f"n{STATUS}"] == "c", "category"]) == {"escalated_cp"}
 
 
 def test_published_warehouse_holds_the_marts_and_no_case_rows(built_warehouse):

@@ -489,3 +489,85 @@ def test_calibration_checks_pass_on_the_build_and_fail_on_damage(calibrated_copy
     result = check(duckdb=resource)
     assert not result.passed
     assert names in _evidence(result), _evidence(result)[:2000]
+
+
+# --- DfE's published figures, the rates by vintage, the benchmark marts, the figures' data and the dictionary
+
+from fact22_assets.defs.lait import checks as lait  # noqa: E402
+from fact22_assets.defs.report.figures import figure_data_self_describing  # noqa: E402
+from fact22_assets.defs.statistics.raw import published_rates  # noqa: E402
+
+WESTMINSTER_2022 = "la_name = 'Westminster' AND collection_year = 2022"
+# The bug a review found: quartile bands counted over every authority instead of those with a value (pandas'
+# transform("size") for "count"); escalations have a value for 151 of 153 authorities in 2024-25.
+BANDS_OVER_ALL_AUTHORITIES = ("UPDATE marts.la_benchmarks AS b SET ranked_authorities = (SELECT count(*) FROM "
+                              "marts.la_benchmarks AS a WHERE a.collection_year = b.collection_year "
+                              "AND a.measure = b.measure) WHERE collection_year = 2025")
+
+# Appended to CASES: the parametrised test above and the completeness test read the list when they run.
+CASES.extend([
+    _case(published_rates.raw_cin_published_rates_cells_valid,
+          ["UPDATE raw.cin_published_rates SET value_status = 'invalid' WHERE area_name = 'Cheshire East' "
+           "AND collection_year = 2016 AND measure = 'cin_per_10k_children'"], "Cheshire East"),
+    # A count the warehouse got wrong: DfE's 268.6 no longer follows from it on DfE's denominator.
+    _case(marts.cin_rates_match_dfe_published,
+          [f"UPDATE marts.cin_rates SET cin_at_31_march = cin_at_31_march + 20 WHERE {WESTMINSTER_2022}"],
+          "source_column=At31_episodes_rate, la_name=Westminster, collection_year=2022"),
+    _case(marts.cin_rates_vintages_consistent,
+          ["UPDATE marts.cin_rates_vintages SET cin_per_10k_children = 1.01 * cin_per_10k_children "
+           "WHERE area_name = 'Cheshire East' AND collection_year = 2016 AND vintage = 'cin_2022'"], "Cheshire East"),
+    _case(lait.la_benchmarks_follow_lait, [BANDS_OVER_ALL_AUTHORITIES],
+          "ranked_authorities 153 is not the 151 authorities with a value"),
+    _case(lait.la_benchmarks_wide_agrees_with_long,
+          ["UPDATE marts.la_benchmarks_wide SET escalations_per_10k_children_band = 'D' "
+           "WHERE la_name = 'Cheshire East' AND collection_year = 2025"], "la_name=Cheshire East"),
+    _case(lait.statistical_neighbours_consistent,
+          ["UPDATE marts.statistical_neighbours SET neighbour_rank = 11 WHERE old_la_code = '895' AND model = '2025' "
+           "AND neighbour_rank = 10"], "old_la_code=895"),
+    # A casework figure whose rows lost their SYNTHETIC label.
+    _case(figure_data_self_describing,
+          ["UPDATE marts.figure_data SET data_origin = 'PUBLIC' WHERE figure = 'rct_probabilities'"],
+          "figure=rct_probabilities"),
+])
+
+
+def test_published_figures_check_names_a_vintage_leak(warehouse_copy):
+    warehouse, _ = warehouse_copy
+    # The 2025 release's re-referral percentage shown in the 2022 vintage, for a year only 2025 printed.
+    _damage(warehouse, ["UPDATE marts.cin_rates_vintages SET rereferral_percentage_published = 15.8 "
+                        "WHERE vintage = 'cin_2022' AND area_name = 'Cheshire East' AND collection_year = 2022",
+                        "DELETE FROM raw.cin_published_rates WHERE release_id = 'cin_2022' AND area_name = "
+                        "'Cheshire East' AND collection_year = 2022"])
+    result = marts.cin_rates_vintages_consistent(duckdb=DuckDBResource(database=str(warehouse)))
+    assert not result.passed and "no release up to the vintage printed" in _evidence(result)
+
+
+def test_lait_check_fails_on_bands_by_rank_quarters(warehouse_copy):
+    # The convention before LAIT's: bands as quarters of the national rank, A = the highest values.
+    warehouse, _ = warehouse_copy
+    _damage(warehouse, ["UPDATE marts.la_benchmarks SET quartile_band = substr('ABCD', least(4, ceil(4.0 * "
+                        "(SELECT count(*) + 1 FROM marts.la_benchmarks AS x WHERE x.collection_year = "
+                        "marts.la_benchmarks.collection_year AND x.measure = marts.la_benchmarks.measure AND x.value > "
+                        "marts.la_benchmarks.value) / ranked_authorities)::int), 1) WHERE value IS NOT NULL AND "
+                        "measure = 'rereferral_percentage' AND collection_year = 2025"])
+    result = lait.la_benchmarks_follow_lait(duckdb=DuckDBResource(database=str(warehouse)))
+    assert not result.passed and "does not follow from the value and thresholds" in _evidence(result)
+
+
+def test_lait_check_fails_on_thresholds_over_all_authorities(warehouse_copy):
+    # The other form of the same bug: the quartiles taken with a missing value counted as 0.
+    warehouse, _ = warehouse_copy
+    _damage(warehouse, ["UPDATE marts.la_benchmarks AS b SET quartile_25 = (SELECT quantile_cont(coalesce(a.value, 0), "
+                        "0.25) FROM marts.la_benchmarks AS a WHERE a.collection_year = b.collection_year AND a.measure "
+                        "= b.measure) WHERE measure = 'escalations_per_10k_children' AND collection_year = 2025"])
+    result = lait.la_benchmarks_follow_lait(duckdb=DuckDBResource(database=str(warehouse)))
+    assert not result.passed and "thresholds are not the quartiles" in _evidence(result)
+
+
+def test_every_column_described_fails_on_a_stale_comment(warehouse_copy):
+    warehouse, _ = warehouse_copy
+    _damage(warehouse, ["COMMENT ON COLUMN marts.la_benchmarks.quartile_band IS "
+                        "'Quarter of the national ranking: A = the quarter with the highest values'"])
+    result = every_column_described(duckdb=DuckDBResource(database=str(warehouse)))
+    assert not result.passed and "quartile_band" in _evidence(result)
+    assert "comment is not the data dictionary's text" in _evidence(result)

@@ -24,8 +24,11 @@ def test_cin_rates_schema_carries_every_description(con):
     assert [c.name for c in columns] == [r[0] for r in con.execute("DESCRIBE marts.cin_rates").fetchall()]
     assert [c.name for c in columns if not c.description] == []
     by_name = {c.name: c.description for c in columns}
-    for rate in measures.RATES:  # the registry's words, not retyped
-        assert by_name[rate.name] == rate.description
+    for rate in measures.RATES:  # the registry's words, not retyped, with the rate's population basis
+        assert by_name[rate.name] == f"{rate.description} {measures.basis_note(rate.name)}"
+        assert "Population basis: rebased" in by_name[rate.name]
+    for name in measures.PUBLISHED_FIGURES:
+        assert "Population basis: published" in by_name[f"{name}_published"] or name == "rereferral_percentage"
     own = DESCRIPTIONS["tables"]["marts.cin_rates"].get("columns") or {}
     shared = DESCRIPTIONS.get("columns") or {}
     assert by_name["area_code"] == (own.get("area_code") or shared["area_code"]).strip()

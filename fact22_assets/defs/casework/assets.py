@@ -26,7 +26,7 @@ from fact22_assets.core.casework.schemas import (
     risk_notes_schema,
     validate_extract,
 )
-from fact22_assets.core.casework.suppression import SUPPRESSED, suppress_small_counts
+from fact22_assets.core.casework.suppression import SUPPRESSED, withhold_small_counts
 from fact22_assets.core.catalogue import file_sha256
 from fact22_assets.core.source_versions import CASEWORK
 from fact22_assets.glue.resources import SourcesResource
@@ -47,44 +47,6 @@ PUBLISHED_COUNTS = {table: list(spec.counts) for table, spec in disclosure.SPECS
 
 
 # --- suppression ---------------------------------------------------------
-
-
-def withhold_small_counts(frame: pd.DataFrame, counts: list[str],
-                          groupings: tuple[pd.Series, ...] = ()) -> pd.DataFrame:
-    """Withhold counts of 1 to 5 with the core's suppress_small_counts, once per grouping.
-
-    Each grouping labels the rows that add up to a total published elsewhere
-    (a NULL label: the row stands alone); there the core also withholds a
-    second cell, so that one cell cannot be recovered by subtraction. A cell
-    withheld in one grouping counts as withheld in the next, and the passes
-    repeat until none withholds more. Sums across the columns of one row are
-    not protected (the core's rule is one-dimensional).
-    """
-    frame = frame.reset_index(drop=True)
-    alone = pd.Series([f"row:{i}" for i in range(len(frame))], dtype=object)
-    passes = [alone] + [pd.Series(g).reset_index(drop=True).map(lambda label: f"group:{label}", na_action="ignore")
-                        .where(lambda labels: labels.notna(), alone) for g in groupings]
-    withheld = {c: np.zeros(len(frame), dtype=bool) for c in counts}
-    while True:
-        before = sum(int(w.sum()) for w in withheld.values())
-        for labels in passes:
-            # A cell already withheld stands in as 1, inside the range, so the core treats it as withheld too.
-            trial = frame.assign(**{c: frame[c].astype("Int64").mask(withheld[c], 1) for c in counts},
-                                 _suppression_group=labels.to_numpy())
-            done = suppress_small_counts(trial, counts, group_columns=["_suppression_group"])
-            for c in counts:
-                withheld[c] |= (done[f"{c}{STATUS}"] == SUPPRESSED).to_numpy()
-        if sum(int(w.sum()) for w in withheld.values()) == before:
-            break
-    out = frame.copy()
-    for c in counts:
-        out[c] = frame[c].astype("Int64").mask(withheld[c])
-        out[f"{c}{STATUS}"] = pd.Series(np.where(withheld[c], SUPPRESSED, None), dtype="string")
-    order = []
-    for column in frame.columns:
-        if column != "data_origin":
-            order += [column, f"{column}{STATUS}"] if column in counts else [column]
-    return out[order + ["data_origin"]]
 
 
 def protected(table: str, frame: pd.DataFrame, groupings: tuple[pd.Series, ...] = ()) -> pd.DataFrame:

@@ -13,20 +13,21 @@ from dagster_duckdb import DuckDBResource
 
 from fact22_assets.core import measures, report
 from fact22_assets.core.files import write_atomically
-from fact22_assets.defs.report.figures import FIGURES, figure_data_file, figure_file
-from fact22_assets.defs.report.scope import DEFAULT_STUDY_ID, GROUP, Scope, _mart, _study_rows
+from fact22_assets.defs.report.figures import FIGURES, figure_data_file, figure_file, read_figure_data
+from fact22_assets.defs.report.scope import (
+    DEFAULT_STUDY_ID,
+    GROUP,
+    SCOPE_SQL,
+    Scope,
+    report_dependencies,
+    report_rows,
+)
 from fact22_assets.glue.publishing import outputs_of, published_location
 from fact22_assets.settings import code_version
 
 REPORT_FILE = "evaluation_report.html"
 
 
-REPORT_MARTS = ["did_results", "did_placebo_time", "synthetic_control_weights", "comparator_ranking", "rct_results",
-                "rct_balance", "case_length_tobit", "risk_scores_by_arm", "risk_score_changes", "service_summary",
-                "service_case_length_by_year", "cin_rates_vintages", "did_runs", "did_comparator_robustness_summary",
-                "did_comparator_stability", "synthetic_control_identification", "did_inference",
-                "estimator_calibration", "calibration_runs", "detectable_effects", "did_dilution", "did_placebo_space",
-                "did_placebo_space_reselected"]
 # What a complete report shows: checked on every materialization.
 REPORT_TABLES = ["first_screen", "robustness", "whole_pool", "comparator_stability", "study", "comparator_ranking", "did_results",
                  "did_means",
@@ -41,7 +42,7 @@ FIGURE_TITLES = {
     report.FIGURE_PLACEBO: "Placebo-in-space: the treated authority's estimate among placebo authorities",
     report.FIGURE_EVENT_STUDY: "Event study: year-by-year effects relative to the last pre-period year",
     report.FIGURE_SYNTHETIC_CONTROL: "Synthetic control: the treated authority and its weighted mix of authorities",
-    report.FIGURE_CIN: "Children in need at 31 March per 10,000 children (the report's Figure 14)",
+    report.FIGURE_CIN: f"{measures.title('cin_per_10k_children')} (the report's Figure 14)",
     report.FIGURE_RCT: "RCT: control group observed and had it received FACT22 (the report's Figures 2-3)",
     report.FIGURE_RISK: "Risk: mean total, protective and risk scores by arm (the report's Figures 4-6)",
     report.FIGURE_SERVICE: "Service: average days to close a case by start year (the report's Figure 1)",
@@ -67,8 +68,7 @@ def _read_figures(names: list[str], outputs: Path | None = None, study_id: str |
         outcome = name.removeprefix("outcome_trends_")
         title = FIGURE_TITLES.get(name) or f"{measures.title(outcome)} (the report's Figures 7-9)"
         data_file = figure_data_file(name, where[name], study_id)
-        data = pd.read_csv(data_file, dtype={"panel": str, "series": str, "x": str}, keep_default_na=False,
-                           na_values={"y": [""]}) if data_file.exists() else None
+        data = read_figure_data(data_file) if data_file.exists() else None
         out[name] = report.ReportFigure(title=title, png=figure_file(name, where[name], study_id).read_bytes(),
                                         data=data)
     return out
@@ -79,100 +79,44 @@ def report_file(study_id: str) -> str:
     return REPORT_FILE if study_id == DEFAULT_STUDY_ID else f"evaluation_report_{study_id}.html"
 
 
+# The queries of the report (files of sql/report/): its dependencies are read from them.
+REPORT_SQL = ("treated_rates", "did_results", "estimates_by_vintage", "comparator_ranking", "did_placebo_time",
+              "synthetic_control_weights", "did_comparator_robustness_summary", "did_comparator_stability",
+              "synthetic_control_identification", "reference_pairs", "did_inference", "rct_results", "rct_balance",
+              "case_length_tobit", "risk_scores_by_arm", "risk_score_changes", "service_summary",
+              "service_case_length_by_year", "source_files", "vintages", "estimator_calibration", "calibration_runs",
+              "detectable_effects", "did_dilution", "placebo_spread")
+
+
 def report_inputs(con, scope: Scope, figures: dict[str, report.ReportFigure] | None = None,
                   outputs: Path | None = None) -> report.ReportInputs:
-    def all_rows(table: str, order: str) -> pd.DataFrame:
-        return con.execute(f"SELECT * FROM {table} ORDER BY {order}").df()
-
     s = scope.study
-    treated = con.execute(
-        f"SELECT collection_year, {', '.join(measures.RATE_NAMES)} "
-        "FROM marts.cin_rates_vintages WHERE vintage = $vintage AND panel_unit_code = $code ORDER BY collection_year",
-        {"vintage": scope.vintage, "code": s.treated_unit_code}).df()
-    did = _study_rows(con, "marts.did_results", scope, "outcome, method")
-    by_vintage = con.execute(
-        "SELECT d.* FROM marts.did_results AS d "
-        "JOIN (SELECT DISTINCT vintage, vintage_rank FROM marts.cin_rates_vintages) AS v USING (vintage) "
-        "WHERE d.study_id = $study_id ORDER BY d.outcome, v.vintage_rank, d.method",
-        {"study_id": s.study_id}).df()
+
+    def rows(name: str) -> pd.DataFrame:
+        return report_rows(con, name, scope)
+
+    did = rows("did_results")
     versions = [code_version(), *did.get("code_version", pd.Series(dtype=str)).dropna().unique()]
     return report.ReportInputs(
-        study=scope.setup(), vintage=scope.vintage, treated_rates=treated,
-        comparator_ranking=_study_rows(con, "marts.comparator_ranking", scope, "outcome, rank NULLS LAST, unit_code"),
-        did_results=did,
-        did_placebo_time=_study_rows(con, "marts.did_placebo_time", scope, "outcome, fake_first_post_year, method"),
-        synthetic_control_weights=_study_rows(con, "marts.synthetic_control_weights", scope,
-                                              "outcome, weight DESC, unit_code"),
-        estimates_by_vintage=by_vintage,
-        robustness_summary=_study_rows(con, "marts.did_comparator_robustness_summary", scope, "outcome"),
-        comparator_stability=_study_rows(con, "marts.did_comparator_stability", scope, "outcome, left_out_year"),
-        synthetic_control_identification=_study_rows(con, "marts.synthetic_control_identification", scope,
-                                                     "outcome"),
-        reference_pairs=_reference_pairs(con, scope),
-        inference_summary=_study_rows(con, "marts.did_inference", scope, "outcome"),
-        **_calibration_inputs(con, scope),
-        rct_results=all_rows("marts.rct_results", "analysis DESC, outcome"),
-        rct_balance=con.execute("SELECT * FROM marts.rct_balance WHERE analysis = 'itt'").df(),
-        case_length_tobit=con.execute("SELECT * FROM marts.case_length_tobit").df(),
-        risk_scores_by_arm=con.execute("SELECT * FROM marts.risk_scores_by_arm").df(),
-        risk_score_changes=con.execute("SELECT * FROM marts.risk_score_changes").df(),
-        service_summary=con.execute("SELECT * FROM marts.service_summary").df(),
-        service_case_length_by_year=all_rows("marts.service_case_length_by_year", "start_year"),
-        source_files=all_rows("raw.source_files", "release_rank, source_file"),
-        vintages=con.execute("SELECT vintage, min(collection_year) AS first_year, max(collection_year) AS last_year "
-                             "FROM marts.cin_rates_vintages GROUP BY vintage, vintage_rank ORDER BY vintage_rank").df(),
+        study=scope.setup(), vintage=scope.vintage, treated_rates=rows("treated_rates"),
+        comparator_ranking=rows("comparator_ranking"), did_results=did, did_placebo_time=rows("did_placebo_time"),
+        synthetic_control_weights=rows("synthetic_control_weights"), estimates_by_vintage=rows("estimates_by_vintage"),
+        robustness_summary=rows("did_comparator_robustness_summary"),
+        comparator_stability=rows("did_comparator_stability"),
+        synthetic_control_identification=rows("synthetic_control_identification"),
+        reference_pairs=rows("reference_pairs"), inference_summary=rows("did_inference"),
+        rct_results=rows("rct_results"), rct_balance=rows("rct_balance"), case_length_tobit=rows("case_length_tobit"),
+        risk_scores_by_arm=rows("risk_scores_by_arm"), risk_score_changes=rows("risk_score_changes"),
+        service_summary=rows("service_summary"), service_case_length_by_year=rows("service_case_length_by_year"),
+        source_files=rows("source_files"), vintages=rows("vintages"),
+        calibration=rows("estimator_calibration"), calibration_runs=rows("calibration_runs"),
+        detectable_effects=rows("detectable_effects"), dilution=rows("did_dilution"),
+        placebo_spread=rows("placebo_spread"),
         code_versions=versions,
         figures=figures if figures is not None else _read_figures(report_figure_names(s.outcomes), outputs,
                                                                   s.study_id),
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
-
-
-def _calibration_inputs(con, scope: Scope) -> dict[str, pd.DataFrame]:
-    """The national placebo study as it bears on the scope's study: its design's rejection rates, the runs, the
-    treated authority's detectable effects at the study's start year, the dilution and the placebos' spread."""
-    from fact22_assets.core.calibration.design import design_of
-
-    design = {"design": design_of(scope.entry).label}
-    study = scope.study
-    return {
-        "calibration": con.execute("SELECT * FROM marts.estimator_calibration WHERE design = $design "
-                                   "ORDER BY outcome, method, p_value_kind, alpha", design).df(),
-        "calibration_runs": con.execute("SELECT * FROM marts.calibration_runs ORDER BY outcome").df(),
-        "detectable_effects": con.execute(
-            "SELECT * FROM marts.detectable_effects WHERE design = $design AND unit_code = $code "
-            "AND first_post_year = $start ORDER BY outcome, method",
-            {**design, "code": study.treated_unit_code, "start": study.first_post_year}).df(),
-        "dilution": _study_rows(con, "marts.did_dilution", scope, "outcome"),
-        "placebo_spread": con.execute(
-            "WITH fixed AS (SELECT outcome, stddev_samp(estimate) AS fixed_sd FROM marts.did_placebo_space "
-            "  WHERE study_id = $study_id AND vintage = $vintage AND role = 'placebo' GROUP BY outcome), "
-            "reselected AS (SELECT outcome, stddev_samp(estimate) AS reselected_sd "
-            "  FROM marts.did_placebo_space_reselected "
-            "  WHERE study_id = $study_id AND vintage = $vintage AND role = 'placebo' GROUP BY outcome) "
-            "SELECT * FROM fixed FULL JOIN reselected USING (outcome) ORDER BY outcome", scope.params).df(),
-    }
-
-
-def _reference_pairs(con, scope: Scope) -> pd.DataFrame:
-    """Comparators other studies fix for the same treated authority and years (a published evaluation's
-    pairs), where this study's ranking puts them, and the report's estimate against each."""
-    return con.execute(
-        "WITH fixed AS (SELECT DISTINCT study_id, outcome, unit_code FROM marts.comparator_ranking "
-        "  WHERE vintage = $vintage AND selected AND selection_rule = 'fixed by the study' AND study_id <> $study_id), "
-        "eligible AS (SELECT outcome, count(*) FILTER (WHERE eligible) AS n_eligible FROM marts.comparator_ranking "
-        "  WHERE study_id = $study_id AND vintage = $vintage GROUP BY outcome) "
-        "SELECT f.study_id, r.outcome, r.unit_code, r.unit_name, r.rank, e.n_eligible, r.passes_pretrend, "
-        "       r.differential_slope_p, r.level_difference, r.composite_score, c.estimate "
-        "FROM fixed AS f "
-        "JOIN marts.comparator_ranking AS r ON r.study_id = $study_id AND r.vintage = $vintage "
-        "  AND r.outcome = f.outcome AND r.unit_code = f.unit_code "
-        "JOIN eligible AS e ON e.outcome = r.outcome "
-        "LEFT JOIN marts.did_comparator_robustness AS c ON c.study_id = $study_id AND c.vintage = $vintage "
-        "  AND c.outcome = r.outcome AND c.unit_code = r.unit_code "
-        "WHERE EXISTS (SELECT 1 FROM marts.did_results AS d WHERE d.study_id = f.study_id AND d.vintage = $vintage "
-        "  AND d.treated_unit_code = $treated) "
-        "ORDER BY r.outcome", {**scope.params, "treated": scope.study.treated_unit_code}).df()
 
 
 def report_completeness(html_text: str, figure_names: list[str], synthetic: bool) -> list[str]:
@@ -188,11 +132,11 @@ def report_completeness(html_text: str, figure_names: list[str], synthetic: bool
 
 
 @dg.asset(key=["reports", "evaluation_report"], group_name=GROUP, kinds={"python", "html"},
-          deps=[*(dg.AssetKey(["figures", n]) for n in FIGURES), *(_mart(n) for n in REPORT_MARTS),
-                dg.AssetKey(["raw", "source_files"])],
-          check_specs=[dg.AssetCheckSpec("report_complete", asset=["reports", "evaluation_report"],
+          deps=[*(dg.AssetKey(["figures", n]) for n in FIGURES), *report_dependencies([*SCOPE_SQL, *REPORT_SQL])],
+          check_specs=[dg.AssetCheckSpec("report_complete", asset=["reports", "evaluation_report"], blocking=True,
                                          description="Every figure is embedded as an image and every table of the "
-                                                     "report is present; SYNTHETIC inputs carry the banner.")],
+                                                     "report is present; SYNTHETIC inputs carry the banner. An "
+                                                     "incomplete report is never published.")],
           description="The evaluation report for every study in data/studies.yaml: one self-contained HTML file each (figures "
                       "embedded) with the study set-up, comparator choice, DiD table, inference, estimates per "
                       "vintage, RCT, risk and service results, limitations worked out from the data, and the data "

@@ -1,7 +1,6 @@
-"""The authority explorer asset: one self-contained HTML page beside the report
-(plotly.js embedded from the pinned `plotly` package; opens without a network)."""
+"""The authority explorer asset: one self-contained HTML page beside the report (no network, no charting
+library: core/explorer.py draws an SVG chart in the page)."""
 from datetime import UTC, datetime
-from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -13,27 +12,24 @@ from fact22_assets.glue.publishing import outputs_of, published_location
 from fact22_assets.glue.tables import read_frame
 
 EXPLORER_FILE = "authority_explorer.html"
+_COLUMNS = ("la_name, old_la_code, region_code, region_name, collection_year, measure, measure_label, unit, polarity, "
+            "value, value_basis, england_value, region_value, national_rank, ranked_authorities, quartile_band")
 
 
-def plotly_js() -> str:
-    """plotly.js as the installed `plotly` package ships it (no CDN)."""
-    import plotly  # imported when the page is written, not when the definitions load
-
-    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    return path.read_text(encoding="utf-8").replace("</script", "<\\/script")
-
-
-@dg.asset(key=["reports", "authority_explorer"], group_name=ANALYST_GROUP, kinds={"html", "plotly"},
-          deps=[dg.AssetKey(["marts", "la_benchmarks"])],
+@dg.asset(key=["reports", "authority_explorer"], group_name=ANALYST_GROUP, kinds={"html"},
+          deps=[dg.AssetKey(["marts", "la_benchmarks"]), dg.AssetKey(["marts", "statistical_neighbours"])],
           description="Authority explorer: one self-contained HTML page (outputs/authority_explorer.html, no network "
-                      "needed) where you pick an authority and a measure and see its series against its statistical "
-                      "neighbours' average, its region and England, its rank and band, the data table beside the chart "
-                      "and a CSV download. Built from marts.la_benchmarks.")
+                      "needed) where you pick an authority and a measure and see its series beside each of its DfE "
+                      "statistical neighbours, their average, its region and England (DfE's published figures where "
+                      "DfE printed one), LAIT's rank and band, the change of neighbour model in 2022-23, the data "
+                      "table and a CSV download. Built from marts.la_benchmarks.")
 def reports_authority_explorer(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
     with duckdb.get_connection() as con:
-        benchmarks = read_frame(con, "SELECT * FROM marts.la_benchmarks")
-    data = explorer_data(benchmarks)
-    page = explorer_html(data, plotly_js(), built=f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+        benchmarks = read_frame(con, f"SELECT {_COLUMNS} FROM marts.la_benchmarks")
+        neighbours = read_frame(con, "SELECT model, old_la_code, neighbour_rank, neighbour_old_la_code "
+                                     "FROM marts.statistical_neighbours")
+    data = explorer_data(benchmarks, neighbours)
+    page = explorer_html(data, built=f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     path = outputs_of(duckdb) / EXPLORER_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, page.encode("utf-8"))

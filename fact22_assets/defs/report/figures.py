@@ -15,16 +15,19 @@ from dagster_duckdb import DuckDBResource
 
 from fact22_assets.core import figures, measures, report
 from fact22_assets.core.files import write_atomically
+from fact22_assets.core.presentation import PUBLIC_ORIGIN
 from fact22_assets.defs.report.scope import (
     ANALYST_GROUP,
     DEFAULT_STUDY_ID,
     GROUP,
+    SCOPE_SQL,
     Scope,
     _main_p_values,
     _mart,
-    _rates,
-    _study_rows,
+    report_dependencies,
+    report_rows,
 )
+from fact22_assets.glue.checks import InlineCheck, rows_result
 from fact22_assets.glue.publishing import outputs_of, published_location
 from fact22_assets.settings import outputs_dir
 
@@ -46,13 +49,37 @@ def figure_file(name: str, outputs: Path | None = None, study_id: str | None = N
 
 
 def figure_data_file(name: str, outputs: Path | None = None, study_id: str | None = None) -> Path:
-    """The figure's own data (panel, series, x, y), beside its PNG: what the report's "show data" lists."""
+    """The figure's own data (`FIGURE_DATA_COLUMNS`), beside its PNG: what the report's "show data" lists."""
     return _figures_dir(name, outputs, study_id) / f"{name}.csv"
 
 
+# Every chart CSV and marts.figure_data: one row per plotted number, readable without the chart.
+FIGURE_DATA_COLUMNS = ["study_id", "figure", *figures.DATA_COLUMNS, "data_origin"]
+FIGURE_DATA_TYPES = {"study_id": str, "figure": str, "panel": str, "outcome": str, "series": str, "statistic": str,
+                     "x": float, "x_label": str, "x_axis": str, "value": float, "unit": str, "data_origin": str}
+
+
+def labelled_figure_data(data, study_id: str | None, figure: str, origin: str):
+    """A figure's data with what it belongs to: its study (None for the casework figures, the same trial in
+    every report), the figure's file name and where its numbers come from."""
+    return data.assign(study_id=study_id, figure=figure, data_origin=origin)[FIGURE_DATA_COLUMNS]
+
+
+def read_figure_data(path: Path):
+    """A chart CSV as written: text columns with None for blanks, x and value as numbers."""
+    import pandas as pd
+
+    frame = pd.read_csv(path, dtype=FIGURE_DATA_TYPES, keep_default_na=False,
+                        na_values={c: [""] for c in FIGURE_DATA_COLUMNS})
+    for column, kind in FIGURE_DATA_TYPES.items():
+        if kind is str:
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    return frame[FIGURE_DATA_COLUMNS]
+
+
 def _draw_outcome_trends(con, scope: Scope) -> list[tuple[str, str, bytes]]:
-    rates = _rates(con, scope)
-    chosen = _study_rows(con, "marts.comparator_ranking", scope, "outcome")
+    rates = report_rows(con, "rates", scope)
+    chosen = report_rows(con, "comparator_ranking", scope)
     chosen = dict(zip(chosen.loc[chosen["selected"], "outcome"], chosen.loc[chosen["selected"], "unit_code"]))
     s = scope.study
     return [(report.outcome_trend_figure(outcome), measures.title(outcome),
@@ -64,95 +91,94 @@ def _draw_outcome_trends(con, scope: Scope) -> list[tuple[str, str, bytes]]:
 
 
 def _draw_cin(con, scope: Scope):
-    rates = _rates(con, scope)
+    rates = report_rows(con, "rates", scope)
     return [(report.FIGURE_CIN, "Children in need at 31 March per 10,000 children: treated authority and England",
              figures.cin_treated_vs_england(rates, treated_code=scope.study.treated_unit_code,
                                             first_post_year=scope.study.first_post_year))]
 
 
 def _draw_event_study(con, scope: Scope):
-    events = _study_rows(con, "marts.did_event_study", scope, "outcome, covariate_adjusted, collection_year")
+    events = report_rows(con, "did_event_study", scope)
     return [(report.FIGURE_EVENT_STUDY, "Event study: year-by-year effects with placebo intervals",
              figures.event_study(events, first_post_year=scope.study.first_post_year,
                                  outcomes=scope.study.outcomes))]
 
 
 def _draw_placebo(con, scope: Scope):
-    placebos = _study_rows(con, "marts.did_placebo_space", scope, "outcome, role DESC, unit_code")
-    did = _study_rows(con, "marts.did_results", scope, "outcome, method")
+    placebos = report_rows(con, "did_placebo_space", scope)
+    did = report_rows(con, "did_results", scope)
     return [(report.FIGURE_PLACEBO, "Placebo-in-space: the treated estimate among placebo authorities",
              figures.placebo_distribution(placebos, p_values=_main_p_values(did),
                                           outcomes=scope.study.outcomes))]
 
 
 def _draw_specification_curve(con, scope: Scope):
-    curve = _study_rows(con, "marts.did_comparator_robustness", scope, "outcome, curve_position")
+    curve = report_rows(con, "did_comparator_robustness", scope)
     return [(report.FIGURE_SPECIFICATION_CURVE, "Specification curve: the DiD against every eligible comparator",
              figures.specification_curve(curve, outcomes=scope.study.outcomes))]
 
 
 def _draw_synthetic_control(con, scope: Scope):
-    paths = _study_rows(con, "marts.synthetic_control_paths", scope, "outcome, collection_year")
+    paths = report_rows(con, "synthetic_control_paths", scope)
     return [(report.FIGURE_SYNTHETIC_CONTROL, "Synthetic control: treated authority and its synthetic control",
              figures.synthetic_control_path(paths, first_post_year=scope.study.first_post_year,
                                             outcomes=scope.study.outcomes))]
 
 
 def _draw_rct(con, _scope=None):
-    results = con.execute("SELECT * FROM marts.rct_results").df()
+    results = report_rows(con, "rct_results")
     return [(report.FIGURE_RCT, "RCT: the control group's observed rate and its rate had it received FACT22",
              figures.rct_probabilities(results))]
 
 
 def _draw_risk(con, _scope=None):
-    by_arm = con.execute("SELECT * FROM marts.risk_scores_by_arm").df()
+    by_arm = report_rows(con, "risk_scores_by_arm")
     return [(report.FIGURE_RISK, "Risk analysis: mean total, protective and risk scores by arm",
              figures.risk_scores(by_arm))]
 
 
 def _draw_service(con, _scope=None):
-    by_year = con.execute("SELECT * FROM marts.service_case_length_by_year ORDER BY start_year").df()
+    by_year = report_rows(con, "service_case_length_by_year")
     return [(report.FIGURE_SERVICE, "FACT22 service: average case length by start year",
              figures.service_case_length(by_year))]
 
 
-# Strand-1 figures show the default study on its latest estimated vintage (Scope);
-# casework figures (the last element names their mart) show the one trial and
-# carry its data_origin.
-STRAND_1 = [_mart("did_runs"), _mart("cin_rates_vintages")]
-FIGURES: dict[str, tuple[str, list[dg.AssetKey], Callable, str | None]] = {
+# Strand-1 figures show the default study on its latest estimated vintage (Scope); casework figures (the
+# last element names their mart) show the one trial and carry its data_origin.  The second element names the
+# queries (files of sql/report/) each draws from: its dependencies are read from them.
+FIGURES: dict[str, tuple[str, tuple[str, ...], Callable, str | None]] = {
     "outcome_trends": (
-        "Per outcome, rates per 10,000 residents for the treated authority, its selected comparator, Cheshire West "
-        "and Chester and England, with the programme's start (report Figures 7-9).",
-        [*STRAND_1, _mart("comparator_ranking")], _draw_outcome_trends, None),
+        "Per outcome, its rate for the treated authority, its selected comparator, its nearest DfE statistical "
+        "neighbour and England, with the programme's start (report Figures 7-9).",
+        (*SCOPE_SQL, "rates", "comparator_ranking"), _draw_outcome_trends, None),
     "cin_treated_vs_england": (
         "Children in need at 31 March per 10,000 children, treated authority vs England (report Figure 14).",
-        STRAND_1, _draw_cin, None),
+        (*SCOPE_SQL, "rates"), _draw_cin, None),
     "event_study": (
         "Event-study coefficients per outcome with placebo-based 95% intervals.",
-        [*STRAND_1, _mart("did_event_study")], _draw_event_study, None),
+        (*SCOPE_SQL, "did_event_study"), _draw_event_study, None),
     "placebo_distribution": (
         "Placebo-in-space estimates per outcome with the treated authority's estimate marked.",
-        [*STRAND_1, _mart("did_placebo_space"), _mart("did_results")], _draw_placebo, None),
+        (*SCOPE_SQL, "did_placebo_space", "did_results"), _draw_placebo, None),
     "specification_curve": (
         "The report's DiD against every eligible comparator, ordered by estimate, per outcome, with the chosen "
         "comparator's estimate and the median marked.",
-        [*STRAND_1, _mart("did_comparator_robustness")], _draw_specification_curve, None),
+        (*SCOPE_SQL, "did_comparator_robustness"), _draw_specification_curve, None),
     "synthetic_control_path": (
         "Treated authority and its synthetic control per outcome.",
-        [*STRAND_1, _mart("synthetic_control_paths")], _draw_synthetic_control, None),
+        (*SCOPE_SQL, "synthetic_control_paths"), _draw_synthetic_control, None),
     "rct_probabilities": (
         "RCT: the control group's observed rate and its rate had it received FACT22, with 95% intervals "
         "(report Figures 2-3). Labelled SYNTHETIC DATA while the inputs are the stand-ins.",
-        [_mart("rct_results")], _draw_rct, "rct_results"),
+        ("rct_results",), _draw_rct, "rct_results"),
     "risk_scores": (
         "Risk analysis: mean total, protective-factor and risk-factor scores by arm over the three coding points "
         "(report Figures 4-6). Labelled SYNTHETIC DATA while the inputs are the stand-ins.",
-        [_mart("risk_scores_by_arm")], _draw_risk, "risk_scores_by_arm"),
+        ("risk_scores_by_arm",), _draw_risk, "risk_scores_by_arm"),
     "service_case_length": (
         "FACT22 service: average days to close a case by start year (report Figure 1). Labelled SYNTHETIC DATA "
         "while the inputs are the stand-ins.",
-        [_mart("service_case_length_by_year")], _draw_service, "service_case_length_by_year"),
+        ("service_case_length_by_year",), _draw_service, "service_case_length_by_year"),
 }
 
 
@@ -160,24 +186,28 @@ def _image_markdown(title: str, png: bytes) -> str:
     return f"![{title}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
 
 
-def _figure_asset(name: str, description: str, deps: list[dg.AssetKey], draw: Callable, casework_mart: str | None):
+def _figure_asset(name: str, description: str, queries: tuple[str, ...], draw: Callable,
+                  casework_mart: str | None):
     @dg.asset(key=["figures", name], group_name=GROUP, kinds={"python", "matplotlib"},
-              deps=deps, description=description)
+              deps=report_dependencies(queries), description=description)
     def _asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
         from fact22_assets.glue.studies import studies
 
         others = []  # (study_id, drawn) of every study but the default one
+        default_study = None
         with duckdb.get_connection() as con:
             if casework_mart is None:
                 scope = Scope(con)
                 metadata: dict = {"study_id": dg.MetadataValue.text(scope.study.study_id),
                                   "vintage": dg.MetadataValue.text(scope.vintage)}
                 drawn = draw(con, scope)
+                default_study, origin = scope.study.study_id, PUBLIC_ORIGIN
                 others = [(entry.study.study_id, draw(con, Scope(con, entry.study.study_id)))
                           for entry in studies() if entry.study.study_id != DEFAULT_STUDY_ID]
             else:
                 origins = con.execute(f"SELECT DISTINCT data_origin FROM marts.{casework_mart}").fetchall()
-                metadata = {"data_origin": dg.MetadataValue.text(", ".join(sorted(str(o[0]) for o in origins)))}
+                origin = ", ".join(sorted(str(o[0]) for o in origins))
+                metadata = {"data_origin": dg.MetadataValue.text(origin)}
                 drawn = draw(con, None)
         outputs = outputs_of(duckdb)
         images = []
@@ -187,8 +217,9 @@ def _figure_asset(name: str, description: str, deps: list[dg.AssetKey], draw: Ca
                 write_atomically(path, png)
                 data = getattr(png, "data", None)
                 if data is not None:
+                    labelled = labelled_figure_data(data, study_id or default_study, file_name, origin)
                     write_atomically(figure_data_file(file_name, outputs, study_id),
-                                     data.to_csv(index=False).encode("utf-8"))
+                                     labelled.to_csv(index=False).encode("utf-8"))
                 if study_id is None:  # the UI shows the default study's
                     published, url = published_location(duckdb, path)
                     metadata["path" if len(drawn) == 1 else f"path_{file_name}"] = dg.MetadataValue.path(str(published))
@@ -223,28 +254,70 @@ def _figure_asset(stem: str) -> str | None:
     return next((name for name in FIGURES if stem == name or stem.startswith(f"{name}_")), None)
 
 
+def _figure_data_problems_sql() -> str:
+    """Rows of marts.figure_data that cannot be read on their own or that lose their origin: no figure, series
+    or statistic; an x without its label; a study figure without its study (or a casework one with one); an
+    origin other than the public statistics' for a strand-1 figure, or than its casework mart's for a casework
+    one (stand-ins must say SYNTHETIC on every row); a figure asset with no rows."""
+    casework = {stem: mart for stem, (_, _, _, mart) in FIGURES.items() if mart}  # registry names, not input
+    origin_of = " ".join(f"WHEN '{stem}' THEN (SELECT string_agg(DISTINCT data_origin, ', ' ORDER BY data_origin) "
+                         f"FROM marts.{mart})" for stem, mart in casework.items())
+    names = ", ".join(f"('{stem}')" for stem in FIGURES)
+    return f"""
+        WITH rows AS (
+            SELECT *, CASE WHEN figure IN ({', '.join(f"'{s}'" for s in casework)}) THEN figure END AS casework,
+                   CASE figure {origin_of} END AS casework_origin
+            FROM marts.figure_data
+        )
+        SELECT figure, study_id, series, statistic, x, 'figure, series or statistic missing' AS problem FROM rows
+        WHERE figure IS NULL OR series IS NULL OR statistic IS NULL
+        UNION ALL
+        SELECT figure, study_id, series, statistic, x, 'x without its label' FROM rows
+        WHERE x IS NOT NULL AND x_label IS NULL
+        UNION ALL
+        SELECT figure, study_id, series, statistic, x, 'a strand-1 figure without its study, or a casework figure '
+               || 'with one' FROM rows WHERE (casework IS NULL) = (study_id IS NULL)
+        UNION ALL
+        SELECT figure, study_id, series, statistic, x, 'data_origin ' || coalesce(data_origin, 'NULL')
+               || ' should be ' || coalesce(casework_origin, '{PUBLIC_ORIGIN}') FROM rows
+        WHERE data_origin IS DISTINCT FROM coalesce(casework_origin, '{PUBLIC_ORIGIN}')
+        UNION ALL
+        SELECT stem, NULL, NULL, NULL, NULL, 'no rows for this figure asset' FROM (VALUES {names}) AS f(stem)
+        WHERE NOT EXISTS (SELECT 1 FROM rows WHERE rows.figure = f.stem OR rows.figure LIKE f.stem || '\\_%' ESCAPE '\\')
+        ORDER BY 1, 2, 3, 4, 5"""
+
+
+figure_data_self_describing = InlineCheck(
+    dg.AssetKey(["marts", "figure_data"]), "figure_data_self_describing",
+    "Every row can be read without its chart (figure, series, statistic, an x with its label, the study of a "
+    "strand-1 figure) and says where its number comes from: PUBLIC for the public statistics, the casework "
+    "mart's own data_origin for the casework figures (SYNTHETIC on every stand-in row); every figure asset has "
+    "rows.",
+    lambda con: rows_result(con.execute(_figure_data_problems_sql()).df(),
+                            "rows of marts.figure_data that cannot be read on their own"))
+
+
 @dg.asset(key=["marts", "figure_data"], group_name=ANALYST_GROUP, kinds={"duckdb", "csv"},
-          deps=[dg.AssetKey(["figures", name]) for name in FIGURES],
-          description="The data behind every figure, one row per plotted point: figure, panel, series, x, y "
-                      "(read back from what each figure drew, so the numbers are the chart's own). The report's "
-                      "'show data' tables and CSVs are these rows.")
+          deps=[*(dg.AssetKey(["figures", name]) for name in FIGURES),
+                *(_mart(mart) for (_, _, _, mart) in FIGURES.values() if mart)],
+          check_specs=figure_data_self_describing.check_specs)
 def marts_figure_data(duckdb: DuckDBResource) -> dg.MaterializeResult:
     import pandas as pd
 
     from fact22_assets.glue.tables import replace_table, table_metadata
 
     frames = []
-    # This run's figures, and the published ones of figure assets it did not run (a partial refresh).
-    drawn = sorted((outputs_of(duckdb) / FIGURES_DIR).glob("*.csv"))
+    # This run's figures (every study's), and the published ones of figure assets it did not run (a partial
+    # refresh).
+    drawn = sorted((outputs_of(duckdb) / FIGURES_DIR).rglob("*.csv"))
     redrawn = {_figure_asset(p.stem) for p in drawn}
-    kept = [p for p in (outputs_dir() / FIGURES_DIR).glob("*.csv") if _figure_asset(p.stem) not in redrawn | {None}]
-    for path in sorted([*drawn, *kept], key=lambda p: p.name):
-        frame = pd.read_csv(path, dtype={"panel": str, "series": str, "x": str}, keep_default_na=False,
-                            na_values={"y": [""]})
-        frames.append(frame.assign(figure=path.stem)[["figure", "panel", "series", "x", "y"]])
+    kept = [p for p in (outputs_dir() / FIGURES_DIR).rglob("*.csv") if _figure_asset(p.stem) not in redrawn | {None}]
+    for path in sorted([*drawn, *kept], key=lambda p: (p.parent.name, p.name)):
+        frames.append(read_figure_data(path))
     data = pd.concat(frames, ignore_index=True) if frames else \
-        pd.DataFrame({"figure": [], "panel": [], "series": [], "x": [], "y": []})
+        pd.DataFrame({c: pd.Series(dtype=t) for c, t in FIGURE_DATA_TYPES.items()})
     with duckdb.get_connection() as con:
         replace_table(con, "marts.figure_data", data)
         return dg.MaterializeResult(metadata=table_metadata(
-            con, "marts.figure_data", figures=dg.MetadataValue.int(int(data["figure"].nunique()))))
+            con, "marts.figure_data", figures=dg.MetadataValue.int(int(data["figure"].nunique()))),
+            check_results=[figure_data_self_describing.result(con)])

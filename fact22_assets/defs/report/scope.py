@@ -2,23 +2,48 @@
 
 `Scope` reads the study from data/studies.yaml (through glue.studies), the
 vintage from marts.did_runs, the treated authority's name and its nearest
-DfE statistical neighbour; the helpers read that study's rows of the marts.
+DfE statistical neighbour.  Every query the figures and the report run is a
+file of sql/report/ (`report_rows`), so their assets' dependencies are read
+from the SQL (`report_dependencies`), as every SQL asset's are.
 """
+import re
+
 import dagster as dg
 import pandas as pd
 
-from fact22_assets.core import measures, report
+from fact22_assets.core import report
 from fact22_assets.glue.studies import study_entry
-from fact22_assets.glue.tables import sql_text
+from fact22_assets.glue.tables import sql_dependencies, sql_text
 
 GROUP = "report"
 # What analysts open beside the report: the explorer and the figures' data (kept out of the report's graph).
 ANALYST_GROUP = "analysts"
 DEFAULT_STUDY_ID = "fact22_cheshire_east"
+_PARAMETER = re.compile(r"\$([a-z_]+)")
+# The queries every study's scope runs (files of sql/, without .sql).
+SCOPE_SQL = ("report/scope_vintage", "report/treated_name", "did/neighbours")
 
 
 def _mart(name: str) -> dg.AssetKey:
     return dg.AssetKey(["marts", name])
+
+
+def _run(con, path: str, params: dict) -> pd.DataFrame:
+    text = sql_text(f"{path}.sql")
+    used = set(_PARAMETER.findall(text))
+    return con.execute(text, {k: v for k, v in params.items() if k in used} or None).df()
+
+
+def report_rows(con, name: str, scope: "Scope | None" = None) -> pd.DataFrame:
+    """The rows of sql/report/<name>.sql, its parameters from the scope (study, vintage, treated authority)."""
+    return _run(con, f"report/{name}", scope.params if scope is not None else {})
+
+
+def report_dependencies(names) -> list[dg.AssetKey]:
+    """The tables the queries read (``names``: files of sql/report/, or paths under sql/), from the SQL itself."""
+    paths = [n if "/" in n else f"report/{n}" for n in names]
+    keys = {key for path in paths for key in sql_dependencies(f"{path}.sql")}
+    return sorted(keys, key=lambda k: k.to_user_string())
 
 
 class Scope:
@@ -27,45 +52,29 @@ class Scope:
     def __init__(self, con, study_id: str = DEFAULT_STUDY_ID):
         entry = study_entry(study_id)
         self.entry, self.study = entry, entry.study
-        row = con.execute(
-            "SELECT r.vintage FROM marts.did_runs AS r "
-            "JOIN (SELECT DISTINCT vintage, vintage_rank FROM marts.cin_rates_vintages) AS v USING (vintage) "
-            "WHERE r.study_id = $study_id AND r.status = 'estimated' ORDER BY v.vintage_rank DESC LIMIT 1",
-            {"study_id": study_id}).fetchone()
-        if row is None:
+        found = _run(con, "report/scope_vintage", {"study_id": study_id})
+        if found.empty:
             raise ValueError(f"no data vintage estimated study {study_id!r}: see marts.did_runs")
-        self.vintage = row[0]
-        name = con.execute(
-            "SELECT arg_max(coalesce(la_name, area_name), collection_year) FROM marts.cin_rates "
-            "WHERE coalesce(panel_unit_code, area_code) = $code", {"code": self.study.treated_unit_code}).fetchone()
-        self.treated_name = (name[0] if name else None) or self.study.treated_unit_code
+        self.vintage = found["vintage"].iloc[0]
+        name = _run(con, "report/treated_name", {"treated_unit_code": self.study.treated_unit_code})
+        self.treated_name = (name["treated_name"].iloc[0] if len(name) else None) or self.study.treated_unit_code
         # The treated authority's closest DfE statistical neighbour under the study's model.
-        neighbours = con.execute(sql_text("did/neighbours.sql"), {
-            "model": entry.neighbour_model, "treated_unit_code": self.study.treated_unit_code}).fetchall()
-        self.nearest_neighbour_code = neighbours[0][0] if neighbours else None
+        neighbours = _run(con, "did/neighbours", {"model": entry.neighbour_model,
+                                                  "treated_unit_code": self.study.treated_unit_code})
+        self.nearest_neighbour_code = neighbours["unit_code"].iloc[0] if len(neighbours) else None
 
     @property
     def params(self) -> dict:
-        return {"study_id": self.study.study_id, "vintage": self.vintage}
+        # the design names the study's placebo-study calibration (core/calibration/design.py)
+        from fact22_assets.core.calibration.design import design_of
+
+        return {"study_id": self.study.study_id, "vintage": self.vintage,
+                "treated_unit_code": self.study.treated_unit_code, "first_post_year": self.study.first_post_year,
+                "design": design_of(self.entry).label}
 
     def setup(self) -> report.StudySetup:
         return report.StudySetup(self.study, treated_name=self.treated_name, programme=self.entry.programme,
                                  description=self.entry.description)
-
-
-def _study_rows(con, table: str, scope: Scope, order: str) -> pd.DataFrame:
-    """Rows of a strand-1 mart for the scope's study and vintage (table names are constants of this module)."""
-    return con.execute(f"SELECT * FROM {table} WHERE study_id = $study_id AND vintage = $vintage ORDER BY {order}",
-                       scope.params).df()
-
-
-def _rates(con, scope: Scope) -> pd.DataFrame:
-    """Every authority and England as the report's vintage has them, keyed by panel unit."""
-    return con.execute(
-        "SELECT coalesce(panel_unit_code, area_code) AS unit_code, coalesce(la_name, area_name) AS unit_name, "
-        f"collection_year, {', '.join(measures.RATE_NAMES)} FROM marts.cin_rates_vintages "
-        "WHERE vintage = $vintage AND geographic_level IN ('National', 'Local authority') "
-        "ORDER BY unit_code, collection_year", {"vintage": scope.vintage}).df()
 
 
 def _main_p_values(did: pd.DataFrame) -> dict[str, float]:

@@ -1,6 +1,7 @@
 """Marts: rates per 10,000 that analysts and the estimates read (one SQL file each)."""
 import dagster as dg
 
+from fact22_assets.defs.statistics.marts.checks import cin_rates_match_dfe_published, cin_rates_vintages_consistent
 from fact22_assets.glue.sql_assets import sql_table_asset
 
 GROUP = "rates"
@@ -22,16 +23,8 @@ def _years(con) -> dict:
     return {"first_year": dg.MetadataValue.text(first), "last_year": dg.MetadataValue.text(last)}
 
 
-marts_cin_rates_vintages = sql_table_asset(
-    "marts.cin_rates_vintages",
-    "marts.cin_rates for every data vintage (each children-in-need release), so that estimates can be recomputed "
-    "as the data stood when each release came out.", GROUP, _vintages)
-marts_revisions = sql_table_asset(
-    "marts.revisions",
-    "Every published value a later release changed (number or symbol): area, year, measure, old and new value, "
-    "the two releases, and where the new value was printed.", GROUP, _revision_kinds)
-marts_cin_rates = sql_table_asset(
-    "marts.cin_rates",
-    "Every rate of the measure registry (closures, re-referrals, escalations and referrals per 10,000 residents "
-    "and per 10,000 children; children in need per 10,000 children) for every authority, region and England, "
-    "2009-10 onwards: the current vintage.", GROUP, _years)
+# Each table's description is in data/reference/column_descriptions.yaml.
+marts_cin_rates_vintages = sql_table_asset("marts.cin_rates_vintages", GROUP, _vintages,
+                                           checks=(cin_rates_vintages_consistent,))
+marts_revisions = sql_table_asset("marts.revisions", GROUP, _revision_kinds)
+marts_cin_rates = sql_table_asset("marts.cin_rates", GROUP, _years, checks=(cin_rates_match_dfe_published,))

@@ -1,10 +1,11 @@
 """Checks on the rates mart: unique, complete, plausible."""
 import dagster as dg
+import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from fact22_assets.core import measures
 from fact22_assets.core.validation import Expectation as E
-from fact22_assets.glue.checks import check_query, gx_result, rows_result
+from fact22_assets.glue.checks import InlineCheck, check_query, gx_result, rows_of, rows_result
 
 RATES = dg.AssetKey(["marts", "cin_rates"])
 MIN_AUTHORITIES_PER_YEAR = 150
@@ -51,3 +52,40 @@ def releases_agree_on_overlap(duckdb: DuckDBResource) -> dg.AssetCheckResult:
         metadata={**result.metadata, "status_changes": int((differences["kind"] == "status changed").sum()),
                   "all_differences": dg.MetadataValue.md(differences.head(50).to_markdown(index=False))},
     )
+
+
+def _published_mismatches(con) -> dg.AssetCheckResult:
+    found = rows_of(con, "published_figures_mismatch")
+    declared = found[found["declared"].notna()]
+    result = rows_result(found[found["declared"].isna()].drop(columns="declared"),
+                         "authority figures differing from DfE's published ones beyond rounding")
+    return dg.AssetCheckResult(
+        passed=result.passed, severity=result.severity, description=result.description,
+        metadata={**result.metadata, "declared_differences": dg.MetadataValue.md(
+            declared.to_markdown(index=False) if len(declared) else "none")})
+
+
+cin_rates_match_dfe_published = InlineCheck(
+    RATES, "cin_rates_match_dfe_published",
+    "Every authority's rate and re-referral percentage that DfE printed (the figure shown in *_published) "
+    "follows, within DfE's rounding, from the warehouse's counts on DfE's own denominator of the day; each cell "
+    "outside is named by file, row and column, unless data/sources.yaml declares it as DfE's file disagreeing "
+    "with itself.", _published_mismatches)
+
+
+def _recomputed_rates_sql() -> str:
+    """Rows of marts.cin_rates_vintages whose rate or percentage is not its count over its denominator
+    (written from the registry's definitions, independently of the mart's SQL)."""
+    wrong = [f"abs({r.name} - 10000.0 * {r.count} / {r.denominator}) > 1e-9" for r in measures.RATES]
+    wrong += [f"abs({p.name} - 100.0 * {p.numerator} / {p.denominator}) > 1e-9" for p in measures.PERCENTAGES]
+    return ("SELECT vintage, area_name AS area, collection_year, 'a rate is not its count over its denominator' "
+            "AS problem FROM marts.cin_rates_vintages WHERE " + " OR ".join(f"coalesce({w}, false)" for w in wrong))
+
+
+cin_rates_vintages_consistent = InlineCheck(
+    dg.AssetKey(["marts", "cin_rates_vintages"]), "cin_rates_vintages_consistent",
+    "One row per vintage, area and year; every rate and percentage is its count over its denominator; no "
+    "vintage shows a DfE figure that no release up to it printed.",
+    lambda con: rows_result(pd.concat([rows_of(con, "cin_rates_vintages_inconsistent"),
+                                       con.execute(_recomputed_rates_sql()).df()], ignore_index=True),
+                            "inconsistencies in the rates by vintage"))

@@ -1,0 +1,1 @@
+SELECT * FROM marts.case_length_tobit;

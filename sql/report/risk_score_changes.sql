@@ -1,0 +1,1 @@
+SELECT * FROM marts.risk_score_changes;

@@ -1,0 +1,1 @@
+SELECT * FROM marts.risk_scores_by_arm;

@@ -1,0 +1,1 @@
+SELECT * FROM marts.service_summary;
