@@ -34,6 +34,37 @@ REPORT_TABLES = ["robustness", "whole_pool", "comparator_stability", "study", "c
 # In the order the report shows them: the specification curve leads, the outcome trends follow, then these.
 FIXED_FIGURES = [report.FIGURE_PLACEBO, report.FIGURE_EVENT_STUDY,
                  report.FIGURE_SYNTHETIC_CONTROL, report.FIGURE_CIN, report.FIGURE_RCT, report.FIGURE_RISK, report.FIGURE_SERVICE]
+# The casework parts of a report, what each shows, and which trial files it needs (data/trials.yaml).
+CASEWORK_PARTS = {"rct": ([report.FIGURE_RCT], ["rct_results", "rct_balance", "case_length_tobit"]),
+                  "risk": ([report.FIGURE_RISK], ["risk_scores_by_arm", "risk_score_changes"]),
+                  "service": ([report.FIGURE_SERVICE], ["service_summary", "service_case_length_by_year"])}
+ALL_PARTS = tuple(CASEWORK_PARTS)
+
+
+def casework_parts(treated_unit_code: str) -> tuple[str, ...]:
+    """What the trials run in a study's authority let its report show: the trial (rct), and its coded risk notes
+    and service information where a trial has them."""
+    from fact22_assets.glue.trials import trials
+
+    here = [t for t in trials() if t.authority_code == treated_unit_code]
+    parts = ["rct"] if here else []
+    if any(t.extract("risk_notes") for t in here):
+        parts.append("risk")
+    if any(t.extract("service_information") for t in here):
+        parts.append("service")
+    return tuple(parts)
+
+
+def trial_ids(treated_unit_code: str) -> list[str]:
+    from fact22_assets.glue.trials import trials
+
+    return [t.trial_id for t in trials() if t.authority_code == treated_unit_code]
+
+
+def report_tables(parts: tuple[str, ...] = ALL_PARTS) -> list[str]:
+    """The tables a complete report shows, given its casework parts."""
+    left_out = {t for part, (_, tables) in CASEWORK_PARTS.items() if part not in parts for t in tables}
+    return [t for t in REPORT_TABLES if t not in left_out]
 FIGURE_TITLES = {
     report.FIGURE_SPECIFICATION_CURVE: "Specification curve: the report's DiD against every eligible comparator",
     report.FIGURE_PLACEBO: "Placebo-in-space: the treated authority's estimate among placebo authorities",
@@ -46,8 +77,10 @@ FIGURE_TITLES = {
 }
 
 
-def report_figure_names(outcomes) -> list[str]:
-    return [report.FIGURE_SPECIFICATION_CURVE, *(report.outcome_trend_figure(o) for o in outcomes), *FIXED_FIGURES]
+def report_figure_names(outcomes, parts: tuple[str, ...] = ALL_PARTS) -> list[str]:
+    left_out = {f for part, (figures, _) in CASEWORK_PARTS.items() if part not in parts for f in figures}
+    return [report.FIGURE_SPECIFICATION_CURVE, *(report.outcome_trend_figure(o) for o in outcomes),
+            *(f for f in FIXED_FIGURES if f not in left_out)]
 
 
 def _read_figures(names: list[str], outputs: Path | None = None, study_id: str | None = None
@@ -83,6 +116,13 @@ def report_inputs(con, scope: Scope, figures: dict[str, report.ReportFigure] | N
         return con.execute(f"SELECT * FROM {table} ORDER BY {order}").df()
 
     s = scope.study
+    ids = trial_ids(s.treated_unit_code)
+
+    def trial_rows(table: str, order: str | None = None, where: str = "TRUE") -> pd.DataFrame:
+        """The casework mart's rows of the trials run in the study's authority, in the mart's own order."""
+        frame = con.execute(f"SELECT * FROM {table} WHERE list_contains($ids, trial_id) AND {where}"
+                            + (f" ORDER BY {order}" if order else ""), {"ids": ids}).df()
+        return frame
     treated = con.execute(
         f"SELECT collection_year, {', '.join(measures.RATE_NAMES)} "
         "FROM marts.cin_rates_vintages WHERE vintage = $vintage AND panel_unit_code = $code ORDER BY collection_year",
@@ -108,19 +148,19 @@ def report_inputs(con, scope: Scope, figures: dict[str, report.ReportFigure] | N
                                                      "outcome"),
         reference_pairs=_reference_pairs(con, scope),
         inference_summary=_study_rows(con, "marts.did_inference", scope, "outcome"),
-        rct_results=all_rows("marts.rct_results", "analysis DESC, outcome"),
-        rct_balance=con.execute("SELECT * FROM marts.rct_balance WHERE analysis = 'itt'").df(),
-        case_length_tobit=con.execute("SELECT * FROM marts.case_length_tobit").df(),
-        risk_scores_by_arm=con.execute("SELECT * FROM marts.risk_scores_by_arm").df(),
-        risk_score_changes=con.execute("SELECT * FROM marts.risk_score_changes").df(),
-        service_summary=con.execute("SELECT * FROM marts.service_summary").df(),
-        service_case_length_by_year=all_rows("marts.service_case_length_by_year", "start_year"),
+        rct_results=trial_rows("marts.rct_results", "trial_id, analysis DESC, subgroup, outcome"),
+        rct_balance=trial_rows("marts.rct_balance", "trial_id", "analysis = 'itt'"),
+        case_length_tobit=trial_rows("marts.case_length_tobit"),
+        risk_scores_by_arm=trial_rows("marts.risk_scores_by_arm"),
+        risk_score_changes=trial_rows("marts.risk_score_changes"),
+        service_summary=trial_rows("marts.service_summary"),
+        service_case_length_by_year=trial_rows("marts.service_case_length_by_year", "trial_id, start_year"),
         source_files=all_rows("raw.source_files", "release_rank, source_file"),
         vintages=con.execute("SELECT vintage, min(collection_year) AS first_year, max(collection_year) AS last_year "
                              "FROM marts.cin_rates_vintages GROUP BY vintage, vintage_rank ORDER BY vintage_rank").df(),
         code_versions=versions,
-        figures=figures if figures is not None else _read_figures(report_figure_names(s.outcomes), outputs,
-                                                                  s.study_id),
+        figures=figures if figures is not None else _read_figures(
+            report_figure_names(s.outcomes, casework_parts(s.treated_unit_code)), outputs, s.study_id),
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
 
@@ -146,11 +186,12 @@ def _reference_pairs(con, scope: Scope) -> pd.DataFrame:
         "ORDER BY r.outcome", {**scope.params, "treated": scope.study.treated_unit_code}).df()
 
 
-def report_completeness(html_text: str, figure_names: list[str], synthetic: bool) -> list[str]:
+def report_completeness(html_text: str, figure_names: list[str], synthetic: bool,
+                        parts: tuple[str, ...] = ALL_PARTS) -> list[str]:
     """What a complete report would show and this one does not."""
     problems = [f"figure {n} not embedded" for n in figure_names
                 if f'data-figure="{n}"><img src="data:image/png;base64,' not in html_text]
-    problems += [f"table {t} missing" for t in REPORT_TABLES if f'data-table="{t}"' not in html_text]
+    problems += [f"table {t} missing" for t in report_tables(parts) if f'data-table="{t}"' not in html_text]
     if synthetic and 'class="synthetic-banner"' not in html_text:
         problems.append("SYNTHETIC inputs but no SYNTHETIC banner")
     if 'class="missing"' in html_text:
@@ -189,7 +230,8 @@ def reports_evaluation_report(context: dg.AssetExecutionContext, duckdb: DuckDBR
         write_atomically(path, text.encode("utf-8"))
         synthetic = any(report.is_synthetic(getattr(each_inputs, n)) for n in
                         ("rct_results", "risk_scores_by_arm", "service_case_length_by_year"))
-        found = report_completeness(text, report_figure_names(each_scope.study.outcomes), synthetic)
+        parts = casework_parts(each_scope.study.treated_unit_code)
+        found = report_completeness(text, report_figure_names(each_scope.study.outcomes, parts), synthetic, parts)
         if found:
             problems_by_study[each_scope.study.study_id] = found
         written[each_scope.study.study_id] = path
@@ -197,7 +239,7 @@ def reports_evaluation_report(context: dg.AssetExecutionContext, duckdb: DuckDBR
         if each_scope is scope:
             main_text, main_synthetic = text, synthetic
     path = written[scope.study.study_id]
-    names = report_figure_names(scope.study.outcomes)
+    names = report_figure_names(scope.study.outcomes, casework_parts(scope.study.treated_unit_code))
     problems = [f"{study}: {p}" if study != scope.study.study_id else p
                 for study, found in problems_by_study.items() for p in found]
     limits = report.limitations(inputs)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from fact22_assets.core import figures, measures, report
@@ -31,14 +32,10 @@ from fact22_assets.settings import outputs_dir
 FIGURES_DIR = "figures"
 
 
-# The casework figures: one trial, the same in every study's report, so drawn once.
-SHARED_FIGURES = {report.FIGURE_RCT, report.FIGURE_RISK, report.FIGURE_SERVICE}
-
-
 def _figures_dir(name: str, outputs: Path | None, study_id: str | None) -> Path:
-    """figures/ for the default study and the casework figures, figures/<study_id>/ for another study's."""
+    """figures/ for the default study, figures/<study_id>/ for another study's."""
     folder = (outputs or outputs_dir()) / FIGURES_DIR
-    return folder if study_id in (None, DEFAULT_STUDY_ID) or name in SHARED_FIGURES else folder / study_id
+    return folder if study_id in (None, DEFAULT_STUDY_ID) else folder / study_id
 
 
 def figure_file(name: str, outputs: Path | None = None, study_id: str | None = None) -> Path:
@@ -98,21 +95,36 @@ def _draw_synthetic_control(con, scope: Scope):
                                             outcomes=scope.study.outcomes))]
 
 
-def _draw_rct(con, _scope=None):
-    results = con.execute("SELECT * FROM marts.rct_results").df()
-    return [(report.FIGURE_RCT, "RCT: the control group's observed rate and its rate had it received FACT22",
+def _trial_rows(con, scope: Scope, table: str, order: str = "trial_id") -> pd.DataFrame:
+    """A casework mart's rows of the trials run in the study's authority (data/trials.yaml)."""
+    from fact22_assets.defs.report.assets import trial_ids
+
+    return con.execute(f"SELECT * FROM {table} WHERE list_contains($ids, trial_id) ORDER BY {order}",
+                       {"ids": trial_ids(scope.study.treated_unit_code)}).df()
+
+
+def _draw_rct(con, scope: Scope):
+    results = _trial_rows(con, scope, "marts.rct_results", "trial_id, analysis DESC, subgroup, outcome")
+    results = results[results["subgroup"] == "all"]
+    if results.empty:
+        return []
+    return [(report.FIGURE_RCT, "Trial: the control group's observed rate and its rate had it been treated",
              figures.rct_probabilities(results))]
 
 
-def _draw_risk(con, _scope=None):
-    by_arm = con.execute("SELECT * FROM marts.risk_scores_by_arm").df()
+def _draw_risk(con, scope: Scope):
+    by_arm = _trial_rows(con, scope, "marts.risk_scores_by_arm")
+    if by_arm.empty:
+        return []
     return [(report.FIGURE_RISK, "Risk analysis: mean total, protective and risk scores by arm",
              figures.risk_scores(by_arm))]
 
 
-def _draw_service(con, _scope=None):
-    by_year = con.execute("SELECT * FROM marts.service_case_length_by_year ORDER BY start_year").df()
-    return [(report.FIGURE_SERVICE, "FACT22 service: average case length by start year",
+def _draw_service(con, scope: Scope):
+    by_year = _trial_rows(con, scope, "marts.service_case_length_by_year", "trial_id, start_year")
+    if by_year.empty:
+        return []
+    return [(report.FIGURE_SERVICE, "Service: average case length by start year",
              figures.service_case_length(by_year))]
 
 
@@ -142,17 +154,19 @@ FIGURES: dict[str, tuple[str, list[dg.AssetKey], Callable, str | None]] = {
         "Treated authority and its synthetic control per outcome.",
         [*STRAND_1, _mart("synthetic_control_paths")], _draw_synthetic_control, None),
     "rct_probabilities": (
-        "RCT: the control group's observed rate and its rate had it received FACT22, with 95% intervals "
-        "(report Figures 2-3). Labelled SYNTHETIC DATA while the inputs are the stand-ins.",
-        [_mart("rct_results")], _draw_rct, "rct_results"),
+        "Per study, the trials run in its authority (data/trials.yaml): the control group's observed rate and its "
+        "rate had it been treated, with 95% intervals (RR1067 Figures 2-3). Labelled SYNTHETIC DATA while the "
+        "inputs are the stand-ins.",
+        [*STRAND_1, _mart("rct_results")], _draw_rct, None),
     "risk_scores": (
-        "Risk analysis: mean total, protective-factor and risk-factor scores by arm over the three coding points "
-        "(report Figures 4-6). Labelled SYNTHETIC DATA while the inputs are the stand-ins.",
-        [_mart("risk_scores_by_arm")], _draw_risk, "risk_scores_by_arm"),
+        "Per study, the trials run in its authority with coded case notes: mean total, protective-factor and "
+        "risk-factor scores by arm over the coding points (RR1067 Figures 4-6). Labelled SYNTHETIC DATA while the "
+        "inputs are the stand-ins.",
+        [*STRAND_1, _mart("risk_scores_by_arm")], _draw_risk, None),
     "service_case_length": (
-        "FACT22 service: average days to close a case by start year (report Figure 1). Labelled SYNTHETIC DATA "
-        "while the inputs are the stand-ins.",
-        [_mart("service_case_length_by_year")], _draw_service, "service_case_length_by_year"),
+        "Per study, the trials run in its authority with service information: average days to close a case by "
+        "start year (RR1067 Figure 1). Labelled SYNTHETIC DATA while the inputs are the stand-ins.",
+        [*STRAND_1, _mart("service_case_length_by_year")], _draw_service, None),
 }
 
 

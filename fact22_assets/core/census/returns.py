@@ -1,0 +1,420 @@
+"""Reading one children-in-need census return: streamed, validated against DfE's XSD, bounded in memory.
+
+`read_return` makes one pass with lxml's ``iterparse(..., schema=...)``: the
+parser validates against the collection year's schema while it streams, and
+each ``Child`` is turned into rows and then cleared, so memory holds the rows,
+never the document. A return the schema refuses is read a second time, one
+child at a time against the same schema (`xsd.locating_schema`), to name the
+file, line, child (``LAchildID``), element and the schema's message; a file
+that is not well-formed XML is refused with the parser's line. DfE's
+validation rules (`rules.py`) then run over the rows, and only a return that
+passes everything is pseudonymised and handed back.
+
+Tables (one row per): children (child), episodes (CINdetails), assessments,
+cin_plans (CINPlanDates, 2021-22 on), section47, cp_plans
+(ChildProtectionPlans). Each row keeps ``source_line``, the line of its
+element in the file. ``child_id`` holds the return's LAchildID until
+`pseudonymised` replaces it by a keyed hash.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import xsd
+
+CHUNK = 50_000  # children per block of rows: bounds the Python lists held at once
+XSD_RULE = "DfE schema"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong with a return, located as a person would look for it."""
+
+    file: str
+    rule: str
+    message: str
+    line: int | None = None
+    child: str | None = None
+    element: str | None = None
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.line:
+            where.append(f"line {self.line}")
+        if self.child is not None:
+            where.append(f"child (LAchildID) {self.child!r}")
+        if self.element:
+            where.append(f"element {self.element}")
+        return f"{', '.join(where)}: {self.rule}: {self.message}"
+
+
+class CensusReturnError(ValueError):
+    """A census return that is refused: every finding names file, line, child, element and rule."""
+
+    def __init__(self, findings: list[Finding], more: int = 0):
+        self.findings = findings
+        text = "; ".join(str(f) for f in findings)
+        if more:
+            text += f"; and {more} more"
+        super().__init__(text)
+
+
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "children": ("child_id", "source_line", "birth_date", "expected_birth_date", "gender", "death_date",
+                 "ethnicity", "disabilities"),
+    "episodes": ("child_id", "episode", "source_line", "referral_date", "referral_source", "primary_need",
+                 "closure_date", "reason_for_closure", "initial_cpc_date", "referral_nfa"),
+    "assessments": ("child_id", "episode", "source_line", "start_date", "review_date", "authorised_date",
+                    "factors"),
+    "cin_plans": ("child_id", "episode", "source_line", "start_date", "end_date"),
+    "section47": ("child_id", "episode", "source_line", "start_date", "icpc_target_date", "icpc_date",
+                  "icpc_not_required"),
+    "cp_plans": ("child_id", "episode", "source_line", "start_date", "end_date", "initial_category",
+                 "latest_category", "previous_plans", "reviews", "first_review_date"),
+}
+DATE_COLUMNS = {"birth_date", "expected_birth_date", "death_date", "referral_date", "closure_date",
+                "initial_cpc_date", "start_date", "review_date", "authorised_date", "end_date", "icpc_target_date",
+                "icpc_date", "first_review_date"}
+FLAG_COLUMNS = {"referral_nfa", "icpc_not_required"}
+INT_COLUMNS = {"episode", "source_line", "previous_plans", "reviews"}
+
+
+@dataclass(frozen=True)
+class Header:
+    collection: str | None
+    year: int | None
+    reference_date: date | None
+    lea: str | None
+    software_code: str | None
+
+
+@dataclass
+class CensusReturn:
+    file: str
+    sha256: str
+    collection_year: int
+    lea: str
+    schema: str
+    software_code: str | None
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def n_children(self) -> int:
+        return len(self.tables["children"])
+
+
+def year_bounds(collection_year: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """1 April of the year before to 31 March: the census year."""
+    return pd.Timestamp(collection_year - 1, 4, 1), pd.Timestamp(collection_year, 3, 31)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --- the header ------------------------------------------------------------------------------------------
+
+
+def _text(node) -> str | None:
+    text = node.text
+    return text.strip() if text is not None else None
+
+
+def read_header(path: Path) -> Header:
+    """The return's collection details and source, read without validating (to pick its schema and check its
+    year before the full pass). Stops at the first child."""
+    from lxml import etree
+
+    values: dict[str, str | None] = {}
+    try:
+        for _, element in etree.iterparse(str(path), events=("end",), remove_comments=True, no_network=True,
+                                          resolve_entities=False):
+            tag = element.tag
+            if tag in ("Collection", "Year", "ReferenceDate", "LEA", "SoftwareCode"):
+                values[tag] = _text(element)
+            if tag in ("Header", "Child"):
+                break
+    except etree.XMLSyntaxError as error:
+        raise CensusReturnError([_syntax_finding(path, error)]) from None
+    year = values.get("Year")
+    reference = values.get("ReferenceDate")
+    try:
+        reference_date = date.fromisoformat(reference[:10]) if reference else None
+    except ValueError:
+        reference_date = None
+    return Header(values.get("Collection"), int(year) if year and year.isdigit() else None, reference_date,
+                  values.get("LEA"), values.get("SoftwareCode"))
+
+
+def _syntax_finding(path: Path, error) -> Finding:
+    entry = error.error_log.last_error if error.error_log else None
+    line = entry.line if entry is not None and entry.line else getattr(error, "lineno", None)
+    message = entry.message if entry is not None else str(error)
+    return Finding(str(path), "well-formed XML", message.strip(), line=line or None,
+                   element="(document)")
+
+
+def check_header(path: Path, header: Header, expected_year: int, expected_lea: str) -> None:
+    """The return is the census (Collection CIN) of the expected year and authority, or it is refused."""
+    findings = []
+    if header.collection not in (None, "CIN"):
+        findings.append(Finding(str(path), "collection", f"Collection is {header.collection!r}, not a children-in-"
+                                "need census return (CIN)", element="Header/CollectionDetails/Collection"))
+    if header.year != expected_year:
+        findings.append(Finding(str(path), "collection year", f"Year is {header.year}, but the trial lists this file "
+                                f"as the {expected_year - 1}-{str(expected_year)[2:]} return ({expected_year})",
+                                element="Header/CollectionDetails/Year"))
+    elif header.reference_date is not None and header.reference_date != date(expected_year, 3, 31):
+        # DfE rule 100: the reference date is 31 March of the collection year.
+        findings.append(Finding(str(path), "rule 100 (DfE)", f"Reference Date is incorrect: {header.reference_date}, "
+                                f"not {date(expected_year, 3, 31)}", element="Header/CollectionDetails/ReferenceDate"))
+    if header.lea is not None and header.lea != expected_lea:
+        findings.append(Finding(str(path), "authority", f"LEA is {header.lea}, but the trial's authority is DfE "
+                                f"number {expected_lea}", element="Header/Source/LEA"))
+    if findings:
+        raise CensusReturnError(findings)
+
+
+# --- the children ----------------------------------------------------------------------------------------
+
+
+class _Rows:
+    """Rows of each table as Python lists, turned into typed blocks every CHUNK children."""
+
+    def __init__(self):
+        self.lists = {name: [] for name in TABLE_COLUMNS}
+        self.blocks = {name: [] for name in TABLE_COLUMNS}
+
+    def flush(self) -> None:
+        for name, rows in self.lists.items():
+            if rows:
+                self.blocks[name].append(_typed(name, rows))
+                self.lists[name] = []
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        self.flush()
+        return {name: (pd.concat(blocks, ignore_index=True) if blocks else _typed(name, []))
+                for name, blocks in self.blocks.items()}
+
+
+def _typed(name: str, rows: list[tuple]) -> pd.DataFrame:
+    columns = TABLE_COLUMNS[name]
+    values = list(zip(*rows)) if rows else [()] * len(columns)
+    data = {}
+    for column, items in zip(columns, values):
+        if column in DATE_COLUMNS:
+            # the schema has checked xs:date; a time zone suffix (2016-01-01Z) is dropped
+            data[column] = np.array([v[:10] if v else "NaT" for v in items], dtype="datetime64[D]").astype(
+                "datetime64[s]")
+        elif column in FLAG_COLUMNS:
+            data[column] = pd.array([None if v is None else v in ("1", "true", "TRUE") for v in items],
+                                    dtype="boolean")
+        elif column in INT_COLUMNS:
+            data[column] = pd.array([None if v is None else int(v) for v in items], dtype="Int64")
+        else:
+            data[column] = pd.Series(items, dtype="object")
+    return pd.DataFrame(data, columns=list(columns))
+
+
+_IDENTIFIERS = {"LAchildID": 0, "PersonBirthDate": 2, "ExpectedPersonBirthDate": 3, "GenderCurrent": 4,
+                "PersonDeathDate": 5}
+_EPISODE = {"CINreferralDate": 3, "ReferralSource": 4, "PrimaryNeedCode": 5, "CINclosureDate": 6,
+            "ReasonForClosure": 7, "DateOfInitialCPC": 8, "ReferralNFA": 9}
+_ASSESSMENT = {"AssessmentActualStartDate": 3, "AssessmentInternalReviewDate": 4, "AssessmentAuthorisationDate": 5}
+_SECTION47 = {"S47ActualStartDate": 3, "InitialCPCtarget": 4, "DateOfInitialCPC": 5, "ICPCnotRequired": 6}
+_PLAN = {"CPPstartDate": 3, "CPPendDate": 4, "InitialCategoryOfAbuse": 5, "LatestCategoryOfAbuse": 6,
+         "NumberOfPreviousCPP": 7}
+
+
+def _child_rows(child, rows: _Rows) -> None:
+    """One validated ``Child`` element into rows of every table (the hot loop of a national return: plain
+    attribute reads, no helper calls per element)."""
+    record: list = [None, child.sourceline, None, None, None, None, None, None]
+    episodes = []
+    for part in child:
+        tag = part.tag
+        if tag == "CINdetails":
+            episodes.append(part)
+        elif tag == "ChildIdentifiers":
+            for node in part:
+                slot = _IDENTIFIERS.get(node.tag)
+                if slot is not None:
+                    text = node.text
+                    record[slot] = text.strip() if text else None
+        elif tag == "ChildCharacteristics":
+            for node in part:
+                if node.tag == "Ethnicity":
+                    record[6] = (node.text or "").strip() or None
+                elif node.tag == "Disabilities":
+                    record[7] = ";".join((d.text or "").strip() for d in node)
+    child_id = record[0] if record[0] is not None else ""
+    record[0] = child_id
+    rows.lists["children"].append(tuple(record))
+    episode_rows, assessment_rows = rows.lists["episodes"], rows.lists["assessments"]
+    for number, detail in enumerate(episodes, start=1):
+        episode = [child_id, number, detail.sourceline, None, None, None, None, None, None, None]
+        for node in detail:
+            tag = node.tag
+            slot = _EPISODE.get(tag)
+            if slot is not None:
+                text = node.text
+                episode[slot] = text.strip() if text else None
+            elif tag == "Assessments":
+                assessment = [child_id, number, node.sourceline, None, None, None, None]
+                for item in node:
+                    if item.tag == "FactorsIdentifiedAtAssessment":
+                        assessment[6] = ";".join((f.text or "").strip() for f in item)
+                    else:
+                        position = _ASSESSMENT.get(item.tag)
+                        if position is not None:
+                            text = item.text
+                            assessment[position] = text.strip() if text else None
+                assessment_rows.append(tuple(assessment))
+            elif tag == "CINPlanDates":
+                plan = [child_id, number, node.sourceline, None, None]
+                for item in node:
+                    text = item.text
+                    plan[3 if item.tag == "CINPlanStartDate" else 4] = text.strip() if text else None
+                rows.lists["cin_plans"].append(tuple(plan))
+            elif tag == "Section47":
+                enquiry = [child_id, number, node.sourceline, None, None, None, None]
+                for item in node:
+                    position = _SECTION47.get(item.tag)
+                    if position is not None:
+                        text = item.text
+                        enquiry[position] = text.strip() if text else None
+                rows.lists["section47"].append(tuple(enquiry))
+            elif tag == "ChildProtectionPlans":
+                plan = [child_id, number, node.sourceline, None, None, None, None, None, 0, None]
+                for item in node:
+                    if item.tag == "Reviews":
+                        dates = sorted((r.text or "").strip() for r in item)
+                        plan[8], plan[9] = len(dates), (dates[0] if dates else None)
+                    else:
+                        position = _PLAN.get(item.tag)
+                        if position is not None:
+                            text = item.text
+                            plan[position] = text.strip() if text else None
+                rows.lists["cp_plans"].append(tuple(plan))
+        episode_rows.append(tuple(episode))
+
+
+def _stream(path: Path, schema, rows: _Rows) -> None:
+    from lxml import etree
+
+    count = 0
+    context = etree.iterparse(str(path), events=("end",), tag="Child", schema=schema, remove_comments=True,
+                              no_network=True, resolve_entities=False, huge_tree=True)
+    for _, child in context:
+        _child_rows(child, rows)
+        # free the child and everything before it: memory stays bounded by CHUNK rows, not the file
+        child.clear(keep_tail=False)
+        parent = child.getparent()
+        while child.getprevious() is not None:
+            del parent[0]
+        count += 1
+        if count % CHUNK == 0:
+            rows.flush()
+
+
+def locate_schema_errors(path: Path, entry: xsd.SchemaEntry, limit: int = 5) -> list[Finding]:
+    """The children (and header) the schema refuses, each with its line, LAchildID, element and message."""
+    from lxml import etree
+
+    schema = xsd.locating_schema(entry)
+    rule = f"{XSD_RULE} {entry.name}"
+    findings: list[Finding] = []
+    for _, element in etree.iterparse(str(path), events=("end",), tag=("Child", "Header"), remove_comments=True,
+                                      no_network=True, resolve_entities=False, huge_tree=True):
+        if not schema.validate(element):
+            child = element.findtext("ChildIdentifiers/LAchildID") if element.tag == "Child" else None
+            for error in schema.error_log:
+                element_path = (error.path or "").lstrip("/") or element.tag
+                findings.append(Finding(str(path), rule, error.message, line=error.line or element.sourceline,
+                                        child=child, element=element_path))
+                break
+            if len(findings) >= limit:
+                break
+        if element.tag == "Child":
+            element.clear(keep_tail=False)
+            while element.getprevious() is not None:
+                del element.getparent()[0]
+    return findings
+
+
+def parse_return(path: Path, entry: xsd.SchemaEntry) -> dict[str, pd.DataFrame]:
+    """Every table of the return, validated against ``entry``'s schema as it streams (LAchildID not yet hidden)."""
+    from lxml import etree
+
+    rows = _Rows()
+    try:
+        _stream(path, xsd.xml_schema(entry), rows)
+    except etree.XMLSyntaxError as error:
+        entry_log = error.error_log.last_error if error.error_log else None
+        if entry_log is not None and entry_log.domain_name == "SCHEMASV":
+            findings = locate_schema_errors(path, entry) or [
+                Finding(str(path), f"{XSD_RULE} {entry.name}", entry_log.message, element=_element_of(entry_log.message))]
+            raise CensusReturnError(findings) from None
+        raise CensusReturnError([_syntax_finding(path, error)]) from None
+    return rows.frames()
+
+
+def _element_of(message: str) -> str | None:
+    """'Element 'X': ...' -> X (the schema's messages name the element)."""
+    if message.startswith("Element '"):
+        return message.split("'")[1]
+    return None
+
+
+def read_return(path: Path, collection_year: int, lea: str, census_dir: Path,
+                rules: Callable[[dict[str, pd.DataFrame], int, str], list[Finding]] | None = None) -> CensusReturn:
+    """One return, checked: a regular non-empty XML file; the header's collection, year and authority; DfE's
+    schema for that year; then DfE's validation rules (``rules``: tables, year, file -> findings). Refused with
+    a CensusReturnError naming file, line, child, element and rule; otherwise its tables (LAchildID still in
+    ``child_id``: pseudonymise before storing)."""
+    path = Path(path)
+    if not path.is_file() or path.is_symlink():
+        raise CensusReturnError([Finding(str(path), "file", "not a regular file (missing, a folder or a link)")])
+    with open(path, "rb") as handle:
+        start = handle.read(512).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not start.startswith(b"<"):
+        what = "empty" if not start else "not XML (it does not start with '<')"
+        raise CensusReturnError([Finding(str(path), "well-formed XML", f"the file is {what}", line=1,
+                                         element="(document)")])
+    entry = xsd.schema_for(census_dir, collection_year)
+    header = read_header(path)
+    check_header(path, header, collection_year, lea)
+    tables = parse_return(path, entry)
+    found = rules(tables, collection_year, str(path)) if rules is not None else []
+    if found:
+        raise CensusReturnError(found[:20], more=max(0, len(found) - 20))
+    return CensusReturn(file=str(path), sha256=file_sha256(path), collection_year=collection_year,
+                        lea=header.lea or lea, schema=entry.name, software_code=header.software_code,
+                        tables=tables)
+
+
+def pseudonymised(census: CensusReturn, pseudonym: Callable[[str], str]) -> CensusReturn:
+    """The same return with every LAchildID replaced by its keyed hash (``child_key``)."""
+    keys: dict[str, str] = {}
+    out = {}
+    for name, frame in census.tables.items():
+        ids = frame["child_id"]
+        unique = pd.unique(ids)
+        for value in unique:
+            if value not in keys:
+                keys[value] = pseudonym(value)
+        mapped = ids.map(keys) if len(frame) else pd.Series([], dtype="object")
+        out[name] = frame.drop(columns="child_id").assign(child_key=mapped.to_numpy())[
+            ["child_key", *[c for c in frame.columns if c != "child_id"]]]
+    return replace(census, tables=out)
