@@ -191,7 +191,8 @@ def _render(figure, title: str, synthetic: bool, note: str | None = None) -> byt
                     ha="left", va="bottom", wrap=True)
     description = f"{SYNTHETIC_LABEL}: built from synthetic stand-in data" if synthetic else "built from published data"
     png = FigurePNG(_png(figure, {"Title": title, "Description": description}))
-    png.data = figure_data(figure)
+    # The figure's CSV says what the image says: SYNTHETIC points are labelled in every row.
+    png.data = figure_data(figure).assign(data_origin="SYNTHETIC" if synthetic else "not synthetic")
     return png
 
 
@@ -504,19 +505,24 @@ def synthetic_control_path(paths: pd.DataFrame, *, first_post_year: int | None =
 
 
 def rct_probabilities(results: pd.DataFrame, *, analysis: str = "itt", synthetic: bool | None = None) -> bytes:
-    """The control group's observed rate beside its estimated rate had it received
-    FACT22, with the 95% interval, per outcome (report Figures 2-3).
+    """The control group's observed rate beside its estimated rate had it been
+    treated, with the 95% interval, per outcome (RR1067 Figures 2-3).
 
-    `results`: analysis, outcome, status, cec_rate_observed, cec_rate_if_fact22,
-    cec_rate_if_fact22_ci_low, cec_rate_if_fact22_ci_high, p_value, stars,
-    n_cases, note, data_origin. An outcome with too few events to model is
-    shown as such, with no bars.
+    `results`: analysis, outcome, status, control_rate_observed,
+    control_rate_if_treated, control_rate_if_treated_ci_low,
+    control_rate_if_treated_ci_high, p_value, stars, n_cases, note,
+    data_origin, and the arms' names (treated_arm, control_arm). An outcome
+    with too few events to model is shown as such, with no bars.
     """
     rows = results[results["analysis"] == analysis] if "analysis" in results else results
+    if "subgroup" in rows:
+        rows = rows[rows["subgroup"] == "all"]
+    treated = str(rows["treated_arm"].iloc[0]) if "treated_arm" in rows and len(rows) else "treated"
+    control = str(rows["control_arm"].iloc[0]) if "control_arm" in rows and len(rows) else "control"
     with _style():
         figure, (ax,) = _figure(width=8.0, height=4.8, left=0.75, right=0.77, bottom=0.62)
         if rows.empty:
-            _empty(ax, f"no RCT results for analysis {analysis!r}")
+            _empty(ax, f"no trial results for analysis {analysis!r}")
         width = 0.36
         for index, row in enumerate(rows.itertuples()):
             if row.status != "estimated":
@@ -524,16 +530,17 @@ def rct_probabilities(results: pd.DataFrame, *, analysis: str = "itt", synthetic
                         ha="center", va="center", fontsize=9, color="#555555",
                         bbox={"boxstyle": "round", "fc": "#f4f4f4", "ec": "#bbbbbb"})
                 continue
-            observed = ax.bar(index - width / 2, row.cec_rate_observed, width, color=COLOURS["comparator"],
-                              label="CEC (control): observed" if index == 0 else None)
-            low = row.cec_rate_if_fact22 - row.cec_rate_if_fact22_ci_low
-            high = row.cec_rate_if_fact22_ci_high - row.cec_rate_if_fact22
-            ax.bar(index + width / 2, row.cec_rate_if_fact22, width, color=COLOURS["treated"],
+            observed = ax.bar(index - width / 2, row.control_rate_observed, width, color=COLOURS["comparator"],
+                              label=f"{control} (control): observed" if index == 0 else None)
+            low = row.control_rate_if_treated - row.control_rate_if_treated_ci_low
+            high = row.control_rate_if_treated_ci_high - row.control_rate_if_treated
+            ax.bar(index + width / 2, row.control_rate_if_treated, width, color=COLOURS["treated"],
                    yerr=[[max(low, 0)], [max(high, 0)]], capsize=5,
-                   label="CEC had it received FACT22 (95% CI)" if index == 0 else None)
-            ax.bar_label(observed, labels=[f"{row.cec_rate_observed:.0%}"], padding=2, fontsize=9)
-            ax.text(index + width / 2, row.cec_rate_if_fact22_ci_high + 0.015,
-                    f"{row.cec_rate_if_fact22:.0%}{row.stars or ''}", ha="center", va="bottom", fontsize=9)
+                   label=f"{control} had it received {treated} (95% CI)" if index == 0 else None)
+            if not pd.isna(row.control_rate_observed):
+                ax.bar_label(observed, labels=[f"{row.control_rate_observed:.0%}"], padding=2, fontsize=9)
+            ax.text(index + width / 2, row.control_rate_if_treated_ci_high + 0.015,
+                    f"{row.control_rate_if_treated:.0%}{row.stars or ''}", ha="center", va="bottom", fontsize=9)
             p_text = "" if pd.isna(row.p_value) else f"p = {row.p_value:.2f}"
             ax.text(index, -0.12, p_text, ha="center", va="top", fontsize=8, color="#555555",
                     transform=ax.get_xaxis_transform())
@@ -543,12 +550,12 @@ def rct_probabilities(results: pd.DataFrame, *, analysis: str = "itt", synthetic
         ax.set_xticklabels(labels)
         ax.set_ylim(0, 1.12)
         ax.yaxis.set_major_formatter(_percent())
-        ax.set_ylabel("probability by end of study")
+        ax.set_ylabel("probability by the end of follow-up")
         ax.legend(loc="upper right")
-        return _render(figure, "RCT: the control group, observed and had it received FACT22",
+        return _render(figure, f"Trial: the {control} group, observed and had it received {treated}",
                        bool(synthetic) or is_synthetic(results),
-                       "Logistic regression with female, under 11 at referral and previous CIN history; "
-                       "* p<0.05, ** p<0.01.")
+                       "Logistic regression with the trial's covariates (female, under 11 at referral and previous "
+                       "CIN history for FACT22); * p<0.05, ** p<0.01.")
 
 
 def risk_scores(by_arm: pd.DataFrame, *, synthetic: bool | None = None) -> bytes:
@@ -610,7 +617,7 @@ def service_case_length(by_year: pd.DataFrame, *, synthetic: bool | None = None)
             ax.set_ylim(0, float(np.nanmax(rows["mean_days_to_close"].to_numpy(float), initial=0)) * 1.25 + 1)
         ax.set_xlabel("year the case started")
         ax.set_ylabel("mean days from start to closure")
-        return _render(figure, "FACT22 service: average length of closed cases by start year",
+        return _render(figure, "Service: average length of closed cases by start year",
                        bool(synthetic) or is_synthetic(by_year),
                        "Hatched: cases that started that year are still open, so the average is biased short.")
 

@@ -17,7 +17,7 @@ STANDIN_LABEL = f"{STANDIN_ORIGIN} DATA"
 
 
 # The RCT's outcomes (strand 2), as a heading would print them.
-RCT_OUTCOME_LABELS = {"closed": "Case closed", "rereferred": "Re-referred", "escalated": "Escalated (CP or LAC)"}
+RCT_OUTCOME_LABELS = {"closed": "Case closed", "rereferred": "Re-referred", "escalated": "Escalated (child protection plan)"}
 
 
 def rct_outcome_label(outcome: str, in_sentence: bool = False) -> str:

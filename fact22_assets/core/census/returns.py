@@ -88,6 +88,7 @@ INT_COLUMNS = {"episode", "source_line", "previous_plans", "reviews"}
 
 @dataclass(frozen=True)
 class Header:
+    root: str | None
     collection: str | None
     year: int | None
     reference_date: date | None
@@ -137,9 +138,14 @@ def read_header(path: Path) -> Header:
     from lxml import etree
 
     values: dict[str, str | None] = {}
+    root = None
     try:
-        for _, element in etree.iterparse(str(path), events=("end",), remove_comments=True, no_network=True,
-                                          resolve_entities=False):
+        for event, element in etree.iterparse(str(path), events=("start", "end"), remove_comments=True,
+                                              no_network=True, resolve_entities="internal"):
+            if root is None:
+                root = element.tag
+            if event == "start":
+                continue
             tag = element.tag
             if tag in ("Collection", "Year", "ReferenceDate", "LEA", "SoftwareCode"):
                 values[tag] = _text(element)
@@ -153,7 +159,7 @@ def read_header(path: Path) -> Header:
         reference_date = date.fromisoformat(reference[:10]) if reference else None
     except ValueError:
         reference_date = None
-    return Header(values.get("Collection"), int(year) if year and year.isdigit() else None, reference_date,
+    return Header(root, values.get("Collection"), int(year) if year and year.isdigit() else None, reference_date,
                   values.get("LEA"), values.get("SoftwareCode"))
 
 
@@ -167,6 +173,10 @@ def _syntax_finding(path: Path, error) -> Finding:
 
 def check_header(path: Path, header: Header, expected_year: int, expected_lea: str) -> None:
     """The return is the census (Collection CIN) of the expected year and authority, or it is refused."""
+    if header.root != "Message":
+        raise CensusReturnError([Finding(str(path), "DfE schema", f"the root element is {header.root!r}, not "
+                                         "'Message': not a children-in-need census return", line=1,
+                                         element=str(header.root))])
     findings = []
     if header.collection not in (None, "CIN"):
         findings.append(Finding(str(path), "collection", f"Collection is {header.collection!r}, not a children-in-"
@@ -314,9 +324,15 @@ def _stream(path: Path, schema, rows: _Rows) -> None:
     from lxml import etree
 
     count = 0
-    context = etree.iterparse(str(path), events=("end",), tag="Child", schema=schema, remove_comments=True,
-                              no_network=True, resolve_entities=False, huge_tree=True)
+    closed = False
+    # External entities are never loaded (resolve_entities "internal": no file or network read through the XML);
+    # False would also be safe, but lxml then lets a truncated file pass silently when a schema is given.
+    context = etree.iterparse(str(path), events=("end",), tag=("Child", "Message"), schema=schema,
+                              remove_comments=True, no_network=True, resolve_entities="internal", huge_tree=True)
     for _, child in context:
+        if child.tag == "Message":
+            closed = True
+            continue
         _child_rows(child, rows)
         # free the child and everything before it: memory stays bounded by CHUNK rows, not the file
         child.clear(keep_tail=False)
@@ -326,6 +342,9 @@ def _stream(path: Path, schema, rows: _Rows) -> None:
         count += 1
         if count % CHUNK == 0:
             rows.flush()
+    if not closed:  # whatever the parser says: a return whose root never closed is cut short
+        raise CensusReturnError([Finding(str(path), "well-formed XML", "the file ends before </Message>: truncated",
+                                         element="(document)")])
 
 
 def locate_schema_errors(path: Path, entry: xsd.SchemaEntry, limit: int = 5) -> list[Finding]:
@@ -336,7 +355,7 @@ def locate_schema_errors(path: Path, entry: xsd.SchemaEntry, limit: int = 5) -> 
     rule = f"{XSD_RULE} {entry.name}"
     findings: list[Finding] = []
     for _, element in etree.iterparse(str(path), events=("end",), tag=("Child", "Header"), remove_comments=True,
-                                      no_network=True, resolve_entities=False, huge_tree=True):
+                                      no_network=True, resolve_entities="internal", huge_tree=True):
         if not schema.validate(element):
             child = element.findtext("ChildIdentifiers/LAchildID") if element.tag == "Child" else None
             for error in schema.error_log:
@@ -361,12 +380,17 @@ def parse_return(path: Path, entry: xsd.SchemaEntry) -> dict[str, pd.DataFrame]:
     try:
         _stream(path, xsd.xml_schema(entry), rows)
     except etree.XMLSyntaxError as error:
-        entry_log = error.error_log.last_error if error.error_log else None
-        if entry_log is not None and entry_log.domain_name == "SCHEMASV":
-            findings = locate_schema_errors(path, entry) or [
-                Finding(str(path), f"{XSD_RULE} {entry.name}", entry_log.message, element=_element_of(entry_log.message))]
-            raise CensusReturnError(findings) from None
-        raise CensusReturnError([_syntax_finding(path, error)]) from None
+        # Streaming validation reports without a line: read again, one child at a time, to say where. A file that
+        # is not well-formed fails that reading too, with the parser's own line.
+        try:
+            findings = locate_schema_errors(path, entry)
+        except etree.XMLSyntaxError as syntax:
+            raise CensusReturnError([_syntax_finding(path, syntax)]) from None
+        if not findings:
+            last = error.error_log.last_error if error.error_log else None
+            message = last.message if last is not None else str(error)
+            findings = [Finding(str(path), f"{XSD_RULE} {entry.name}", message, element=_element_of(message))]
+        raise CensusReturnError(findings) from None
     return rows.frames()
 
 

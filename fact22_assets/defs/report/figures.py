@@ -237,8 +237,8 @@ def _figure_asset(stem: str) -> str | None:
 @dg.asset(key=["marts", "figure_data"], group_name=ANALYST_GROUP, kinds={"duckdb", "csv"},
           deps=[dg.AssetKey(["figures", name]) for name in FIGURES],
           description="The data behind every figure, one row per plotted point: figure, panel, series, x, y "
-                      "(read back from what each figure drew, so the numbers are the chart's own). The report's "
-                      "'show data' tables and CSVs are these rows.")
+                      "(read back from what each figure drew, so the numbers are the chart's own), and data_origin "
+                      "(SYNTHETIC for figures of the stand-ins). The report's 'show data' tables and CSVs are these rows.")
 def marts_figure_data(duckdb: DuckDBResource) -> dg.MaterializeResult:
     import pandas as pd
 
@@ -252,9 +252,11 @@ def marts_figure_data(duckdb: DuckDBResource) -> dg.MaterializeResult:
     for path in sorted([*drawn, *kept], key=lambda p: p.name):
         frame = pd.read_csv(path, dtype={"panel": str, "series": str, "x": str}, keep_default_na=False,
                             na_values={"y": [""]})
-        frames.append(frame.assign(figure=path.stem)[["figure", "panel", "series", "x", "y"]])
+        if "data_origin" not in frame:  # a figure drawn before figures carried their origin
+            frame["data_origin"] = "not synthetic"
+        frames.append(frame.assign(figure=path.stem)[["figure", "panel", "series", "x", "y", "data_origin"]])
     data = pd.concat(frames, ignore_index=True) if frames else \
-        pd.DataFrame({"figure": [], "panel": [], "series": [], "x": [], "y": []})
+        pd.DataFrame({"figure": [], "panel": [], "series": [], "x": [], "y": [], "data_origin": []})
     with duckdb.get_connection() as con:
         replace_table(con, "marts.figure_data", data)
         return dg.MaterializeResult(metadata=table_metadata(
