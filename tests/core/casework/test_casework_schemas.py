@@ -1,9 +1,9 @@
 """Malformed extracts are refused with the file, line and column named."""
 
+from datetime import date
+
 import pandas as pd
 import pytest
-
-from datetime import date
 
 from fact22_assets.core.casework.risk import load_risk_framework
 from fact22_assets.core.casework.schemas import (

@@ -1,11 +1,10 @@
 """Service summaries and small-count suppression on hand-made tables."""
 
 import math
+from datetime import date
 
 import pandas as pd
 import pytest
-
-from datetime import date
 
 from fact22_assets.core.casework.schemas import service_schema, validate_extract
 from fact22_assets.core.casework.service import case_length_by_start_year, service_summary

@@ -30,7 +30,8 @@ def trial(n_control_itt=44, n_control_excl=39, events=4) -> pd.DataFrame:
         "n_cases": pd.array([84 + n_control_itt, 84 + n_control_excl], dtype="Int64"),
         "n_cases_status": pd.array([None, None], dtype="string"),
         "n_treated": pd.array([84, 84], dtype="Int64"), "n_treated_status": pd.array([None, None], dtype="string"),
-        "n_control": pd.array([n_control_itt, n_control_excl], dtype="Int64"), "n_control_status": pd.array([None, None], dtype="string"),
+        "n_control": pd.array([n_control_itt, n_control_excl], dtype="Int64"),
+        "n_control_status": pd.array([None, None], dtype="string"),
         "events_treated": pd.array([pd.NA, pd.NA], dtype="Int64"), "events_treated_status": pd.array([C, C], dtype="string"),
         "events_control": pd.array([0, 0], dtype="Int64"), "events_control_status": pd.array([None, None], dtype="string"),
         "treated_rate_observed": [events / 84] * 2, "control_rate_observed": [0.0, 0.0],
@@ -250,7 +251,8 @@ def fisher_trial(events_treated=4, events_control=0, hold="events_treated", n_co
     from scipy import stats
 
     frame = mart({"analysis": ["itt"], "outcome": ["escalated"]},
-                 {"n_treated": [84], "n_control": [n_control], "events_treated": [events_treated], "events_control": [events_control]},
+                 {"n_treated": [84], "n_control": [n_control], "events_treated": [events_treated],
+                  "events_control": [events_control]},
                  {hold: [0]} if hold else {})
     p = stats.fisher_exact([[events_treated, 84 - events_treated], [events_control, n_control - events_control]]).pvalue
     return frame.assign(**{"test": "fisher_exact", "p_value": p, **changes})
