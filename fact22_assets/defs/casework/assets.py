@@ -241,6 +241,17 @@ def _pseudonym() -> tuple:
     return pseudonymiser(key)
 
 
+_PROVENANCE = ["data_origin", "source_file", "source_row", "source_sha256", "loaded_at"]
+_NUMBERS = {"source_row", "engagement_score", "protective_score", "risk_score", "total_score"}
+_DATES = {"start_date", "end_date", "loaded_at", "randomised_on"}
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    """A table with no rows but its columns typed (no trial has this file)."""
+    return pd.DataFrame({c: pd.Series(dtype="Int64" if c in _NUMBERS else "datetime64[ns]" if c in _DATES
+                                      else "object") for c in columns})
+
+
 def _read_trial_file(trial: Trial, relative: str, schema: ExtractSchema) -> pd.DataFrame:
     """A trial's CSV, validated (file, row, column on a problem), with its provenance."""
     path = casework_dir() / relative
@@ -336,8 +347,8 @@ def restricted_risk_notes(context: dg.AssetExecutionContext, restricted_duckdb: 
             frame = _read_trial_file(trial, trial.extract("risk_notes").file, _risk_schema(trial, sources))
             frame["case_id"] = frame["case_id"].map(hashed)
             frames.append(frame.rename(columns={"case_id": "case_key"}))
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["trial_id", "case_key", "arm", "time_point", "data_origin"])
+    frame = pd.concat(frames, ignore_index=True) if frames else _empty(
+        ["trial_id", "case_key", "arm", "time_point", "parent_engagement", "child_engagement", *_PROVENANCE])
     with restricted_duckdb.get_connection() as con:
         replace_table(con, "restricted.risk_notes", frame)
         return dg.MaterializeResult(metadata=_restricted_metadata(con, "restricted.risk_notes", frame))
@@ -352,8 +363,8 @@ def restricted_service_mi(context: dg.AssetExecutionContext, restricted_duckdb: 
                           ) -> dg.MaterializeResult:
     frames = [_read_trial_file(t, t.extract("service_information").file, _service_schema(t))
               for t in trials() if t.extract("service_information") is not None]
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["trial_id", "family_id", "start_date", "end_date", "location", "outcome", "data_origin"])
+    frame = pd.concat(frames, ignore_index=True) if frames else _empty(
+        ["trial_id", "family_id", "start_date", "end_date", "location", "outcome", *_PROVENANCE])
     with restricted_duckdb.get_connection() as con:
         replace_table(con, "restricted.service_mi", frame)
         return dg.MaterializeResult(metadata=_restricted_metadata(con, "restricted.service_mi", frame))
@@ -381,8 +392,9 @@ def restricted_risk_scores(context: dg.AssetExecutionContext, restricted_duckdb:
         scores.insert(0, "trial_id", trial.trial_id)
         scores["source_row"] = mine["source_row"].to_numpy()
         frames.append(scores.rename(columns={"case_id": "case_key"}))
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["trial_id", "case_key", "arm", "time_point", "total_score", "data_origin"])
+    frame = pd.concat(frames, ignore_index=True) if frames else _empty(
+        ["trial_id", "case_key", "arm", "time_point", "engagement_score", "protective_score", "risk_score",
+         "total_score", "data_origin", "source_row"])
     with restricted_duckdb.get_connection() as con:
         replace_table(con, "restricted.risk_scores", frame)
         return dg.MaterializeResult(metadata=_restricted_metadata(
@@ -437,14 +449,27 @@ MART_DESCRIPTIONS = {
                                          + _ORIGIN,
 }
 MART_KEYS = {table: dg.AssetKey(table.split(".")) for table in CASEWORK_MARTS}
-_EMPTY_COLUMNS = {"marts.risk_scores_by_arm": ["trial_id", "treated_arm", "control_arm", "arm", "time_point",
-                                               "n_cases", "data_origin"],
-                  "marts.risk_score_changes": ["trial_id", "treated_arm", "control_arm", "from_time_point",
-                                               "to_time_point", "arm", "n_cases", "data_origin"],
-                  "marts.service_summary": ["trial_id", "treated_arm", "control_arm", "measure", "category",
-                                            "n_families", "n_total", "share", "data_origin"],
-                  "marts.service_case_length_by_year": ["trial_id", "treated_arm", "control_arm", "start_year",
-                                                        "n_started", "n_ended", "n_closed", "n_open", "data_origin"]}
+_KEYS = ["trial_id", "treated_arm", "control_arm"]
+_EMPTY_COLUMNS = {
+    "marts.risk_scores_by_arm": [*_KEYS, "arm", "time_point", "n_cases", "mean_engagement_score",
+                                 "mean_protective_score", "mean_risk_score", "mean_total_score", "sd_total_score",
+                                 "data_origin"],
+    "marts.risk_score_changes": [*_KEYS, "from_time_point", "to_time_point", "arm", "n_cases", "mean_total_from",
+                                 "mean_total_to", "mean_change", "sd_change", "p_value_paired", "p_value_between_arms",
+                                 "data_origin"],
+    "marts.service_summary": [*_KEYS, "measure", "category", "n_families", "n_total", "share", "mean_days",
+                              "benchmark_share", "p_value_vs_benchmark", "data_origin"],
+    "marts.service_case_length_by_year": [*_KEYS, "start_year", "n_started", "n_ended", "mean_days_ended", "n_closed",
+                                          "mean_days_to_close", "n_open", "data_origin"]}
+_TEXT = {"trial_id", "treated_arm", "control_arm", "arm", "time_point", "from_time_point", "to_time_point",
+         "measure", "category", "data_origin"}
+
+
+def _empty_mart(table: str) -> pd.DataFrame:
+    """A mart no trial has rows for (no trial has that extract): its columns, typed, and no rows."""
+    columns = _EMPTY_COLUMNS.get(table, ["trial_id", "data_origin"])
+    return pd.DataFrame({c: pd.Series(dtype="object" if c in _TEXT else "Int64" if c.startswith("n_")
+                                      or c == "start_year" else "float64") for c in columns})
 
 
 def trial_frames(restricted_duckdb: DuckDBResource) -> dict[str, pd.DataFrame]:
@@ -473,8 +498,7 @@ def build_marts(frames: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame
     marts, populations = trial_marts.stack(per_trial)
     for table in CASEWORK_MARTS:
         if table not in marts:
-            marts[table] = pd.DataFrame({c: pd.Series(dtype="Int64" if c.startswith("n_") else "object")
-                                         for c in _EMPTY_COLUMNS.get(table, ["trial_id", "data_origin"])})
+            marts[table] = _empty_mart(table)
     return marts, populations
 
 

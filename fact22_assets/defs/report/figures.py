@@ -3,8 +3,9 @@ shows them in the Dagster UI (a markdown image in the materialization's metadata
 
 Strand-1 figures are drawn once per study of data/studies.yaml (see `scope`):
 the default study's into figures/, every other's into figures/<study_id>/,
-where each study's report reads them.  Casework figures show the one trial,
-the same in every report, and carry its data_origin.
+where each study's report reads them.  Casework figures are drawn per study
+too, from the trials run in its authority (data/trials.yaml), and carry their
+data_origin.
 """
 import base64
 from collections.abc import Callable
@@ -95,16 +96,16 @@ def _draw_synthetic_control(con, scope: Scope):
                                             outcomes=scope.study.outcomes))]
 
 
-def _trial_rows(con, scope: Scope, table: str, order: str = "trial_id") -> pd.DataFrame:
+def _trial_rows(con, study, table: str, order: str = "trial_id") -> pd.DataFrame:
     """A casework mart's rows of the trials run in the study's authority (data/trials.yaml)."""
     from fact22_assets.defs.report.assets import trial_ids
 
     return con.execute(f"SELECT * FROM {table} WHERE list_contains($ids, trial_id) ORDER BY {order}",
-                       {"ids": trial_ids(scope.study.treated_unit_code)}).df()
+                       {"ids": trial_ids(study.treated_unit_code)}).df()
 
 
-def _draw_rct(con, scope: Scope):
-    results = _trial_rows(con, scope, "marts.rct_results", "trial_id, analysis DESC, subgroup, outcome")
+def _draw_rct(con, study):
+    results = _trial_rows(con, study, "marts.rct_results", "trial_id, analysis DESC, subgroup, outcome")
     results = results[results["subgroup"] == "all"]
     if results.empty:
         return []
@@ -112,25 +113,25 @@ def _draw_rct(con, scope: Scope):
              figures.rct_probabilities(results))]
 
 
-def _draw_risk(con, scope: Scope):
-    by_arm = _trial_rows(con, scope, "marts.risk_scores_by_arm")
+def _draw_risk(con, study):
+    by_arm = _trial_rows(con, study, "marts.risk_scores_by_arm")
     if by_arm.empty:
         return []
     return [(report.FIGURE_RISK, "Risk analysis: mean total, protective and risk scores by arm",
              figures.risk_scores(by_arm))]
 
 
-def _draw_service(con, scope: Scope):
-    by_year = _trial_rows(con, scope, "marts.service_case_length_by_year", "trial_id, start_year")
+def _draw_service(con, study):
+    by_year = _trial_rows(con, study, "marts.service_case_length_by_year", "trial_id, start_year")
     if by_year.empty:
         return []
     return [(report.FIGURE_SERVICE, "Service: average case length by start year",
              figures.service_case_length(by_year))]
 
 
-# Strand-1 figures show the default study on its latest estimated vintage (Scope);
-# casework figures (the last element names their mart) show the one trial and
-# carry its data_origin.
+# Strand-1 figures show each study on its latest estimated vintage (Scope);
+# casework figures (the last element names their mart) show, per study, the
+# trials run in its authority, and carry their data_origin.
 STRAND_1 = [_mart("did_runs"), _mart("cin_rates_vintages")]
 FIGURES: dict[str, tuple[str, list[dg.AssetKey], Callable, str | None]] = {
     "outcome_trends": (
@@ -157,16 +158,16 @@ FIGURES: dict[str, tuple[str, list[dg.AssetKey], Callable, str | None]] = {
         "Per study, the trials run in its authority (data/trials.yaml): the control group's observed rate and its "
         "rate had it been treated, with 95% intervals (RR1067 Figures 2-3). Labelled SYNTHETIC DATA while the "
         "inputs are the stand-ins.",
-        [*STRAND_1, _mart("rct_results")], _draw_rct, None),
+        [_mart("rct_results")], _draw_rct, "rct_results"),
     "risk_scores": (
         "Per study, the trials run in its authority with coded case notes: mean total, protective-factor and "
         "risk-factor scores by arm over the coding points (RR1067 Figures 4-6). Labelled SYNTHETIC DATA while the "
         "inputs are the stand-ins.",
-        [*STRAND_1, _mart("risk_scores_by_arm")], _draw_risk, None),
+        [_mart("risk_scores_by_arm")], _draw_risk, "risk_scores_by_arm"),
     "service_case_length": (
         "Per study, the trials run in its authority with service information: average days to close a case by "
         "start year (RR1067 Figure 1). Labelled SYNTHETIC DATA while the inputs are the stand-ins.",
-        [*STRAND_1, _mart("service_case_length_by_year")], _draw_service, None),
+        [_mart("service_case_length_by_year")], _draw_service, "service_case_length_by_year"),
 }
 
 
@@ -190,9 +191,14 @@ def _figure_asset(name: str, description: str, deps: list[dg.AssetKey], draw: Ca
                 others = [(entry.study.study_id, draw(con, Scope(con, entry.study.study_id)))
                           for entry in studies() if entry.study.study_id != DEFAULT_STUDY_ID]
             else:
+                # Casework: per study, the trials run in its authority; no data vintage is involved, so a change
+                # to the published statistics does not redraw them.
                 origins = con.execute(f"SELECT DISTINCT data_origin FROM marts.{casework_mart}").fetchall()
                 metadata = {"data_origin": dg.MetadataValue.text(", ".join(sorted(str(o[0]) for o in origins)))}
-                drawn = draw(con, None)
+                entries = {entry.study.study_id: entry.study for entry in studies()}
+                drawn = draw(con, entries[DEFAULT_STUDY_ID]) if DEFAULT_STUDY_ID in entries else []
+                others = [(study_id, draw(con, study)) for study_id, study in entries.items()
+                          if study_id != DEFAULT_STUDY_ID]
         outputs = outputs_of(duckdb)
         images = []
         for study_id, each in [(None, drawn), *others]:

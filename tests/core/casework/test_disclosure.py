@@ -578,3 +578,100 @@ def test_every_fisher_row_and_every_row_with_a_withheld_count_is_searched():
     mde = mart({"outcome": ["a", "b"]}, {"n_treated": [84, 84], "n_control": [4, 4]}, {"n_treated": [1]}, mde=[0.5, 0.5])
     assert routes(attack({"marts.rct_minimum_detectable_effects": mde})) == {
         ("outcome=b", "mde", "mde x n_control is a whole number from 1 to 5", True)}
+
+
+# --- across marts: counts of one population (the issue's route: 126 - 122 - 0 = 4)
+
+def _population_marts(tobit_n=122, withhold_tobit=False):
+    """FACT22's escalation row (4 FACT22 withheld, 0 CEC), the closed row (126 with an outcome) and the Tobit's
+    n (122: outcome known, no escalation), with the members of each count over 128 cases."""
+    from fact22_assets.core.casework.disclosure import Population
+
+    cases = np.arange(128)
+    treated = cases < 84
+    known = ~np.isin(cases, [83, 127])           # two cases without an outcome
+    escalated = np.isin(cases, [0, 1, 2, 3])     # 4 escalations, all treated, all with an outcome
+    rct = pd.DataFrame({
+        "analysis": ["itt", "itt"], "outcome": ["closed", "escalated"],
+        "n_cases": pd.array([126, 128], dtype="Int64"), "n_cases_status": pd.array([None, None], dtype="string"),
+        "n_treated": pd.array([83, 84], dtype="Int64"), "n_treated_status": pd.array([None, None], dtype="string"),
+        "n_control": pd.array([43, 44], dtype="Int64"), "n_control_status": pd.array([None, None], dtype="string"),
+        "events_treated": pd.array([59, pd.NA], dtype="Int64"), "events_treated_status": pd.array([None, C], dtype="string"),
+        "events_control": pd.array([35, 0], dtype="Int64"), "events_control_status": pd.array([None, None], dtype="string"),
+    })
+    closed = known & (cases % 3 != 0)
+    closed_t, closed_c = int((closed & treated).sum()), int((closed & ~treated).sum())
+    rct.loc[0, ["events_treated", "events_control"]] = [closed_t, closed_c]
+    tobit = pd.DataFrame({"term": ["const", "treated"],
+                          "n_cases": pd.array([pd.NA, pd.NA] if withhold_tobit else [tobit_n] * 2, dtype="Int64"),
+                          "n_cases_status": pd.array([C, C] if withhold_tobit else [None, None], dtype="string")})
+    universe = "trial:fact22_crewe"
+    populations = {
+        ("marts.rct_results", 0, "n_cases"): Population(universe, known),
+        ("marts.rct_results", 0, "n_treated"): Population(universe, known & treated),
+        ("marts.rct_results", 0, "n_control"): Population(universe, known & ~treated),
+        ("marts.rct_results", 0, "events_treated"): Population(universe, closed & treated),
+        ("marts.rct_results", 0, "events_control"): Population(universe, closed & ~treated),
+        ("marts.rct_results", 1, "n_cases"): Population(universe, np.ones(128, bool)),
+        ("marts.rct_results", 1, "n_treated"): Population(universe, treated),
+        ("marts.rct_results", 1, "n_control"): Population(universe, ~treated),
+        ("marts.rct_results", 1, "events_treated"): Population(universe, escalated & treated),
+        ("marts.rct_results", 1, "events_control"): Population(universe, escalated & ~treated),
+    }
+    for row in (0, 1):
+        populations[("marts.case_length_tobit", row, "n_cases")] = Population(universe, known & ~escalated)
+    return {"marts.rct_results": rct, "marts.case_length_tobit": tobit}, populations
+
+
+def test_the_withheld_escalations_come_back_from_closed_n_less_the_tobits_n():
+    from fact22_assets.core.casework.disclosure import ACROSS, attack, attack_populations
+
+    marts, populations = _population_marts()
+    assert attack(marts).empty  # each mart alone gives nothing away
+    found = attack_populations(marts, populations)
+    assert list(zip(found["mart"], found["row"], found["column"], found["route"])) == [
+        ("marts.rct_results", "analysis=itt, outcome=escalated", "events_treated", ACROSS)]
+
+
+def test_withholding_the_tobits_n_closes_the_route():
+    from fact22_assets.core.casework.disclosure import attack_populations
+
+    assert attack_populations(*_population_marts(withhold_tobit=True)).empty
+
+
+def test_a_larger_withheld_count_in_the_span_is_no_finding():
+    # 84 treated cases withheld (to protect something) but published elsewhere: it reveals nothing small
+    from fact22_assets.core.casework.disclosure import attack_populations
+
+    marts, populations = _population_marts(withhold_tobit=True)
+    marts["marts.rct_results"].loc[1, "n_treated"] = pd.NA
+    marts["marts.rct_results"].loc[1, "n_treated_status"] = C
+    assert attack_populations(marts, populations).empty
+
+
+def test_a_published_count_that_is_not_the_count_of_its_members_is_refused():
+    from fact22_assets.core.casework.disclosure import attack_populations
+
+    with pytest.raises(ValueError, match="populations are out of step"):
+        attack_populations(*_population_marts(tobit_n=121))
+
+
+def test_protect_together_withholds_across_marts_until_nothing_comes_back():
+    from fact22_assets.core.casework.disclosure import attack, attack_populations, protect_together
+
+    marts, populations = _population_marts()
+    out = protect_together(marts, populations, {t: (lambda frame: frame) for t in marts})
+    assert attack_populations(out, populations).empty and attack(out).empty
+    # the Tobit's n is what goes (both rows: the same sample), the trial's own results stay
+    assert out["marts.case_length_tobit"]["n_cases_status"].tolist() == [C, C]
+    assert out["marts.rct_results"]["n_cases"].tolist() == [126, 128]
+
+
+def test_echelon_gives_the_combination():
+    from fact22_assets.core.casework.disclosure import _echelon
+
+    vectors = np.array([[1, 1, 0, 0], [0, 1, 1, 0], [1, 1, 1, 1]], dtype=float)
+    basis = _echelon(vectors)
+    weights = basis.coefficients(np.array([1, 0, -1, 0], dtype=float))
+    assert weights is not None and np.allclose(weights @ vectors, [1, 0, -1, 0])
+    assert basis.coefficients(np.array([1, 0, 0, 0], dtype=float)) is None
