@@ -600,20 +600,18 @@ def _risk(inputs: ReportInputs) -> str:
     parts = ['<section id="risk"><h2>8. Risk analysis of coded case notes</h2>']
     if is_synthetic(by_arm) or is_synthetic(changes):
         parts.append(_synthetic_banner("The risk scores in this section"))
-    if not _has(by_arm) and not _has(inputs.rct_results):
-        parts.append('<p class="note">No trial with coded case notes is configured for this authority.</p></section>')
+    if not _has(by_arm) and not _has(changes):
+        parts.append('<p class="note">No trial run in this authority has coded case notes (data/trials.yaml: a '
+                     "trial's risk_notes extract).</p></section>")
         return "".join(parts)
     parts.append("<p>Score = engagement + protective factors + risk factors (report Appendix 5); higher means less "
                  "risk. A negative change means risk rose.</p>")
-    if not _has(by_arm):
-        parts.append(_not_available("The risk scores (marts.risk_scores_by_arm)"))
-    else:
-        parts.append(table(by_arm, [
-            ("Arm", "arm", esc), ("Time point", "time_point", esc), ("Cases", None, count_cell("n_cases")),
-            ("Engagement", "mean_engagement_score", num), ("Protective", "mean_protective_score", num),
-            ("Risk", "mean_risk_score", num), ("Total", "mean_total_score", num),
-            ("Data origin", "data_origin", esc),
-        ], "risk_scores_by_arm", "Mean scores by arm and coding point"))
+    parts.append(table(by_arm, [
+        ("Trial", "trial_id", esc), ("Arm", "arm", esc), ("Time point", "time_point", esc), ("Cases", None, count_cell("n_cases")),
+        ("Engagement", "mean_engagement_score", num), ("Protective", "mean_protective_score", num),
+        ("Risk", "mean_risk_score", num), ("Total", "mean_total_score", num),
+        ("Data origin", "data_origin", esc),
+    ], "risk_scores_by_arm", "Mean scores by arm and coding point") if _has(by_arm) else "")
     if _has(changes):
         parts.append(table(changes, [
             ("From", "from_time_point", esc), ("To", "to_time_point", esc), ("Arm", "arm", esc),
@@ -630,19 +628,16 @@ def _service(inputs: ReportInputs) -> str:
     parts = ['<section id="service"><h2>9. Service management information</h2>']
     if is_synthetic(summary) or is_synthetic(by_year):
         parts.append(_synthetic_banner("The service figures in this section"))
-    if not _has(summary) and not _has(inputs.rct_results):
-        parts.append('<p class="note">No trial with service information is configured for this authority.</p>'
-                     "</section>")
+    if not _has(summary) and not _has(by_year):
+        parts.append('<p class="note">No trial run in this authority has a service\'s management information '
+                     "(data/trials.yaml: a trial's service_information extract).</p></section>")
         return "".join(parts)
-    if not _has(summary):
-        parts.append(_not_available("The service summary (marts.service_summary)"))
-    else:
-        parts.append(table(summary, [
-            ("Measure", "measure", esc), ("Category", "category", esc), ("Families", None, count_cell("n_families")),
-            ("Share", "share", lambda v: pct(v, 1)), ("Mean days", "mean_days", lambda v: num(v, 0)),
-            ("National benchmark", "benchmark_share", lambda v: pct(v, 1)),
-            ("p vs benchmark", "p_value_vs_benchmark", pval), ("Data origin", "data_origin", esc),
-        ], "service_summary", "Families served, how cases ended and days to close"))
+    parts.append(table(summary, [
+        ("Measure", "measure", esc), ("Category", "category", esc), ("Families", None, count_cell("n_families")),
+        ("Share", "share", lambda v: pct(v, 1)), ("Mean days", "mean_days", lambda v: num(v, 0)),
+        ("Benchmark", "benchmark_share", lambda v: pct(v, 1)),
+        ("p vs benchmark", "p_value_vs_benchmark", pval), ("Data origin", "data_origin", esc),
+    ], "service_summary", "Families served, how cases ended and days to close") if _has(summary) else "")
     if _has(by_year):
         parts.append(table(by_year, [
             ("Start year", "start_year", esc), ("Started", None, count_cell("n_started")),
