@@ -200,38 +200,55 @@ def check_header(path: Path, header: Header, expected_year: int, expected_lea: s
 
 
 class _Rows:
-    """Rows of each table as Python lists, turned into typed blocks every CHUNK children."""
+    """Rows of each table kept as columns (Python lists, one per column: no transposing later), turned into typed
+    blocks every CHUNK children."""
 
     def __init__(self):
-        self.lists = {name: [] for name in TABLE_COLUMNS}
+        self.lists = {name: [[] for _ in columns] for name, columns in TABLE_COLUMNS.items()}
         self.blocks = {name: [] for name in TABLE_COLUMNS}
 
+    def add(self, name: str, row) -> None:
+        for column, value in zip(self.lists[name], row):
+            column.append(value)
+
     def flush(self) -> None:
-        for name, rows in self.lists.items():
-            if rows:
-                self.blocks[name].append(_typed(name, rows))
-                self.lists[name] = []
+        for name, columns in self.lists.items():
+            if columns[0]:
+                self.blocks[name].append(_typed(name, columns))
+                self.lists[name] = [[] for _ in columns]
 
     def frames(self) -> dict[str, pd.DataFrame]:
         self.flush()
-        return {name: (pd.concat(blocks, ignore_index=True) if blocks else _typed(name, []))
-                for name, blocks in self.blocks.items()}
+        out = {}
+        for name, blocks in self.blocks.items():
+            frame = pd.concat(blocks, ignore_index=True) if blocks else _typed(name, [[] for _ in TABLE_COLUMNS[name]])
+            for column in CODE_COLUMNS & set(frame.columns):  # blocks' categories differ: make them one again
+                frame[column] = frame[column].astype("object").astype("category")
+            out[name] = frame
+        return out
 
 
-def _typed(name: str, rows: list[tuple]) -> pd.DataFrame:
+CODE_COLUMNS = {"gender", "ethnicity", "disabilities", "referral_source", "primary_need", "reason_for_closure",
+                "factors", "initial_category", "latest_category"}
+
+
+def _typed(name: str, values: list[list]) -> pd.DataFrame:
+    """A block of columns as a typed frame: dates as datetime64, 0/1 flags as booleans, codes as categories (a
+    national return repeats a handful of codes a million times)."""
     columns = TABLE_COLUMNS[name]
-    values = list(zip(*rows)) if rows else [()] * len(columns)
     data = {}
     for column, items in zip(columns, values):
         if column in DATE_COLUMNS:
             # the schema has checked xs:date; a time zone suffix (2016-01-01Z) is dropped
-            data[column] = np.array([v[:10] if v else "NaT" for v in items], dtype="datetime64[D]").astype(
-                "datetime64[s]")
+            data[column] = np.array([("NaT" if v is None else v if len(v) == 10 else v[:10]) for v in items],
+                                    dtype="datetime64[D]").astype("datetime64[s]")
         elif column in FLAG_COLUMNS:
             data[column] = pd.array([None if v is None else v in ("1", "true", "TRUE") for v in items],
                                     dtype="boolean")
         elif column in INT_COLUMNS:
             data[column] = pd.array([None if v is None else int(v) for v in items], dtype="Int64")
+        elif column in CODE_COLUMNS:
+            data[column] = pd.Categorical(items)
         else:
             data[column] = pd.Series(items, dtype="object")
     return pd.DataFrame(data, columns=list(columns))
@@ -270,8 +287,7 @@ def _child_rows(child, rows: _Rows) -> None:
                     record[7] = ";".join((d.text or "").strip() for d in node)
     child_id = record[0] if record[0] is not None else ""
     record[0] = child_id
-    rows.lists["children"].append(tuple(record))
-    episode_rows, assessment_rows = rows.lists["episodes"], rows.lists["assessments"]
+    rows.add("children", record)
     for number, detail in enumerate(episodes, start=1):
         episode = [child_id, number, detail.sourceline, None, None, None, None, None, None, None]
         for node in detail:
@@ -290,13 +306,13 @@ def _child_rows(child, rows: _Rows) -> None:
                         if position is not None:
                             text = item.text
                             assessment[position] = text.strip() if text else None
-                assessment_rows.append(tuple(assessment))
+                rows.add("assessments", assessment)
             elif tag == "CINPlanDates":
                 plan = [child_id, number, node.sourceline, None, None]
                 for item in node:
                     text = item.text
                     plan[3 if item.tag == "CINPlanStartDate" else 4] = text.strip() if text else None
-                rows.lists["cin_plans"].append(tuple(plan))
+                rows.add("cin_plans", plan)
             elif tag == "Section47":
                 enquiry = [child_id, number, node.sourceline, None, None, None, None]
                 for item in node:
@@ -304,7 +320,7 @@ def _child_rows(child, rows: _Rows) -> None:
                     if position is not None:
                         text = item.text
                         enquiry[position] = text.strip() if text else None
-                rows.lists["section47"].append(tuple(enquiry))
+                rows.add("section47", enquiry)
             elif tag == "ChildProtectionPlans":
                 plan = [child_id, number, node.sourceline, None, None, None, None, None, 0, None]
                 for item in node:
@@ -316,8 +332,8 @@ def _child_rows(child, rows: _Rows) -> None:
                         if position is not None:
                             text = item.text
                             plan[position] = text.strip() if text else None
-                rows.lists["cp_plans"].append(tuple(plan))
-        episode_rows.append(tuple(episode))
+                rows.add("cp_plans", plan)
+        rows.add("episodes", episode)
 
 
 def _stream(path: Path, schema, rows: _Rows) -> None:
@@ -430,15 +446,12 @@ def read_return(path: Path, collection_year: int, lea: str, census_dir: Path,
 
 def pseudonymised(census: CensusReturn, pseudonym: Callable[[str], str]) -> CensusReturn:
     """The same return with every LAchildID replaced by its keyed hash (``child_key``)."""
-    keys: dict[str, str] = {}
+    # every child is in the children table (the schema requires it); hash each id once
+    keys = {value: pseudonym(value) for value in set(census.tables["children"]["child_id"].tolist())}
     out = {}
     for name, frame in census.tables.items():
-        ids = frame["child_id"]
-        unique = pd.unique(ids)
-        for value in unique:
-            if value not in keys:
-                keys[value] = pseudonym(value)
-        mapped = ids.map(keys) if len(frame) else pd.Series([], dtype="object")
-        out[name] = frame.drop(columns="child_id").assign(child_key=mapped.to_numpy())[
-            ["child_key", *[c for c in frame.columns if c != "child_id"]]]
+        hidden = frame["child_id"].map(keys) if len(frame) else pd.Series([], dtype="object")
+        rest = frame.drop(columns="child_id")
+        rest.insert(0, "child_key", hidden.to_numpy())
+        out[name] = rest
     return replace(census, tables=out)

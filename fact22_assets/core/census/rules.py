@@ -95,27 +95,47 @@ def _open_episodes(episodes: pd.DataFrame) -> pd.Series:
 
 
 def _two_open_episodes(t, year, key):
+    """The second and later open episode of a child (a running count within the child, in file order)."""
     episodes = t["episodes"]
-    open_ = _open_episodes(episodes)
-    counts = open_.groupby(episodes[key]).transform("sum")
-    # the second and later open episode of the child
-    later = open_ & (open_.astype(int).groupby(episodes[key]).cumsum() > 1)
-    return _rows(episodes, later & (counts > 1))
+    open_ = _open_episodes(episodes).to_numpy()
+    running = pd.Series(open_.astype(np.int64)).groupby(pd.factorize(episodes[key])[0]).cumsum().to_numpy()
+    return _rows(episodes, open_ & (running > 1))
 
 
 def _overlapping_episodes(t, year, key):
-    """A referral inside another episode of the same child: after (or on) its referral and before its closure,
-    or before the reference date while it is open and not a referral with no further action."""
+    """A referral inside an earlier episode of the same child: on or after its referral and before its closure,
+    or, while it is open and not a referral with no further action, before the reference date. Sorted by child
+    and referral, an episode overlaps an earlier one when its referral is before the latest end of the ones
+    before it (a sort, not a pairing of every episode with every other: linear in a national return)."""
     _, end = year_bounds(year)
-    episodes = t["episodes"].reset_index(drop=True).assign(_row=lambda f: np.arange(len(f)))
-    pairs = episodes.merge(episodes, on=key, suffixes=("", "_other"))
-    pairs = pairs[pairs["_row"] != pairs["_row_other"]]
-    after_start = pairs["referral_date"] >= pairs["referral_date_other"]
-    before_closure = pairs["closure_date_other"].notna() & (pairs["referral_date"] < pairs["closure_date_other"])
-    other_open = (pairs["closure_date_other"].isna() & ~pairs["referral_nfa_other"].fillna(False).astype(bool)
-                  & (pairs["referral_date"] < end))
-    hit = pairs.loc[after_start & (before_closure | other_open), "_row"].unique()
-    return episodes.loc[episodes["_row"].isin(hit)].drop(columns="_row")
+    episodes = t["episodes"]
+    if not len(episodes):
+        return episodes
+    children = pd.factorize(episodes[key])[0]
+    referral = episodes["referral_date"].to_numpy(dtype="datetime64[s]")
+    closure = episodes["closure_date"].to_numpy(dtype="datetime64[s]")
+    open_need = _open_episodes(episodes).to_numpy()
+    # how long each episode blocks a later referral: to its closure, to the reference date while open, or not at all
+    blocks_until = np.where(~np.isnat(closure), closure,
+                            np.where(open_need, np.datetime64(end + pd.Timedelta(days=1), "s"),
+                                     np.datetime64("NaT", "s")))
+    order = np.lexsort((referral, children))
+    child_sorted, referral_sorted = children[order], referral[order]
+    until = blocks_until[order].astype("datetime64[s]").astype(np.int64)
+    until[np.isnat(blocks_until[order])] = np.iinfo(np.int64).min
+    first = np.r_[True, child_sorted[1:] != child_sorted[:-1]]
+    # the latest end among the earlier episodes of the same child (none for a child's first)
+    group = np.cumsum(first) - 1
+    latest = np.full(len(order), np.iinfo(np.int64).min, dtype=np.int64)
+    if len(order) > 1:
+        shifted = np.r_[np.iinfo(np.int64).min, until[:-1]]
+        shifted[first] = np.iinfo(np.int64).min
+        latest = pd.Series(shifted).groupby(group).cummax().to_numpy()
+    starts = referral_sorted.astype(np.int64)
+    hit_sorted = ~first & (starts < latest)
+    hit = np.zeros(len(episodes), dtype=bool)
+    hit[order] = hit_sorted
+    return _rows(episodes, hit)
 
 
 def _assessment_before_referral(t, year, key):
