@@ -186,3 +186,27 @@ def test_a_schema_whose_bytes_changed_is_refused(tmp_path):
 def test_the_shipped_schemas_are_the_catalogued_bytes():
     for year, entry in xsd.load_catalogue(CENSUS).items():
         assert xsd.xml_schema(entry) is not None, year
+
+
+def test_two_processes_read_a_return_as_one_does(tmp_path):
+    children = [child(f"C{i}", episodes=[episode(f"2018-0{1 + i % 9}-01", f"2018-0{1 + i % 9}-20", "RC7"),
+                                         episode(f"2018-1{i % 3}-05", nfa="1")]) for i in range(31)]
+    path = write(tmp_path, message(children))
+    entry = xsd.schema_for(CENSUS, 2019)
+    one, two = returns.parse_return(path, entry, workers=1), returns.parse_return(path, entry, workers=2)
+    for name in one:
+        pd.testing.assert_frame_equal(one[name], two[name], check_categorical=False)
+
+
+def test_two_processes_refuse_a_bad_return_as_one_does(tmp_path):
+    path = write(tmp_path, message([child("A1"), child("B2", episodes=[episode("2018-13-01")])]))
+    with pytest.raises(CensusReturnError) as caught:
+        returns.parse_return(path, xsd.schema_for(CENSUS, 2019), workers=2)
+    assert caught.value.findings[0].child == "B2"
+
+
+def test_two_processes_refuse_a_truncated_return(tmp_path):
+    text = message([child(f"C{i}") for i in range(6)])
+    with pytest.raises(CensusReturnError) as caught:
+        returns.parse_return(write(tmp_path, text[: len(text) // 2]), xsd.schema_for(CENSUS, 2019), workers=2)
+    assert caught.value.findings[0].rule == "well-formed XML"
