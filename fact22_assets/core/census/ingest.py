@@ -81,6 +81,8 @@ def read_all(to_read: list[ReturnToRead], census_dir: Path, pseudonym) -> tuple[
         census: CensusReturn = read_return(item.path, item.collection_year, item.lea, census_dir, rules=rules.findings)
         census = pseudonymised(census, pseudonym)
         for name, frame in census.tables.items():
+            # codes were categories while reading (a national return's memory); stored as plain text
+            frame = frame.astype({c: "object" for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)})
             stacked[name].append(frame.assign(authority_code=item.authority_code, collection_year=item.collection_year,
                                               source_file=census.file, source_sha256=census.sha256,
                                               data_origin=item.data_origin))
