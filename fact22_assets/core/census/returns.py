@@ -80,13 +80,15 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
                  "ethnicity", "disabilities"),
     "episodes": ("child_id", "episode", "source_line", "referral_date", "referral_source", "primary_need",
                  "closure_date", "reason_for_closure", "initial_cpc_date", "referral_nfa"),
+    # a module of an episode carries its episode's referral date (CINreferralDate comes first in CINdetails), so
+    # the rules comparing the two need no join
     "assessments": ("child_id", "episode", "source_line", "start_date", "review_date", "authorised_date",
-                    "factors"),
-    "cin_plans": ("child_id", "episode", "source_line", "start_date", "end_date"),
+                    "factors", "referral_date"),
+    "cin_plans": ("child_id", "episode", "source_line", "start_date", "end_date", "referral_date"),
     "section47": ("child_id", "episode", "source_line", "start_date", "icpc_target_date", "icpc_date",
-                  "icpc_not_required"),
+                  "icpc_not_required", "referral_date"),
     "cp_plans": ("child_id", "episode", "source_line", "start_date", "end_date", "initial_category",
-                 "latest_category", "previous_plans", "reviews", "first_review_date"),
+                 "latest_category", "previous_plans", "reviews", "first_review_date", "referral_date"),
 }
 DATE_COLUMNS = {"birth_date", "expected_birth_date", "death_date", "referral_date", "closure_date",
                 "initial_cpc_date", "start_date", "review_date", "authorised_date", "end_date", "icpc_target_date",
@@ -306,7 +308,7 @@ def _child_rows(child, rows: _Rows) -> None:
                 text = node.text
                 episode[slot] = text.strip() if text else None
             elif tag == "Assessments":
-                assessment = [child_id, number, node.sourceline, None, None, None, None]
+                assessment = [child_id, number, node.sourceline, None, None, None, None, episode[3]]
                 for item in node:
                     if item.tag == "FactorsIdentifiedAtAssessment":
                         assessment[6] = ";".join((f.text or "").strip() for f in item)
@@ -317,13 +319,13 @@ def _child_rows(child, rows: _Rows) -> None:
                             assessment[position] = text.strip() if text else None
                 rows.add("assessments", assessment)
             elif tag == "CINPlanDates":
-                plan = [child_id, number, node.sourceline, None, None]
+                plan = [child_id, number, node.sourceline, None, None, episode[3]]
                 for item in node:
                     text = item.text
                     plan[3 if item.tag == "CINPlanStartDate" else 4] = text.strip() if text else None
                 rows.add("cin_plans", plan)
             elif tag == "Section47":
-                enquiry = [child_id, number, node.sourceline, None, None, None, None]
+                enquiry = [child_id, number, node.sourceline, None, None, None, None, episode[3]]
                 for item in node:
                     position = _SECTION47.get(item.tag)
                     if position is not None:
@@ -331,7 +333,7 @@ def _child_rows(child, rows: _Rows) -> None:
                         enquiry[position] = text.strip() if text else None
                 rows.add("section47", enquiry)
             elif tag == "ChildProtectionPlans":
-                plan = [child_id, number, node.sourceline, None, None, None, None, None, 0, None]
+                plan = [child_id, number, node.sourceline, None, None, None, None, None, 0, None, episode[3]]
                 for item in node:
                     if item.tag == "Reviews":
                         dates = sorted((r.text or "").strip() for r in item)
@@ -491,13 +493,15 @@ def read_return(path: Path, collection_year: int, lea: str, census_dir: Path,
 
 
 def pseudonymised(census: CensusReturn, pseudonym: Callable[[str], str]) -> CensusReturn:
-    """The same return with every LAchildID replaced by its keyed hash (``child_key``)."""
-    # every child is in the children table (the schema requires it); hash each id once
-    keys = {value: pseudonym(value) for value in set(census.tables["children"]["child_id"].tolist())}
+    """The same return with every LAchildID replaced by its keyed hash (``child_key``): each id hashed once,
+    every table's ids looked up by their codes."""
+    keys: dict[str, str] = {}
     out = {}
     for name, frame in census.tables.items():
-        hidden = frame["child_id"].map(keys) if len(frame) else pd.Series([], dtype="object")
+        codes, uniques = pd.factorize(frame["child_id"])
+        hashed = np.array([keys[u] if u in keys else keys.setdefault(u, pseudonym(u)) for u in uniques],
+                          dtype=object)
         rest = frame.drop(columns="child_id")
-        rest.insert(0, "child_key", hidden.to_numpy())
+        rest.insert(0, "child_key", hashed[codes] if len(frame) else np.array([], dtype=object))
         out[name] = rest
     return replace(census, tables=out)

@@ -42,13 +42,6 @@ def _rows(frame: pd.DataFrame, mask) -> pd.DataFrame:
     return frame.loc[mask]
 
 
-def _with_referral(table: pd.DataFrame, episodes: pd.DataFrame, key: str) -> pd.DataFrame:
-    """Rows of an episode's module with the episode's referral date beside them."""
-    referral = episodes[[key, "episode", "referral_date"]]
-    # a child repeated (rule 8510) matches twice here; the repeat is refused by its own rule
-    return table.merge(referral, on=[key, "episode"], how="left")
-
-
 def _missing_child_id(t, year, key):
     return _rows(t["children"], t["children"][key].fillna("").astype(str).str.strip() == "")
 
@@ -139,7 +132,7 @@ def _overlapping_episodes(t, year, key):
 
 
 def _assessment_before_referral(t, year, key):
-    assessments = _with_referral(t["assessments"], t["episodes"], key)
+    assessments = t["assessments"]
     return _rows(assessments, assessments["start_date"] < assessments["referral_date"])
 
 
@@ -149,7 +142,7 @@ def _assessment_after_authorisation(t, year, key):
 
 
 def _plan_before_referral(t, year, key):
-    plans = _with_referral(t["cp_plans"], t["episodes"], key)
+    plans = t["cp_plans"]
     return _rows(plans, plans["start_date"] < plans["referral_date"])
 
 
@@ -177,7 +170,7 @@ def _two_open_plans(t, year, key):
 
 
 def _cin_plan_before_referral(t, year, key):
-    plans = _with_referral(t["cin_plans"], t["episodes"], key)
+    plans = t["cin_plans"]
     return _rows(plans, plans["start_date"] < plans["referral_date"])
 
 
