@@ -78,6 +78,27 @@ def studies_path() -> Path:
     return Path(os.environ.get("FACT22_STUDIES", data_dir() / "studies.yaml"))
 
 
+def trials_path() -> Path:
+    """The randomised trials evaluated on census returns (docs/census.md)."""
+    return Path(os.environ.get("FACT22_TRIALS", data_dir() / "trials.yaml"))
+
+
+def census_schemas_dir() -> Path:
+    """DfE's children-in-need census XSDs and the catalogue of which serves which collection year."""
+    return data_dir() / "census"
+
+
+def pseudonym_key_file() -> Path | None:
+    """The key children's ids are hashed with at ingest: a file outside the warehouse (None: not set)."""
+    value = os.environ.get("FACT22_PSEUDONYM_KEY_FILE", "").strip()
+    return Path(value) if value else None
+
+
+def synthetic_census_dir() -> Path:
+    """Where the build writes the SYNTHETIC census returns it generates, beside the restricted file."""
+    return restricted_path().parent / "synthetic_census"
+
+
 def outputs_dir() -> Path:
     """Figures and the report, beside the warehouse file."""
     return Path(os.environ.get("FACT22_OUTPUTS", warehouse_path().parent / "outputs"))
@@ -165,6 +186,8 @@ def problems() -> list[str]:
             found.append(f"{_named('FACT22_STUDIES', studies_path())}: no such file (the studies to evaluate)")
         if not casework_dir().is_dir():
             found.append(f"{_named('FACT22_CASEWORK_DIR', casework_dir())}: no such folder (case-level extracts)")
+        if not trials_path().is_file():
+            found.append(f"{_named('FACT22_TRIALS', trials_path())}: no such file (the trials to evaluate)")
     for variable, path in (("FACT22_WAREHOUSE", warehouse_path().parent), ("DAGSTER_HOME", dagster_home())):
         existing = next((p for p in (path, *path.parents) if p.exists()), None)
         if existing is None or not existing.is_dir() or not os.access(existing, os.W_OK):

@@ -1,9 +1,12 @@
-"""Write the SYNTHETIC casework extracts to data/synthetic/.
+"""Write the SYNTHETIC stand-ins of every trial that has a stand-in specification, and the census targets.
 
-    python scripts/generate_standin_casework.py [--out DIR] [--seed N]
+    python scripts/generate_standin_casework.py [--out DIR]
 
-The logic lives in fact22_assets/core/casework/standin.py; this is only
-the command line around it.
+For each trial of data/trials.yaml with data/synthetic/<trial_id>/standin.yaml: its randomisation list, the
+census histories of its children and its researcher-coded extracts (fact22_assets/core/casework/standin.py).
+Then data/synthetic/census_targets.csv: the figures DfE published for each synthetic trial's authority and
+collection years (and the 31 March before them), which the build's census generator gives back
+(fact22_assets/core/census/synthetic.py). Only the command line lives here.
 """
 
 from __future__ import annotations
@@ -15,16 +18,21 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from fact22_assets.core.casework.standin import SEED, write_standin_casework  # noqa: E402
+from fact22_assets.core.casework.standin import SPEC_FILE, write_standin  # noqa: E402
+from fact22_assets.core.census.config import load_trials  # noqa: E402
+from fact22_assets.core.census.synthetic import write_targets  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "data" / "synthetic", help="output folder")
-    parser.add_argument("--seed", type=int, default=SEED, help="random seed (default: %(default)s)")
     args = parser.parse_args(argv)
-    for path in write_standin_casework(args.out, args.seed).values():
-        print(path)
+    trials = [t for t in load_trials(REPO / "data" / "trials.yaml") if t.synthetic]
+    for trial in trials:
+        spec = REPO / "data" / "synthetic" / trial.trial_id / SPEC_FILE
+        for path in write_standin(trial, spec, args.out / trial.trial_id).values():
+            print(path)
+    print(write_targets(trials, REPO / "data", args.out))
     return 0
 
 

@@ -39,7 +39,8 @@ def test_every_raw_and_casework_extract_reads_an_observed_source():
     """Each reader of files has its source upstream, so the UI shows what is stale and why."""
     graph = _graph()
     readers = [k for k in graph.get_all_asset_keys() if k.path[0] in ("raw", "reference")
-               or k.path[1] in ("rct_cases", "risk_notes", "service_mi")]
+               or k.path[1] in ("randomisation", "risk_notes", "service_mi") or k.path[1].startswith("census_")
+               and k.path[0] == "restricted"]
     for key in readers:
         assert any(p.path[0] == "sources" for p in graph.get(key).parent_keys), key
     assert dg.AssetKey(["sources", "studies"]) in graph.get(dg.AssetKey(["marts", "did_results"])).parent_keys

@@ -24,13 +24,17 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from . import measures, presentation
+from . import measures
 from .presentation import STANDIN_LABEL as SYNTHETIC_LABEL
 from .presentation import analysis_label, rct_outcome_label, time_point_label, year_label
 from .presentation import is_standin as is_synthetic
 
 ENGLAND_CODE = "E92000001"
-TIME_POINT_LABELS = {code: text.replace(" (", "\n(") for code, text in presentation.TIME_POINT_LABELS.items()}
+
+
+def _tick(label: str) -> str:
+    """A coding point's label on two lines under the axis: 'Six months\n(2016)'."""
+    return label.replace(" (", "\n(")
 RISK_SCORES = {
     "mean_total_score": "Total score",
     "mean_protective_score": "Protective factors",
@@ -493,20 +497,25 @@ def synthetic_control_path(paths: pd.DataFrame, *, first_post_year: int | None =
 
 
 def rct_probabilities(results: pd.DataFrame, *, analysis: str = "itt", synthetic: bool | None = None) -> bytes:
-    """The control group's observed rate beside its estimated rate had it received
-    FACT22, with the 95% interval, per outcome (report Figures 2-3).
+    """The control group's observed rate beside its estimated rate had it been
+    treated, with the 95% interval, per outcome (RR1067 Figures 2-3).
 
-    `results`: analysis, outcome, status, cec_rate_observed, cec_rate_if_fact22,
-    cec_rate_if_fact22_ci_low, cec_rate_if_fact22_ci_high, p_value, stars,
-    n_cases, note, data_origin. An outcome with too few events to model is
-    shown as such, with no bars.
+    `results`: analysis, outcome, status, control_rate_observed,
+    control_rate_if_treated, control_rate_if_treated_ci_low,
+    control_rate_if_treated_ci_high, p_value, stars, n_cases, note,
+    data_origin, and the arms' names (treated_arm, control_arm). An outcome
+    with too few events to model is shown as such, with no bars.
     """
     rows = results[results["analysis"] == analysis] if "analysis" in results else results
     data, axis, panel = _Data(), "RCT outcome", f"Analysis: {analysis_label(analysis)}"
+    if "subgroup" in rows:
+        rows = rows[rows["subgroup"] == "all"]
+    treated = str(rows["treated_arm"].iloc[0]) if "treated_arm" in rows and len(rows) else "treated"
+    control = str(rows["control_arm"].iloc[0]) if "control_arm" in rows and len(rows) else "control"
     with _style():
         figure, (ax,) = _figure(width=8.0, height=4.8, left=0.75, right=0.77, bottom=0.62)
         if rows.empty:
-            _empty(ax, f"no RCT results for analysis {analysis!r}")
+            _empty(ax, f"no trial results for analysis {analysis!r}")
         width = 0.36
         for index, row in enumerate(rows.itertuples()):
             if row.status != "estimated":
@@ -514,24 +523,25 @@ def rct_probabilities(results: pd.DataFrame, *, analysis: str = "itt", synthetic
                         ha="center", va="center", fontsize=9, color="#555555",
                         bbox={"boxstyle": "round", "fc": "#f4f4f4", "ec": "#bbbbbb"})
                 continue
-            observed = ax.bar(index - width / 2, row.cec_rate_observed, width, color=COLOURS["comparator"],
-                              label="CEC (control): observed" if index == 0 else None)
-            low = row.cec_rate_if_fact22 - row.cec_rate_if_fact22_ci_low
-            high = row.cec_rate_if_fact22_ci_high - row.cec_rate_if_fact22
-            ax.bar(index + width / 2, row.cec_rate_if_fact22, width, color=COLOURS["treated"],
+            observed = ax.bar(index - width / 2, row.control_rate_observed, width, color=COLOURS["comparator"],
+                              label=f"{control} (control): observed" if index == 0 else None)
+            low = row.control_rate_if_treated - row.control_rate_if_treated_ci_low
+            high = row.control_rate_if_treated_ci_high - row.control_rate_if_treated
+            ax.bar(index + width / 2, row.control_rate_if_treated, width, color=COLOURS["treated"],
                    yerr=[[max(low, 0)], [max(high, 0)]], capsize=5,
-                   label="CEC had it received FACT22 (95% CI)" if index == 0 else None)
-            ax.bar_label(observed, labels=[f"{row.cec_rate_observed:.0%}"], padding=2, fontsize=9)
+                   label=f"{control} had it received {treated} (95% CI)" if index == 0 else None)
+            if not pd.isna(row.control_rate_observed):
+                ax.bar_label(observed, labels=[f"{row.control_rate_observed:.0%}"], padding=2, fontsize=9)
             for series, statistic, value in (
-                    ("CEC (control): observed", "probability", row.cec_rate_observed),
-                    ("CEC had it received FACT22", "probability", row.cec_rate_if_fact22),
-                    ("CEC had it received FACT22", "ci_low", row.cec_rate_if_fact22_ci_low),
-                    ("CEC had it received FACT22", "ci_high", row.cec_rate_if_fact22_ci_high),
-                    ("FACT22 vs CEC", "p-value", row.p_value)):
+                    (f"{control} (control): observed", "probability", row.control_rate_observed),
+                    (f"{control} had it received {treated}", "probability", row.control_rate_if_treated),
+                    (f"{control} had it received {treated}", "ci_low", row.control_rate_if_treated_ci_low),
+                    (f"{control} had it received {treated}", "ci_high", row.control_rate_if_treated_ci_high),
+                    (f"{treated} vs {control}", "p-value", row.p_value)):
                 data.add(panel=panel, series=series, statistic=statistic, x=index,
                          x_label=rct_outcome_label(row.outcome), x_axis=axis, value=value, unit="probability")
-            ax.text(index + width / 2, row.cec_rate_if_fact22_ci_high + 0.015,
-                    f"{row.cec_rate_if_fact22:.0%}{row.stars or ''}", ha="center", va="bottom", fontsize=9)
+            ax.text(index + width / 2, row.control_rate_if_treated_ci_high + 0.015,
+                    f"{row.control_rate_if_treated:.0%}{row.stars or ''}", ha="center", va="bottom", fontsize=9)
             p_text = "" if pd.isna(row.p_value) else f"p = {row.p_value:.2f}"
             ax.text(index, -0.12, p_text, ha="center", va="top", fontsize=8, color="#555555",
                     transform=ax.get_xaxis_transform())
@@ -541,12 +551,12 @@ def rct_probabilities(results: pd.DataFrame, *, analysis: str = "itt", synthetic
         ax.set_xticklabels(labels)
         ax.set_ylim(0, 1.12)
         ax.yaxis.set_major_formatter(_percent())
-        ax.set_ylabel("probability by end of study")
+        ax.set_ylabel("probability by the end of follow-up")
         ax.legend(loc="upper right")
-        return _render(figure, "RCT: the control group, observed and had it received FACT22",
+        return _render(figure, f"Trial: the {control} group, observed and had it received {treated}",
                        bool(synthetic) or is_synthetic(results), data,
-                       "Logistic regression with female, under 11 at referral and previous CIN history; "
-                       "* p<0.05, ** p<0.01.")
+                       "Logistic regression with the trial's covariates (female, under 11 at referral and previous "
+                       "CIN history for FACT22); * p<0.05, ** p<0.01.")
 
 
 def risk_scores(by_arm: pd.DataFrame, *, synthetic: bool | None = None) -> bytes:
@@ -556,16 +566,16 @@ def risk_scores(by_arm: pd.DataFrame, *, synthetic: bool | None = None) -> bytes
     `by_arm`: arm, time_point, n_cases, mean_total_score, mean_protective_score,
     mean_risk_score, data_origin.
     """
-    time_points = [t for t in TIME_POINT_LABELS if t in set(by_arm["time_point"])] or \
-        list(dict.fromkeys(by_arm["time_point"]))
+    # the trial's coding points in the order its marts list them (data/trials.yaml)
+    time_points = list(dict.fromkeys(by_arm["time_point"]))
     data = _Data()
     with _style():
         figure, axes = _figure(1, len(RISK_SCORES), width=11.0, height=4.4, left=0.58, bottom=0.74, top=0.5,
                                gap=0.65)
         counts = by_arm.pivot_table(index="time_point", columns="arm", values="n_cases", aggfunc="sum", sort=False)
-        ticks = [TIME_POINT_LABELS.get(t, t) + "\n" + ",\n".join(
+        ticks = [_tick(time_point_label(t)) + "\n" + ",\n".join(
             f"{arm} {int(n)}" for arm, n in counts.loc[t].items() if not pd.isna(n)) if t in counts.index
-            else TIME_POINT_LABELS.get(t, t) for t in time_points]
+            else _tick(time_point_label(t)) for t in time_points]
         for ax, (column, title) in zip(axes, RISK_SCORES.items()):
             for arm, rows in by_arm.groupby("arm", sort=False):
                 rows = rows.set_index("time_point").reindex(time_points)
@@ -617,7 +627,7 @@ def service_case_length(by_year: pd.DataFrame, *, synthetic: bool | None = None)
             ax.set_ylim(0, float(np.nanmax(rows["mean_days_to_close"].to_numpy(float), initial=0)) * 1.25 + 1)
         ax.set_xlabel("year the case started")
         ax.set_ylabel("mean days from start to closure")
-        return _render(figure, "FACT22 service: average length of closed cases by start year",
+        return _render(figure, "Service: average length of closed cases by start year",
                        bool(synthetic) or is_synthetic(by_year), data,
                        "Hatched: cases that started that year are still open, so the average is biased short.")
 

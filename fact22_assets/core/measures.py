@@ -196,6 +196,65 @@ PERCENTAGES: tuple[Percentage, ...] = (
                (0, 100), polarity=LOW, published=True),
 )
 
+@dataclass(frozen=True)
+class CaseMeasure:
+    """A measure counted from a council's children-in-need census return, by DfE's definition.
+
+    ``name`` is the published count's name where DfE publishes the same measure (the census's
+    authority total reconciles with it, marts.census_reconciliation); ``definition`` says how it is
+    counted from the return's episodes; ``unit`` what one unit is; ``trial_outcome`` the name a trial's
+    marts give the outcome a case has (a case is ``closed`` when its episode of need ended).
+    """
+
+    name: str
+    label: str
+    definition: str
+    unit: str
+    trial_outcome: str
+    trial_definition: str
+    published: bool = True
+
+
+CASE_MEASURES: tuple[CaseMeasure, ...] = (
+    CaseMeasure("referrals", "Referrals",
+                "Referrals received in the collection year (1 April to 31 March): every CINdetails episode whose "
+                "CINreferralDate falls in the year, referrals with no further action included; a child referred "
+                "twice counts twice (DfE's c1 Referrals).", "referrals", "referred",
+                "A referral after the index referral, by the end of follow-up."),
+    CaseMeasure("rereferrals", "Re-referrals within 12 months",
+                "Referrals in the year within 12 months of the same child's previous referral, the previous one "
+                "taken from every return loaded (DfE's c1 Re-referrals); needs the return of the year before.",
+                "referrals", "rereferred",
+                "A referral within 12 months of the child's previous one (the first compared with the index "
+                "referral), by the end of follow-up."),
+    CaseMeasure("cin_at_31_march", "Children in need at 31 March",
+                "Episodes of need open at the reference date (31 March): CINdetails with ReferralNFA 0 and no "
+                "CINclosureDate (DfE's b1 At31_episodes).", "episodes", "open_at_end",
+                "The index episode has no closure by the end of follow-up."),
+    CaseMeasure("closures", "Closures (CIN episodes ended)",
+                "Episodes of need ended in the year: CINdetails with ReferralNFA 0 whose CINclosureDate falls in "
+                "the year (DfE's b1 Ended_episodes).", "episodes", "closed",
+                "The index episode ended by the end of follow-up; unknown when it ended by transfer to another "
+                "authority (RC5), whose records the return does not follow."),
+    CaseMeasure("escalations", "Escalations (child protection plans started)",
+                "Child protection plans starting in the year: ChildProtectionPlans whose CPPstartDate falls in the "
+                "year (DfE's d3 CPP_start).", "plans", "escalated",
+                "A child protection plan started after randomisation, by the end of follow-up."),
+    CaseMeasure("case_length_days", "Case length (days)",
+                "Days from an episode's CINreferralDate to its CINclosureDate (DfE's duration of an episode of "
+                "need, b5).", "days", "case_length",
+                "Days from the index referral to the index episode's closure, for cases not escalated and with a "
+                "known outcome; right-censored at the end of follow-up when still open.", published=False),
+)
+CASE_MEASURE_NAMES: tuple[str, ...] = tuple(m.name for m in CASE_MEASURES)
+
+
+def case_measure(name: str) -> CaseMeasure:
+    found = {m.name: m for m in CASE_MEASURES}.get(name)
+    if found is None:
+        raise KeyError(f"{name!r} is not a case-level measure; known: {', '.join(CASE_MEASURE_NAMES)}")
+    return found
+
 COUNT_NAMES: tuple[str, ...] = tuple(c.name for c in COUNTS)
 RATE_NAMES: tuple[str, ...] = tuple(r.name for r in RATES)
 PERCENTAGE_NAMES: tuple[str, ...] = tuple(p.name for p in PERCENTAGES)
@@ -216,6 +275,8 @@ def _check_registry() -> None:
     bad = [n for n in names if not _IDENTIFIER.match(n)]
     orphans = [r.name for r in RATES if r.count not in COUNT_NAMES or r.denominator not in DENOMINATOR_UNITS]
     orphans += [p.name for p in PERCENTAGES if {p.numerator, p.denominator} - set(COUNT_NAMES)]
+    # A case-level measure that reconciles with a published count carries that count's name.
+    orphans += [m.name for m in CASE_MEASURES if m.published and m.name not in COUNT_NAMES]
     polarities = [m.name for m in MEASURES if m.polarity not in (None, LOW, HIGH)]
     if duplicated or bad or orphans or polarities:
         raise ValueError(f"measure registry: duplicated {duplicated}, not identifiers {bad}, rates of unknown "
@@ -361,12 +422,17 @@ def _outcome_unexplained_gap() -> str:
                                 for r in RATES if r.evaluation_outcome)
 
 
+def _count_unpivot() -> str:
+    return ", ".join(f"({c}, {c}_status) AS '{c}'" for c in COUNT_NAMES)
+
+
 def _count_names() -> str:
     return ", ".join(f"'{c}'" for c in COUNT_NAMES)
 
 
 _FRAGMENTS = {
     "count_names": _count_names,
+    "count_unpivot": _count_unpivot,
     "count_pivot": _count_pivot,
     "counts": _counts,
     "rates": _rates,

@@ -6,6 +6,8 @@ so a figure and the table beside it never disagree.
 """
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from .casework.schemas import DATA_ORIGINS
@@ -17,18 +19,22 @@ STANDIN_LABEL = f"{STANDIN_ORIGIN} DATA"
 
 
 # The RCT's outcomes (strand 2), as a heading would print them.
-RCT_OUTCOME_LABELS = {"closed": "Case closed", "rereferred": "Re-referred", "escalated": "Escalated (CP or LAC)"}
-# The risk notes' coding points and the RCT's analyses (strands 2 and 3).
-TIME_POINT_LABELS = {"referral_2015": "Referral (2015)", "six_months_2016": "Six months (2016)",
-                     "latest_2019": "Latest notes (Jan 2019)"}
+RCT_OUTCOME_LABELS = {"closed": "Case closed", "rereferred": "Re-referred", "escalated": "Escalated (child protection plan)"}
+# The trials' analyses (strands 2 and 3).
 ANALYSIS_LABELS = {"itt": "Intention to treat", "excluding_contaminated": "Excluding contaminated families"}
 # Where a figure's numbers come from, for figures drawn from the public statistics (the casework's
 # data_origin, SYNTHETIC or COUNCIL, for the others).
 PUBLIC_ORIGIN = "PUBLIC"
+_YEAR_SUFFIX = re.compile(r"^(?P<words>.*?)_(?P<year>(19|20)\d\d)$")
 
 
 def time_point_label(code: str) -> str:
-    return TIME_POINT_LABELS.get(code, str(code).replace("_", " "))
+    """A trial's coding point as a heading prints it: the words of its code, its year in brackets
+    ('six_months_2016' -> 'Six months (2016)'); each trial names its own in data/trials.yaml."""
+    found = _YEAR_SUFFIX.match(str(code))
+    words, year = (found["words"], found["year"]) if found else (str(code), None)
+    text = words.replace("_", " ").strip().capitalize()
+    return f"{text} ({year})" if year else text
 
 
 def analysis_label(code: str) -> str:

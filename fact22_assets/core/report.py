@@ -29,9 +29,10 @@ import pandas as pd
 from . import measures
 from .did.estimators import method_labels
 from .did.study import Study
-from .presentation import ANALYSIS_LABELS, TIME_POINT_LABELS, rct_outcome_label, year_label
+from .presentation import ANALYSIS_LABELS, rct_outcome_label, year_label
 from .presentation import is_missing as _missing
 from .presentation import is_standin as is_synthetic
+from .presentation import time_point_label as _time_point_label
 
 MAIN_METHODS = ("ols_with_covariate", "ols")
 METHOD_LABELS = method_labels()
@@ -234,15 +235,16 @@ def figure_data_html(key: str, data: pd.DataFrame | None) -> str:
 
 # Codes the marts store, as a reader reads them (no raw codes in the report's tables).
 CODE_LABELS = {
-    **ANALYSIS_LABELS, **TIME_POINT_LABELS,
+    **ANALYSIS_LABELS,
     "estimated": "Estimated", "too_few_events": "Too few events to model",
     "chi_square": "Chi-square", "fisher_exact": "Fisher's exact",
-    "fact22": "FACT22 (treatment)", "female": "Female", "under_11": "Aged under 11 at referral",
+    "treated": "Treated arm", "female": "Female", "under_11": "Aged under 11 at referral",
     "previous_cin_history": "Previous CIN involvement", "const": "Constant", "sigma": "Sigma (residual SD)",
     # the service's measures and outcomes (marts.service_summary)
     "location": "Location", "outcome": "Outcome", "escalated": "Escalated", "days_to_close": "Days to close",
     "cp_or_lac": "To a child protection plan or looked after", "escalated_cp": "Escalated to a child protection plan",
     "escalated_lac": "Escalated to looked after", "closed": "Closed", "open": "Still open", "other": "Other",
+    "all": "All cases", "no_previous_cin_history": "No previous CIN involvement",
 }
 
 
@@ -931,34 +933,57 @@ def _cin(inputs: ReportInputs) -> str:
             + figure_html(inputs.figures, FIGURE_CIN) + "</section>")
 
 
+def _arms(frame: pd.DataFrame | None) -> tuple[str, str]:
+    """The treated and control arms' names as the trial's marts carry them."""
+    if _has(frame) and {"treated_arm", "control_arm"} <= set(frame.columns):
+        return str(frame["treated_arm"].iloc[0]), str(frame["control_arm"].iloc[0])
+    return "treated", "control"
+
+
+def _trial_note(frame: pd.DataFrame | None) -> str:
+    """Which trial(s) a section shows (data/trials.yaml)."""
+    if not _has(frame) or "trial_id" not in frame:
+        return ""
+    ids = ", ".join(f"<code>{esc(t)}</code>" for t in dict.fromkeys(frame["trial_id"].astype(str)))
+    return f"<p>Trial {ids} (data/trials.yaml): outcomes measured from the council's children-in-need census returns.</p>"
+
+
 def _rct(inputs: ReportInputs) -> str:
     results, balance, tobit = inputs.rct_results, inputs.rct_balance, inputs.case_length_tobit
+    treated, control = _arms(results)
     parts = ['<section id="rct"><h2>7. Randomised trial: long-term outcomes</h2>']
     if any(is_synthetic(f) for f in (results, balance, tobit)):
-        parts.append(_synthetic_banner("The RCT results in this section"))
-    parts.append("<p>Family-level randomised trial in Crewe: logistic regression of each outcome on treatment with "
-                 "female, aged under 11 at referral and previous CIN involvement as controls, back-transformed to "
-                 "the control group's observed rate and its rate had it received FACT22 (* p&lt;0.05, "
-                 "** p&lt;0.01). Outcomes with too few events are not modelled.</p>")
+        parts.append(_synthetic_banner("The trial results in this section"))
     if not _has(results):
-        parts.append(_not_available("The RCT results (marts.rct_results)"))
-    else:
-        parts.append(table(results, [
-            ("Analysis", "analysis", label), ("Outcome", "outcome", lambda o: esc(rct_outcome_label(o, in_sentence=True))),
-            ("Status", "status", label), ("N", None, count_cell("n_cases")),
-            ("Events FACT22", None, count_cell("events_fact22")), ("Events CEC", None, count_cell("events_cec")),
-            ("FACT22 observed", "fact22_rate_observed", pct),
-            ("CEC observed", "cec_rate_observed", pct), ("CEC had it received FACT22", "cec_rate_if_fact22", pct),
-            ("95% CI", None, lambda r: "&ndash;" if _missing(r.get("cec_rate_if_fact22_ci_low")) else
-             f"{pct(r.get('cec_rate_if_fact22_ci_low'))} to {pct(r.get('cec_rate_if_fact22_ci_high'))}"),
-            ("p", "p_value", pval), ("", "stars", esc), ("Note", "note", esc),
-            ("Data origin", "data_origin", esc),
-        ], "rct_results", "RCT outcomes by end of study"))
+        parts.append('<p class="note">No randomised trial is configured for this authority (data/trials.yaml).</p>'
+                     "</section>")
+        return "".join(parts)
+    parts.append(_trial_note(results))
+    parts.append(f"<p>Randomised trial, {esc(treated)} against {esc(control)}: outcomes measured from the council's "
+                 "children-in-need census returns over the trial's follow-up (closed: the episode open at "
+                 "randomisation ended; re-referred: a referral within 12 months of the previous one; escalated: a "
+                 "child protection plan started). Logistic regression of each outcome on treatment with the trial's "
+                 "covariates, back-transformed to the control group's observed rate and its rate had it been "
+                 "treated (* p&lt;0.05, ** p&lt;0.01); by previous CIN history (RR1067's Round 1 signal) within "
+                 "the intention-to-treat sample. Outcomes with too few events are not modelled.</p>")
+    parts.append(table(results, [
+        ("Analysis", "analysis", label), ("Cases", "subgroup", label),
+        ("Outcome", "outcome", lambda o: esc(rct_outcome_label(o, in_sentence=True))),
+        ("Status", "status", label), ("N", None, count_cell("n_cases")),
+        (f"Events {treated}", None, count_cell("events_treated")), (f"Events {control}", None, count_cell("events_control")),
+        (f"{treated} observed", "treated_rate_observed", pct),
+        (f"{control} observed", "control_rate_observed", pct),
+        (f"{control} had it received {treated}", "control_rate_if_treated", pct),
+        ("95% CI", None, lambda r: "&ndash;" if _missing(r.get("control_rate_if_treated_ci_low")) else
+         f"{pct(r.get('control_rate_if_treated_ci_low'))} to {pct(r.get('control_rate_if_treated_ci_high'))}"),
+        ("p", "p_value", pval), ("", "stars", esc), ("Note", "note", esc),
+        ("Data origin", "data_origin", esc),
+    ], "rct_results", "Trial outcomes by the end of follow-up"))
     parts.append(figure_html(inputs.figures, FIGURE_RCT))
     if _has(balance):
         parts.append(table(balance, [
-            ("Characteristic", "label", esc), ("FACT22", "share_fact22", lambda v: pct(v, 1)),
-            ("CEC", "share_cec", lambda v: pct(v, 1)), ("Test", "test", label), ("p", "p_value", pval),
+            ("Characteristic", "label", esc), (treated, "share_treated", lambda v: pct(v, 1)),
+            (control, "share_control", lambda v: pct(v, 1)), ("Test", "test", label), ("p", "p_value", pval),
             ("Data origin", "data_origin", esc),
         ], "rct_balance", "Sample description by arm, with a test of balance"))
     if _has(tobit):
@@ -977,13 +1002,19 @@ def _risk(inputs: ReportInputs) -> str:
     parts = ['<section id="risk"><h2>8. Risk analysis of coded case notes</h2>']
     if is_synthetic(by_arm) or is_synthetic(changes):
         parts.append(_synthetic_banner("The risk scores in this section"))
+    if not _has(by_arm) and not _has(changes):
+        parts.append('<p class="note">No trial run in this authority has coded case notes (data/trials.yaml: a '
+                     "trial's risk_notes extract).</p></section>")
+        return "".join(parts)
     parts.append("<p>Score = engagement + protective factors + risk factors (report Appendix 5); higher means less "
                  "risk. A negative change means risk rose.</p>")
     if not _has(by_arm):
         parts.append(_not_available("The risk scores (marts.risk_scores_by_arm)"))
     else:
         parts.append(table(by_arm, [
-            ("Arm", "arm", esc), ("Time point", "time_point", label), ("Cases", None, count_cell("n_cases")),
+            ("Trial", "trial_id", esc), ("Arm", "arm", esc),
+            ("Time point", "time_point", lambda code: esc(_time_point_label(code))),
+            ("Cases", None, count_cell("n_cases")),
             ("Engagement", "mean_engagement_score", num), ("Protective", "mean_protective_score", num),
             ("Risk", "mean_risk_score", num), ("Total", "mean_total_score", num),
             ("Data origin", "data_origin", esc),
@@ -1004,6 +1035,10 @@ def _service(inputs: ReportInputs) -> str:
     parts = ['<section id="service"><h2>9. Service management information</h2>']
     if is_synthetic(summary) or is_synthetic(by_year):
         parts.append(_synthetic_banner("The service figures in this section"))
+    if not _has(summary) and not _has(by_year):
+        parts.append('<p class="note">No trial run in this authority has a service\'s management information '
+                     "(data/trials.yaml: a trial's service_information extract).</p></section>")
+        return "".join(parts)
     if not _has(summary):
         parts.append(_not_available("The service summary (marts.service_summary)"))
     else:
@@ -1084,23 +1119,26 @@ def limitations(inputs: ReportInputs) -> list[str]:
                          "so the weights are one of several and the fit says little about the counterfactual.")
     results = inputs.rct_results
     if _has(results):
+        treated, control = _arms(results)
         itt = results[results["analysis"] == "itt"] if "analysis" in results else results
+        if "subgroup" in itt:
+            itt = itt[itt["subgroup"] == "all"]
         for _, r in itt.iterrows():
             if r["status"] == "too_few_events":
-                notes.append(f"RCT outcome '{rct_outcome_label(r['outcome'], in_sentence=True)}': too few events to "
-                             f"model (events: FACT22 {_count(r.get('events_fact22'))}, CEC "
-                             f"{_count(r.get('events_cec'))}); only counts and Fisher's exact test are reported.")
+                notes.append(f"Trial outcome '{rct_outcome_label(r['outcome'], in_sentence=True)}': too few events to "
+                             f"model (events: {treated} {_count(r.get('events_treated'))}, {control} "
+                             f"{_count(r.get('events_control'))}); only counts and Fisher's exact test are reported.")
         estimated = itt[itt["status"] == "estimated"]
         if len(estimated):
-            notes.append(f"The RCT analyses {_count(estimated['n_cases'].max())} families "
-                         f"(FACT22 {_count(estimated['n_fact22'].max()) if 'n_fact22' in estimated else '?'}, "
-                         f"CEC {_count(estimated['n_cec'].max()) if 'n_cec' in estimated else '?'}): only large "
+            notes.append(f"The trial analyses {_count(estimated['n_cases'].max())} cases "
+                         f"({treated} {_count(estimated['n_treated'].max())}, "
+                         f"{control} {_count(estimated['n_control'].max())}): only large "
                          "differences in probability could be detected.")
         if "analysis" in results and (results["analysis"] == "excluding_contaminated").any():
             n_itt = itt["n_cases"].max()
             n_ex = results.loc[results["analysis"] == "excluding_contaminated", "n_cases"].max()
             if not _missing(n_itt) and not _missing(n_ex) and n_itt > n_ex:
-                notes.append(f"Contamination: {int(n_itt - n_ex)} control families later received FACT22; the "
+                notes.append(f"Contamination: {int(n_itt - n_ex)} control cases later received {treated}; the "
                              "results are shown with and without them.")
     by_arm = inputs.risk_scores_by_arm
     if _has(by_arm):
@@ -1121,8 +1159,8 @@ def limitations(inputs: ReportInputs) -> list[str]:
                  if is_synthetic(getattr(inputs, name))]
     if synthetic:
         notes.append("SYNTHETIC inputs: " + ", ".join(f"marts.{n}" for n in synthetic) + " are built from invented "
-                     "stand-ins for the council's case-level extracts; they illustrate the method and must not be "
-                     "read as findings.")
+                     "stand-ins for the council's census returns and trial files; they illustrate the method and "
+                     "must not be read as findings.")
     return notes
 
 

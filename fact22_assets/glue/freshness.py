@@ -23,6 +23,7 @@ from fact22_assets.settings import (
     landing_dir,
     publication_manifest_path,
     studies_path,
+    trials_path,
     warehouse_path,
 )
 
@@ -36,6 +37,8 @@ def refresh_inputs() -> dict[str, str]:
         inputs |= by_place(input_files([root]), root, label)
     if studies_path().is_file():
         inputs |= by_place([studies_path()], studies_path().parent, "studies")
+    if trials_path().is_file():  # a trials file outside data/ (FACT22_TRIALS) is an input too
+        inputs |= by_place([trials_path()], trials_path().parent, "trials")
     # The accepted catalogue only records where accepted files went; their bytes are inputs already.
     landed = [f for f in input_files([accepted_dir()]) if f.name != ACCEPTED_CATALOGUE]
     return inputs | by_content(landed + landing_inputs(), "landed") | by_content(_calibration_files(), "calibration")

@@ -1,1 +1,2 @@
-SELECT * FROM marts.case_length_tobit;
+-- The case-length Tobit of the trials run in the study's authority.
+SELECT * FROM marts.case_length_tobit WHERE list_contains($trial_ids, trial_id);

@@ -1,2 +1,4 @@
--- The trial's balance table, as randomised.
-SELECT * FROM marts.rct_balance WHERE analysis = 'itt';
+-- The balance tables of the trials run in the study's authority, as randomised.
+SELECT * FROM marts.rct_balance
+WHERE analysis = 'itt' AND list_contains($trial_ids, trial_id)
+ORDER BY trial_id;

@@ -50,17 +50,18 @@ def _paths() -> pd.DataFrame:
 
 
 def _rct(origin: str = "SYNTHETIC") -> pd.DataFrame:
-    base = {"analysis": "itt", "n_fact22": 83, "n_cec": 43, "data_origin": origin}
+    base = {"trial_id": "fact22_crewe", "treated_arm": "FACT22", "control_arm": "CEC", "analysis": "itt",
+            "subgroup": "all", "n_treated": 83, "n_control": 43, "data_origin": origin}
     return pd.DataFrame([
-        {**base, "outcome": "closed", "status": "estimated", "n_cases": 126, "events_fact22": 59, "events_cec": 35,
-         "fact22_rate_observed": 0.71, "cec_rate_observed": 0.81, "cec_rate_if_fact22": 0.71,
-         "cec_rate_if_fact22_ci_low": 0.61, "cec_rate_if_fact22_ci_high": 0.81, "p_value": 0.17, "stars": "",
-         "note": ""},
-        {**base, "outcome": "escalated", "status": "too_few_events", "n_cases": 128, "events_fact22": None,
-         "events_fact22_status": "c",
-         "events_cec": 0, "fact22_rate_observed": 0.05, "cec_rate_observed": 0.0, "cec_rate_if_fact22": None,
-         "cec_rate_if_fact22_ci_low": None, "cec_rate_if_fact22_ci_high": None, "p_value": 0.30, "stars": "",
-         "note": "too few events to model"},
+        {**base, "outcome": "closed", "status": "estimated", "n_cases": 126, "events_treated": 59, "events_control": 35,
+         "treated_rate_observed": 0.71, "control_rate_observed": 0.81, "control_rate_if_treated": 0.71,
+         "control_rate_if_treated_ci_low": 0.61, "control_rate_if_treated_ci_high": 0.81, "p_value": 0.17,
+         "stars": "", "note": ""},
+        {**base, "outcome": "escalated", "status": "too_few_events", "n_cases": 128, "events_treated": None,
+         "events_treated_status": "c",
+         "events_control": 0, "treated_rate_observed": 0.05, "control_rate_observed": 0.0,
+         "control_rate_if_treated": None, "control_rate_if_treated_ci_low": None,
+         "control_rate_if_treated_ci_high": None, "p_value": 0.30, "stars": "", "note": "too few events to model"},
     ])
 
 

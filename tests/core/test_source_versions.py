@@ -77,7 +77,7 @@ def test_a_source_selects_itself_and_what_lies_downstream():
     chosen = {k.to_user_string() for k in selected_keys(job, ("ons_population",))}
     assert {"sources/ons_population", "raw/ons_population", "staging/population_area_year", "marts/cin_rates",
             "marts/did_results", "reports/evaluation_report", "marts/data_dictionary", "meta/publication"} <= chosen
-    assert not chosen & {"raw/cin_ees", "staging/cin_area_year_vintages", "marts/revisions", "restricted/rct_cases",
+    assert not chosen & {"raw/cin_ees", "staging/cin_area_year_vintages", "marts/revisions", "restricted/randomisation",
                          "marts/rct_results", "sources/cin_ees"}
     assert selected_keys(job, None) is None
     graph = job.asset_layer.asset_graph

@@ -86,9 +86,10 @@ CASES = [
           "rereferrals_per_10k"),
     _case(every_column_described,
           ["COMMENT ON COLUMN marts.cin_rates.closures_per_10k IS ''"], "closures_per_10k"),
-    _case(casework.restricted_rct_cases_valid,
-          ["UPDATE restricted.rct_cases SET family_id = (SELECT family_id FROM restricted.rct_cases "
-           "WHERE source_row = 2) WHERE source_row = 3"], "source_row=3", restricted=True),
+    _case(casework.restricted_randomisation_valid,
+          ["UPDATE restricted.randomisation SET child_key = (SELECT child_key FROM restricted.randomisation "
+           "WHERE source_row = 2 AND trial_id = 'fact22_crewe') WHERE source_row = 3 AND trial_id = 'fact22_crewe'"],
+          "source_row=3", restricted=True),
     _case(casework.restricted_risk_notes_valid,
           ["UPDATE restricted.risk_notes SET arm = 'PILOT' WHERE source_row = 5"], "source_row=5", restricted=True),
     _case(casework.restricted_risk_scores_valid,
@@ -98,35 +99,39 @@ CASES = [
           ["UPDATE restricted.service_mi SET data_origin = 'COUNCIL' WHERE source_row = 9"], "data_origin",
           restricted=True),
     _case(casework.rct_results_valid,
-          ["UPDATE marts.rct_results SET p_value = 1.5 WHERE analysis = 'itt' AND outcome = 'closed'"], "closed"),
+          ["UPDATE marts.rct_results SET p_value = 1.5 WHERE analysis = 'itt' AND subgroup = 'all' "
+           "AND outcome = 'closed' AND trial_id = 'fact22_crewe'"], "closed"),
     _case(casework.rct_results_too_few_events_flagged,
-          ["UPDATE marts.rct_results SET status = 'estimated' WHERE analysis = 'itt' AND outcome = 'escalated'"],
-          "escalated", both=True),
+          ["UPDATE marts.rct_results SET status = 'estimated' WHERE analysis = 'itt' AND outcome = 'escalated' "
+           "AND trial_id = 'fact22_crewe'"], "escalated", both=True),
     # the disclosure checks: a share put back beside its denominator, a sum with one withheld cell, a small count shown
     _case(casework.rct_results_no_count_1_to_5_recoverable,
-          ["UPDATE marts.rct_results SET fact22_rate_observed = 4 / 84 WHERE analysis = 'itt' AND outcome = 'escalated'"],
-          "fact22_rate_observed x n_fact22"),
+          ["UPDATE marts.rct_results SET treated_rate_observed = 4 / 84 WHERE analysis = 'itt' AND subgroup = 'all' "
+           "AND outcome = 'escalated' AND trial_id = 'fact22_crewe'"], "treated_rate_observed x n_treated", both=True),
     _case(casework.rct_balance_no_count_1_to_5_recoverable,
-          ["UPDATE marts.rct_balance SET share_fact22 = 2 / 84 WHERE analysis = 'itt' AND characteristic = 'disabled'"],
-          "characteristic=disabled"),
+          ["UPDATE marts.rct_balance SET share_treated = 2 / 84 WHERE analysis = 'itt' AND characteristic = 'disabled' "
+           "AND trial_id = 'fact22_crewe'"], "characteristic=disabled", both=True),
     _case(casework.service_summary_no_count_1_to_5_recoverable,
-          ["UPDATE marts.service_summary SET share = 4 / 380 WHERE category = 'Unknown'"], "category=Unknown"),
+          ["UPDATE marts.service_summary SET share = 4 / 380 WHERE category = 'Unknown'"], "category=Unknown",
+          both=True),
     _case(casework.service_case_length_by_year_no_count_1_to_5_recoverable,
           # 3 cases of 2019 still open, withheld without a partner: started - ended gives them back
           ["UPDATE marts.service_case_length_by_year SET n_ended = 53, n_open = NULL, n_open_status = 'c' "
            "WHERE start_year = 2019",
            "UPDATE marts.service_summary SET n_families = 30 WHERE measure = 'outcome' AND category = 'open'"],
-          "start_year=2019"),
+          "start_year=2019", both=True),
     _case(casework.rct_minimum_detectable_effects_no_count_1_to_5_recoverable,
-          ["UPDATE marts.rct_minimum_detectable_effects SET n_cec = 4 WHERE outcome = 'closed'"], "closed"),
+          ["UPDATE marts.rct_minimum_detectable_effects SET n_control = 4 WHERE outcome = 'closed' "
+           "AND trial_id = 'fact22_crewe'"], "closed", both=True),
     _case(casework.case_length_tobit_no_count_1_to_5_recoverable,
-          ["UPDATE marts.case_length_tobit SET n_left_censored = 3 WHERE term = 'fact22'"], "fact22"),
+          ["UPDATE marts.case_length_tobit SET n_left_censored = 3 WHERE term = 'treated' "
+           "AND trial_id = 'fact22_crewe'"], "treated", both=True),
     _case(casework.risk_scores_by_arm_no_count_1_to_5_recoverable,
           ["UPDATE marts.risk_scores_by_arm SET n_cases = 2 WHERE arm = 'CEC' AND time_point = 'latest_2019'"],
-          "latest_2019"),
+          "latest_2019", both=True),
     _case(casework.risk_score_changes_no_count_1_to_5_recoverable,
           ["UPDATE marts.risk_score_changes SET n_cases = 5 WHERE arm = 'FACT22' AND to_time_point = 'latest_2019' "
-           "AND from_time_point = 'referral_2015'"], "referral_2015"),
+           "AND from_time_point = 'referral_2015'"], "referral_2015", both=True),
 ]
 
 
@@ -238,8 +243,20 @@ def test_every_check_has_a_failing_case():
 BEFORE = Path(__file__).resolve().parents[1] / "fixtures" / "casework_marts_before_issue11"
 
 
+# The frozen marts predate trials as configuration: their FACT22 and CEC columns are the treated and control ones.
+RENAMED = {"n_fact22": "n_treated", "n_cec": "n_control", "events_fact22": "events_treated",
+           "events_cec": "events_control", "fact22_rate_observed": "treated_rate_observed",
+           "cec_rate_observed": "control_rate_observed", "cec_rate_if_fact22": "control_rate_if_treated",
+           "count_fact22": "count_treated", "count_cec": "count_control", "share_fact22": "share_treated",
+           "share_cec": "share_control", "cec_base_rate": "control_base_rate"}
+
+
 def _frozen_marts() -> dict[str, pd.DataFrame]:
-    return {f"marts.{p.stem}": pd.read_csv(p) for p in sorted(BEFORE.glob("*.csv"))}
+    def renamed(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.rename(columns={old + suffix: new + suffix for old, new in RENAMED.items()
+                                     for suffix in ("", "_status", "_ci_low", "_ci_high")})
+
+    return {f"marts.{p.stem}": renamed(pd.read_csv(p)) for p in sorted(BEFORE.glob("*.csv"))}
 
 
 def test_the_attack_recovers_what_the_old_marts_leaked():
@@ -247,27 +264,28 @@ def test_the_attack_recovers_what_the_old_marts_leaked():
 
     findings = attack(_frozen_marts())
     found = set(zip(findings["mart"], findings["row"], findings["column"], findings["route"], strict=True))
-    assert ("marts.rct_results", "analysis=itt, outcome=escalated", "events_fact22",
-            "fact22_rate_observed x n_fact22") in found                       # 0.047619 x 84 = 4 escalations
-    assert ("marts.rct_balance", "analysis=itt, characteristic=disabled", "count_fact22",
-            "share_fact22 x n_fact22") in found                               # 0.0238 x 84 = 2 disabled children
+    assert ("marts.rct_results", "analysis=itt, outcome=escalated", "events_treated",
+            "treated_rate_observed x n_treated") in found                     # 0.047619 x 84 = 4 escalations
+    assert ("marts.rct_balance", "analysis=itt, characteristic=disabled", "count_treated",
+            "share_treated x n_treated") in found                             # 0.0238 x 84 = 2 disabled children
     assert ("marts.service_summary", "measure=location, category=Macclesfield", "n_families",
             "share x n_total") in found                                       # 0.1895 x 380 = 72
     assert ("marts.service_summary", "measure=location, category=Unknown", "n_families",
             "share x n_total") in found                                       # 0.0105 x 380 = 4
-    assert ("marts.rct_results", "analysis=excluding_contaminated, outcome=closed", "n_cec",
+    assert ("marts.rct_results", "analysis=excluding_contaminated, outcome=closed", "n_control",
             "difference from the itt row") in found                           # 44 - 39 = 5
     assert findings["small"].sum() >= 20
 
 
 def test_disclosure_checks_fail_on_the_old_marts_and_pass_on_the_new(warehouse_copy):
-    warehouse, _ = warehouse_copy
-    resource = DuckDBResource(database=str(warehouse))
+    warehouse, restricted = warehouse_copy
+    resources = {"duckdb": DuckDBResource(database=str(warehouse)),
+                 "restricted_duckdb": DuckDBResource(database=str(restricted))}
     checks = {"marts.rct_results": casework.rct_results_no_count_1_to_5_recoverable,
               "marts.rct_balance": casework.rct_balance_no_count_1_to_5_recoverable,
               "marts.service_summary": casework.service_summary_no_count_1_to_5_recoverable}
     for check in checks.values():
-        assert check(duckdb=resource).passed
+        assert check(**resources).passed
     con = duckdb.connect(str(warehouse))
     for table, frame in _frozen_marts().items():
         con.register("frozen", frame)
@@ -275,7 +293,7 @@ def test_disclosure_checks_fail_on_the_old_marts_and_pass_on_the_new(warehouse_c
         con.unregister("frozen")
     con.close()
     for table, check in checks.items():
-        result = check(duckdb=resource)
+        result = check(**resources)
         assert not result.passed, table
         assert "counts of 1 to 5 a reader can work out" in result.description
 
@@ -571,3 +589,90 @@ def test_every_column_described_fails_on_a_stale_comment(warehouse_copy):
     result = every_column_described(duckdb=DuckDBResource(database=str(warehouse)))
     assert not result.passed and "quartile_band" in _evidence(result)
     assert "comment is not the data dictionary's text" in _evidence(result)
+
+
+# --- census and trials (data/trials.yaml): each check of the census returns, the trials' tables and every
+# casework mart's own invariants, shown failing on damage. Added to CASES (collected after this module loads),
+# so the test above runs them and the completeness test counts them.
+
+_FACT22 = "trial_id = 'fact22_crewe'"
+CENSUS_CASES = [
+    _case(casework.census_returns_follow_dfe_rules,
+          # an episode closed the day before its referral (DfE rule 8630)
+          ["UPDATE restricted.census_episodes SET closure_date = referral_date - INTERVAL 1 DAY, "
+           "reason_for_closure = 'RC7' WHERE rowid = (SELECT min(rowid) FROM restricted.census_episodes "
+           "WHERE closure_date IS NOT NULL AND referral_date > DATE '2015-04-02' AND collection_year = 2016)"],
+          "8630", restricted=True),
+    _case(casework.census_children_one_per_return,
+          ["INSERT INTO restricted.census_children SELECT * FROM restricted.census_children "
+           "WHERE rowid = (SELECT min(rowid) FROM restricted.census_children)"], "source_line=", restricted=True),
+    _case(casework.restricted_trial_cases_valid,
+          [f"UPDATE restricted.trial_cases SET closed = NULL WHERE {_FACT22} AND rereferred IS NOT NULL "
+           "AND rowid = (SELECT min(rowid) FROM restricted.trial_cases WHERE rereferred IS NOT NULL)"],
+          "known_together", restricted=True),
+    _case(casework.rct_balance_shares_follow_counts,
+          [f"UPDATE marts.rct_balance SET share_treated = share_treated + 0.1 WHERE {_FACT22} AND analysis = 'itt' "
+           "AND characteristic = 'female'"], "characteristic=female"),
+    _case(casework.rct_minimum_detectable_effects_bracket_the_base,
+          [f"UPDATE marts.rct_minimum_detectable_effects SET mde_below = mde_below + 0.05 WHERE {_FACT22} "
+           "AND outcome = 'closed'"], "outcome=closed"),
+    _case(casework.case_length_tobit_terms_and_intervals,
+          [f"UPDATE marts.case_length_tobit SET ci_low = estimate + 1 WHERE {_FACT22} AND term = 'treated'"],
+          "term=treated"),
+    _case(casework.risk_scores_by_arm_total_is_sum,
+          ["UPDATE marts.risk_scores_by_arm SET mean_total_score = mean_total_score + 1 WHERE arm = 'CEC' "
+           "AND time_point = 'six_months_2016'"], "time_point=six_months_2016"),
+    _case(casework.risk_score_changes_change_is_difference,
+          ["UPDATE marts.risk_score_changes SET mean_change = mean_change + 1 WHERE arm = 'FACT22' "
+           "AND to_time_point = 'latest_2019' AND from_time_point = 'six_months_2016'"], "to_time_point=latest_2019"),
+    _case(casework.service_summary_shares_follow_counts,
+          ["UPDATE marts.service_summary SET share = share + 0.01 WHERE category = 'Crewe'"], "category=Crewe"),
+    _case(casework.service_case_length_by_year_started_is_ended_plus_open,
+          ["UPDATE marts.service_case_length_by_year SET n_ended = n_ended + 1 WHERE start_year = 2016"],
+          "start_year=2016"),
+    # a council's 2016-17 closures that do not match what DfE published: the build is refused naming the cell
+    _case(casework.census_reconciles_with_published,
+          ["UPDATE marts.census_reconciliation SET census_value = census_value - 12, difference = -12, "
+           "within_tolerance = false WHERE authority_code = 'E06000049' AND collection_year = 2017 "
+           "AND measure = 'closures'"], "collection_year=2017, measure=closures"),
+    _case(casework.census_reconciliation_no_count_1_to_5_recoverable,
+          ["UPDATE marts.census_reconciliation SET census_value = 3 WHERE authority_code = 'E09000010' "
+           "AND collection_year = 2021 AND measure = 'escalations'"], "collection_year=2021", both=True),
+]
+CASES.extend(CENSUS_CASES)
+
+
+def test_a_difference_outside_the_tolerance_fails_even_if_marked_within(warehouse_copy):
+    """The reconciliation check recomputes: a census value 12 below what DfE published is outside a tolerance of 0,
+    whatever the mart's within_tolerance says."""
+    warehouse, _ = warehouse_copy
+    _damage(warehouse, ["UPDATE marts.census_reconciliation SET census_value = census_value - 12, difference = -12 "
+                        "WHERE authority_code = 'E06000049' AND collection_year = 2018 AND measure = 'referrals'"])
+    result = casework.census_reconciles_with_published(duckdb=DuckDBResource(database=str(warehouse)))
+    assert not result.passed
+    assert "collection_year=2018, measure=referrals" in _evidence(result)
+
+
+def test_the_escalations_come_back_across_marts_when_the_tobits_n_is_published(warehouse_copy):
+    """RR1067's route, on the built marts: put the Tobit's sample size (122) back beside closed n (126) and 0
+    control escalations, and the check on rct_results finds the withheld 4."""
+    from fact22_assets.core.casework.disclosure import ACROSS
+
+    warehouse, restricted_file = warehouse_copy
+    resources = {"duckdb": DuckDBResource(database=str(warehouse)),
+                 "restricted_duckdb": DuckDBResource(database=str(restricted_file))}
+    check = casework.rct_results_no_count_1_to_5_recoverable
+    assert check(**resources).passed
+    cases = duckdb.connect(str(restricted_file), read_only=True)
+    n = cases.execute("SELECT count(*) FROM restricted.trial_cases WHERE trial_id = 'fact22_crewe' AND closed IS NOT "
+                      "NULL AND escalated = 0 AND female IS NOT NULL AND under_11 IS NOT NULL").fetchone()[0]
+    censored = cases.execute("SELECT count(*) FROM restricted.trial_cases WHERE trial_id = 'fact22_crewe' AND closed "
+                             "= 0 AND escalated = 0 AND under_11 IS NOT NULL").fetchone()[0]
+    cases.close()
+    assert n == 122
+    _damage(warehouse, [f"UPDATE marts.case_length_tobit SET n_cases = {n}, n_cases_status = NULL, "
+                        f"n_right_censored = {censored}, n_right_censored_status = NULL WHERE trial_id = 'fact22_crewe'"])
+    result = check(**resources)
+    assert not result.passed
+    evidence = _evidence(result)
+    assert "outcome=escalated" in evidence and "events_treated" in evidence and ACROSS in evidence

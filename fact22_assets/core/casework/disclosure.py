@@ -10,7 +10,7 @@ published mart and its documentation, and tries what such a reader would:
   (0, 1] of a row that holds a withheld count;
 * **totals minus parts**: rows or columns that add up to a total
   (`relations`: the locations of the service add to the families served,
-  ``n_cases = n_fact22 + n_cec``, the start years add to the service's
+  ``n_cases = n_treated + n_control``, the start years add to the service's
   totals), solved whenever one cell of a sum is unknown, repeatedly, with
   what earlier steps recovered;
 * **inverting a test**: Fisher's exact p-value of a 2x2 table whose
@@ -18,7 +18,7 @@ published mart and its documentation, and tries what such a reader would:
 * **differences between rows**: two rows about nested populations
   (`MartSpec.nested`: the trial excluding the contaminated cases is the
   intention-to-treat sample less a few), whose difference is itself a
-  count of children (``n_cec`` 44 - 39 = 5).
+  count of children (``n_control`` 44 - 39 = 5).
 
 `protect` withholds, mart by mart, whatever the attack can use until it
 recovers nothing within that mart; the build's check runs `attack` over
@@ -66,31 +66,38 @@ class MartSpec:
 
 
 _NESTED_ANALYSES = ("analysis", "itt", "excluding_contaminated")
+_TRIAL = ("trial_id",)
 
 SPECS: dict[str, MartSpec] = {
     "marts.rct_results": MartSpec(
-        counts=("n_cases", "n_fact22", "n_cec", "events_fact22", "events_cec"),
-        labels=("analysis", "outcome"),
-        shares={"fact22_rate_observed": ("events_fact22", "n_fact22"), "cec_rate_observed": ("events_cec", "n_cec")},
+        counts=("n_cases", "n_treated", "n_control", "events_treated", "events_control"),
+        labels=(*_TRIAL, "analysis", "subgroup", "outcome"),
+        shares={"treated_rate_observed": ("events_treated", "n_treated"),
+                "control_rate_observed": ("events_control", "n_control")},
         nested=_NESTED_ANALYSES,
-        fisher=("test", "p_value", ("events_fact22", "n_fact22", "events_cec", "n_cec"))),
+        fisher=("test", "p_value", ("events_treated", "n_treated", "events_control", "n_control"))),
     "marts.rct_balance": MartSpec(
-        counts=("n_fact22", "n_cec", "count_fact22", "count_cec"),
-        labels=("analysis", "characteristic"),
-        shares={"share_fact22": ("count_fact22", "n_fact22"), "share_cec": ("count_cec", "n_cec")},
+        counts=("n_treated", "n_control", "count_treated", "count_control"),
+        labels=(*_TRIAL, "analysis", "characteristic"),
+        shares={"share_treated": ("count_treated", "n_treated"), "share_control": ("count_control", "n_control")},
         # chi-square or Fisher on the 2x2 table: given the margins, either identifies the cell
-        derived={"statistic": ("n_fact22", "n_cec", "count_fact22", "count_cec"),
-                 "p_value": ("n_fact22", "n_cec", "count_fact22", "count_cec")},
+        derived={"statistic": ("n_treated", "n_control", "count_treated", "count_control"),
+                 "p_value": ("n_treated", "n_control", "count_treated", "count_control")},
         nested=_NESTED_ANALYSES),
-    "marts.rct_minimum_detectable_effects": MartSpec(counts=("n_fact22", "n_cec"), labels=("outcome",)),
-    "marts.case_length_tobit": MartSpec(counts=("n_cases", "n_right_censored", "n_left_censored"), labels=("term",)),
-    "marts.risk_scores_by_arm": MartSpec(counts=("n_cases",), labels=("arm", "time_point")),
-    "marts.risk_score_changes": MartSpec(counts=("n_cases",), labels=("from_time_point", "to_time_point", "arm")),
+    "marts.rct_minimum_detectable_effects": MartSpec(counts=("n_treated", "n_control"), labels=(*_TRIAL, "outcome")),
+    "marts.case_length_tobit": MartSpec(counts=("n_cases", "n_right_censored", "n_left_censored"),
+                                        labels=(*_TRIAL, "term")),
+    "marts.risk_scores_by_arm": MartSpec(counts=("n_cases",), labels=(*_TRIAL, "arm", "time_point")),
+    "marts.risk_score_changes": MartSpec(counts=("n_cases",),
+                                         labels=(*_TRIAL, "from_time_point", "to_time_point", "arm")),
     "marts.service_summary": MartSpec(
-        counts=("n_families", "n_total"), labels=("measure", "category"),
+        counts=("n_families", "n_total"), labels=(*_TRIAL, "measure", "category"),
         shares={"share": ("n_families", "n_total")}),
     "marts.service_case_length_by_year": MartSpec(
-        counts=("n_started", "n_ended", "n_closed", "n_open"), labels=("start_year",)),
+        counts=("n_started", "n_ended", "n_closed", "n_open"), labels=(*_TRIAL, "start_year")),
+    "marts.census_reconciliation": MartSpec(
+        counts=("census_value",), labels=("authority_code", "collection_year", "measure"),
+        derived={"difference": ("census_value",)}),
 }
 
 
@@ -113,44 +120,54 @@ def _rows(marts: dict[str, pd.DataFrame], table: str, **labels) -> list[int]:
     return list(np.flatnonzero(mask))
 
 
+def _trials(marts: dict[str, pd.DataFrame], table: str) -> list[dict]:
+    """The label filters that pick one trial's rows of a mart (one filter, matching every row, without trial_id)."""
+    frame = marts.get(table)
+    if frame is None or "trial_id" not in frame:
+        return [{}]
+    return [{"trial_id": t} for t in pd.unique(frame["trial_id"])]
+
+
 def relations(marts: dict[str, pd.DataFrame]) -> list[Relation]:
-    """The sums a reader can write down from the marts present."""
+    """The sums a reader can write down from the marts present (within each trial)."""
     found: list[Relation] = []
     rct = "marts.rct_results"
     for row in range(len(marts.get(rct, []))):
-        found.append(Relation((rct, row, "n_cases"), ((rct, row, "n_fact22"), (rct, row, "n_cec")),
-                              "n_cases = n_fact22 + n_cec"))
+        found.append(Relation((rct, row, "n_cases"), ((rct, row, "n_treated"), (rct, row, "n_control")),
+                              "n_cases = n_treated + n_control"))
     tobit = "marts.case_length_tobit"
-    rows = range(len(marts.get(tobit, [])))
-    for column in SPECS[tobit].counts:
-        found += [Relation((tobit, 0, column), ((tobit, row, column),), "the same sample on every term")
-                  for row in rows if row]
+    for trial in _trials(marts, tobit):
+        rows = _rows(marts, tobit, **trial)
+        for column in SPECS[tobit].counts:
+            found += [Relation((tobit, rows[0], column), ((tobit, row, column),), "the same sample on every term")
+                      for row in rows[1:]]
     service, years = "marts.service_summary", "marts.service_case_length_by_year"
-    if service in marts:
-        first = _rows(marts, service)[:1]
+    for trial in _trials(marts, service) if service in marts else []:
+        first = _rows(marts, service, **trial)[:1]
         for measure in ("location", "outcome"):
-            parts = tuple((service, r, "n_families") for r in _rows(marts, service, measure=measure))
+            parts = tuple((service, r, "n_families") for r in _rows(marts, service, measure=measure, **trial))
             if first and parts:
                 found.append(Relation((service, first[0], "n_total"), parts, f"the {measure}s add to the families"))
-        total = _rows(marts, service, measure="escalated")
-        escalated = _rows(marts, service, measure="outcome", category="escalated_cp") + \
-            _rows(marts, service, measure="outcome", category="escalated_lac")
+        total = _rows(marts, service, measure="escalated", **trial)
+        escalated = _rows(marts, service, measure="outcome", category="escalated_cp", **trial) + \
+            _rows(marts, service, measure="outcome", category="escalated_lac", **trial)
         if total and escalated:
             found.append(Relation((service, total[0], "n_families"), tuple((service, r, "n_families") for r in escalated),
                                   "escalated to CP + to LAC = escalated"))
-        closed = _rows(marts, service, measure="outcome", category="closed")
-        days = _rows(marts, service, measure="days_to_close")
+        closed = _rows(marts, service, measure="outcome", category="closed", **trial)
+        days = _rows(marts, service, measure="days_to_close", **trial)
         if closed and days:
             found.append(Relation((service, closed[0], "n_families"), ((service, days[0], "n_families"),),
                                   "the days-to-close row counts the closed cases"))
         found += [Relation((service, r, "n_total"), ((service, first[0], "n_total"),), "one total on every row")
-                  for r in _rows(marts, service)[1:]]
+                  for r in _rows(marts, service, **trial)[1:]]
         if years in marts and first:
-            rows = _rows(marts, years)
+            year_trial = trial if "trial_id" in marts[years] else {}
+            rows = _rows(marts, years, **year_trial)
             found.append(Relation((service, first[0], "n_total"), tuple((years, r, "n_started") for r in rows),
                                   "the start years add to the families"))
             for column, category in (("n_closed", "closed"), ("n_open", "open")):
-                target = _rows(marts, service, measure="outcome", category=category)
+                target = _rows(marts, service, measure="outcome", category=category, **trial)
                 if target:
                     found.append(Relation((service, target[0], "n_families"),
                                           tuple((years, r, column) for r in rows), f"the start years add to {category}"))
@@ -281,7 +298,7 @@ def attack(marts: dict[str, pd.DataFrame]) -> pd.DataFrame:
         if spec.nested is None or spec.nested[0] not in frame:
             continue
         by, larger, smaller = spec.nested
-        others = [c for c in spec.labels if c != by]
+        others = [c for c in spec.labels if c != by and c in frame]
         for _, big in frame[frame[by] == larger].iterrows():
             match = frame[(frame[by] == smaller) & np.logical_and.reduce([frame[c] == big[c] for c in others])]
             for position in match.index:
@@ -378,4 +395,201 @@ def _withhold_another(frame: pd.DataFrame, table: str, row: int, column: str) ->
         pool = [rc for rc, v in values.items() if v > 0] or list(values)
         r, c = min(pool, key=lambda rc: values[rc])
         _withhold(frame, r, c)
+        return
+
+
+# --- across marts: counts of one population -------------------------------------------------------------------
+#
+# A reader holds every mart and its documentation, so knows which children each published count counts. The
+# defender knows more: each count's members (core/casework/trial_marts.py gives them). A withheld count whose
+# members are a sum and difference of published counts' members is recoverable, whatever marts those counts are
+# in: FACT22's 4 escalations were 126 (closed, cases with an outcome) - 122 (the Tobit's cases: outcome known, no
+# escalation) - 0 (control escalations). `attack_populations` finds every such count by linear algebra: a
+# withheld cell is recoverable when its members' indicator lies in the span of the published cells' indicators
+# over the same children. It is stronger than any reader (who must guess the relations the defender computes),
+# so what it finds nothing in, a reader cannot work back by sums and differences either.
+
+ACROSS = "counts sharing a population (across marts)"
+# Which published count to withhold first when a combination of them gives a withheld one back: the model sizes
+# and arm totals of the marts that repeat what others show, before the trial's own results.
+WITHHOLD_FIRST = ("marts.case_length_tobit", "marts.rct_minimum_detectable_effects", "marts.rct_balance",
+                  "marts.risk_score_changes", "marts.risk_scores_by_arm", "marts.service_case_length_by_year",
+                  "marts.service_summary", "marts.rct_results")
+
+
+@dataclass(frozen=True)
+class Population:
+    """The members of one published count: a universe (the children of one trial, the families of one service)
+    and a 0/1 membership over it."""
+
+    universe: str
+    members: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Echelon:
+    """The row space of the published cells' members in reduced row echelon form: ``rows`` (one per pivot
+    column), and for each the combination of published cells it is (``combinations``). Gaussian elimination in
+    plain numpy arithmetic: the matrices are small 0/1 ones, and LAPACK's threads cost more than they save."""
+
+    rows: np.ndarray
+    combinations: np.ndarray
+    pivots: np.ndarray
+
+    def coefficients(self, vector: np.ndarray) -> np.ndarray | None:
+        """The combination of published cells that gives ``vector``, or None when none does."""
+        weights = vector[self.pivots]
+        residual = vector - (self.rows * weights[:, None]).sum(axis=0)
+        if np.abs(residual).max(initial=0.0) > 1e-7:
+            return None
+        return (self.combinations * weights[:, None]).sum(axis=0)
+
+
+def _echelon(vectors: np.ndarray) -> _Echelon:
+    k, n = vectors.shape
+    work = np.hstack([vectors.astype(float), np.eye(k)])
+    pivots, row = [], 0
+    for column in range(n):
+        if row == k:
+            break
+        below = np.abs(work[row:, column])
+        best = int(below.argmax())
+        if below[best] < 1e-9:
+            continue
+        best += row
+        work[[row, best]] = work[[best, row]]
+        work[row] /= work[row, column]
+        others = np.abs(work[:, column]) > 1e-12
+        others[row] = False
+        work[others] -= work[others, column][:, None] * work[row][None, :]
+        pivots.append(column)
+        row += 1
+    return _Echelon(work[:row, :n], work[:row, n:], np.array(pivots, dtype=int))
+
+
+def _cells(marts: dict[str, pd.DataFrame], populations: dict[Cell, Population]):
+    """Per universe: the published cells and the withheld ones, with their members (values checked)."""
+    withheld, values = {}, {}
+    for table, frame in marts.items():
+        for column in SPECS[table].counts if table in SPECS else ():
+            if column in frame:
+                withheld[(table, column)] = _withheld(frame, column)
+                values[(table, column)] = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64")
+    by_universe: dict[str, dict[str, list]] = {}
+    for (table, row, column), population in populations.items():
+        if (table, column) not in withheld or row >= len(withheld[(table, column)]):
+            continue
+        groups = by_universe.setdefault(population.universe, {"known": [], "withheld": []})
+        members = np.asarray(population.members, dtype=float)
+        if withheld[(table, column)][row]:
+            groups["withheld"].append(((table, row, column), members))
+            continue
+        value = values[(table, column)][row]
+        if np.isnan(value):
+            continue
+        if int(round(value)) != int(members.sum()):
+            raise ValueError(f"{table} {_label(marts, table, row)} {column}: the population given counts "
+                             f"{int(members.sum())}, the mart {int(round(value))}; the populations are out of step")
+        groups["known"].append(((table, row, column), members))
+    for groups in by_universe.values():
+        groups["basis"] = _echelon(np.array([m for _, m in groups["known"]])) if groups["known"] else None
+    return by_universe
+
+
+def _recoverable(groups: dict) -> list[tuple[Cell, np.ndarray]]:
+    """(cell, the combination of published cells that gives it) for each recoverable count of 1 to 5."""
+    basis = groups["basis"]
+    found = []
+    for cell, members in groups["withheld"]:
+        if int(members.sum()) in SMALL and basis is not None:
+            combination = basis.coefficients(members)
+            if combination is not None:
+                found.append((cell, combination))
+    return found
+
+
+def attack_populations(marts: dict[str, pd.DataFrame], populations: dict[Cell, Population]) -> pd.DataFrame:
+    """Every withheld count of 1 to 5 whose members are a combination of published counts' members (in any
+    mart). A larger withheld count (one withheld to protect another) is not searched: once it is in the span of
+    what is published it adds nothing a reader can use.
+
+    Columns as `attack`: mart, row, column, route, small (always true: only counts of 1 to 5 are searched). The
+    value is never returned."""
+    marts = {t: f.reset_index(drop=True) for t, f in marts.items()}
+    findings = [{"mart": table, "row": _label(marts, table, row), "column": column, "route": ACROSS, "small": True}
+                for groups in _cells(marts, populations).values() for (table, row, column), _ in _recoverable(groups)]
+    return pd.DataFrame(findings, columns=["mart", "row", "column", "route", "small"])
+
+
+def _cells_to_withhold(marts: dict[str, pd.DataFrame], populations: dict[Cell, Population]) -> list[Cell]:
+    """For each count of 1 to 5 recoverable across marts, the published count to withhold so that it is not: one
+    the combination needs, from the mart WITHHOLD_FIRST names first, the smallest non-zero count there."""
+    chosen = []
+    for groups in _cells(marts, populations).values():
+        cells = [c for c, _ in groups["known"]]
+        for _, coefficients in _recoverable(groups):
+            needed = [c for c, a in zip(cells, coefficients) if abs(a) > 1e-7]
+
+            def order(cell: Cell):
+                value = float(pd.to_numeric(pd.Series([marts[cell[0]][cell[2]].iloc[cell[1]]])).iloc[0])
+                rank = WITHHOLD_FIRST.index(cell[0]) if cell[0] in WITHHOLD_FIRST else len(WITHHOLD_FIRST)
+                return rank, value == 0, value
+
+            if needed:
+                chosen.append(min(needed, key=order))
+    return chosen
+
+
+def protect_together(marts: dict[str, pd.DataFrame], populations: dict[Cell, Population],
+                     withhold_counts: dict[str, Callable[[pd.DataFrame], pd.DataFrame]],
+                     max_rounds: int = 200) -> dict[str, pd.DataFrame]:
+    """Secondary suppression of every mart at once, until neither `attack` on all of them together nor
+    `attack_populations` finds anything.
+
+    ``marts`` hold the counts already withheld by the primary rule; each round withholds what the findings
+    point at (as `protect` does within a mart), and for a count recoverable across marts, one published count
+    the recovery needs; then each mart's derived columns go with their counts and ``withhold_counts[table]``
+    re-applies the caller's grouped rule to that mart."""
+    out = {t: f.reset_index(drop=True).copy() for t, f in marts.items()}
+    for _ in range(max_rounds):
+        for table, frame in out.items():
+            _withhold_derived(frame, SPECS[table])
+        reader = attack(out)
+        across = attack_populations(out, populations)
+        if reader.empty and across.empty:
+            return out
+        for finding in reader.itertuples():
+            frame, spec = out[finding.mart], SPECS[finding.mart]
+            row = _row_of(frame, spec, finding.row)
+            route = finding.route
+            if route.startswith("difference from"):
+                _withhold(frame, row, finding.column)
+            elif route.startswith("inverting Fisher"):
+                _withhold(frame, row, spec.fisher[1])
+            elif route.startswith("totals minus parts"):
+                _withhold_across(out, finding.mart, row, finding.column)
+            elif " x " in route or " / " in route:
+                share = route.split(" ")[0] if " x " in route else route.split(" / ")[1]
+                _withhold(frame, row, share if share in frame and share not in spec.counts else finding.column)
+        if not across.empty:
+            for table, row, column in _cells_to_withhold(out, populations):
+                _withhold(out[table], row, column)
+        out = {table: withhold_counts[table](frame) for table, frame in out.items()}
+    raise RuntimeError(f"secondary suppression across marts did not settle in {max_rounds} rounds")
+
+
+def _withhold_across(marts: dict[str, pd.DataFrame], table: str, row: int, column: str) -> None:
+    """A sum (possibly spanning marts) with one unknown cell: withhold its smallest other published cell."""
+    for relation in relations(marts):
+        cells = (relation.total, *relation.parts)
+        if (table, row, column) not in cells:
+            continue
+        others = [(t, r, c) for (t, r, c) in cells if (t, r, c) != (table, row, column)
+                  and not _withheld(marts[t], c)[r]]
+        if not others:
+            continue
+        values = {cell: float(marts[cell[0]][cell[2]].iloc[cell[1]]) for cell in others}
+        pool = [cell for cell, v in values.items() if v > 0] or list(values)
+        t, r, c = min(pool, key=lambda cell: values[cell])
+        _withhold(marts[t], r, c)
         return

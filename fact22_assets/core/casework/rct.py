@@ -1,11 +1,18 @@
-"""Long-term outcomes of the FACT22 randomised trial (report strand 2).
+"""Long-term outcomes of a randomised trial (strand 2), for any trial of data/trials.yaml.
 
 For each binary outcome: a logistic regression on treatment plus the
-report's controls (female, aged under 11 at referral, previous CIN
+trial's controls (FACT22: female, aged under 11 at referral, previous CIN
 history), back-transformed to probabilities for the control group: its
-observed rate and the rate it would have had under FACT22. Outcomes with
-too few events are reported as counts with Fisher's exact test instead of
-a meaningless coefficient.
+observed rate and the rate it would have had if treated. Outcomes with too
+few events are reported as counts with Fisher's exact test instead of a
+meaningless coefficient.
+
+The input is one row per randomised case as core/census/trial.py derives it
+from the census returns and the randomisation list: ``treated`` (0/1), the
+covariates, the outcomes (0/1, <NA> where unknown) and
+``later_received_treatment`` (a control case that later got the programme).
+Column names are the trial's roles (treated, control), never an arm's name;
+the arms' names travel as values (``treated_arm``, ``control_arm``).
 
 Rates and effects are proportions (0-1); effect_rate_diff is a difference
 of proportions (-0.11 = 11 percentage points lower).
@@ -15,21 +22,19 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from datetime import date
 
 import numpy as np
 import pandas as pd
 
 from .origin import single_origin
-from .schemas import STUDY_END, TREATMENT_ARM
 
-OUTCOMES = ("closed", "rereferred", "escalated")
-CONTROLS = ("female", "under_11", "previous_cin_history")
-TREATMENT = "fact22"
+TREATED = "treated"
+CONTAMINATED = "later_received_treatment"
 ANALYSES = ("itt", "excluding_contaminated")
+ALL = "all"
 
 # Below these counts of the rarer outcome value, a logistic coefficient is
-# noise (and often infinite); the report says the same of its 4 escalations.
+# noise (and often infinite); RR1067 says the same of its 4 escalations.
 MIN_EVENTS_TOTAL = 10
 MIN_EVENTS_PER_ARM = 5
 # |log-odds| beyond this means the likelihood ran off to infinity (quasi-separation).
@@ -43,7 +48,7 @@ BALANCE_CHARACTERISTICS = {
     "white_british": "White British",
     "other_white": "Other White",
     "disabled": "disabled",
-    "aged_out_by_end": "aged out (turned 18) by end of study",
+    "aged_out_by_end": "aged out (turned 18) by the end of follow-up",
 }
 
 
@@ -51,7 +56,7 @@ def was_rereferred(index_referral: pd.Timestamp, referrals: Sequence[pd.Timestam
     """Statutory re-referral: a referral within 12 months of the previous one.
 
     The index referral opens the chain; each later referral up to the end of
-    study is compared with the one before it (12 calendar months).
+    follow-up is compared with the one before it (12 calendar months).
     """
     previous = pd.Timestamp(index_referral)
     for referral in sorted(pd.Timestamp(r) for r in referrals):
@@ -61,58 +66,6 @@ def was_rereferred(index_referral: pd.Timestamp, referrals: Sequence[pd.Timestam
             return True
         previous = referral
     return False
-
-
-def _dates(listed) -> list[pd.Timestamp]:
-    if listed is None or listed is pd.NA or (isinstance(listed, float) and np.isnan(listed)):
-        return []
-    return [pd.Timestamp(part) for part in str(listed).split(";") if part]
-
-
-def _flag(series: pd.Series) -> pd.Series:
-    return series.astype("boolean").astype("Int64")
-
-
-def derive_rct_outcomes(cases: pd.DataFrame, study_end: date = STUDY_END) -> pd.DataFrame:
-    """One analysis row per family from a validated rct_cases extract.
-
-    The extract holds no index-referral date; randomisation happened at
-    referral, so randomised_on stands in for it in the re-referral rule.
-    Outcomes are 0/1 (Int64) and <NA> where outcome_data_missing.
-
-    Returns family_id, arm, fact22, female, under_11, previous_cin_history,
-    other_cin_in_family, white_british, other_white, disabled,
-    aged_out_by_end, later_received_fact22, closed, rereferred, escalated,
-    data_origin.
-    """
-    end = pd.Timestamp(study_end)
-    out = pd.DataFrame({"family_id": cases["family_id"], "arm": cases["arm"]})
-    out[TREATMENT] = (cases["arm"] == TREATMENT_ARM).astype("Int64")
-    out["female"] = _flag(cases["female"])
-    out["under_11"] = (cases["age_at_referral"].astype("Float64") < 11).astype("Int64")
-    out["previous_cin_history"] = _flag(cases["previous_cin_history"])
-    out["other_cin_in_family"] = _flag(cases["other_cin_in_family"])
-    out["white_british"] = (cases["ethnicity"] == "White British").astype("Int64")
-    out["other_white"] = (cases["ethnicity"] == "Other White").astype("Int64")
-    out["disabled"] = _flag(cases["disabled"])
-    out["aged_out_by_end"] = _flag(cases["aged_out_by_end"])
-    out["later_received_fact22"] = _flag(cases["later_received_fact22"])
-
-    missing = cases["outcome_data_missing"].astype("boolean").fillna(False).to_numpy()
-    closed = (cases["closure_date"].notna() & (cases["closure_date"] <= end)).astype("Int64")
-    rereferred = pd.Series(
-        [
-            int(was_rereferred(start, _dates(listed), end))
-            for start, listed in zip(cases["randomised_on"], cases["rereferral_dates"])
-        ],
-        index=cases.index,
-        dtype="Int64",
-    )
-    out["closed"] = closed.mask(missing)
-    out["rereferred"] = rereferred.mask(missing)
-    out["escalated"] = (cases["escalation_date"].notna() & (cases["escalation_date"] <= end)).astype("Int64")
-    out["data_origin"] = single_origin(cases)
-    return out.reset_index(drop=True)
 
 
 def stars(p_value: float) -> str:
@@ -135,7 +88,7 @@ def treatment_effect(result, exog: pd.DataFrame, rows: np.ndarray | None = None)
     standard errors for rate_if_treated and for the difference.
     """
     x = exog.to_numpy(dtype=float) if rows is None else exog.to_numpy(dtype=float)[rows]
-    column = list(exog.columns).index(TREATMENT)
+    column = list(exog.columns).index(TREATED)
     x_on, x_off = x.copy(), x.copy()
     x_on[:, column], x_off[:, column] = 1.0, 0.0
     beta = np.asarray(result.params, dtype=float)
@@ -182,48 +135,70 @@ def fit_logit(y: pd.Series, exog: pd.DataFrame):
 
 
 def _arm_counts(data: pd.DataFrame, outcome: str) -> dict:
-    treated = data[TREATMENT] == 1
+    treated = data[TREATED] == 1
     counts = {
         "n_cases": len(data),
-        "n_fact22": int(treated.sum()),
-        "n_cec": int((~treated).sum()),
-        "events_fact22": int(data.loc[treated, outcome].sum()),
-        "events_cec": int(data.loc[~treated, outcome].sum()),
+        "n_treated": int(treated.sum()),
+        "n_control": int((~treated).sum()),
+        "events_treated": int(data.loc[treated, outcome].sum()),
+        "events_control": int(data.loc[~treated, outcome].sum()),
     }
-    counts["fact22_rate_observed"] = counts["events_fact22"] / counts["n_fact22"] if counts["n_fact22"] else np.nan
-    counts["cec_rate_observed"] = counts["events_cec"] / counts["n_cec"] if counts["n_cec"] else np.nan
+    counts["treated_rate_observed"] = counts["events_treated"] / counts["n_treated"] if counts["n_treated"] else np.nan
+    counts["control_rate_observed"] = counts["events_control"] / counts["n_control"] if counts["n_control"] else np.nan
     return counts
+
+
+def too_few_events(counts: dict, min_events_total: int = MIN_EVENTS_TOTAL,
+                   min_events_per_arm: int = MIN_EVENTS_PER_ARM) -> bool:
+    """The rarer outcome value is below the threshold in all or in an arm: a logistic coefficient would be
+    noise. ``counts`` as `_arm_counts` gives them."""
+    rarer = [
+        min(counts["events_treated"], counts["n_treated"] - counts["events_treated"]),
+        min(counts["events_control"], counts["n_control"] - counts["events_control"]),
+    ]
+    events = counts["events_treated"] + counts["events_control"]
+    return min(events, counts["n_cases"] - events) < min_events_total or min(rarer) < min_events_per_arm
+
+
+def model_sample(frame: pd.DataFrame, outcome: str, controls: Sequence[str]) -> pd.DataFrame:
+    """The cases a model of ``outcome`` uses: complete on the outcome, treatment and controls."""
+    return frame[[outcome, TREATED, *controls]].dropna().astype(int)
+
+
+def fisher_sample(frame: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    """The cases Fisher's exact test counts: every case whose outcome is known."""
+    return frame[[outcome, TREATED]].dropna().astype(int)
 
 
 def analyse_outcome(
     frame: pd.DataFrame,
     outcome: str,
-    controls: Sequence[str] = CONTROLS,
+    controls: Sequence[str] = (),
     min_events_total: int = MIN_EVENTS_TOTAL,
     min_events_per_arm: int = MIN_EVENTS_PER_ARM,
     confidence: float = 0.95,
 ) -> dict:
     """One outcome: logistic model and back-transform, or counts + Fisher.
 
-    `frame` comes from derive_rct_outcomes. The model (and the too-few
-    rule) use complete cases on the outcome and controls; "events" there
-    means the rarer value of the outcome, so an outcome almost everyone
-    has is as unmodellable as one almost no one has. A too-few outcome
-    reports counts and Fisher's exact test over every case whose outcome
-    is known.
+    `frame` holds ``treated`` (0/1), the outcome and the controls. The model
+    (and the too-few rule) use complete cases on the outcome and controls;
+    "events" there means the rarer value of the outcome, so an outcome almost
+    everyone has is as unmodellable as one almost no one has. A too-few
+    outcome reports counts and Fisher's exact test over every case whose
+    outcome is known.
     """
     from scipy import stats  # imported when a test runs: it costs half a second at load
 
-    data = frame[[outcome, TREATMENT, *controls]].dropna().astype(int)
-    treated = data[TREATMENT] == 1
+    data = model_sample(frame, outcome, controls)
+    treated = data[TREATED] == 1
     counts = _arm_counts(data, outcome)
     row = {
         "outcome": outcome,
-        "model": f"logit: {outcome} ~ {' + '.join([TREATMENT, *controls])}",
+        "model": f"logit: {outcome} ~ {' + '.join([TREATED, *controls])}",
         **counts,
-        "cec_rate_if_fact22": np.nan,
-        "cec_rate_if_fact22_ci_low": np.nan,
-        "cec_rate_if_fact22_ci_high": np.nan,
+        "control_rate_if_treated": np.nan,
+        "control_rate_if_treated_ci_low": np.nan,
+        "control_rate_if_treated_ci_high": np.nan,
         "effect_rate_diff": np.nan,
         "effect_ci_low": np.nan,
         "effect_ci_high": np.nan,
@@ -231,36 +206,25 @@ def analyse_outcome(
         "log_odds_ratio_se": np.nan,
         "p_value_log_odds": np.nan,
     }
-
-    rarer = [
-        min(counts["events_fact22"], counts["n_fact22"] - counts["events_fact22"]),
-        min(counts["events_cec"], counts["n_cec"] - counts["events_cec"]),
-    ]
-    events_total = min(
-        counts["events_fact22"] + counts["events_cec"],
-        counts["n_cases"] - counts["events_fact22"] - counts["events_cec"],
-    )
     result = None
     note = ""
-    if events_total < min_events_total or min(rarer) < min_events_per_arm:
-        note = (
-            f"too few events to model ({counts['events_fact22']} FACT22, {counts['events_cec']} CEC; "
-            f"need >= {min_events_total} in all and >= {min_events_per_arm} per arm)"
-        )
+    if too_few_events(counts, min_events_total, min_events_per_arm):
+        note = (f"too few events to model (need >= {min_events_total} in all and >= {min_events_per_arm} per arm "
+                "of the rarer outcome value)")
     else:
         import statsmodels.api as sm
 
-        exog = sm.add_constant(data[[TREATMENT, *controls]].astype(float), has_constant="add")
+        exog = sm.add_constant(data[[TREATED, *controls]].astype(float), has_constant="add")
         result = fit_logit(data[outcome], exog)
         if result is None:
             note = "perfect or quasi-separation: the logistic likelihood has no finite maximum"
 
     if result is None:
         # Fisher's test needs no controls: count every case whose outcome is known.
-        counts = _arm_counts(frame[[outcome, TREATMENT]].dropna().astype(int), outcome)
+        counts = _arm_counts(fisher_sample(frame, outcome), outcome)
         table = [
-            [counts["events_fact22"], counts["n_fact22"] - counts["events_fact22"]],
-            [counts["events_cec"], counts["n_cec"] - counts["events_cec"]],
+            [counts["events_treated"], counts["n_treated"] - counts["events_treated"]],
+            [counts["events_control"], counts["n_control"] - counts["events_control"]],
         ]
         p_value = float(stats.fisher_exact(table).pvalue)
         row.update(counts)
@@ -274,15 +238,15 @@ def analyse_outcome(
     row.update(
         status="estimated",
         test="logit_delta_method",
-        cec_rate_if_fact22=effect["rate_if_treated"],
-        cec_rate_if_fact22_ci_low=effect["rate_if_treated"] - z * effect["rate_if_treated_se"],
-        cec_rate_if_fact22_ci_high=effect["rate_if_treated"] + z * effect["rate_if_treated_se"],
+        control_rate_if_treated=effect["rate_if_treated"],
+        control_rate_if_treated_ci_low=effect["rate_if_treated"] - z * effect["rate_if_treated_se"],
+        control_rate_if_treated_ci_high=effect["rate_if_treated"] + z * effect["rate_if_treated_se"],
         effect_rate_diff=effect["effect"],
         effect_ci_low=effect["effect"] - z * effect["effect_se"],
         effect_ci_high=effect["effect"] + z * effect["effect_se"],
-        log_odds_ratio=float(result.params[TREATMENT]),
-        log_odds_ratio_se=float(result.bse[TREATMENT]),
-        p_value_log_odds=float(result.pvalues[TREATMENT]),
+        log_odds_ratio=float(result.params[TREATED]),
+        log_odds_ratio_se=float(result.bse[TREATED]),
+        p_value_log_odds=float(result.pvalues[TREATED]),
         p_value=p_value,
         stars=stars(p_value),
         note="",
@@ -292,20 +256,21 @@ def analyse_outcome(
 
 RESULT_COLUMNS = [
     "analysis",
+    "subgroup",
     "outcome",
     "status",
     "model",
     "test",
     "n_cases",
-    "n_fact22",
-    "n_cec",
-    "events_fact22",
-    "events_cec",
-    "fact22_rate_observed",
-    "cec_rate_observed",
-    "cec_rate_if_fact22",
-    "cec_rate_if_fact22_ci_low",
-    "cec_rate_if_fact22_ci_high",
+    "n_treated",
+    "n_control",
+    "events_treated",
+    "events_control",
+    "treated_rate_observed",
+    "control_rate_observed",
+    "control_rate_if_treated",
+    "control_rate_if_treated_ci_low",
+    "control_rate_if_treated_ci_high",
     "effect_rate_diff",
     "effect_ci_low",
     "effect_ci_high",
@@ -320,29 +285,42 @@ RESULT_COLUMNS = [
 
 
 def analysis_sample(frame: pd.DataFrame, analysis: str) -> pd.DataFrame:
-    """'itt': everyone as randomised; 'excluding_contaminated': drops the
-    control families who later received FACT22."""
+    """'itt': everyone as randomised; 'excluding_contaminated': drops the control cases who later received
+    the programme."""
     if analysis == "itt":
         return frame
     if analysis == "excluding_contaminated":
-        return frame[frame["later_received_fact22"].fillna(0) == 0]
+        if CONTAMINATED not in frame:
+            return frame
+        return frame[frame[CONTAMINATED].fillna(0) == 0]
     raise ValueError(f"unknown analysis {analysis!r}; expected one of {ANALYSES}")
+
+
+def subgroup_samples(frame: pd.DataFrame, subgroups: Sequence[str]) -> list[tuple[str, pd.DataFrame, str]]:
+    """(label, cases, the variable that defines it) for each level of each subgroup variable: 'previous_cin_history'
+    (cases with it) and 'no_previous_cin_history' (cases without); cases where it is unknown are in neither."""
+    out = []
+    for variable in subgroups:
+        known = frame[variable].astype("Float64")
+        out.append((variable, frame[(known == 1).fillna(False).to_numpy()], variable))
+        out.append((f"no_{variable}", frame[(known == 0).fillna(False).to_numpy()], variable))
+    return out
 
 
 def rct_results(
     cases: pd.DataFrame,
-    study_end: date = STUDY_END,
-    outcomes: Sequence[str] = OUTCOMES,
-    controls: Sequence[str] = CONTROLS,
+    outcomes: Sequence[str],
+    controls: Sequence[str],
     analyses: Sequence[str] = ANALYSES,
+    subgroups: Sequence[str] = (),
     min_events_total: int = MIN_EVENTS_TOTAL,
     min_events_per_arm: int = MIN_EVENTS_PER_ARM,
 ) -> pd.DataFrame:
-    """Every outcome under the ITT and the contamination-sensitivity analyses.
+    """Every outcome under the ITT and the contamination-sensitivity analyses, and (ITT) by subgroup.
 
-    `cases` is a validated rct_cases extract. One row per analysis x
-    outcome with RESULT_COLUMNS. status 'estimated': logistic model;
-    cec_rate_if_fact22 is the mean predicted probability of the control
+    `cases` comes from core.census.trial.trial_cases. One row per analysis x
+    subgroup x outcome with RESULT_COLUMNS. status 'estimated': logistic model;
+    control_rate_if_treated is the mean predicted probability of the control
     cases with treatment switched on; effect_rate_diff = that minus the
     control group's observed rate (equal to its mean prediction with
     treatment off, a property of logit with an intercept), i.e. the average
@@ -351,15 +329,18 @@ def rct_results(
     Wald test of the treatment coefficient; n_cases are the complete cases
     on outcome and controls. status 'too_few_events': counts over every
     case whose outcome is known and Fisher's exact p_value only, model
-    columns empty, the reason in note.
+    columns empty, the reason in note. A subgroup's model leaves out the
+    variable that defines it.
     """
-    frame = derive_rct_outcomes(cases, study_end)
     rows = []
-    for analysis in analyses:
-        sample = analysis_sample(frame, analysis)
+    origin = single_origin(cases)
+    samples = [(analysis, ALL, analysis_sample(cases, analysis), None) for analysis in analyses]
+    samples += [("itt", label, sample, variable) for label, sample, variable in subgroup_samples(cases, subgroups)]
+    for analysis, subgroup, sample, variable in samples:
+        used = [c for c in controls if c != variable]
         for outcome in outcomes:
-            row = analyse_outcome(sample, outcome, controls, min_events_total, min_events_per_arm)
-            rows.append({"analysis": analysis, **row, "data_origin": single_origin(frame)})
+            row = analyse_outcome(sample, outcome, used, min_events_total, min_events_per_arm)
+            rows.append({"analysis": analysis, "subgroup": subgroup, **row, "data_origin": origin})
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 
@@ -377,21 +358,24 @@ def _binary_test(table: np.ndarray) -> tuple[str, float, float]:
     return "chi_square", float(chi2), float(p_value)
 
 
-def balance_table(
-    cases: pd.DataFrame, study_end: date = STUDY_END, analysis: str = "itt"
-) -> pd.DataFrame:
+def balance_table(cases: pd.DataFrame, characteristics: Sequence[str] | None = None,
+                  analysis: str = "itt") -> pd.DataFrame:
     """Sample characteristics by arm with a test of balance.
 
-    Returns analysis, characteristic, label, n_fact22, n_cec,
-    count_fact22, count_cec, share_fact22, share_cec, test, statistic
-    (chi-square, or the odds ratio for Fisher), p_value, data_origin.
-    Denominators are the cases with that characteristic recorded.
+    Returns analysis, characteristic, label, n_treated, n_control,
+    count_treated, count_control, share_treated, share_control, test,
+    statistic (chi-square, or the odds ratio for Fisher), p_value,
+    data_origin. Denominators are the cases with that characteristic
+    recorded; a characteristic the trial does not record is left out.
     """
-    frame = analysis_sample(derive_rct_outcomes(cases, study_end), analysis)
+    frame = analysis_sample(cases, analysis)
+    wanted = characteristics if characteristics is not None else list(BALANCE_CHARACTERISTICS)
     rows = []
-    for characteristic, label in BALANCE_CHARACTERISTICS.items():
-        known = frame[[TREATMENT, characteristic]].dropna().astype(int)
-        treated = known[TREATMENT] == 1
+    for characteristic in wanted:
+        if characteristic not in frame:
+            continue
+        known = frame[[TREATED, characteristic]].dropna().astype(int)
+        treated = known[TREATED] == 1
         count_t = int(known.loc[treated, characteristic].sum())
         count_c = int(known.loc[~treated, characteristic].sum())
         n_t, n_c = int(treated.sum()), int((~treated).sum())
@@ -400,20 +384,20 @@ def balance_table(
             {
                 "analysis": analysis,
                 "characteristic": characteristic,
-                "label": label,
-                "n_fact22": n_t,
-                "n_cec": n_c,
-                "count_fact22": count_t,
-                "count_cec": count_c,
-                "share_fact22": count_t / n_t if n_t else np.nan,
-                "share_cec": count_c / n_c if n_c else np.nan,
+                "label": BALANCE_CHARACTERISTICS.get(characteristic, characteristic),
+                "n_treated": n_t,
+                "n_control": n_c,
+                "count_treated": count_t,
+                "count_control": count_c,
+                "share_treated": count_t / n_t if n_t else np.nan,
+                "share_control": count_c / n_c if n_c else np.nan,
                 "test": test,
                 "statistic": statistic,
                 "p_value": p_value,
             }
         )
     out = pd.DataFrame(rows)
-    out["data_origin"] = single_origin(frame)
+    out["data_origin"] = single_origin(cases)
     return out
 
 
@@ -444,32 +428,30 @@ def detectable_rates(
 
 def minimum_detectable_effects(
     cases: pd.DataFrame,
-    study_end: date = STUDY_END,
-    outcomes: Sequence[str] = ("closed", "rereferred"),
+    outcomes: Sequence[str],
     alpha: float = 0.05,
     power: float = 0.8,
 ) -> pd.DataFrame:
     """Minimum detectable effect at the control group's observed rate.
 
-    Arm sizes are the randomised families (84 vs 44 in the trial), the
+    Arm sizes are the randomised cases (84 vs 44 in FACT22's trial), the
     base rate the control group's observed rate of each outcome.
-    Returns outcome, cec_base_rate, n_fact22, n_cec, alpha, power,
+    Returns outcome, control_base_rate, n_treated, n_control, alpha, power,
     detectable_rate_below, detectable_rate_above, mde_below, mde_above
     (positive proportions), method, data_origin.
     """
-    frame = derive_rct_outcomes(cases, study_end)
-    n_t = int((frame[TREATMENT] == 1).sum())
-    n_c = int((frame[TREATMENT] == 0).sum())
+    n_t = int((cases[TREATED] == 1).sum())
+    n_c = int((cases[TREATED] == 0).sum())
     rows = []
     for outcome in outcomes:
-        base = float(frame.loc[frame[TREATMENT] == 0, outcome].dropna().mean())
+        base = float(cases.loc[cases[TREATED] == 0, outcome].dropna().mean())
         below, above = detectable_rates(base, n_t, n_c, alpha, power)
         rows.append(
             {
                 "outcome": outcome,
-                "cec_base_rate": base,
-                "n_fact22": n_t,
-                "n_cec": n_c,
+                "control_base_rate": base,
+                "n_treated": n_t,
+                "n_control": n_c,
                 "alpha": alpha,
                 "power": power,
                 "detectable_rate_below": below,
@@ -480,29 +462,19 @@ def minimum_detectable_effects(
             }
         )
     out = pd.DataFrame(rows)
-    out["data_origin"] = single_origin(frame)
+    out["data_origin"] = single_origin(cases)
     return out
 
 
-def case_lengths(cases: pd.DataFrame, study_end: date = STUDY_END) -> pd.DataFrame:
-    """Days from CIN plan start to closure, for the Tobit model.
+def case_lengths(cases: pd.DataFrame, controls: Sequence[str]) -> pd.DataFrame:
+    """Case lengths for the Tobit model: the cases with no escalation and a known outcome (case length is
+    measured "when no escalation followed"); a case still open at the end of follow-up is right-censored.
 
-    Only cases with no escalation and known outcomes: the report measures
-    case length "when no escalation followed". A case not closed by the end
-    of study is right-censored at the days it had been open then.
-
-    Returns family_id, arm, fact22, female, under_11,
-    previous_cin_history, case_length_days, right_censored, data_origin.
+    Returns child_key, arm, treated, the controls, case_length_days, right_censored, data_origin.
     """
-    end = pd.Timestamp(study_end)
-    frame = derive_rct_outcomes(cases, study_end)
-    keep = (frame["escalated"] == 0) & frame["closed"].notna()
+    keep = ((cases["escalated"] == 0) & cases["closed"].notna() & cases["case_length_days"].notna())
     keep = keep.fillna(False).to_numpy()
-    selected = cases.reset_index(drop=True)[keep]
-    closed = frame.loc[keep, "closed"].to_numpy() == 1
-    stop = selected["closure_date"].where(closed, end)
-    out = frame.loc[keep, ["family_id", "arm", TREATMENT, *CONTROLS]].copy()
-    out["case_length_days"] = (stop - selected["cin_plan_start"]).dt.days.to_numpy()
-    out["right_censored"] = ~closed
-    out["data_origin"] = single_origin(frame)
+    out = cases.loc[keep, ["child_key", "arm", TREATED, *controls, "case_length_days"]].copy()
+    out["right_censored"] = (cases.loc[keep, "closed"] == 0).to_numpy()
+    out["data_origin"] = single_origin(cases)
     return out.reset_index(drop=True)

@@ -8,13 +8,13 @@ change.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .origin import single_origin
-from .schemas import ARMS, RISK_TIME_POINTS
 
 REFERENCE_DIR = Path(__file__).resolve().parents[3] / "data" / "reference"
 
@@ -65,15 +65,15 @@ def score_risk_notes(
     return out.reset_index(drop=True)
 
 
-def _in_report_order(frame: pd.DataFrame) -> pd.DataFrame:
-    """FACT22 before CEC, time points in order of coding."""
-    order = frame["arm"].map({arm: i for i, arm in enumerate(ARMS)}) * 10 + frame["time_point"].map(
-        {tp: i for i, tp in enumerate(RISK_TIME_POINTS)}
+def _in_report_order(frame: pd.DataFrame, arms: Sequence[str], time_points: Sequence[str]) -> pd.DataFrame:
+    """The treated arm before the control arm, time points in order of coding."""
+    order = frame["arm"].map({arm: i for i, arm in enumerate(arms)}) * 10 + frame["time_point"].map(
+        {tp: i for i, tp in enumerate(time_points)}
     )
     return frame.iloc[np.argsort(order.to_numpy(), kind="stable")].reset_index(drop=True)
 
 
-def risk_scores_by_arm(scores: pd.DataFrame) -> pd.DataFrame:
+def risk_scores_by_arm(scores: pd.DataFrame, arms: Sequence[str], time_points: Sequence[str]) -> pd.DataFrame:
     """Mean scores per arm and time point.
 
     Returns arm, time_point, n_cases, mean_engagement_score,
@@ -86,24 +86,24 @@ def risk_scores_by_arm(scores: pd.DataFrame) -> pd.DataFrame:
     out["sd_total_score"] = grouped["total_score"].std()
     out = out.reset_index()
     out["data_origin"] = single_origin(scores)
-    return _in_report_order(out)
+    return _in_report_order(out, arms, time_points)
 
 
-def risk_score_changes(
-    scores: pd.DataFrame,
-    pairs: tuple[tuple[str, str], ...] = (
-        ("referral_2015", "six_months_2016"),
-        ("six_months_2016", "latest_2019"),
-        ("referral_2015", "latest_2019"),
-    ),
-) -> pd.DataFrame:
+def time_point_pairs(time_points: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """Each coding point against the next, then the first against the last."""
+    pairs = tuple(zip(time_points[:-1], time_points[1:]))
+    return pairs + ((time_points[0], time_points[-1]),) if len(time_points) > 2 else pairs
+
+
+def risk_score_changes(scores: pd.DataFrame, arms: Sequence[str], time_points: Sequence[str]) -> pd.DataFrame:
     """Change in total score between two time points, per arm.
 
-    Only cases scored at both time points count (the report's 13 cases for
+    Only cases scored at both time points count (RR1067's 13 cases for
     2016 -> 2019). A negative change means risk rose. p_value_paired tests
     the arm's mean change against 0 (paired t); p_value_between_arms tests
-    FACT22's mean change against CEC's (Welch t) and is repeated on both arm
-    rows. With 6 and 7 cases these tests are descriptive at best.
+    the treated arm's mean change against the control arm's (Welch t) and is
+    repeated on both arm rows. With 6 and 7 cases these tests are descriptive
+    at best.
 
     Returns from_time_point, to_time_point, arm, n_cases, mean_total_from,
     mean_total_to, mean_change, sd_change, p_value_paired,
@@ -113,7 +113,7 @@ def risk_score_changes(
 
     wide = scores.pivot_table(index=["case_id", "arm"], columns="time_point", values="total_score")
     rows = []
-    for start, end in pairs:
+    for start, end in time_point_pairs(list(time_points)):
         if start not in wide or end not in wide:
             continue
         both = wide[[start, end]].dropna().reset_index()
@@ -141,7 +141,7 @@ def risk_score_changes(
             )
     out = pd.DataFrame(rows)
     if len(out):
-        arm_order = out["arm"].map({arm: i for i, arm in enumerate(ARMS)})
+        arm_order = out["arm"].map({arm: i for i, arm in enumerate(arms)})
         pair_order = out.groupby(["from_time_point", "to_time_point"], sort=False).ngroup()
         out = out.iloc[np.lexsort((arm_order.to_numpy(), pair_order.to_numpy()))].reset_index(drop=True)
     out["data_origin"] = single_origin(scores)

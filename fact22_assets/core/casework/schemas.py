@@ -1,9 +1,12 @@
-"""Column specifications for the three council extracts and their validation.
+"""Column specifications of a trial's CSV inputs and their validation.
 
-The case-level extracts (RCT cases, coded risk notes, service management
-information) are council data about children. The warehouse ingests the real
-extracts and the synthetic stand-ins through the same schemas, so anything the
-schemas refuse is refused for both.
+Beside its census returns (core/census), a trial reads a randomisation list
+and, optionally, researcher-coded extracts (coded risk notes, a service's
+management information). These are council data about children. The
+warehouse ingests the real files and the synthetic stand-ins through the same
+schemas, so anything the schemas refuse is refused for both. Arms, coding
+points, locations and dates are the trial's (data/trials.yaml), never
+constants here.
 
 Row numbers in errors are *file line numbers*: the header is line 1, so the
 first data row is row 2 (1-based data row + 1 for the header). An error about
@@ -22,34 +25,23 @@ import pandas as pd
 
 from ..errors import SourceDataError
 
-ARMS = ("FACT22", "CEC")
-TREATMENT_ARM = "FACT22"
-CONTROL_ARM = "CEC"
-
-# The trial's own dates (RR1067): randomisation window and end of study.
-RANDOMISATION_START = date(2015, 8, 1)
-RANDOMISATION_END = date(2016, 4, 30)
-STUDY_END = date(2019, 11, 22)
-
-RISK_TIME_POINTS = ("referral_2015", "six_months_2016", "latest_2019")
-ENGAGEMENT_LEVELS = ("strong_desire", "compliant", "tokenistic", "dissent")
-SERVICE_LOCATIONS = ("Crewe", "Macclesfield", "Unknown")
 SERVICE_OUTCOMES = ("closed", "escalated_cp", "escalated_lac", "open", "other")
-ETHNICITIES = ("White British", "Other White", "Other", "Not known")
+ENGAGEMENT_LEVELS = ("strong_desire", "compliant", "tokenistic", "dissent")
 
 DATA_ORIGINS = ("SYNTHETIC", "COUNCIL")
 # Council extracts arrive without a data_origin column; synthetic files carry one.
 DEFAULT_DATA_ORIGIN = "COUNCIL"
 
-# Pseudonymous identifiers only: a short letter prefix and digits. Anything
-# else (a name, an NHS number with spaces, free text) is refused, so an
-# un-pseudonymised extract cannot reach the warehouse by mistake.
+# A child's id as the council's census return carries it (LAchildID): letters, digits, '-' and '_'. Anything
+# else (a name, free text, an NHS number with spaces) is refused. Ids are pseudonymised at ingest.
+CHILD_ID_PATTERN = r"[A-Za-z0-9_-]{1,40}"
+# Pseudonymous identifiers of a council's own extracts (service families): a short letter prefix and digits.
 PSEUDONYM_PATTERN = r"[A-Z]{1,4}[0-9]{1,8}"
 
 # Sanity bounds for dates that are not otherwise constrained: they catch
 # typed-in years (2091, 1915) without guessing at the service's history.
 EARLIEST_PLAUSIBLE = date(2000, 1, 1)
-LATEST_PLAUSIBLE = date(2030, 12, 31)
+LATEST_PLAUSIBLE = date(2035, 12, 31)
 
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
@@ -298,121 +290,23 @@ def _split_dates(text) -> list[pd.Timestamp]:
     return [pd.Timestamp(part) for part in str(text).split(";") if part]
 
 
-# --- rct_cases -----------------------------------------------------------
+# --- randomisation list ----------------------------------------------------
 
 
-def _closure_before_start(df):
-    position = _first(df["closure_date"] < df["cin_plan_start"])
-    if position is not None:
-        return position, "closure_date", "closure date is before the CIN plan start"
-    return None
-
-
-def _escalation_consistent(df):
-    position = _first(df["escalation_date"] < df["cin_plan_start"])
-    if position is not None:
-        return position, "escalation_date", "escalation date is before the CIN plan start"
-    position = _first(df["escalation_date"].isna() != df["escalation_type"].isna())
-    if position is not None:
-        return position, "escalation_type", "escalation date and type must both be given or both be empty"
-    return None
-
-
-def _rereferrals_after_randomisation(df):
-    for position, (listed, randomised) in enumerate(zip(df["rereferral_dates"], df["randomised_on"])):
-        dates = _split_dates(listed)
-        if dates and dates[0] <= randomised:
-            return position, "rereferral_dates", "re-referral on or before the randomisation date"
-    return None
-
-
-def _missing_outcomes_are_empty(df):
-    flagged = df["outcome_data_missing"].fillna(False)
-    position = _first(flagged & (df["closure_date"].notna() | df["rereferral_dates"].notna()))
-    if position is not None:
-        return (
-            position,
-            "outcome_data_missing",
-            "outcome data flagged missing but a closure or re-referral date is given",
-        )
-    return None
-
-
-def _contamination_only_in_control(df):
-    position = _first(df["later_received_fact22"].fillna(False) & (df["arm"] == TREATMENT_ARM))
-    if position is not None:
-        return position, "later_received_fact22", "a FACT22-arm family cannot 'later receive' FACT22"
-    return None
-
-
-def _age_consistent_with_ageing_out(df, study_end: date = STUDY_END):
-    """Age in completed years at referral bounds the exact age at study end.
-
-    Exact age at end lies in [age + elapsed, age + 1 + elapsed); a child
-    flagged as aged out must be able to reach 18, and one not flagged must
-    not certainly have passed it.
-    """
-    elapsed = (pd.Timestamp(study_end) - df["randomised_on"]).dt.days / 365.25
-    age = df["age_at_referral"].astype("Float64")
-    cannot_reach = df["aged_out_by_end"].fillna(False) & (age + 1 + elapsed <= 18)
-    position = _first(cannot_reach)
-    if position is not None:
-        return position, "age_at_referral", "flagged aged out, but this age cannot reach 18 by the end of study"
-    must_have = ~df["aged_out_by_end"].fillna(True) & (age + elapsed >= 18)
-    position = _first(must_have)
-    if position is not None:
-        return (
-            position,
-            "age_at_referral",
-            "not flagged aged out, but this age must have reached 18 by the end of study",
-        )
-    return None
-
-
-def _unique_lead_child(df):
-    position = _first(df["lead_child_id"].duplicated(keep="first"))
-    if position is not None:
-        return position, "lead_child_id", "duplicate lead child id (a child in two families)"
-    return None
-
-
-RCT_CASES = ExtractSchema(
-    name="rct_cases",
-    columns=(
-        ColumnSpec("family_id", "text", pattern=PSEUDONYM_PATTERN, description="pseudonymous family id"),
-        ColumnSpec("lead_child_id", "text", pattern=PSEUDONYM_PATTERN, description="pseudonymous lead child id"),
-        ColumnSpec("arm", "text", allowed=ARMS),
-        ColumnSpec("randomised_on", "date", min_value=RANDOMISATION_START, max_value=RANDOMISATION_END),
-        ColumnSpec("female", "bool"),
-        # Completed years; may be missing (one control case in the report lacks age).
-        ColumnSpec("age_at_referral", "int", required=False, min_value=0, max_value=17),
-        ColumnSpec("previous_cin_history", "bool"),
-        ColumnSpec("other_cin_in_family", "bool"),
-        ColumnSpec("ethnicity", "text", allowed=ETHNICITIES),
-        ColumnSpec("disabled", "bool"),
-        ColumnSpec("aged_out_by_end", "bool"),
-        ColumnSpec("cin_plan_start", "date", min_value=date(2010, 1, 1), max_value=date(2016, 12, 31)),
-        ColumnSpec("closure_date", "date", required=False),
-        ColumnSpec("rereferral_dates", "date_list", required=False),
-        ColumnSpec("escalation_date", "date", required=False),
-        ColumnSpec("escalation_type", "text", required=False, allowed=("CPP", "LAC")),
-        ColumnSpec("later_received_fact22", "bool"),
-        # True: closure and re-referral are unknown for this case (empty dates
-        # then mean "not known", not "still open" / "never re-referred").
-        # Escalation comes from the CP/LAC registers and stays known.
-        ColumnSpec("outcome_data_missing", "bool"),
-    ),
-    unique_key=("family_id",),
-    rules=(
-        _closure_before_start,
-        _escalation_consistent,
-        _rereferrals_after_randomisation,
-        _missing_outcomes_are_empty,
-        _contamination_only_in_control,
-        _age_consistent_with_ageing_out,
-        _unique_lead_child,
-    ),
-)
+def randomisation_schema(arms: Sequence[str], first: date, last: date, list_columns: Sequence[str]) -> ExtractSchema:
+    """The trial's randomisation list: one row per randomised child (the lead child of a family), the arm and the
+    date; optional 0/1 columns the trial names (list_columns in data/trials.yaml)."""
+    return ExtractSchema(
+        name="randomisation",
+        columns=(
+            ColumnSpec("LAchildID", "text", pattern=CHILD_ID_PATTERN,
+                       description="the child's id as in the census return (pseudonymised at ingest)"),
+            ColumnSpec("arm", "text", allowed=tuple(arms)),
+            ColumnSpec("randomised_on", "date", min_value=first, max_value=last),
+            *(ColumnSpec(column, "bool") for column in list_columns),
+        ),
+        unique_key=("LAchildID",),
+    )
 
 
 # --- risk_notes ----------------------------------------------------------
@@ -426,19 +320,21 @@ def _arm_constant_per_case(df):
     return None
 
 
-def risk_notes_schema(factor_codes: Sequence[str]) -> ExtractSchema:
-    """Schema of the coded case notes: one 0/1 column per framework factor.
+def risk_notes_schema(factor_codes: Sequence[str], arms: Sequence[str], time_points: Sequence[str]) -> ExtractSchema:
+    """Schema of the coded case notes: one row per trial case (its LAchildID) and coding point, one 0/1 column per
+    framework factor.
 
     The factor columns come from data/reference/risk_framework.csv, so a
-    column that is not a framework factor is refused as an unknown code.
+    column that is not a framework factor is refused as an unknown code. The
+    arms and coding points are the trial's (data/trials.yaml).
     """
     factor_columns = tuple(ColumnSpec(code, "flag") for code in factor_codes)
     return ExtractSchema(
         name="risk_notes",
         columns=(
-            ColumnSpec("case_id", "text", pattern=PSEUDONYM_PATTERN),
-            ColumnSpec("arm", "text", allowed=ARMS),
-            ColumnSpec("time_point", "text", allowed=RISK_TIME_POINTS),
+            ColumnSpec("case_id", "text", pattern=CHILD_ID_PATTERN),
+            ColumnSpec("arm", "text", allowed=tuple(arms)),
+            ColumnSpec("time_point", "text", allowed=tuple(time_points)),
             *factor_columns,
             ColumnSpec("parent_engagement", "text", allowed=ENGAGEMENT_LEVELS),
             # Not coded for very young children; scores 0 when empty.
@@ -467,15 +363,18 @@ def _service_dates(df):
     return None
 
 
-SERVICE_MI = ExtractSchema(
-    name="service_mi",
-    columns=(
-        ColumnSpec("family_id", "text", pattern=PSEUDONYM_PATTERN),
-        ColumnSpec("start_date", "date", min_value=date(2015, 6, 1), max_value=date(2020, 3, 31)),
-        ColumnSpec("end_date", "date", required=False, min_value=date(2015, 6, 1)),
-        ColumnSpec("location", "text", allowed=SERVICE_LOCATIONS),
-        ColumnSpec("outcome", "text", allowed=SERVICE_OUTCOMES),
-    ),
-    unique_key=("family_id",),
-    rules=(_service_dates,),
-)
+def service_schema(locations: Sequence[str], first: date, last: date) -> ExtractSchema:
+    """The service's management information: one row per family it worked with, the service's own period and
+    locations (data/trials.yaml)."""
+    return ExtractSchema(
+        name="service_information",
+        columns=(
+            ColumnSpec("family_id", "text", pattern=PSEUDONYM_PATTERN),
+            ColumnSpec("start_date", "date", min_value=first, max_value=last),
+            ColumnSpec("end_date", "date", required=False, min_value=first),
+            ColumnSpec("location", "text", allowed=tuple(locations)),
+            ColumnSpec("outcome", "text", allowed=SERVICE_OUTCOMES),
+        ),
+        unique_key=("family_id",),
+        rules=(_service_dates,),
+    )

@@ -1,21 +1,23 @@
-"""FACT22's own management information (report strand 4).
+"""A programme's own management information (strand 4; FACT22's in RR1067).
 
 Descriptive only: where families were served, how their cases ended, and
-how long cases ran, with the share escalated set against the national
-average (9.3%). That comparison is not like for like: FACT22 took CIN
-families, the benchmark is all children in need, so the binomial p-value
-describes distance from the benchmark, not an effect of the programme.
+how long cases ran, with the share escalated set against a benchmark (the
+trial's escalation_benchmark: England's 9.3% for FACT22). That comparison is
+not like for like: FACT22 took CIN families, the benchmark is all children
+in need, so the binomial p-value describes distance from the benchmark, not
+an effect of the programme.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from .origin import single_origin
-from .schemas import SERVICE_LOCATIONS, SERVICE_OUTCOMES
+from .schemas import SERVICE_OUTCOMES
 
-NATIONAL_ESCALATION_SHARE = 0.093
 ESCALATED = ("escalated_cp", "escalated_lac")
 
 
@@ -57,7 +59,7 @@ def case_length_by_start_year(service_mi: pd.DataFrame) -> pd.DataFrame:
 
 
 def service_summary(
-    service_mi: pd.DataFrame, national_escalation_share: float = NATIONAL_ESCALATION_SHARE
+    service_mi: pd.DataFrame, locations: Sequence[str], national_escalation_share: float
 ) -> pd.DataFrame:
     """Location split, outcome shares and days to close, in one long table.
 
@@ -71,7 +73,7 @@ def service_summary(
 
     total = len(service_mi)
     rows = []
-    for location in SERVICE_LOCATIONS:
+    for location in locations:
         n = int((service_mi["location"] == location).sum())
         rows.append({"measure": "location", "category": location, "n_families": n})
     for outcome in SERVICE_OUTCOMES:

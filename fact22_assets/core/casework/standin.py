@@ -1,13 +1,29 @@
-"""SYNTHETIC stand-ins for the three council extracts.
+"""SYNTHETIC stand-ins for a trial's council data: its children in the census, its randomisation list and its
+researcher-coded extracts.
 
 The real case-level data are council data about children and are not
-public. These tables are invented: every row is made up, seeded and
-deterministic, built to reproduce the aggregates the report (RR1067)
-published, through the same schemas a council extract must pass. They
-are labelled data_origin = 'SYNTHETIC' in every row.
+public. These are invented: every row is made up, seeded and deterministic,
+built from a trial's stand-in specification (data/synthetic/<trial_id>/
+standin.yaml: the counts per arm, the model results and the extracts'
+aggregates a report published, or chosen ones for an illustration) and
+passed through the same schemas and census path a council's files take.
 
-Where the report's rounded shares cannot all hold with whole counts, the
-counts below say which one gives way (see CHOSEN_COUNTS notes).
+What is written (and committed: small) per trial, into
+data/synthetic/<trial_id>/:
+
+- ``randomisation.csv``: the randomisation list (LAchildID, arm, date and
+  the trial's list columns);
+- ``census_seed/{children,episodes,plans}.csv``: the trial children's census
+  histories (birth date, sex, ethnicity, disability; episodes of need before,
+  at and after randomisation; child protection plans). At build time
+  core/census/synthetic.py places them inside an invented authority census
+  whose totals reconcile with DfE's published figures, and writes the
+  returns as XML;
+- ``risk_notes.csv`` and ``service_mi.csv`` when the trial has those extracts;
+- ``README.md``: what the files are and the counts chosen.
+
+Where a report's rounded shares cannot all hold with whole counts, the
+specification's notes say which one gives way.
 """
 
 from __future__ import annotations
@@ -17,171 +33,29 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 from scipy import stats
 
-from .rct import analyse_outcome, derive_rct_outcomes
+from ..census.config import Trial, collection_year_of
+from .rct import TREATED, analyse_outcome
 from .risk import load_engagement_scale, load_risk_framework, score_risk_notes
 from .schemas import (
-    ARMS,
-    CONTROL_ARM,
     ENGAGEMENT_LEVELS,
-    RANDOMISATION_END,
-    RANDOMISATION_START,
-    RCT_CASES,
-    RISK_TIME_POINTS,
-    SERVICE_MI,
-    STUDY_END,
-    TREATMENT_ARM,
+    randomisation_schema,
     risk_notes_schema,
+    service_schema,
     validate_extract,
 )
 
-SEED = 20200301  # RR1067 was published in March 2020
 ORIGIN = "SYNTHETIC"
-T, C = TREATMENT_ARM, CONTROL_ARM
+ROLES = ("treated", "control")
+SPEC_FILE = "standin.yaml"
+SEED_DIR = "census_seed"
+OTHER_ETHNICITIES = ("MWBC", "MWAS", "AIND", "APKN", "BAFR", "BCRB", "CHNE", "OOTH")
 
-# Counts chosen to meet each published figure. "of" gives the denominator
-# where it is not the whole arm. Notes say where rounding forced a choice.
-CHOSEN_COUNTS: dict[str, dict] = {
-    # --- RCT sample (strand 2) ---
-    "families": {T: 84, C: 44, "published": "128 families, 84 / 44", "note": "exact"},
-    "female": {T: 35, C: 14, "published": "42% / 32%", "note": "41.7% / 31.8%"},
-    # One control case has no age: 29 of 44 (65.9%) or 30 of 44 (68.2%) both
-    # miss 67% by more than a point, 29 of 43 (67.4%) meets it.
-    "age_missing": {T: 0, C: 1, "published": "not stated", "note": "lets CEC under-11 read 67%"},
-    "under_11": {
-        T: 46,
-        C: 29,
-        "of": {T: 84, C: 43},
-        "published": "55% / 67%",
-        "note": "54.8% / 67.4% of cases with age",
-    },
-    # 11 + 13 = 24 (18.75% of 128); 13 of 44 is 29.5%, within a point of 29%.
-    # On these counts a 2x2 test gives p of about 0.02 (chi-square) / 0.03
-    # (Fisher): the report's "not significant" cannot hold alongside its
-    # 13% / 29%, and the balance table shows the test as it falls.
-    "aged_out_by_end": {
-        T: 11,
-        C: 13,
-        "published": "13% / 29%, 24 (18%), not significant",
-        "note": "13.1% / 29.5%; 24 = 18.75%; balance p < 0.05",
-    },
-    "aged_11_to_13_not_aged_out": {
-        T: 27,
-        C: 1,
-        "published": "not stated",
-        "note": "the remainder of each arm",
-    },
-    "previous_cin_history": {
-        T: 38,
-        C: 20,
-        "published": "not stated",
-        "note": "chosen: about 45% in both arms",
-    },
-    "other_cin_in_family": {T: 69, C: 33, "published": "82.1% / 75%", "note": "82.1% / 75.0%"},
-    "white_british": {T: 64, C: 36, "published": "76% / 82%", "note": "76.2% / 81.8%"},
-    "other_white": {T: 4, C: 4, "published": "4.8% / 9.1%", "note": "4.8% / 9.1%"},
-    "ethnicity_other": {T: 16, C: 4, "published": "not stated", "note": "the remainder"},
-    "disabled": {T: 2, C: 0, "published": "2 disabled, both FACT22", "note": "exact"},
-    "later_received_fact22": {T: 0, C: 5, "published": "5 control cases", "note": "exact"},
-    # One per arm; the control one is the case without age, so the model
-    # sample for closed / re-referred is 83 + 43 = 126.
-    "outcome_data_missing": {
-        T: 1,
-        C: 1,
-        "published": "2 cases (n = 126)",
-        "note": "closure and re-referral unknown",
-    },
-    "closed": {
-        T: 59,
-        C: 35,
-        "of": {T: 83, C: 43},
-        "published": "71% / 82%, not significant",
-        "note": "71.1% / 81.4%; every aged-out case is closed",
-    },
-    "rereferred": {
-        T: 34,
-        C: 19,
-        "of": {T: 83, C: 43},
-        "published": "41% / 44%, not significant",
-        "note": "41.0% / 44.2%; only closed cases are re-referred",
-    },
-    "escalated": {T: 4, C: 0, "published": "4, all FACT22", "note": "3 CPP, 1 LAC"},
-    # --- risk analysis (strand 3) ---
-    "risk_cases_2015": {T: 15, C: 15, "published": "30 (15 / 15)", "note": "exact"},
-    "risk_cases_2016": {T: 15, C: 15, "published": "30 (15 / 15)", "note": "exact"},
-    "risk_cases_2019": {T: 6, C: 7, "published": "13 (6 / 7)", "note": "exact"},
-    # Whole-number changes: -9 / 6 = -1.50 exactly; -15 / 7 = -2.14 (the
-    # report's 2.2 cannot be a mean of 7 whole numbers; -16 / 7 = -2.29 is further).
-    "risk_change_sum_2016_2019": {
-        T: -9,
-        C: -15,
-        "published": "mean -1.5 / -2.2",
-        "note": "mean -1.50 / -2.14",
-    },
-    "risk_change_sum_2015_2016": {
-        T: 9,
-        C: 3,
-        "published": "not stated",
-        "note": "chosen: mean +0.60 / +0.20",
-    },
-    # --- service management information (strand 4) ---
-    "service_families": {"all": 380, "published": "380", "note": "exact"},
-    "service_location": {
-        "Crewe": 304,
-        "Macclesfield": 72,
-        "Unknown": 4,
-        "published": "80% / 19% / 1%",
-        "note": "80.0% / 18.9% / 1.1%",
-    },
-    "service_outcome": {
-        "closed": 266,
-        "escalated_cp": 40,
-        "escalated_lac": 13,
-        "open": 45,
-        "other": 16,
-        "published": "70% closed, 14% escalated",
-        "note": "70.0% closed; 53 = 13.9% escalated",
-    },
-    "service_days_to_close_sum": {
-        "all": 188 * 266,
-        "published": "188 days on average",
-        "note": "mean 188.0 over the 266 closed",
-    },
-    # Starts per commissioning phase; Macclesfield only had a pod in phases 2 and 4.
-    "service_starts_by_phase": {
-        "2015-06..2017-03": 165,
-        "2017-04..2018-03": 85,
-        "2018-04..2019-03": 60,
-        "2019-04..2020-03": 70,
-        "published": "not stated",
-        "note": "chosen",
-    },
-    "service_macclesfield_by_phase": {
-        "2017-04..2018-03": 40,
-        "2019-04..2020-03": 32,
-        "published": "not stated",
-        "note": "chosen",
-    },
-}
 
-# Targets for the adjusted (back-transformed) model results; the generator
-# searches seeded assignments until the logistic model gives them back.
-PUBLISHED_CEC_RATE_IF_FACT22 = {"closed": 0.71, "rereferred": 0.41}
-MODEL_TOLERANCE = 0.005
-
-SERVICE_EXTRACT_DATE = date(2020, 3, 31)
-SERVICE_PHASES = {
-    "2015-06..2017-03": (date(2015, 6, 1), date(2017, 3, 31)),
-    "2017-04..2018-03": (date(2017, 4, 1), date(2018, 3, 31)),
-    "2018-04..2019-03": (date(2018, 4, 1), date(2019, 3, 31)),
-    "2019-04..2020-03": (date(2019, 4, 1), date(2020, 3, 31)),
-}
-RISK_CODING_DATES = {
-    "referral_2015": None,  # at referral: the randomisation date
-    "six_months_2016": 182,  # days after randomisation
-    "latest_2019": date(2019, 1, 15),
-}
+def load_spec(path: Path) -> dict:
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
 
 
 def _stream(seed: int, name: str) -> np.random.Generator:
@@ -207,57 +81,53 @@ def _days(rng: np.random.Generator, low: int, high: int) -> int:
     return int(rng.integers(low, high + 1))
 
 
-# --- RCT cases ------------------------------------------------------------
+def _by_arm(entry: dict, trial: Trial) -> dict[str, int]:
+    """A count given per role (treated, control) keyed by the trial's arm names."""
+    return {trial.treated_arm: int(entry["treated"]), trial.control_arm: int(entry["control"])}
 
 
-def _rct_characteristics(rng: np.random.Generator) -> pd.DataFrame:
-    n_t, n_c = CHOSEN_COUNTS["families"][T], CHOSEN_COUNTS["families"][C]
+# --- the trial's cases -----------------------------------------------------------------------------------
+
+
+def _characteristics(rng: np.random.Generator, spec: dict, trial: Trial) -> pd.DataFrame:
+    counts = {name: _by_arm(entry, trial) for name, entry in spec["counts"].items()}
+    n_t, n_c = counts["families"][trial.treated_arm], counts["families"][trial.control_arm]
     n = n_t + n_c
-    window = (RANDOMISATION_END - RANDOMISATION_START).days
+    window = (trial.randomised_to - trial.randomised_from).days
     randomised = np.sort(rng.integers(0, window + 1, size=n))
-    arm = np.array([T] * n_t + [C] * n_c)[rng.permutation(n)]
-    frame = pd.DataFrame(
-        {
-            "family_id": [f"F{i:03d}" for i in range(1, n + 1)],
-            "lead_child_id": [f"LC{x:05d}" for x in rng.choice(np.arange(10000, 100000), n, replace=False)],
-            "arm": arm,
-            "randomised_on": pd.Timestamp(RANDOMISATION_START) + pd.to_timedelta(randomised, unit="D"),
-        }
-    )
-    frame["cin_plan_start"] = frame["randomised_on"] + pd.to_timedelta(rng.integers(0, 29, n), unit="D")
-    for column in ("female", "previous_cin_history", "other_cin_in_family", "disabled", "later_received_fact22"):
+    arm = np.array([trial.treated_arm] * n_t + [trial.control_arm] * n_c)[rng.permutation(n)]
+    prefix = spec["child_id_prefix"]
+    frame = pd.DataFrame({
+        "child_id": [f"{prefix}{x}" for x in rng.choice(np.arange(9_000_000, 9_999_999), n, replace=False)],
+        "arm": arm,
+        "randomised_on": pd.Timestamp(trial.randomised_from) + pd.to_timedelta(randomised, unit="D"),
+    })
+    flags = ("female", "previous_cin_history", "other_cin_in_family", "disabled", "later_received_treatment")
+    for column in flags:
         frame[column] = False
-    frame["ethnicity"] = "Other"
+    frame["ethnicity"] = "OOTH"
     frame["age_at_referral"] = pd.array([pd.NA] * n, dtype="Int64")
     frame["age_group"] = ""
-
-    for a in ARMS:
+    for a in trial.arms:
         rows = np.flatnonzero(frame["arm"] == a)
         k = len(rows)
-        for column in ("female", "previous_cin_history", "other_cin_in_family", "disabled", "later_received_fact22"):
-            frame.loc[rows[_exactly(rng, k, CHOSEN_COUNTS[column][a])], column] = True
-        ethnic = np.array(
-            ["White British"] * CHOSEN_COUNTS["white_british"][a]
-            + ["Other White"] * CHOSEN_COUNTS["other_white"][a]
-            + ["Other"] * CHOSEN_COUNTS["ethnicity_other"][a]
-        )
+        for column in flags:
+            frame.loc[rows[_exactly(rng, k, counts[column][a])], column] = True
+        others = rng.choice(OTHER_ETHNICITIES, counts["ethnicity_other"][a])
+        ethnic = np.array(["WBRI"] * counts["white_british"][a] + ["WOTH"] * counts["other_white"][a] + list(others))
         frame.loc[rows, "ethnicity"] = ethnic[rng.permutation(k)]
-        groups = np.array(
-            ["under_11"] * CHOSEN_COUNTS["under_11"][a]
-            + ["aged_out"] * CHOSEN_COUNTS["aged_out_by_end"][a]
-            + ["11_to_13"] * CHOSEN_COUNTS["aged_11_to_13_not_aged_out"][a]
-            + ["missing"] * CHOSEN_COUNTS["age_missing"][a]
-        )
+        groups = np.array(["under_11"] * counts["under_11"][a] + ["aged_out"] * counts["aged_out_by_end"][a]
+                          + ["11_to_13"] * counts["aged_11_to_13_not_aged_out"][a]
+                          + ["missing"] * counts["age_missing"][a])
         if len(groups) != k:
             raise RuntimeError(f"synthetic generator: age groups of {a} do not add up to the arm")
         frame.loc[rows, "age_group"] = groups[rng.permutation(k)]
-
-    # Ages in completed years that agree with the aged-out flag for any
-    # randomisation date in the window (3.6 - 4.3 years before the end).
+    low, high = spec["ages"]["aged_out"]
+    older_low, older_high = spec["ages"]["not_aged_out_over_11"]
     ages = {
         "under_11": lambda: int(rng.integers(0, 11)),
-        "11_to_13": lambda: int(rng.integers(11, 14)),
-        "aged_out": lambda: int(rng.choice([14, 15, 16, 17], p=[0.4, 0.3, 0.2, 0.1])),
+        "11_to_13": lambda: int(rng.integers(older_low, older_high + 1)),
+        "aged_out": lambda: int(rng.integers(low, high + 1)),
     }
     for position, group in enumerate(frame["age_group"]):
         if group in ages:
@@ -266,37 +136,35 @@ def _rct_characteristics(rng: np.random.Generator) -> pd.DataFrame:
     return frame
 
 
-def _model_frame(frame: pd.DataFrame, outcome: np.ndarray, known: np.ndarray) -> pd.DataFrame:
+def _model_frame(frame: pd.DataFrame, outcome: np.ndarray, known: np.ndarray, trial: Trial) -> pd.DataFrame:
     age = frame["age_at_referral"].astype("Float64")
-    return pd.DataFrame(
-        {
-            "y": np.where(known, outcome.astype(float), np.nan),
-            "fact22": (frame["arm"] == T).astype(int).to_numpy(),
-            "female": frame["female"].astype(int).to_numpy(),
-            "under_11": np.where(age.isna(), np.nan, age.fillna(99).lt(11).astype(float)),
-            "previous_cin_history": frame["previous_cin_history"].astype(int).to_numpy(),
-        }
-    )
+    return pd.DataFrame({
+        "y": np.where(known, outcome.astype(float), np.nan),
+        TREATED: (frame["arm"] == trial.treated_arm).astype(int).to_numpy(),
+        "female": frame["female"].astype(int).to_numpy(),
+        "under_11": np.where(age.isna(), np.nan, age.fillna(99).lt(11).astype(float)),
+        "previous_cin_history": frame["previous_cin_history"].astype(int).to_numpy(),
+    })
 
 
-def _search_assignment(seed, name, frame, known, forced, candidates, counts, target) -> np.ndarray:
-    """Seeded search for an outcome assignment with the published counts
-    whose adjusted logistic result (control rate had it received FACT22)
-    lands within MODEL_TOLERANCE of the report and is not significant."""
+def _search_assignment(seed, name, frame, known, forced, candidates, counts, trial, spec) -> np.ndarray:
+    """Seeded search for an outcome assignment with the chosen counts whose adjusted logistic result (control
+    rate had it been treated) lands within the tolerance of the published one and is not significant; without
+    a published result, the first assignment."""
+    model = spec.get("model_targets") or {}
+    target = (model.get("control_rate_if_treated") or {}).get(name)
     for attempt in range(5000):
         rng = _stream(seed, f"{name}-{attempt}")
         outcome = forced.copy()
-        for a in ARMS:
+        for a in trial.arms:
             in_arm = (frame["arm"] == a).to_numpy()
             pool = np.flatnonzero(candidates & in_arm & ~forced)
             outcome[_pick(rng, pool, counts[a] - int((forced & in_arm).sum()))] = True
-        row = analyse_outcome(_model_frame(frame, outcome, known), "y")
-        if (
-            row["status"] == "estimated"
-            and abs(row["cec_rate_if_fact22"] - target) <= MODEL_TOLERANCE
-            and row["p_value"] > 0.05
-            and row["p_value_log_odds"] > 0.05
-        ):
+        if target is None:
+            return outcome
+        row = analyse_outcome(_model_frame(frame, outcome, known, trial), "y", tuple(model["controls"]))
+        if (row["status"] == "estimated" and abs(row["control_rate_if_treated"] - target) <= model["tolerance"]
+                and row["p_value"] > 0.05 and row["p_value_log_odds"] > 0.05):
             return outcome
     raise RuntimeError(f"synthetic generator: no assignment of {name} met the published result")
 
@@ -309,52 +177,58 @@ def _truncated_normal_days(rng, mean: float, sd: float, low: int, high: int) -> 
     return int(rng.integers(low, high + 1))
 
 
-def generate_rct_cases(seed: int = SEED) -> pd.DataFrame:
-    """The rct_cases extract (128 families), SYNTHETIC."""
+def generate_trial_cases(spec: dict, trial: Trial) -> pd.DataFrame:
+    """One row per randomised child with its characteristics and what happened to it, SYNTHETIC."""
+    seed = int(spec["seed"])
     rng = _stream(seed, "rct")
-    frame = _rct_characteristics(rng)
-    end = pd.Timestamp(STUDY_END)
-    is_t = (frame["arm"] == T).to_numpy()
+    counts = {name: _by_arm(entry, trial) for name, entry in spec["counts"].items()}
+    frame = _characteristics(rng, spec, trial)
+    end = pd.Timestamp(trial.follow_up_end)
+    is_t = (frame["arm"] == trial.treated_arm).to_numpy()
     aged_out = frame["aged_out_by_end"].to_numpy()
     n = len(frame)
 
-    # Outcome data missing: the control case without age, and one FACT22 case.
+    # Outcome unknown (transferred out): the case without a birth date first, then others not aged out.
     missing = frame["age_group"].eq("missing").to_numpy().copy()
-    missing[_pick(rng, np.flatnonzero(is_t & ~aged_out), 1)] = True
-    contaminated = frame["later_received_fact22"].to_numpy()
+    for a in trial.arms:
+        in_arm = (frame["arm"] == a).to_numpy()
+        more = counts["outcome_data_missing"][a] - int((missing & in_arm).sum())
+        if more > 0:
+            missing[_pick(rng, np.flatnonzero(in_arm & ~aged_out & ~missing), more)] = True
+    contaminated = frame["later_received_treatment"].to_numpy()
     if (contaminated & missing).any():
-        swap = _pick(rng, np.flatnonzero(~is_t & ~missing & ~contaminated), 1)
+        swap = _pick(rng, np.flatnonzero(~is_t & ~missing & ~contaminated), int((contaminated & missing).sum()))
         contaminated = contaminated & ~missing
         contaminated[swap] = True
-        frame["later_received_fact22"] = contaminated
+        frame["later_received_treatment"] = contaminated
 
     escalated = np.zeros(n, bool)
-    escalated[_pick(rng, np.flatnonzero(is_t & ~aged_out & ~missing), CHOSEN_COUNTS["escalated"][T])] = True
+    for a in trial.arms:
+        in_arm = (frame["arm"] == a).to_numpy()
+        escalated[_pick(rng, np.flatnonzero(in_arm & ~aged_out & ~missing), counts["escalated"][a])] = True
     known = ~missing
 
-    closed = _search_assignment(
-        seed, "closed", frame, known, forced=aged_out.copy(), candidates=known & ~escalated,
-        counts=CHOSEN_COUNTS["closed"], target=PUBLISHED_CEC_RATE_IF_FACT22["closed"],
-    )
+    closed = _search_assignment(seed, "closed", frame, known, forced=aged_out.copy(),
+                                candidates=known & ~escalated, counts=counts["closed"], trial=trial, spec=spec)
 
-    # Case lengths: a normal latent length per arm, closures drawn below the
-    # days left before the end of study (so the Tobit model has something to
-    # recover); re-referrable closures need room for two later referrals.
-    start = frame["cin_plan_start"]
+    # Case lengths: a normal latent length per arm, closures drawn below the days left before the end of
+    # follow-up (so the Tobit model has something to recover); re-referrable closures need room for two
+    # later referrals.
+    start = frame["randomised_on"]
     room = (end - start).dt.days.to_numpy()
-    mean_days = np.where(is_t, 780.0, 640.0)
+    lengths = spec["case_length"]
+    mean_days = np.where(is_t, float(lengths["mean_days"]["treated"]), float(lengths["mean_days"]["control"]))
     closure = [pd.NaT] * n
     for i in np.flatnonzero(closed):
-        closure[i] = start[i] + pd.Timedelta(days=_truncated_normal_days(rng, mean_days[i], 420.0, 21, room[i] - 1))
+        closure[i] = start[i] + pd.Timedelta(days=_truncated_normal_days(rng, mean_days[i], float(lengths["sd_days"]),
+                                                                         21, room[i] - 1))
     frame["closure_date"] = pd.to_datetime(pd.Series(closure))
 
     early_enough = closed & (frame["closure_date"] <= end - pd.Timedelta(days=150)).to_numpy()
-    rereferred = _search_assignment(
-        seed, "rereferred", frame, known, forced=np.zeros(n, bool), candidates=early_enough,
-        counts=CHOSEN_COUNTS["rereferred"], target=PUBLISHED_CEC_RATE_IF_FACT22["rereferred"],
-    )
+    rereferred = _search_assignment(seed, "rereferred", frame, known, forced=np.zeros(n, bool),
+                                    candidates=early_enough, counts=counts["rereferred"], trial=trial, spec=spec)
 
-    referrals = [""] * n
+    referrals: list[list[pd.Timestamp]] = [[] for _ in range(n)]
     for i in range(n):
         if not closed[i]:
             continue
@@ -365,44 +239,96 @@ def generate_rct_cases(seed: int = SEED) -> pd.DataFrame:
             days_left = (end - closure_day).days
             first = closure_day + pd.Timedelta(days=_days(rng, 14, min(240, days_left // 2)))
             second = first + pd.Timedelta(days=_days(rng, 14, min(330, (end - first).days)))
-            referrals[i] = f"{first.date().isoformat()};{second.date().isoformat()}"
+            referrals[i] = [first, second]
         elif rng.random() < 0.3:
             # A single later referral, more than 12 months after the index one.
             later = max(closure_day + pd.Timedelta(days=30), frame.at[i, "randomised_on"] + pd.Timedelta(days=400))
             later += pd.Timedelta(days=_days(rng, 0, 200))
             if later <= end:
-                referrals[i] = later.date().isoformat()
-    frame["rereferral_dates"] = referrals
+                referrals[i] = [later]
+    frame["later_referrals"] = referrals
 
-    escalation_date = [pd.NaT] * n
-    escalation_type = [""] * n
-    types = iter(["CPP", "CPP", "LAC", "CPP"])
+    escalation = [pd.NaT] * n
     for i in np.flatnonzero(escalated):
-        escalation_date[i] = start[i] + pd.Timedelta(days=_days(rng, 60, min(900, room[i])))
-        escalation_type[i] = next(types)
-    frame["escalation_date"] = pd.to_datetime(pd.Series(escalation_date))
-    frame["escalation_type"] = escalation_type
+        escalation[i] = start[i] + pd.Timedelta(days=_days(rng, 60, min(900, room[i])))
+    frame["escalation_date"] = pd.to_datetime(pd.Series(escalation))
+    frame["closed"] = closed
     frame["outcome_data_missing"] = missing
-    frame["data_origin"] = ORIGIN
-
-    frame = frame[[*RCT_CASES.column_names, "data_origin"]]
-    _check_rct(frame)
     return frame
 
 
-def _check_rct(frame: pd.DataFrame) -> None:
-    """The generated rows must pass the schema and give the chosen counts."""
-    typed = validate_extract(frame, RCT_CASES, "synthetic rct_cases")
-    derived = derive_rct_outcomes(typed)
-    for outcome in ("closed", "rereferred", "escalated"):
-        for a in ARMS:
-            got = int(derived.loc[derived["arm"] == a, outcome].sum())
-            if got != CHOSEN_COUNTS[outcome][a]:
-                raise RuntimeError(f"synthetic generator: {outcome} in {a} is {got}, chose {CHOSEN_COUNTS[outcome][a]}")
+# --- the trial's children in the census -------------------------------------------------------------------
 
 
-# --- risk notes -----------------------------------------------------------
+def _birth_date(rng, referral: pd.Timestamp, age: int, aged_out: bool, end: pd.Timestamp) -> pd.Timestamp:
+    """A birth date giving ``age`` completed years at referral and an 18th birthday by ``end`` iff aged out."""
+    earliest = referral - pd.DateOffset(years=age + 1) + pd.Timedelta(days=1)
+    latest = referral - pd.DateOffset(years=age)
+    limit = end - pd.DateOffset(years=18)
+    low, high = (earliest, min(latest, limit)) if aged_out else (max(earliest, limit + pd.Timedelta(days=1)), latest)
+    if low > high:
+        raise RuntimeError(f"synthetic generator: no birth date gives age {age} at {referral.date()} and "
+                           f"{'an' if aged_out else 'no'} 18th birthday by {end.date()}")
+    return low + pd.Timedelta(days=int(rng.integers(0, (high - low).days + 1)))
 
+
+def census_seed(cases: pd.DataFrame, trial: Trial, seed: int) -> dict[str, pd.DataFrame]:
+    """The trial children's histories as a census records them: children, episodes (a previous episode for
+    those with CIN history, the index episode opened at randomisation, later referrals with no further action),
+    plans (an escalation is a child protection plan in the index episode)."""
+    rng = _stream(seed, "census")
+    end = pd.Timestamp(trial.follow_up_end)
+    first_day = pd.Timestamp(min(trial.collection_years) - 1, 4, 1)
+    children, episodes, plans = [], [], []
+    for row in cases.itertuples(index=False):
+        referral = row.randomised_on
+        birth = None if pd.isna(row.age_at_referral) else _birth_date(rng, referral, int(row.age_at_referral),
+                                                                     bool(row.aged_out_by_end), end)
+        children.append({"child_id": row.child_id, "birth_date": birth, "gender": "2" if row.female else "1",
+                         "ethnicity": row.ethnicity, "disabilities": "LD" if row.disabled else "NONE"})
+        if row.previous_cin_history:
+            room = (referral - pd.Timedelta(days=60) - first_day).days
+            if room < 30:
+                raise RuntimeError("synthetic generator: the census returns start too late for a previous episode")
+            earlier = first_day + pd.Timedelta(days=int(rng.integers(0, room)))
+            closed_on = earlier + pd.Timedelta(days=int(rng.integers(14, max(15, (referral - earlier).days - 14))))
+            episodes.append({"child_id": row.child_id, "referral_date": earlier, "referral_nfa": False,
+                             "closure_date": closed_on, "reason_for_closure": "RC7"})
+        if row.outcome_data_missing:
+            closure, reason = referral + pd.Timedelta(days=int(rng.integers(30, 300))), "RC5"
+        elif row.closed:
+            closure, reason = row.closure_date, "RC7"
+        else:
+            closure, reason = pd.NaT, None
+        episodes.append({"child_id": row.child_id, "referral_date": referral, "referral_nfa": False,
+                         "closure_date": closure, "reason_for_closure": reason})
+        for later in row.later_referrals:
+            episodes.append({"child_id": row.child_id, "referral_date": later, "referral_nfa": True,
+                             "closure_date": pd.NaT, "reason_for_closure": None})
+        if pd.notna(row.escalation_date):
+            plans.append({"child_id": row.child_id, "referral_date": referral, "start_date": row.escalation_date,
+                          "end_date": pd.NaT})
+    return {
+        "children": pd.DataFrame(children, columns=["child_id", "birth_date", "gender", "ethnicity", "disabilities"]),
+        "episodes": pd.DataFrame(episodes, columns=["child_id", "referral_date", "referral_nfa", "closure_date",
+                                                    "reason_for_closure"]),
+        "plans": pd.DataFrame(plans, columns=["child_id", "referral_date", "start_date", "end_date"]),
+    }
+
+
+def randomisation_list(cases: pd.DataFrame, trial: Trial) -> pd.DataFrame:
+    """The list a trial keeps: the child's LAchildID, arm, date, and the trial's list columns."""
+    out = cases[["child_id", "arm", "randomised_on"]].rename(columns={"child_id": "LAchildID"})
+    for column in trial.list_columns:
+        out[column] = cases[column].astype(bool)
+    out["data_origin"] = ORIGIN
+    out = out.sort_values(["randomised_on", "LAchildID"], kind="stable").reset_index(drop=True)
+    schema = randomisation_schema(trial.arms, trial.randomised_from, trial.randomised_to, trial.list_columns)
+    validate_extract(out, schema, "synthetic randomisation list")
+    return out
+
+
+# --- risk notes -------------------------------------------------------------------------------------------
 
 def _sum_to(rng: np.random.Generator, n: int, total: int, sd: float) -> np.ndarray:
     """n whole numbers around total/n that add up to exactly total."""
@@ -464,75 +390,68 @@ def _move_to(profile: _Profile, target: int, weights, scale, allowed, rng) -> _P
     raise RuntimeError("synthetic generator: could not reach the target risk score")
 
 
-def generate_risk_notes(
-    rct_cases: pd.DataFrame,
-    framework: pd.DataFrame,
-    engagement_scale: pd.DataFrame,
-    seed: int = SEED,
-) -> pd.DataFrame:
-    """Coded case notes for 30 of the trial's cases, SYNTHETIC.
 
-    The 13 coded again in 2019 are open in January 2019 and not aged out;
-    the other 17 aged out or closed before 2019, as the report says.
+
+def generate_risk_notes(cases: pd.DataFrame, spec: dict, trial: Trial, framework: pd.DataFrame,
+                        engagement_scale: pd.DataFrame) -> pd.DataFrame:
+    """Coded case notes for some of the trial's cases, SYNTHETIC.
+
+    The cases coded at the last point are open then and not aged out; the
+    others aged out or closed before it, as RR1067 says of its 30 and 13.
     """
-    rng = _stream(seed, "risk")
+    risk = spec["risk"]
+    time_points = list(risk["time_points"])
+    first, middle, last = time_points
+    counts = {name: _by_arm(entry, trial) for name, entry in risk["counts"].items()}
+    rng = _stream(int(spec["seed"]), "risk")
     weights = dict(zip(framework["factor_code"], framework["weight"].astype(int)))
     scale = dict(zip(engagement_scale["engagement_level"], engagement_scale["score"].astype(int)))
     child_over_11_only = set(framework.loc[framework["applies_when"] == "child_over_11", "factor_code"])
     codes = list(framework["factor_code"])
 
-    cases = rct_cases.reset_index(drop=True)
-    coding_2019 = pd.Timestamp(RISK_CODING_DATES["latest_2019"])
-    usable = (
-        ~cases["outcome_data_missing"].astype(bool)
-        & cases["age_at_referral"].notna()
-        & cases["escalation_date"].isna()
-    )
-    open_2019 = cases["closure_date"].isna() | (cases["closure_date"] >= coding_2019)
-    stays = usable & open_2019 & ~cases["aged_out_by_end"].astype(bool)
-    leaves = usable & (~open_2019 | cases["aged_out_by_end"].astype(bool))
+    cases = cases.reset_index(drop=True)
+    coding_last = pd.Timestamp(risk["coded_on"][last])
+    usable = ~cases["outcome_data_missing"].astype(bool) & cases["age_at_referral"].notna() & cases[
+        "escalation_date"].isna()
+    open_last = cases["closure_date"].isna() | (cases["closure_date"] >= coding_last)
+    stays = usable & open_last & ~cases["aged_out_by_end"].astype(bool)
+    leaves = usable & (~open_last | cases["aged_out_by_end"].astype(bool))
 
     selected = []
-    for a in ARMS:
+    for a in trial.arms:
         in_arm = cases["arm"] == a
-        n_2019 = CHOSEN_COUNTS["risk_cases_2019"][a]
-        n_all = CHOSEN_COUNTS["risk_cases_2015"][a]
-        again = _pick(rng, np.flatnonzero(stays & in_arm), n_2019)
-        once = _pick(rng, np.flatnonzero(leaves & in_arm), n_all - n_2019)
-        changes_1 = _sum_to(rng, n_all, CHOSEN_COUNTS["risk_change_sum_2015_2016"][a], 2.0)
-        changes_2 = _sum_to(rng, n_2019, CHOSEN_COUNTS["risk_change_sum_2016_2019"][a], 3.5)
+        n_last = counts["risk_cases_2019"][a]
+        n_all = counts["risk_cases_2015"][a]
+        again = _pick(rng, np.flatnonzero(stays & in_arm), n_last)
+        once = _pick(rng, np.flatnonzero(leaves & in_arm), n_all - n_last)
+        changes_1 = _sum_to(rng, n_all, counts["risk_change_sum_2015_2016"][a], 2.0)
+        changes_2 = _sum_to(rng, n_last, counts["risk_change_sum_2016_2019"][a], 3.5)
         # The report found the rise in risk not significant; redraw the
         # spread of whole-number changes until the arm's own change isn't.
         while stats.ttest_1samp(changes_2, 0.0).pvalue <= 0.1:
-            changes_2 = _sum_to(rng, n_2019, CHOSEN_COUNTS["risk_change_sum_2016_2019"][a], 3.5)
+            changes_2 = _sum_to(rng, n_last, counts["risk_change_sum_2016_2019"][a], 3.5)
         order = np.concatenate([again, once])
         for k, i in enumerate(order):
-            selected.append((int(i), changes_1[k], changes_2[k] if k < n_2019 else None))
+            selected.append((int(i), changes_1[k], changes_2[k] if k < n_last else None))
 
     rows = []
     for i, change_1, change_2 in sorted(selected):
         case = cases.loc[i]
         age = float(case["age_at_referral"])
         randomised = case["randomised_on"]
-        ages = {
-            "referral_2015": age,
-            "six_months_2016": age + RISK_CODING_DATES["six_months_2016"] / 365.25,
-            "latest_2019": age + (coding_2019 - randomised).days / 365.25,
-        }
+        ages = {first: age, middle: age + int(risk["coded_after_days"][middle]) / 365.25,
+                last: age + (coding_last - randomised).days / 365.25}
         # Completed years at referral: the child is on average half a year older.
         # Lists in framework order, not sets: set order varies between runs.
         allowed = {tp: [c for c in codes if c not in child_over_11_only or ages[tp] + 0.5 > 11] for tp in ages}
 
         # At referral: each allowed risk factor present with chance 0.3, each protective 0.35.
-        flags = {
-            c: int(c in allowed["referral_2015"] and rng.random() < (0.3 if weights[c] < 0 else 0.35))
-            for c in codes
-        }
+        flags = {c: int(c in allowed[first] and rng.random() < (0.3 if weights[c] < 0 else 0.35)) for c in codes}
         parent = str(rng.choice(ENGAGEMENT_LEVELS, p=[0.2, 0.4, 0.25, 0.15]))
         child = str(rng.choice(ENGAGEMENT_LEVELS, p=[0.15, 0.45, 0.25, 0.15])) if age >= 5 else None
-        profiles = {"referral_2015": _Profile(flags, parent, child)}
-        targets = [("six_months_2016", change_1)] + ([("latest_2019", change_2)] if change_2 is not None else [])
-        previous = profiles["referral_2015"]
+        profiles = {first: _Profile(flags, parent, child)}
+        targets = [(middle, change_1)] + ([(last, change_2)] if change_2 is not None else [])
+        previous = profiles[first]
         for tp, change in targets:
             start = previous.copy()
             if start.child is None and ages[tp] >= 5:
@@ -540,27 +459,18 @@ def generate_risk_notes(
             target = _score(previous, weights, scale) + int(change)
             profiles[tp] = _move_to(start, target, weights, scale, allowed[tp], rng)
             previous = profiles[tp]
-        for tp in RISK_TIME_POINTS:
+        for tp in time_points:
             if tp in profiles:
                 p = profiles[tp]
-                rows.append(
-                    {
-                        "case_id": case["family_id"],
-                        "arm": case["arm"],
-                        "time_point": tp,
-                        **p.flags,
-                        "parent_engagement": p.parent,
-                        "child_engagement": p.child or "",
-                        "data_origin": ORIGIN,
-                    }
-                )
+                rows.append({"case_id": case["child_id"], "arm": case["arm"], "time_point": tp, **p.flags,
+                             "parent_engagement": p.parent, "child_engagement": p.child or "", "data_origin": ORIGIN})
     notes = pd.DataFrame(rows)
-    typed = validate_extract(notes, risk_notes_schema(codes), "synthetic risk_notes")
+    typed = validate_extract(notes, risk_notes_schema(codes, trial.arms, time_points), "synthetic risk_notes")
     score_risk_notes(typed, framework, engagement_scale)
     return notes
 
 
-# --- service management information ---------------------------------------
+# --- service management information -----------------------------------------------------------------------
 
 
 def _adjust_to_sum(rng, days: np.ndarray, total: int, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -578,36 +488,38 @@ def _adjust_to_sum(rng, days: np.ndarray, total: int, low: np.ndarray, high: np.
     raise RuntimeError("synthetic generator: could not meet the mean days to close")
 
 
-def generate_service_mi(seed: int = SEED) -> pd.DataFrame:
-    """FACT22's management information: 380 families, SYNTHETIC."""
-    rng = _stream(seed, "service")
-    extract = pd.Timestamp(SERVICE_EXTRACT_DATE)
-    starts, locations = [], []
-    for phase, count in CHOSEN_COUNTS["service_starts_by_phase"].items():
-        if phase not in SERVICE_PHASES:
-            continue
-        first, last = (pd.Timestamp(d) for d in SERVICE_PHASES[phase])
+def generate_service_mi(spec: dict, trial: Trial) -> pd.DataFrame:
+    """A service's management information (FACT22's: 380 families), SYNTHETIC."""
+    service = spec["service"]
+    options = trial.extract("service_information").options
+    locations = list(options["locations"])
+    primary, unknown = locations[0], locations[-1]
+    rng = _stream(int(spec["seed"]), "service")
+    extract = pd.Timestamp(service["extract_date"])
+    starts, where = [], []
+    for phase in service["phases"]:
+        first, last = pd.Timestamp(phase["from"]), pd.Timestamp(phase["to"])
+        count = int(phase["starts"])
         offsets = np.sort(rng.integers(0, (last - first).days + 1, count))
         starts.extend(first + pd.to_timedelta(offsets, unit="D"))
-        macclesfield = CHOSEN_COUNTS["service_macclesfield_by_phase"].get(phase, 0)
-        phase_locations = np.array(["Macclesfield"] * macclesfield + ["Crewe"] * (count - macclesfield))
-        locations.extend(phase_locations[rng.permutation(count)])
+        named = [loc for loc in locations[1:-1] for _ in range(int(phase.get(loc, 0)))]
+        phase_locations = np.array(named + [primary] * (count - len(named)))
+        where.extend(phase_locations[rng.permutation(count)])
     n = len(starts)
-    locations = np.array(locations)
-    crewe = np.flatnonzero(locations == "Crewe")
-    locations[_pick(rng, crewe, CHOSEN_COUNTS["service_location"]["Unknown"])] = "Unknown"
+    where = np.array(where, dtype=object)
+    where[_pick(rng, np.flatnonzero(where == primary), int(service["location"][unknown]))] = unknown
 
-    frame = pd.DataFrame({"start_date": pd.to_datetime(pd.Series(starts)), "location": locations})
+    frame = pd.DataFrame({"start_date": pd.to_datetime(pd.Series(starts)), "location": where})
     frame = frame.sort_values("start_date", kind="stable").reset_index(drop=True)
     frame.insert(0, "family_id", [f"SVC{i:04d}" for i in range(1, n + 1)])
 
-    outcomes = CHOSEN_COUNTS["service_outcome"]
+    outcomes = service["outcome"]
     outcome = np.array([""] * n, dtype=object)
     # Open cases are the latest starters, plus a few longer-running ones
     # from the last phase; every other case has had time to end.
     latest = n - (outcomes["open"] - 5)
     outcome[latest:] = "open"
-    last_phase = np.flatnonzero(frame["start_date"] >= pd.Timestamp(SERVICE_PHASES["2019-04..2020-03"][0]))
+    last_phase = np.flatnonzero(frame["start_date"] >= pd.Timestamp(service["phases"][-1]["from"]))
     outcome[_pick(rng, last_phase[last_phase < latest], 5)] = "open"
     for kind in ("escalated_cp", "escalated_lac", "other"):
         outcome[_pick(rng, np.flatnonzero(outcome == ""), outcomes[kind])] = kind
@@ -620,36 +532,19 @@ def generate_service_mi(seed: int = SEED) -> pd.DataFrame:
     draws = np.round(rng.lognormal(np.log(165), 0.5, len(closed))).astype(int)
     low = np.full(len(closed), 14)
     high = np.minimum(room[closed], 720)
-    days[closed] = _adjust_to_sum(
-        rng, np.clip(draws, low, high), CHOSEN_COUNTS["service_days_to_close_sum"]["all"], low, high
-    )
+    days[closed] = _adjust_to_sum(rng, np.clip(draws, low, high), int(service["days_to_close_sum"]["all"]), low, high)
     for i in np.flatnonzero(np.isin(outcome, ["escalated_cp", "escalated_lac", "other"])):
         days[i] = _days(rng, 14, int(min(room[i], 400)))
     end = frame["start_date"] + pd.to_timedelta(days, unit="D")
     frame["end_date"] = end.where(outcome != "open")
     frame["data_origin"] = ORIGIN
-    frame = frame[[*SERVICE_MI.column_names, "data_origin"]]
-    validate_extract(frame, SERVICE_MI, "synthetic service_mi")
+    schema = service_schema(locations, date.fromisoformat(str(options["from"])), date.fromisoformat(str(options["to"])))
+    frame = frame[[*schema.column_names, "data_origin"]]
+    validate_extract(frame, schema, "synthetic service_mi")
     return frame
 
 
-# --- files ----------------------------------------------------------------
-
-
-def generate_casework(
-    seed: int = SEED,
-    framework: pd.DataFrame | None = None,
-    engagement_scale: pd.DataFrame | None = None,
-) -> dict[str, pd.DataFrame]:
-    """All three SYNTHETIC extracts: rct_cases, risk_notes, service_mi."""
-    framework = load_risk_framework() if framework is None else framework
-    engagement_scale = load_engagement_scale() if engagement_scale is None else engagement_scale
-    rct_cases = generate_rct_cases(seed)
-    return {
-        "rct_cases": rct_cases,
-        "risk_notes": generate_risk_notes(rct_cases, framework, engagement_scale, seed),
-        "service_mi": generate_service_mi(seed),
-    }
+# --- files ------------------------------------------------------------------------------------------------
 
 
 def to_csv_text(frame: pd.DataFrame) -> str:
@@ -662,108 +557,129 @@ def to_csv_text(frame: pd.DataFrame) -> str:
         elif pd.api.types.is_bool_dtype(values):
             out[column] = values.map({True: "true", False: "false"})
         else:
-            out[column] = values.astype(object).where(values.notna(), "").astype(str)
+            out[column] = values.astype(object).where(values.notna(), "").map(
+                lambda v: v.isoformat() if isinstance(v, date) else str(v))
     return out.to_csv(index=False, lineterminator="\n")
 
 
+def generate_standin(trial: Trial, spec: dict, framework: pd.DataFrame | None = None,
+                     engagement_scale: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """Every SYNTHETIC file of a trial, as frames: randomisation, census_seed/children, census_seed/episodes,
+    census_seed/plans, and risk_notes, service_mi when the trial has those extracts."""
+    if spec.get("trial_id") != trial.trial_id:
+        raise ValueError(f"stand-in specification is for {spec.get('trial_id')!r}, not {trial.trial_id!r}")
+    cases = generate_trial_cases(spec, trial)
+    seed = census_seed(cases, trial, int(spec["seed"]))
+    files = {"randomisation": randomisation_list(cases, trial),
+             **{f"{SEED_DIR}/{name}": frame for name, frame in seed.items()}}
+    if trial.extract("risk_notes") is not None:
+        framework = load_risk_framework() if framework is None else framework
+        engagement_scale = load_engagement_scale() if engagement_scale is None else engagement_scale
+        files["risk_notes"] = generate_risk_notes(cases, spec, trial, framework, engagement_scale)
+    if trial.extract("service_information") is not None:
+        files["service_mi"] = generate_service_mi(spec, trial)
+    return files
+
+
+def read_census_seed(folder: Path) -> dict[str, pd.DataFrame]:
+    """The committed census histories of a trial's children, typed (what the census generator pins)."""
+    folder = Path(folder)
+    dates = {"children": ["birth_date"], "episodes": ["referral_date", "closure_date"],
+             "plans": ["referral_date", "start_date", "end_date"]}
+    out = {}
+    for name, columns in dates.items():
+        frame = pd.read_csv(folder / f"{name}.csv", dtype=str, keep_default_na=False)
+        for column in columns:
+            frame[column] = pd.to_datetime(frame[column].replace("", None))
+        if "referral_nfa" in frame:
+            frame["referral_nfa"] = frame["referral_nfa"] == "true"
+        if "reason_for_closure" in frame:
+            frame["reason_for_closure"] = frame["reason_for_closure"].replace("", None)
+        out[name] = frame
+    return out
+
+
 def _share(count: int, of: int) -> str:
-    return f"{100 * count / of:.1f}%"
+    return f"{100 * count / of:.1f}%" if of else ""
 
 
-def readme_text(seed: int, tables: dict[str, pd.DataFrame]) -> str:
-    """data/synthetic/README.md: what these files are and the counts chosen."""
-    aged_out = CHOSEN_COUNTS["aged_out_by_end"]
-    families = CHOSEN_COUNTS["families"]
-    table = [[aged_out[a], families[a] - aged_out[a]] for a in ARMS]
-    chi_p = stats.chi2_contingency(table, correction=False)[1]
-    fisher_p = stats.fisher_exact(table).pvalue
+def readme_text(trial: Trial, spec: dict, files: dict[str, pd.DataFrame]) -> str:
+    """data/synthetic/<trial_id>/README.md: what these files are and the counts chosen."""
     lines = [
-        "# SYNTHETIC casework data - not real children, not council data",
+        f"# SYNTHETIC data of trial {trial.trial_id} - not real children, not council data",
         "",
-        "Every row in these files is SYNTHETIC: invented by",
-        "`scripts/generate_standin_casework.py` (code in",
-        "`fact22_assets/core/casework/standin.py`) with seed "
-        f"{seed}. They stand in for the council extracts",
-        "that the evaluation (DfE RR1067) used and that are not public: RCT case",
-        "records, coded risk notes and FACT22's management information. Every",
-        "row carries `data_origin = SYNTHETIC`; every table built from them does too.",
+        "Every row in these files is SYNTHETIC: invented by `scripts/generate_standin_casework.py` (code in",
+        f"`fact22_assets/core/casework/standin.py`) from `standin.yaml` with seed {spec['seed']}, to stand in for",
+        f"council data that are not public. {trial.title}.",
+        f"They give back what {spec['published_by']} published, within one percentage point per",
+        "share and 0.1 per mean, through the same schemas and the same census path a council's files take. Every",
+        "row carries or is labelled `data_origin = SYNTHETIC`; every table built from them is too. Re-running",
+        "the generator reproduces these files byte for byte.",
         "",
-        "They are built to give back the report's published aggregates (within one",
-        "percentage point per share, 0.1 per mean) through the same schemas",
-        "(`core/casework/schemas.py`) a real extract must pass. Nothing else about",
-        "them - individual dates, ages, risk profiles, case lengths - reflects any",
-        "real family. Re-running the generator reproduces these files byte for byte.",
+        "At build time the census generator (`fact22_assets/core/census/synthetic.py`) places the children of",
+        "`census_seed/` inside an invented census of the whole authority, whose totals equal DfE's published",
+        "figures (`../census_targets.csv`), and writes one XML return per collection year, valid against DfE's",
+        "schema. The returns are not committed: they are large, and the build makes the same bytes each time.",
         "",
         "| file | rows |",
         "|---|---|",
     ]
-    for name, table in tables.items():
-        lines.append(f"| `{name}.csv` | {len(table)} |")
-    lines += [
-        "",
-        "## Counts chosen",
-        "",
-        "Shares are count / denominator (the whole arm unless stated).",
-        "",
-        "| quantity | counts | shares | published | note |",
-        "|---|---|---|---|---|",
-    ]
-    for quantity, entry in CHOSEN_COUNTS.items():
-        keys = [k for k in entry if k not in ("published", "note", "of")]
-        counts = " / ".join(f"{k} {entry[k]}" for k in keys)
+    for name, frame in files.items():
+        lines.append(f"| `{name}.csv` | {len(frame)} |")
+    lines += ["", "## Counts chosen", "", "Shares are count / denominator (the whole arm unless stated).", "",
+              "| quantity | counts | shares | published | note |", "|---|---|---|---|---|"]
+    sections = [spec["counts"], (spec.get("risk") or {}).get("counts", {})]
+    service = spec.get("service") or {}
+    for quantity, entry in [item for section in sections for item in section.items()]:
+        roles = [r for r in ROLES if r in entry]
+        counts = " / ".join(f"{trial.treated_arm if r == 'treated' else trial.control_arm} {entry[r]}" for r in roles)
         shares = ""
-        if set(keys) == set(ARMS) and quantity != "families" and not quantity.startswith("risk_"):
-            denominators = entry.get("of", CHOSEN_COUNTS["families"])
-            shares = " / ".join(_share(entry[a], denominators[a]) for a in ARMS)
-        elif quantity in ("service_location", "service_outcome"):
-            shares = " / ".join(_share(entry[k], CHOSEN_COUNTS["service_families"]["all"]) for k in keys)
+        if quantity != "families" and quantity in spec["counts"]:
+            of = entry.get("of", spec["counts"]["families"])
+            shares = " / ".join(_share(int(entry[r]), int(of[r])) for r in roles)
         lines.append(f"| {quantity} | {counts} | {shares} | {entry['published']} | {entry['note']} |")
-    lines += [
-        "",
-        "## Where the published figures cannot all hold",
-        "",
-        "- CEC aged out \"29%\" of 44 with 24 aged out in all: 11 + 13 gives 13.1% / 29.5%",
-        "  (within a point) and 24 = 18.75% of 128 against the report's \"18%\".",
-        "- With 11 of 84 and 13 of 44 aged out, the balance test is significant",
-        f"  (Pearson chi-square p = {chi_p:.3f}, Fisher p = {fisher_p:.3f}), not \"p > 0.05\" as",
-        "  published; no whole counts within a point of 13% / 29% avoid this.",
-        "- CEC under 11 \"67%\" of 44: neither 29 (65.9%) nor 30 (68.2%) is within a",
-        "  point, so one control case has no recorded age: 29 of 43 = 67.4%.",
-        "- CEC risk change \"2.2\": a mean of 7 whole-number changes is -15/7 = -2.14",
-        "  or -16/7 = -2.29; -15 is used.",
-        "- Previous CIN history, ethnicity 'Other', the spread of starts over the",
-        "  service's phases and the 2015-16 risk changes are not published; the",
-        "  counts above are choices.",
-        "",
-        "## How the outcome columns are to be read",
-        "",
-        "- `outcome_data_missing = true`: closure and re-referral are unknown for",
-        "  this case (empty dates then mean \"not known\"); escalation, from the CP",
-        "  and LAC registers, is still known. Two cases, one per arm, so n = 126.",
-        "- Re-referred: a referral within 12 months of the previous one, starting",
-        "  from the index referral (`randomised_on` stands in for it), up to the end",
-        "  of study (22 Nov 2019).",
-        "- Closure and re-referral assignments were drawn (seeded) until the",
-        "  logistic model with controls gives back the published adjusted rates:",
-        "  the control group's rate had it received FACT22 within "
-        f"{MODEL_TOLERANCE * 100:.1f} points of",
-        "  71% (closed) and 41% (re-referred), both not significant.",
-        "",
-    ]
+    for quantity in ("families", "location", "outcome", "days_to_close_sum"):
+        entry = service.get(quantity)
+        if entry:
+            keys = [k for k in entry if k not in ("published", "note")]
+            shares = " / ".join(_share(int(entry[k]), int(service["families"]["all"])) for k in keys) \
+                if quantity in ("location", "outcome") else ""
+            lines.append(f"| service_{quantity} | {' / '.join(f'{k} {entry[k]}' for k in keys)} | {shares} | "
+                         f"{entry['published']} | {entry['note']} |")
+    lines += ["", "## How the outcomes are read from the census", "",
+              "- Closed: the episode of need open at randomisation ended by the end of follow-up "
+              f"({trial.follow_up_end.isoformat()}).",
+              "- Re-referred: a referral within 12 months of the child's previous one (the first compared with",
+              "  the index referral), by the end of follow-up.",
+              "- Escalated: a child protection plan started after randomisation, by the end of follow-up.",
+              "- A case whose index episode ended by transfer to another authority (RC5) has unknown closure and",
+              "  re-referral: the child's later records are in another council's return.", ""]
+    if spec.get("model_targets", {}).get("control_rate_if_treated"):
+        targets = spec["model_targets"]["control_rate_if_treated"]
+        lines += ["Closure and re-referral assignments were drawn (seeded) until the logistic model with controls",
+                  f"({', '.join(spec['model_targets']['controls'])}) gives back the published adjusted rates: the",
+                  "control group's rate had it been treated within "
+                  f"{100 * float(spec['model_targets']['tolerance']):.1f} points of "
+                  + ", ".join(f"{100 * v:.0f}% ({k})" for k, v in targets.items()) + ", none significant.", ""]
     return "\n".join(lines)
 
 
-def write_standin_casework(out_dir: Path | str, seed: int = SEED) -> dict[str, Path]:
-    """Write rct_cases.csv, risk_notes.csv, service_mi.csv and README.md."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tables = generate_casework(seed)
+def write_standin(trial: Trial, spec_path: Path, out_dir: Path | None = None) -> dict[str, Path]:
+    """Write the trial's SYNTHETIC files next to its specification (or into ``out_dir``)."""
+    spec = load_spec(spec_path)
+    out_dir = Path(out_dir) if out_dir is not None else Path(spec_path).parent
+    files = generate_standin(trial, spec)
     paths = {}
-    for name, table in tables.items():
+    for name, frame in files.items():
         path = out_dir / f"{name}.csv"
-        path.write_text(to_csv_text(table), encoding="utf-8", newline="\n")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(to_csv_text(frame), encoding="utf-8", newline="\n")
         paths[name] = path
     readme = out_dir / "README.md"
-    readme.write_text(readme_text(seed, tables), encoding="utf-8", newline="\n")
+    readme.write_text(readme_text(trial, spec, files), encoding="utf-8", newline="\n")
     paths["readme"] = readme
     return paths
+
+
+def first_collection_year(trial: Trial) -> int:
+    return collection_year_of(trial.randomised_from)

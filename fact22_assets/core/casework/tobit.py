@@ -21,7 +21,7 @@ from scipy import stats
 from statsmodels.base.model import GenericLikelihoodModel
 
 from .origin import single_origin
-from .rct import CONTROLS, TREATMENT
+from .rct import TREATED
 
 
 class TobitModel(GenericLikelihoodModel):
@@ -136,21 +136,21 @@ def tobit_table(result, confidence: float = 0.95) -> pd.DataFrame:
 
 
 def case_length_tobit(
-    lengths: pd.DataFrame, controls: Sequence[str] = CONTROLS, left_censor_at_zero: bool = False
+    lengths: pd.DataFrame, controls: Sequence[str] = (), left_censor_at_zero: bool = False
 ) -> pd.DataFrame:
-    """Case length in days ~ FACT22 + controls, right-censored at end of study.
+    """Case length in days ~ treated + controls, right-censored at the end of follow-up.
 
     `lengths` comes from rct.case_lengths. With left_censor_at_zero, a
     case closed on its first day counts as "0 or less" (the latent length
     is bounded by the recording, not by the normal curve).
 
-    Returns term (const, fact22, controls..., sigma), estimate (days),
+    Returns term (const, treated, controls..., sigma), estimate (days),
     std_error, z_value, p_value, ci_low, ci_high, n_cases,
     n_right_censored, n_left_censored, log_likelihood, converged,
     data_origin.
     """
-    data = lengths[["case_length_days", "right_censored", TREATMENT, *controls]].dropna()
-    exog = sm.add_constant(data[[TREATMENT, *controls]].astype(float), has_constant="add")
+    data = lengths[["case_length_days", "right_censored", TREATED, *controls]].dropna()
+    exog = sm.add_constant(data[[TREATED, *controls]].astype(float), has_constant="add")
     right = data["right_censored"].astype(bool).to_numpy()
     left = (~right & (data["case_length_days"] <= 0)).to_numpy() if left_censor_at_zero else None
     result = fit_tobit(data["case_length_days"].to_numpy(float), exog, right, left)

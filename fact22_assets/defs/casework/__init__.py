@@ -1,4 +1,4 @@
-"""Case-level strands: the RCT, the risk analysis and FACT22's management information.
+"""Case-level strands of every trial of data/trials.yaml: census returns, randomisation lists and researcher-coded
+extracts into the restricted file; aggregate marts, keyed by trial_id, with small counts withheld.
 
-Case rows stay in the restricted file (schema ``restricted``); only aggregate
-marts, small counts withheld, reach the analysts' warehouse."""
+Case rows (schema ``restricted``) never reach the analysts' warehouse; only the marts do."""

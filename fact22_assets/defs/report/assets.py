@@ -37,20 +37,49 @@ REPORT_TABLES = ["first_screen", "robustness", "whole_pool", "comparator_stabili
 # In the order the report shows them: the specification curve leads, the outcome trends follow, then these.
 FIXED_FIGURES = [report.FIGURE_PLACEBO, report.FIGURE_EVENT_STUDY,
                  report.FIGURE_SYNTHETIC_CONTROL, report.FIGURE_CIN, report.FIGURE_RCT, report.FIGURE_RISK, report.FIGURE_SERVICE]
+# The casework parts of a report, what each shows, and which trial files it needs (data/trials.yaml).
+CASEWORK_PARTS = {"rct": ([report.FIGURE_RCT], ["rct_results", "rct_balance", "case_length_tobit"]),
+                  "risk": ([report.FIGURE_RISK], ["risk_scores_by_arm", "risk_score_changes"]),
+                  "service": ([report.FIGURE_SERVICE], ["service_summary", "service_case_length_by_year"])}
+ALL_PARTS = tuple(CASEWORK_PARTS)
+
+
+def casework_parts(treated_unit_code: str) -> tuple[str, ...]:
+    """What the trials run in a study's authority let its report show: the trial (rct), and its coded risk notes
+    and service information where a trial has them."""
+    from fact22_assets.glue.trials import trials
+
+    here = [t for t in trials() if t.authority_code == treated_unit_code]
+    parts = ["rct"] if here else []
+    if any(t.extract("risk_notes") for t in here):
+        parts.append("risk")
+    if any(t.extract("service_information") for t in here):
+        parts.append("service")
+    return tuple(parts)
+
+
+def report_tables(parts: tuple[str, ...] = ALL_PARTS) -> list[str]:
+    """The tables a complete report shows, given its casework parts."""
+    left_out = {t for part, (_, tables) in CASEWORK_PARTS.items() if part not in parts for t in tables}
+    return [t for t in REPORT_TABLES if t not in left_out]
+
+
 FIGURE_TITLES = {
     report.FIGURE_SPECIFICATION_CURVE: "Specification curve: the report's DiD against every eligible comparator",
     report.FIGURE_PLACEBO: "Placebo-in-space: the treated authority's estimate among placebo authorities",
     report.FIGURE_EVENT_STUDY: "Event study: year-by-year effects relative to the last pre-period year",
     report.FIGURE_SYNTHETIC_CONTROL: "Synthetic control: the treated authority and its weighted mix of authorities",
     report.FIGURE_CIN: f"{measures.title('cin_per_10k_children')} (the report's Figure 14)",
-    report.FIGURE_RCT: "RCT: control group observed and had it received FACT22 (the report's Figures 2-3)",
+    report.FIGURE_RCT: "Trial: control group observed and had it been treated (RR1067's Figures 2-3)",
     report.FIGURE_RISK: "Risk: mean total, protective and risk scores by arm (the report's Figures 4-6)",
     report.FIGURE_SERVICE: "Service: average days to close a case by start year (the report's Figure 1)",
 }
 
 
-def report_figure_names(outcomes) -> list[str]:
-    return [report.FIGURE_SPECIFICATION_CURVE, *(report.outcome_trend_figure(o) for o in outcomes), *FIXED_FIGURES]
+def report_figure_names(outcomes, parts: tuple[str, ...] = ALL_PARTS) -> list[str]:
+    left_out = {f for part, (figures, _) in CASEWORK_PARTS.items() if part not in parts for f in figures}
+    return [report.FIGURE_SPECIFICATION_CURVE, *(report.outcome_trend_figure(o) for o in outcomes),
+            *(f for f in FIXED_FIGURES if f not in left_out)]
 
 
 def _read_figures(names: list[str], outputs: Path | None = None, study_id: str | None = None
@@ -113,17 +142,18 @@ def report_inputs(con, scope: Scope, figures: dict[str, report.ReportFigure] | N
         detectable_effects=rows("detectable_effects"), dilution=rows("did_dilution"),
         placebo_spread=rows("placebo_spread"),
         code_versions=versions,
-        figures=figures if figures is not None else _read_figures(report_figure_names(s.outcomes), outputs,
-                                                                  s.study_id),
+        figures=figures if figures is not None else _read_figures(
+            report_figure_names(s.outcomes, casework_parts(s.treated_unit_code)), outputs, s.study_id),
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
 
 
-def report_completeness(html_text: str, figure_names: list[str], synthetic: bool) -> list[str]:
+def report_completeness(html_text: str, figure_names: list[str], synthetic: bool,
+                        parts: tuple[str, ...] = ALL_PARTS) -> list[str]:
     """What a complete report would show and this one does not."""
     problems = [f"figure {n} not embedded" for n in figure_names
                 if f'data-figure="{n}"><img src="data:image/png;base64,' not in html_text]
-    problems += [f"table {t} missing" for t in REPORT_TABLES if f'data-table="{t}"' not in html_text]
+    problems += [f"table {t} missing" for t in report_tables(parts) if f'data-table="{t}"' not in html_text]
     if synthetic and 'class="synthetic-banner"' not in html_text:
         problems.append("SYNTHETIC inputs but no SYNTHETIC banner")
     if 'class="missing"' in html_text:
@@ -162,7 +192,8 @@ def reports_evaluation_report(context: dg.AssetExecutionContext, duckdb: DuckDBR
         write_atomically(path, text.encode("utf-8"))
         synthetic = any(report.is_synthetic(getattr(each_inputs, n)) for n in
                         ("rct_results", "risk_scores_by_arm", "service_case_length_by_year"))
-        found = report_completeness(text, report_figure_names(each_scope.study.outcomes), synthetic)
+        parts = casework_parts(each_scope.study.treated_unit_code)
+        found = report_completeness(text, report_figure_names(each_scope.study.outcomes, parts), synthetic, parts)
         if found:
             problems_by_study[each_scope.study.study_id] = found
         written[each_scope.study.study_id] = path
@@ -170,7 +201,7 @@ def reports_evaluation_report(context: dg.AssetExecutionContext, duckdb: DuckDBR
         if each_scope is scope:
             main_text, main_synthetic = text, synthetic
     path = written[scope.study.study_id]
-    names = report_figure_names(scope.study.outcomes)
+    names = report_figure_names(scope.study.outcomes, casework_parts(scope.study.treated_unit_code))
     problems = [f"{study}: {p}" if study != scope.study.study_id else p
                 for study, found in problems_by_study.items() for p in found]
     limits = report.limitations(inputs)

@@ -3,14 +3,16 @@ shows them in the Dagster UI (a markdown image in the materialization's metadata
 
 Strand-1 figures are drawn once per study of data/studies.yaml (see `scope`):
 the default study's into figures/, every other's into figures/<study_id>/,
-where each study's report reads them.  Casework figures show the one trial,
-the same in every report, and carry its data_origin.
+where each study's report reads them.  Casework figures are drawn per study
+too, from the trials run in its authority (data/trials.yaml), and carry their
+data_origin.
 """
 import base64
 from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from fact22_assets.core import figures, measures, report
@@ -26,6 +28,7 @@ from fact22_assets.defs.report.scope import (
     _mart,
     report_dependencies,
     report_rows,
+    trial_report_rows,
 )
 from fact22_assets.glue.checks import InlineCheck, rows_result
 from fact22_assets.glue.publishing import outputs_of, published_location
@@ -34,14 +37,10 @@ from fact22_assets.settings import outputs_dir
 FIGURES_DIR = "figures"
 
 
-# The casework figures: one trial, the same in every study's report, so drawn once.
-SHARED_FIGURES = {report.FIGURE_RCT, report.FIGURE_RISK, report.FIGURE_SERVICE}
-
-
 def _figures_dir(name: str, outputs: Path | None, study_id: str | None) -> Path:
-    """figures/ for the default study and the casework figures, figures/<study_id>/ for another study's."""
+    """figures/ for the default study, figures/<study_id>/ for another study's."""
     folder = (outputs or outputs_dir()) / FIGURES_DIR
-    return folder if study_id in (None, DEFAULT_STUDY_ID) or name in SHARED_FIGURES else folder / study_id
+    return folder if study_id in (None, DEFAULT_STUDY_ID) else folder / study_id
 
 
 def figure_file(name: str, outputs: Path | None = None, study_id: str | None = None) -> Path:
@@ -60,14 +59,13 @@ FIGURE_DATA_TYPES = {"study_id": str, "figure": str, "panel": str, "outcome": st
 
 
 def labelled_figure_data(data, study_id: str | None, figure: str, origin: str):
-    """A figure's data with what it belongs to: its study (None for the casework figures, the same trial in
-    every report), the figure's file name and where its numbers come from."""
+    """A figure's data with what it belongs to: its study (a casework figure shows the trials run in the
+    study's authority), the figure's file name and where its numbers come from."""
     return data.assign(study_id=study_id, figure=figure, data_origin=origin)[FIGURE_DATA_COLUMNS]
 
 
 def read_figure_data(path: Path):
     """A chart CSV as written: text columns with None for blanks, x and value as numbers."""
-    import pandas as pd
 
     frame = pd.read_csv(path, dtype=FIGURE_DATA_TYPES, keep_default_na=False,
                         na_values={c: [""] for c in FIGURE_DATA_COLUMNS})
@@ -125,27 +123,35 @@ def _draw_synthetic_control(con, scope: Scope):
                                             outcomes=scope.study.outcomes))]
 
 
-def _draw_rct(con, _scope=None):
-    results = report_rows(con, "rct_results")
-    return [(report.FIGURE_RCT, "RCT: the control group's observed rate and its rate had it received FACT22",
+def _draw_rct(con, study):
+    results = trial_report_rows(con, "rct_results", study.treated_unit_code)
+    results = results[results["subgroup"] == "all"]
+    if results.empty:
+        return []
+    return [(report.FIGURE_RCT, "Trial: the control group's observed rate and its rate had it been treated",
              figures.rct_probabilities(results))]
 
 
-def _draw_risk(con, _scope=None):
-    by_arm = report_rows(con, "risk_scores_by_arm")
+def _draw_risk(con, study):
+    by_arm = trial_report_rows(con, "risk_scores_by_arm", study.treated_unit_code)
+    if by_arm.empty:
+        return []
     return [(report.FIGURE_RISK, "Risk analysis: mean total, protective and risk scores by arm",
              figures.risk_scores(by_arm))]
 
 
-def _draw_service(con, _scope=None):
-    by_year = report_rows(con, "service_case_length_by_year")
-    return [(report.FIGURE_SERVICE, "FACT22 service: average case length by start year",
+def _draw_service(con, study):
+    by_year = trial_report_rows(con, "service_case_length_by_year", study.treated_unit_code)
+    if by_year.empty:
+        return []
+    return [(report.FIGURE_SERVICE, "Service: average case length by start year",
              figures.service_case_length(by_year))]
 
 
-# Strand-1 figures show the default study on its latest estimated vintage (Scope); casework figures (the
-# last element names their mart) show the one trial and carry its data_origin.  The second element names the
-# queries (files of sql/report/) each draws from: its dependencies are read from them.
+# Strand-1 figures show each study on its latest estimated vintage (Scope); casework figures (the last element
+# names their mart) show, per study, the trials run in its authority (data/trials.yaml), and carry their
+# data_origin.  The second element names the queries (files of sql/report/) each draws from: its dependencies
+# are read from them.
 FIGURES: dict[str, tuple[str, tuple[str, ...], Callable, str | None]] = {
     "outcome_trends": (
         "Per outcome, its rate for the treated authority, its selected comparator, its nearest DfE statistical "
@@ -168,16 +174,18 @@ FIGURES: dict[str, tuple[str, tuple[str, ...], Callable, str | None]] = {
         "Treated authority and its synthetic control per outcome.",
         (*SCOPE_SQL, "synthetic_control_paths"), _draw_synthetic_control, None),
     "rct_probabilities": (
-        "RCT: the control group's observed rate and its rate had it received FACT22, with 95% intervals "
-        "(report Figures 2-3). Labelled SYNTHETIC DATA while the inputs are the stand-ins.",
+        "Per study, the trials run in its authority (data/trials.yaml): the control group's observed rate and its "
+        "rate had it been treated, with 95% intervals (RR1067 Figures 2-3). Labelled SYNTHETIC DATA while the "
+        "inputs are the stand-ins.",
         ("rct_results",), _draw_rct, "rct_results"),
     "risk_scores": (
-        "Risk analysis: mean total, protective-factor and risk-factor scores by arm over the three coding points "
-        "(report Figures 4-6). Labelled SYNTHETIC DATA while the inputs are the stand-ins.",
+        "Per study, the trials run in its authority with coded case notes: mean total, protective-factor and "
+        "risk-factor scores by arm over the coding points (RR1067 Figures 4-6). Labelled SYNTHETIC DATA while the "
+        "inputs are the stand-ins.",
         ("risk_scores_by_arm",), _draw_risk, "risk_scores_by_arm"),
     "service_case_length": (
-        "FACT22 service: average days to close a case by start year (report Figure 1). Labelled SYNTHETIC DATA "
-        "while the inputs are the stand-ins.",
+        "Per study, the trials run in its authority with service information: average days to close a case by "
+        "start year (RR1067 Figure 1). Labelled SYNTHETIC DATA while the inputs are the stand-ins.",
         ("service_case_length_by_year",), _draw_service, "service_case_length_by_year"),
 }
 
@@ -205,10 +213,16 @@ def _figure_asset(name: str, description: str, queries: tuple[str, ...], draw: C
                 others = [(entry.study.study_id, draw(con, Scope(con, entry.study.study_id)))
                           for entry in studies() if entry.study.study_id != DEFAULT_STUDY_ID]
             else:
+                # Casework: per study, the trials run in its authority; no data vintage is involved, so a change
+                # to the published statistics does not redraw them.
                 origins = con.execute(f"SELECT DISTINCT data_origin FROM marts.{casework_mart}").fetchall()
                 origin = ", ".join(sorted(str(o[0]) for o in origins))
                 metadata = {"data_origin": dg.MetadataValue.text(origin)}
-                drawn = draw(con, None)
+                entries = {entry.study.study_id: entry.study for entry in studies()}
+                default_study = DEFAULT_STUDY_ID
+                drawn = draw(con, entries[DEFAULT_STUDY_ID]) if DEFAULT_STUDY_ID in entries else []
+                others = [(study_id, draw(con, study)) for study_id, study in entries.items()
+                          if study_id != DEFAULT_STUDY_ID]
         outputs = outputs_of(duckdb)
         images = []
         for study_id, each in [(None, drawn), *others]:
@@ -275,8 +289,8 @@ def _figure_data_problems_sql() -> str:
         SELECT figure, study_id, series, statistic, x, 'x without its label' FROM rows
         WHERE x IS NOT NULL AND x_label IS NULL
         UNION ALL
-        SELECT figure, study_id, series, statistic, x, 'a strand-1 figure without its study, or a casework figure '
-               || 'with one' FROM rows WHERE (casework IS NULL) = (study_id IS NULL)
+        SELECT figure, study_id, series, statistic, x, 'a figure without its study' FROM rows
+        WHERE study_id IS NULL
         UNION ALL
         SELECT figure, study_id, series, statistic, x, 'data_origin ' || coalesce(data_origin, 'NULL')
                || ' should be ' || coalesce(casework_origin, '{PUBLIC_ORIGIN}') FROM rows
@@ -289,8 +303,8 @@ def _figure_data_problems_sql() -> str:
 
 figure_data_self_describing = InlineCheck(
     dg.AssetKey(["marts", "figure_data"]), "figure_data_self_describing",
-    "Every row can be read without its chart (figure, series, statistic, an x with its label, the study of a "
-    "strand-1 figure) and says where its number comes from: PUBLIC for the public statistics, the casework "
+    "Every row can be read without its chart (figure, series, statistic, an x with its label, its study) and "
+    "says where its number comes from: PUBLIC for the public statistics, the casework "
     "mart's own data_origin for the casework figures (SYNTHETIC on every stand-in row); every figure asset has "
     "rows.",
     lambda con: rows_result(con.execute(_figure_data_problems_sql()).df(),
@@ -302,7 +316,6 @@ figure_data_self_describing = InlineCheck(
                 *(_mart(mart) for (_, _, _, mart) in FIGURES.values() if mart)],
           check_specs=figure_data_self_describing.check_specs)
 def marts_figure_data(duckdb: DuckDBResource) -> dg.MaterializeResult:
-    import pandas as pd
 
     from fact22_assets.glue.tables import replace_table, table_metadata
 

@@ -39,6 +39,18 @@ def report_rows(con, name: str, scope: "Scope | None" = None) -> pd.DataFrame:
     return _run(con, f"report/{name}", scope.params if scope is not None else {})
 
 
+def trial_ids(treated_unit_code: str) -> list[str]:
+    """The trials of data/trials.yaml run in the authority: a study's report shows their casework."""
+    from fact22_assets.glue.trials import trials
+
+    return [t.trial_id for t in trials() if t.authority_code == treated_unit_code]
+
+
+def trial_report_rows(con, name: str, treated_unit_code: str) -> pd.DataFrame:
+    """The rows of sql/report/<name>.sql for the trials run in the authority (no data vintage involved)."""
+    return _run(con, f"report/{name}", {"trial_ids": trial_ids(treated_unit_code)})
+
+
 def report_dependencies(names) -> list[dg.AssetKey]:
     """The tables the queries read (``names``: files of sql/report/, or paths under sql/), from the SQL itself."""
     paths = [n if "/" in n else f"report/{n}" for n in names]
@@ -70,7 +82,7 @@ class Scope:
 
         return {"study_id": self.study.study_id, "vintage": self.vintage,
                 "treated_unit_code": self.study.treated_unit_code, "first_post_year": self.study.first_post_year,
-                "design": design_of(self.entry).label}
+                "design": design_of(self.entry).label, "trial_ids": trial_ids(self.study.treated_unit_code)}
 
     def setup(self) -> report.StudySetup:
         return report.StudySetup(self.study, treated_name=self.treated_name, programme=self.entry.programme,

@@ -17,13 +17,12 @@ from fact22_assets.core.casework.rct import (
     treatment_effect,
     was_rereferred,
 )
-from fact22_assets.core.casework.schemas import RCT_CASES, validate_extract
 
 
 def two_by_two(events_t, n_t, events_c, n_c, **covariates) -> pd.DataFrame:
     """Outcome rows for a 2x2 table (events first within each arm)."""
     y = [1] * events_t + [0] * (n_t - events_t) + [1] * events_c + [0] * (n_c - events_c)
-    frame = pd.DataFrame({"closed": y, "fact22": [1] * n_t + [0] * n_c})
+    frame = pd.DataFrame({"closed": y, "treated": [1] * n_t + [0] * n_c})
     for name, values in covariates.items():
         frame[name] = values
     return frame
@@ -37,8 +36,8 @@ def test_logit_on_arm_only_gives_back_the_2x2_table():
     assert row["log_odds_ratio"] == pytest.approx(math.log(7), abs=1e-8)
     assert row["log_odds_ratio_se"] == pytest.approx(math.sqrt(1 / 28 + 1 / 12 + 1 / 5 + 1 / 15), rel=1e-6)
     # back-transform of a saturated model is the observed per-arm rates
-    assert row["cec_rate_observed"] == pytest.approx(0.25)
-    assert row["cec_rate_if_fact22"] == pytest.approx(0.70, abs=1e-8)
+    assert row["control_rate_observed"] == pytest.approx(0.25)
+    assert row["control_rate_if_treated"] == pytest.approx(0.70, abs=1e-8)
     assert row["effect_rate_diff"] == pytest.approx(0.45, abs=1e-8)
     # delta method on a saturated logit = the unpooled two-proportion SE
     se = math.sqrt(0.7 * 0.3 / 40 + 0.25 * 0.75 / 20)
@@ -47,7 +46,7 @@ def test_logit_on_arm_only_gives_back_the_2x2_table():
     assert row["effect_ci_high"] == pytest.approx(0.45 + z * se, abs=1e-6)
     assert row["p_value"] == pytest.approx(2 * stats.norm.sf(0.45 / se), rel=1e-5)
     se_rate = math.sqrt(0.7 * 0.3 / 40)
-    assert row["cec_rate_if_fact22_ci_low"] == pytest.approx(0.70 - z * se_rate, abs=1e-6)
+    assert row["control_rate_if_treated_ci_low"] == pytest.approx(0.70 - z * se_rate, abs=1e-6)
     assert row["stars"] == "**"
 
 
@@ -57,28 +56,28 @@ def test_back_transform_with_a_control_is_the_hand_arithmetic():
     frame = two_by_two(40, 60, 18, 30, female=female)
     row = analyse_outcome(frame, "closed", controls=("female",))
 
-    fit = sm.Logit(frame["closed"], sm.add_constant(frame[["fact22", "female"]].astype(float))).fit(disp=0)
+    fit = sm.Logit(frame["closed"], sm.add_constant(frame[["treated", "female"]].astype(float))).fit(disp=0)
     b0, b_treat, b_female = fit.params
-    controls = frame[frame["fact22"] == 0]
+    controls = frame[frame["treated"] == 0]
     by_hand_on = np.mean([1 / (1 + math.exp(-(b0 + b_treat + b_female * f))) for f in controls["female"]])
     by_hand_off = np.mean([1 / (1 + math.exp(-(b0 + b_female * f))) for f in controls["female"]])
-    assert row["cec_rate_if_fact22"] == pytest.approx(by_hand_on, abs=1e-7)
+    assert row["control_rate_if_treated"] == pytest.approx(by_hand_on, abs=1e-7)
     assert row["effect_rate_diff"] == pytest.approx(by_hand_on - by_hand_off, abs=1e-7)
     # with an intercept and the arm dummy, the control group's mean prediction
     # without treatment is its observed rate
     assert by_hand_off == pytest.approx(18 / 30, abs=1e-7)
-    assert row["p_value_log_odds"] == pytest.approx(fit.pvalues["fact22"])
+    assert row["p_value_log_odds"] == pytest.approx(fit.pvalues["treated"])
 
 
 def test_average_effect_over_all_cases_matches_statsmodels_margins():
     rng = np.random.default_rng(3)
     n = 300
-    exog = pd.DataFrame({"const": 1.0, "fact22": rng.integers(0, 2, n), "female": rng.integers(0, 2, n)})
-    latent = -0.3 + 0.8 * exog["fact22"] - 0.5 * exog["female"] + rng.logistic(size=n)
+    exog = pd.DataFrame({"const": 1.0, "treated": rng.integers(0, 2, n), "female": rng.integers(0, 2, n)})
+    latent = -0.3 + 0.8 * exog["treated"] - 0.5 * exog["female"] + rng.logistic(size=n)
     fit = sm.Logit((latent > 0).astype(float), exog.astype(float)).fit(disp=0)
     ours = treatment_effect(fit, exog)
     margins = fit.get_margeff(at="overall", dummy=True)
-    position = list(exog.columns).index("fact22") - 1
+    position = list(exog.columns).index("treated") - 1
     assert ours["effect"] == pytest.approx(margins.margeff[position], rel=1e-8)
     assert ours["effect_se"] == pytest.approx(margins.margeff_se[position], rel=1e-4)
 
@@ -97,13 +96,13 @@ def fisher_two_sided_by_hand(a, b, c, d):
 
 def test_four_escalations_all_fact22_are_too_few_to_model():
     frame = two_by_two(4, 84, 0, 44, female=[0, 1] * 64, under_11=[1, 0] * 64, previous_cin_history=[0] * 128)
-    row = analyse_outcome(frame, "closed")
+    row = analyse_outcome(frame, "closed", ("female", "under_11", "previous_cin_history"))
     assert row["status"] == "too_few_events"
     assert row["test"] == "fisher_exact"
-    assert (row["events_fact22"], row["n_fact22"], row["events_cec"], row["n_cec"]) == (4, 84, 0, 44)
+    assert (row["events_treated"], row["n_treated"], row["events_control"], row["n_control"]) == (4, 84, 0, 44)
     assert row["p_value"] == pytest.approx(fisher_two_sided_by_hand(4, 80, 0, 44), rel=1e-9)
     assert row["p_value"] == pytest.approx(0.2979, abs=1e-4)
-    for coefficient in ("log_odds_ratio", "log_odds_ratio_se", "effect_rate_diff", "cec_rate_if_fact22"):
+    for coefficient in ("log_odds_ratio", "log_odds_ratio_se", "effect_rate_diff", "control_rate_if_treated"):
         assert np.isnan(row[coefficient])
     assert "too few events" in row["note"]
 
@@ -112,7 +111,7 @@ def test_quasi_separation_is_not_given_a_coefficient():
     # every female case closed: the female coefficient runs off to infinity
     female = [1] * 30 + [0] * 30 + [1] * 15 + [0] * 15
     closed = [1] * 30 + [1] * 10 + [0] * 20 + [1] * 15 + [1] * 5 + [0] * 10
-    frame = pd.DataFrame({"closed": closed, "fact22": [1] * 60 + [0] * 30, "female": female})
+    frame = pd.DataFrame({"closed": closed, "treated": [1] * 60 + [0] * 30, "female": female})
     row = analyse_outcome(frame, "closed", controls=("female",))
     assert row["status"] == "too_few_events"
     assert "separation" in row["note"]
@@ -141,56 +140,58 @@ def test_statutory_rereferral_rule(referrals, expected):
 
 
 def tiny_trial() -> pd.DataFrame:
-    """16 families with hand-countable outcomes."""
+    """16 cases with hand-countable outcomes, as core/census/trial.py derives them."""
     rows = []
     for i in range(16):
-        fact22 = i < 10
-        rows.append(
-            {
-                "family_id": f"F{i + 1:03d}",
-                "lead_child_id": f"LC{i + 1:03d}",
-                "arm": "FACT22" if fact22 else "CEC",
-                "randomised_on": "2015-10-01",
-                "female": str(i % 2 == 0),
-                "age_at_referral": str(5 if i % 3 else 12),
-                "previous_cin_history": "false",
-                "other_cin_in_family": "true",
-                "ethnicity": "White British",
-                "disabled": "false",
-                "aged_out_by_end": "false",
-                "cin_plan_start": "2015-10-05",
-                "closure_date": "2016-08-01" if i % 4 else "",
-                "rereferral_dates": "",
-                "escalation_date": "2017-01-01" if i == 3 else "",
-                "escalation_type": "CPP" if i == 3 else "",
-                "later_received_fact22": str(i == 15),
-                "outcome_data_missing": "false",
-            }
-        )
-    return validate_extract(pd.DataFrame(rows), RCT_CASES, "tiny.csv")
+        treated = i < 10
+        rows.append({
+            "child_key": f"K{i + 1:03d}", "arm": "Programme" if treated else "Usual care", "treated": int(treated),
+            "female": int(i % 2 == 0), "under_11": int(bool(i % 3)), "previous_cin_history": 0,
+            "other_cin_in_family": 1, "white_british": 1, "other_white": 0, "disabled": 0, "aged_out_by_end": 0,
+            "closed": int(bool(i % 4)), "rereferred": 0, "escalated": int(i == 3),
+            "later_received_treatment": int(i == 15), "case_length_days": 300.0, "data_origin": "COUNCIL"})
+    frame = pd.DataFrame(rows)
+    for column in frame.columns:
+        if column not in ("child_key", "arm", "data_origin", "case_length_days"):
+            frame[column] = frame[column].astype("Int64")
+    return frame
 
 
 def test_results_cover_itt_and_the_contamination_sensitivity():
-    results = rct_results(tiny_trial())
-    assert results[["analysis", "outcome"]].values.tolist() == [
-        ["itt", "closed"], ["itt", "rereferred"], ["itt", "escalated"],
-        ["excluding_contaminated", "closed"], ["excluding_contaminated", "rereferred"],
-        ["excluding_contaminated", "escalated"],
+    results = rct_results(tiny_trial(), ("closed", "rereferred", "escalated"), ("female", "under_11"))
+    assert results[["analysis", "subgroup", "outcome"]].values.tolist() == [
+        ["itt", "all", "closed"], ["itt", "all", "rereferred"], ["itt", "all", "escalated"],
+        ["excluding_contaminated", "all", "closed"], ["excluding_contaminated", "all", "rereferred"],
+        ["excluding_contaminated", "all", "escalated"],
     ]
     # far too small for any model
     assert set(results["status"]) == {"too_few_events"}
     itt = results.set_index(["analysis", "outcome"])
-    # closure recorded when i % 4 != 0: FACT22 i=0..9 -> 7 closed, CEC i=10..15 -> 5 closed
-    assert itt.loc[("itt", "closed"), ["events_fact22", "events_cec"]].tolist() == [7, 5]
-    assert itt.loc[("excluding_contaminated", "closed"), "n_cec"] == 5
+    # closure recorded when i % 4 != 0: treated i=0..9 -> 7 closed, control i=10..15 -> 5 closed
+    assert itt.loc[("itt", "closed"), ["events_treated", "events_control"]].tolist() == [7, 5]
+    assert itt.loc[("excluding_contaminated", "closed"), "n_control"] == 5
     assert set(results["data_origin"]) == {"COUNCIL"}
+
+
+def test_results_by_subgroup_split_the_itt_sample():
+    frame = tiny_trial()
+    frame["previous_cin_history"] = pd.array([int(i % 2) for i in range(16)], dtype="Int64")
+    results = rct_results(frame, ("closed",), ("female", "previous_cin_history"), subgroups=("previous_cin_history",))
+    rows = results.set_index(["analysis", "subgroup"])
+    with_history = rows.loc[("itt", "previous_cin_history")]
+    without = rows.loc[("itt", "no_previous_cin_history")]
+    assert with_history["n_cases"] + without["n_cases"] == rows.loc[("itt", "all"), "n_cases"] == 16
+    # odd i: treated 1, 3, 5, 7, 9 (closed unless i % 4 == 0: all 5), control 11, 13, 15 (all closed)
+    assert (with_history["events_treated"], with_history["events_control"]) == (5, 3)
+    # the subgroup's own model leaves out the variable that defines it
+    assert "previous_cin_history" not in without["model"]
 
 
 def test_balance_uses_chi_square_or_fisher_by_expected_counts():
     table = balance_table(tiny_trial()).set_index("characteristic")
     female = table.loc["female"]
-    # 5 of 10 FACT22 and 3 of 6 CEC female: expected counts below 5 -> Fisher
-    assert (female["count_fact22"], female["count_cec"]) == (5, 3)
+    # 5 of 10 treated and 3 of 6 control female: expected counts below 5 -> Fisher
+    assert (female["count_treated"], female["count_control"]) == (5, 3)
     assert female["test"] == "fisher_exact"
     assert female["p_value"] == pytest.approx(fisher_two_sided_by_hand(5, 5, 3, 3))
 

@@ -12,6 +12,8 @@ from fact22_assets.core.casework.risk import (
 )
 from fact22_assets.core.casework.schemas import risk_notes_schema, validate_extract
 
+TIME_POINTS = ("referral_2015", "six_months_2016", "latest_2019")
+
 
 @pytest.fixture(scope="module")
 def framework():
@@ -59,7 +61,7 @@ def test_two_cases_scored_by_hand(framework, scale):
                  "compliant", "dissent"),
         ]
     )
-    typed = validate_extract(notes, risk_notes_schema(framework["factor_code"]), "notes.csv")
+    typed = validate_extract(notes, risk_notes_schema(framework["factor_code"], ("FACT22", "CEC"), TIME_POINTS), "notes.csv")
     scores = score_risk_notes(typed, framework, scale).set_index(["case_id", "time_point"])
 
     a = scores.loc[("F001", "six_months_2016")]
@@ -69,11 +71,11 @@ def test_two_cases_scored_by_hand(framework, scale):
     a19 = scores.loc[("F001", "latest_2019")]
     assert (a19["engagement_score"], a19["risk_score"], a19["total_score"]) == (-1, -5, -3)
 
-    by_arm = risk_scores_by_arm(scores.reset_index()).set_index(["arm", "time_point"])
+    by_arm = risk_scores_by_arm(scores.reset_index(), ("FACT22", "CEC"), TIME_POINTS).set_index(["arm", "time_point"])
     assert by_arm.loc[("FACT22", "six_months_2016"), "mean_total_score"] == 0
     assert by_arm.loc[("CEC", "six_months_2016"), "n_cases"] == 1
 
-    changes = risk_score_changes(scores.reset_index())
+    changes = risk_score_changes(scores.reset_index(), ("FACT22", "CEC"), TIME_POINTS)
     later = changes[(changes["from_time_point"] == "six_months_2016") & (changes["to_time_point"] == "latest_2019")]
     # only F001 is scored at both: 0 -> -3, risk rose
     assert later[["arm", "n_cases", "mean_change"]].values.tolist() == [["FACT22", 1, -3.0]]

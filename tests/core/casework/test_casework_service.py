@@ -1,13 +1,17 @@
 """Service summaries and small-count suppression on hand-made tables."""
 
 import math
+from datetime import date
 
 import pandas as pd
 import pytest
 
-from fact22_assets.core.casework.schemas import SERVICE_MI, validate_extract
+from fact22_assets.core.casework.schemas import service_schema, validate_extract
 from fact22_assets.core.casework.service import case_length_by_start_year, service_summary
 from fact22_assets.core.casework.suppression import suppress_small_counts
+
+LOCATIONS = ("Crewe", "Macclesfield", "Unknown")
+SERVICE_MI = service_schema(LOCATIONS, date(2015, 6, 1), date(2020, 3, 31))
 
 
 @pytest.fixture()
@@ -25,7 +29,7 @@ def service_mi():
 
 
 def test_summary_by_hand(service_mi):
-    summary = service_summary(service_mi).set_index(["measure", "category"])
+    summary = service_summary(service_mi, LOCATIONS, 0.093).set_index(["measure", "category"])
     assert summary.loc[("location", "Crewe"), "share"] == pytest.approx(3 / 5)
     assert summary.loc[("outcome", "closed"), "n_families"] == 3
     escalated = summary.loc[("escalated", "cp_or_lac")]

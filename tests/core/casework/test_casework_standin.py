@@ -1,10 +1,13 @@
-"""The committed SYNTHETIC files give back every aggregate the report published.
+"""The SYNTHETIC census gives back every figure RR1067 published for FACT22's trial, and DfE's figures for
+Cheshire East.
 
-Shares are computed here straight from the CSV text with pandas, not with
-the package's own derivations, and compared with RR1067's figures: within
-one percentage point per share, 0.1 per mean.
+The returns are generated as the build generates them; everything asserted is then computed here, straight
+from the XML (Python's own ElementTree, not the package's ingest) and the committed CSVs with pandas, and
+compared with RR1067's figures (within one percentage point per share, 0.1 per mean) and with the counts in
+DfE's published files (read here with the csv module).
 """
-
+import csv
+import xml.etree.ElementTree as ET
 from datetime import date
 from pathlib import Path
 
@@ -12,24 +15,100 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fact22_assets.core.casework.rct import rct_results
-from fact22_assets.core.casework.risk import load_risk_framework
-from fact22_assets.core.casework.schemas import RCT_CASES, SERVICE_MI, read_extract, risk_notes_schema
-from fact22_assets.core.casework.standin import write_standin_casework
+from fact22_assets.core.casework.standin import SPEC_FILE, write_standin
+from fact22_assets.core.census.config import load_trials
+from fact22_assets.core.census.ingest import synthetic_returns
+from fact22_assets.core.census.synthetic import write_targets
 
-SYNTHETIC = Path(__file__).resolve().parents[3] / "data" / "synthetic"
-FILES = ("rct_cases.csv", "risk_notes.csv", "service_mi.csv", "README.md")
+DATA = Path(__file__).resolve().parents[3] / "data"
+SYNTHETIC = DATA / "synthetic"
+TRIAL = SYNTHETIC / "fact22_crewe"
 END = date(2019, 11, 22)
 POINT = 0.01
 
 
-def read(name):
-    return pd.read_csv(SYNTHETIC / name, dtype=str, keep_default_na=False)
+@pytest.fixture(scope="module")
+def trials():
+    return {t.trial_id: t for t in load_trials(DATA / "trials.yaml")}
 
 
 @pytest.fixture(scope="module")
-def rct():
-    return read("rct_cases.csv")
+def returns(trials, tmp_path_factory):
+    """The Cheshire East returns as the build writes them: collection year -> path."""
+    out = tmp_path_factory.mktemp("census")
+    return synthetic_returns(trials["fact22_crewe"], "895", SYNTHETIC, DATA / "census", out)
+
+
+def _text(node, tag):
+    found = node.find(tag)
+    return found.text if found is not None else None
+
+
+@pytest.fixture(scope="module")
+def census(returns):
+    """Every child and episode of every return, read with ElementTree: (children, episodes, plans)."""
+    children, episodes, plans = [], [], []
+    for year, path in returns.items():
+        for child in ET.parse(path).getroot().find("Children"):
+            ids = child.find("ChildIdentifiers")
+            chars = child.find("ChildCharacteristics")
+            key = ids.find("LAchildID").text
+            children.append({"year": year, "child": key, "birth": _text(ids, "PersonBirthDate"),
+                             "gender": ids.find("GenderCurrent").text, "ethnicity": chars.find("Ethnicity").text,
+                             "disabilities": [d.text for d in chars.iter("Disability")]})
+            for detail in child.findall("CINdetails"):
+                episodes.append({"year": year, "child": key, "referral": detail.find("CINreferralDate").text,
+                                 "closure": _text(detail, "CINclosureDate"),
+                                 "reason": _text(detail, "ReasonForClosure"),
+                                 "nfa": detail.find("ReferralNFA").text == "1"})
+                for plan in detail.findall("ChildProtectionPlans"):
+                    plans.append({"year": year, "child": key, "start": plan.find("CPPstartDate").text})
+    return pd.DataFrame(children), pd.DataFrame(episodes), pd.DataFrame(plans)
+
+
+@pytest.fixture(scope="module")
+def trial_children(census):
+    """RR1067's sample and outcomes, worked out here from the returns and the randomisation list."""
+    children, episodes, plans = census
+    listed = pd.read_csv(TRIAL / "randomisation.csv", dtype=str, keep_default_na=False)
+    # each episode once, as the latest return holding it shows it
+    latest = episodes.sort_values("year").drop_duplicates(["child", "referral"], keep="last")
+    rows = []
+    for case in listed.itertuples():
+        mine = latest[latest["child"] == case.LAchildID]
+        need = mine[~mine["nfa"]]
+        index = need[(need["referral"] <= case.randomised_on)
+                     & (need["closure"].isna() | (need["closure"] >= case.randomised_on))].sort_values("referral")
+        index = index.iloc[-1]
+        person = children[children["child"] == case.LAchildID].iloc[-1]
+        transferred = index["reason"] == "RC5"
+        closed = index["closure"] is not None and index["closure"] <= END.isoformat()
+        later = sorted(r for r in mine["referral"] if r > index["referral"] and r <= END.isoformat())
+        rereferred, previous = False, date.fromisoformat(index["referral"])
+        for text in later:
+            referral = date.fromisoformat(text)
+            year_later = previous.replace(year=previous.year + 1) if (previous.month, previous.day) != (2, 29) \
+                else previous.replace(year=previous.year + 1, day=28)
+            if referral <= year_later:
+                rereferred = True
+                break
+            previous = referral
+        born = date.fromisoformat(person["birth"]) if person["birth"] else None
+        referred = date.fromisoformat(index["referral"])
+        age = None if born is None else referred.year - born.year - ((referred.month, referred.day) < (born.month, born.day))
+        escalated = ((plans["child"] == case.LAchildID) & (plans["start"] >= case.randomised_on)
+                     & (plans["start"] <= END.isoformat())).any()
+        rows.append({
+            "arm": case.arm, "female": person["gender"] == "2", "age": age,
+            "previous": (need["referral"] < index["referral"]).any(),
+            "other_cin": case.other_cin_in_family == "true", "ethnicity": person["ethnicity"],
+            "disabled": any(d != "NONE" for d in person["disabilities"]),
+            "aged_out": born is not None and date(born.year + 18, born.month, min(born.day, 28)) <= END,
+            "contaminated": case.later_received_treatment == "true",
+            "known": not transferred, "closed": None if transferred else closed,
+            "rereferred": None if transferred else rereferred, "escalated": bool(escalated),
+        })
+    return pd.DataFrame(rows)
 
 
 def share(frame, mask, arm):
@@ -37,153 +116,174 @@ def share(frame, mask, arm):
     return (mask & in_arm).sum() / in_arm.sum()
 
 
-def test_every_file_is_labelled_synthetic():
-    for name in FILES[:3]:
-        assert set(read(name)["data_origin"]) == {"SYNTHETIC"}
-    assert "SYNTHETIC" in (SYNTHETIC / "README.md").read_text().splitlines()[0]
+def test_every_file_is_labelled_synthetic(returns):
+    for name in ("randomisation.csv", "risk_notes.csv", "service_mi.csv"):
+        assert set(pd.read_csv(TRIAL / name)["data_origin"]) == {"SYNTHETIC"}
+    assert "SYNTHETIC" in (TRIAL / "README.md").read_text().splitlines()[0]
+    for path in returns.values():
+        head = path.read_text()[:600]
+        assert "<!-- SYNTHETIC" in head and "<SoftwareCode>SYNTHETIC" in head
 
 
-def test_the_files_pass_the_extract_schemas():
-    read_extract(SYNTHETIC / "rct_cases.csv", RCT_CASES)
-    read_extract(SYNTHETIC / "service_mi.csv", SERVICE_MI)
-    read_extract(SYNTHETIC / "risk_notes.csv", risk_notes_schema(load_risk_framework()["factor_code"]))
+def test_every_return_is_valid_against_dfes_schema_for_its_year(returns):
+    from lxml import etree
+
+    for year, path in returns.items():
+        name = "CIN_schema_2017.xsd" if year <= 2017 else f"CIN_schema_{year}.xsd"
+        schema = etree.XMLSchema(etree.parse(str(DATA / "census" / "schemas" / name)))
+        assert schema.validate(etree.parse(str(path))), (year, schema.error_log.last_error)
 
 
-def test_sample_description(rct):
+def _published(measure_columns: dict[str, tuple[str, str]]) -> dict[tuple[int, str], int]:
+    """Cheshire East's published counts, read straight from DfE's 2025 release files."""
+    found = {}
+    for measure, (name, column) in measure_columns.items():
+        with open(DATA / "dfe_cin" / "ees_cin_2025_release" / name, encoding="utf-8-sig", newline="") as handle:
+            for row in csv.DictReader(handle):
+                if row["geographic_level"] == "Local authority" and row["new_la_code"] == "E06000049":
+                    found[(int(row["time_period"]), measure)] = int(row[column])
+    return found
+
+
+def test_the_census_reconciles_with_what_dfe_published_for_cheshire_east(census):
+    _, episodes, plans = census
+    published = _published({
+        "referrals": ("c1_children_in_need_referrals_and_rereferrals_2013_to_2025.csv", "referral_count"),
+        "rereferrals": ("c1_children_in_need_referrals_and_rereferrals_2013_to_2025.csv", "rereferral_count"),
+        "closures": ("b1_children_in_need_2013_to_2025.csv", "Ended_episodes"),
+        "cin_at_31_march": ("b1_children_in_need_2013_to_2025.csv", "At31_episodes"),
+        "escalations": ("d3_cpps_subsequent_plan_2013_to_2025.csv", "CPP_start")})
+    every = episodes.drop_duplicates(["child", "referral"]).sort_values(["child", "referral"])
+    every["previous"] = every.groupby("child")["referral"].shift(1)
+    matched = 0
+    for year in range(2016, 2020):  # 2015-16 to 2018-19
+        start, end = f"{year - 1}-04-01", f"{year}-03-31"
+        mine = episodes[episodes["year"] == year]
+        in_year = (mine["referral"] >= start) & (mine["referral"] <= end)
+        counted = {
+            "referrals": int(in_year.sum()),
+            "closures": int((~mine["nfa"] & mine["closure"].between(start, end)).sum()),
+            "cin_at_31_march": int((~mine["nfa"] & mine["closure"].isna()).sum()),
+            "escalations": int(plans[(plans["year"] == year)]["start"].between(start, end).sum()),
+        }
+        referred = every[every["referral"].between(start, end)]
+        a_year_before = [str(pd.Timestamp(r) - pd.DateOffset(months=12))[:10] for r in referred["referral"]]
+        counted["rereferrals"] = int((referred["previous"].notna() & (referred["previous"] >= a_year_before)).sum())
+        for measure, value in counted.items():
+            assert value == published[(year, measure)], (year, measure, value, published[(year, measure)])
+            matched += 1
+    assert matched >= 16  # at least 4 years x 4 measures
+
+
+def test_sample_description(trial_children):
+    rct = trial_children
     assert len(rct) == 128
     assert rct["arm"].value_counts().to_dict() == {"FACT22": 84, "CEC": 44}
-    assert rct["family_id"].is_unique
 
-    def close(mask, published_t, published_c):
-        assert share(rct, mask, "FACT22") == pytest.approx(published_t, abs=POINT)
-        assert share(rct, mask, "CEC") == pytest.approx(published_c, abs=POINT)
+    def close(mask, published_t, published_c, frame=rct):
+        assert share(frame, mask, "FACT22") == pytest.approx(published_t, abs=POINT)
+        assert share(frame, mask, "CEC") == pytest.approx(published_c, abs=POINT)
 
-    close(rct["female"] == "true", 0.42, 0.32)
-    close(rct["other_cin_in_family"] == "true", 0.821, 0.75)
-    close(rct["ethnicity"] == "White British", 0.76, 0.82)
-    close(rct["ethnicity"] == "Other White", 0.048, 0.091)
-    close(rct["aged_out_by_end"] == "true", 0.13, 0.29)
-
-    with_age = rct[rct["age_at_referral"] != ""]
-    under_11 = with_age["age_at_referral"].astype(int) < 11
-    assert share(with_age, under_11, "FACT22") == pytest.approx(0.55, abs=POINT)
-    assert share(with_age, under_11, "CEC") == pytest.approx(0.67, abs=POINT)
-
-    aged_out = rct["aged_out_by_end"] == "true"
-    assert aged_out.sum() == 24
-    assert aged_out.mean() == pytest.approx(0.18, abs=POINT)
-    disabled = rct[rct["disabled"] == "true"]
+    close(rct["female"], 0.42, 0.32)
+    close(rct["other_cin"], 0.821, 0.75)
+    close(rct["ethnicity"] == "WBRI", 0.76, 0.82)
+    close(rct["ethnicity"] == "WOTH", 0.048, 0.091)
+    close(rct["aged_out"], 0.13, 0.29)
+    with_age = rct[rct["age"].notna()]
+    close(with_age["age"] < 11, 0.55, 0.67, with_age)
+    assert rct["aged_out"].sum() == 24 and rct["aged_out"].mean() == pytest.approx(0.18, abs=POINT)
+    disabled = rct[rct["disabled"]]
     assert len(disabled) == 2 and set(disabled["arm"]) == {"FACT22"}
-    contaminated = rct[rct["later_received_fact22"] == "true"]
+    contaminated = rct[rct["contaminated"]]
     assert len(contaminated) == 5 and set(contaminated["arm"]) == {"CEC"}
 
 
-def rereferred(index, listed):
-    """A referral within 12 months of the previous one, by the end of study."""
-    previous = date.fromisoformat(index)
-    for text in sorted(listed.split(";")) if listed else []:
-        referral = date.fromisoformat(text)
-        if referral > END:
-            return False
-        try:
-            year_later = previous.replace(year=previous.year + 1)
-        except ValueError:  # 29 February
-            year_later = previous.replace(year=previous.year + 1, day=28)
-        if referral <= year_later:
-            return True
-        previous = referral
-    return False
-
-
-def test_outcomes(rct):
-    known = rct[rct["outcome_data_missing"] == "false"]
+def test_outcomes(trial_children):
+    known = trial_children[trial_children["known"]]
     assert len(known) == 126
-    closed = (known["closure_date"] != "") & (known["closure_date"] <= END.isoformat())
-    assert share(known, closed, "FACT22") == pytest.approx(0.71, abs=POINT)
-    assert share(known, closed, "CEC") == pytest.approx(0.82, abs=POINT)
-
-    again = pd.Series(
-        [rereferred(i, r) for i, r in zip(known["randomised_on"], known["rereferral_dates"])], index=known.index
-    )
+    close = known["closed"].astype(bool)
+    assert share(known, close, "FACT22") == pytest.approx(0.71, abs=POINT)
+    assert share(known, close, "CEC") == pytest.approx(0.82, abs=POINT)
+    again = known["rereferred"].astype(bool)
     assert share(known, again, "FACT22") == pytest.approx(0.41, abs=POINT)
     assert share(known, again, "CEC") == pytest.approx(0.44, abs=POINT)
-
-    escalated = rct[(rct["escalation_date"] != "") & (rct["escalation_date"] <= END.isoformat())]
+    escalated = trial_children[trial_children["escalated"]]
     assert len(escalated) == 4 and set(escalated["arm"]) == {"FACT22"}
-    assert set(escalated["escalation_type"]) <= {"CPP", "LAC"}
-
-
-def test_case_lengths_include_cases_open_at_the_end(rct):
-    known = rct[(rct["outcome_data_missing"] == "false") & (rct["escalation_date"] == "")]
-    still_open = known[known["closure_date"] == ""]
-    assert len(still_open) > 0
-    days = (pd.to_datetime(known["closure_date"].replace("", None)) - pd.to_datetime(known["cin_plan_start"])).dt.days
-    assert (days.dropna() > 0).all()
-
-
-def _independent_logit_inputs(rct: pd.DataFrame, outcome: str) -> pd.DataFrame:
-    """Outcome, treatment and controls worked out from the CSV text with pandas alone
-    (closure by the end of study; the test's own re-referral rule), complete cases."""
-    known = rct[rct["outcome_data_missing"] == "false"].copy()
-    if outcome == "closed":
-        y = (known["closure_date"] != "") & (known["closure_date"] <= END.isoformat())
-    else:
-        y = pd.Series([rereferred(i, r) for i, r in zip(known["randomised_on"], known["rereferral_dates"])],
-                      index=known.index)
-    frame = pd.DataFrame({
-        "y": y.astype(float), "const": 1.0, "fact22": (known["arm"] == "FACT22").astype(float),
-        "female": (known["female"] == "true").astype(float),
-        "under_11": pd.to_numeric(known["age_at_referral"].replace("", None)).lt(11).astype(float)
-        .where(known["age_at_referral"] != ""),
-        "previous_cin_history": (known["previous_cin_history"] == "true").astype(float),
-    })
-    return frame.dropna()
 
 
 @pytest.mark.parametrize(("outcome", "published_t", "published_c"), [("closed", 0.71, 0.82), ("rereferred", 0.41, 0.44)])
-def test_published_rates_come_back_from_an_independent_logit(rct, outcome, published_t, published_c):
-    """Not circular: the generator tunes the files until the package's estimator returns 0.71 / 0.41, so the
+def test_published_rates_come_back_from_an_independent_logit_and_the_census_path(
+        trial_children, outcome, published_t, published_c, trials, returns, tmp_path):
+    """Not circular: the generator tunes the seed until the package's estimator returns 0.71 / 0.41, so the
     published figures are checked here with a second implementation (statsmodels' GLM, fitted on inputs derived
-    from the CSV text with pandas, back-transformed by hand), and the package's estimator against it."""
+    from the XML with ElementTree, back-transformed by hand), and the package's census path against it."""
     import statsmodels.api as sm
 
-    data = _independent_logit_inputs(rct, outcome)
-    columns = ["const", "fact22", "female", "under_11", "previous_cin_history"]
+    known = trial_children[trial_children["known"] & trial_children["age"].notna()]
+    data = pd.DataFrame({"y": known[outcome].astype(float), "const": 1.0,
+                         "treated": (known["arm"] == "FACT22").astype(float), "female": known["female"].astype(float),
+                         "under_11": (known["age"].astype(float) < 11).astype(float),
+                         "previous_cin_history": known["previous"].astype(float)})
+    columns = ["const", "treated", "female", "under_11", "previous_cin_history"]
     fit = sm.GLM(data["y"], data[columns], family=sm.families.Binomial()).fit()
-    controls = data[data["fact22"] == 0][columns].assign(fact22=1.0)
-    if_fact22 = float((1 / (1 + np.exp(-(controls.to_numpy() @ fit.params.to_numpy())))).mean())
-    observed_cec = float(data.loc[data["fact22"] == 0, "y"].mean())
-    assert observed_cec == pytest.approx(published_c, abs=POINT)
-    assert if_fact22 == pytest.approx(published_t, abs=POINT)
+    controls = data[data["treated"] == 0][columns].assign(treated=1.0)
+    if_treated = float((1 / (1 + np.exp(-(controls.to_numpy() @ fit.params.to_numpy())))).mean())
+    observed_control = float(data.loc[data["treated"] == 0, "y"].mean())
+    assert observed_control == pytest.approx(published_c, abs=POINT)
+    assert if_treated == pytest.approx(published_t, abs=POINT)
 
-    row = rct_results(read_extract(SYNTHETIC / "rct_cases.csv", RCT_CASES)).set_index(["analysis", "outcome"]) \
-        .loc[("itt", outcome)]
-    assert row["status"] == "estimated" and row["n_cases"] == len(data)
-    assert row["cec_rate_observed"] == pytest.approx(observed_cec, abs=1e-12)
-    assert row["cec_rate_if_fact22"] == pytest.approx(if_fact22, abs=1e-6)
-    assert row["log_odds_ratio"] == pytest.approx(fit.params["fact22"], abs=1e-5)
+    row = _package_results(trials["fact22_crewe"], returns).set_index(["analysis", "subgroup", "outcome"]) \
+        .loc[("itt", "all", outcome)]
+    assert row["status"] == "estimated" and row["n_cases"] == len(data) == 126
+    assert row["control_rate_observed"] == pytest.approx(observed_control, abs=1e-12)
+    assert row["control_rate_if_treated"] == pytest.approx(if_treated, abs=1e-6)
+    assert row["log_odds_ratio"] == pytest.approx(fit.params["treated"], abs=1e-5)
     assert row["p_value"] > 0.05 and row["stars"] == ""
 
 
-def test_escalations_are_too_few_to_model(rct):
-    escalated = (rct["escalation_date"] != "") & (rct["escalation_date"] <= END.isoformat())
-    assert escalated.sum() == 4 and set(rct.loc[escalated, "arm"]) == {"FACT22"}
-    row = rct_results(read_extract(SYNTHETIC / "rct_cases.csv", RCT_CASES)).set_index(["analysis", "outcome"]) \
-        .loc[("itt", "escalated")]
+_RESULTS = {}
+
+
+def _package_results(trial, returns) -> pd.DataFrame:
+    """The package's own path: ingest, pseudonymise, trial cases, results (unsuppressed)."""
+    if "results" not in _RESULTS:
+        from fact22_assets.core.casework.rct import rct_results
+        from fact22_assets.core.casework.schemas import randomisation_schema, read_extract
+        from fact22_assets.core.census import ingest
+        from fact22_assets.core.census.pseudonym import SYNTHETIC_KEY, pseudonymiser
+        from fact22_assets.core.census.trial import trial_cases
+
+        hashed = pseudonymiser(SYNTHETIC_KEY)
+        to_read = [ingest.ReturnToRead("E06000049", "895", y, p, "SYNTHETIC") for y, p in returns.items()]
+        tables, _ = ingest.read_all(to_read, DATA / "census", hashed)
+        listed = read_extract(TRIAL / "randomisation.csv", randomisation_schema(
+            trial.arms, trial.randomised_from, trial.randomised_to, trial.list_columns))
+        listed.insert(0, "child_key", listed.pop("LAchildID").map(hashed))
+        listed["source_row"] = np.arange(len(listed)) + 2
+        cases = trial_cases(trial, listed, tables["children"], tables["episodes"], tables["cp_plans"])
+        _RESULTS["results"] = rct_results(cases, trial.binary_outcomes, trial.covariates)
+    return _RESULTS["results"]
+
+
+def test_escalations_are_too_few_to_model(trials, returns):
+    row = _package_results(trials["fact22_crewe"], returns).set_index(["analysis", "subgroup", "outcome"]) \
+        .loc[("itt", "all", "escalated")]
     assert row["status"] == "too_few_events"
-    assert (row["events_fact22"], row["events_cec"]) == (4, 0)
+    assert (row["events_treated"], row["events_control"]) == (4, 0)
     assert pd.isna(row["log_odds_ratio"])
 
 
 def test_risk_notes():
-    notes = read("risk_notes.csv")
+    notes = pd.read_csv(TRIAL / "risk_notes.csv", dtype=str, keep_default_na=False)
     counts = notes.groupby(["time_point", "arm"]).size().to_dict()
     assert counts == {
         ("referral_2015", "FACT22"): 15, ("referral_2015", "CEC"): 15,
         ("six_months_2016", "FACT22"): 15, ("six_months_2016", "CEC"): 15,
         ("latest_2019", "FACT22"): 6, ("latest_2019", "CEC"): 7,
     }
-    framework = pd.read_csv(SYNTHETIC.parent / "reference" / "risk_framework.csv")
+    listed = pd.read_csv(TRIAL / "randomisation.csv", dtype=str)
+    assert set(notes["case_id"]) <= set(listed["LAchildID"])  # coded cases are trial cases
+    framework = pd.read_csv(DATA / "reference" / "risk_framework.csv")
     engagement = {"strong_desire": 2, "compliant": 1, "tokenistic": -1, "dissent": -2, "": 0}
     total = sum(notes[code].astype(int) * weight for code, weight in zip(framework["factor_code"], framework["weight"]))
     total += notes["parent_engagement"].map(engagement) + notes["child_engagement"].map(engagement)
@@ -195,7 +295,7 @@ def test_risk_notes():
 
 
 def test_service_management_information():
-    mi = read("service_mi.csv")
+    mi = pd.read_csv(TRIAL / "service_mi.csv", dtype=str, keep_default_na=False)
     assert len(mi) == 380 and mi["family_id"].is_unique
     assert mi["start_date"].min() >= "2015-01-01" and mi["start_date"].max() <= "2020-12-31"
     location = mi["location"].value_counts(normalize=True)
@@ -210,7 +310,14 @@ def test_service_management_information():
     assert days.mean() == pytest.approx(188, abs=0.1)
 
 
-def test_regenerating_gives_byte_identical_files(tmp_path):
-    write_standin_casework(tmp_path)
-    for name in FILES:
-        assert (tmp_path / name).read_bytes() == (SYNTHETIC / name).read_bytes(), name
+def test_regenerating_gives_byte_identical_files(trials, tmp_path, returns):
+    for trial_id in ("fact22_crewe", "illustration_enfield"):
+        written = write_standin(trials[trial_id], SYNTHETIC / trial_id / SPEC_FILE, tmp_path / trial_id)
+        for path in written.values():
+            assert path.read_bytes() == (SYNTHETIC / trial_id / path.relative_to(tmp_path / trial_id)).read_bytes(), path
+    targets = write_targets([t for t in trials.values() if t.synthetic], DATA, tmp_path)
+    assert targets.read_bytes() == (SYNTHETIC / "census_targets.csv").read_bytes()
+    # and the build's returns come out the same each time
+    again = synthetic_returns(trials["fact22_crewe"], "895", SYNTHETIC, DATA / "census", tmp_path / "again")
+    for year, path in returns.items():
+        assert again[year].read_bytes() == path.read_bytes(), year

@@ -67,24 +67,24 @@ def test_case_length_model_reports_counts_and_sigma():
     n = 300
     lengths = pd.DataFrame(
         {
-            "fact22": rng.integers(0, 2, n),
+            "treated": rng.integers(0, 2, n),
             "female": rng.integers(0, 2, n),
             "under_11": rng.integers(0, 2, n),
             "previous_cin_history": rng.integers(0, 2, n),
         }
     )
-    latent = 600 + 150 * lengths["fact22"] + rng.normal(0, 300, n)
+    latent = 600 + 150 * lengths["treated"] + rng.normal(0, 300, n)
     limit = rng.uniform(900, 1500, n)
     lengths["right_censored"] = latent >= limit
     lengths["case_length_days"] = np.where(lengths["right_censored"], limit, latent).round()
     lengths["data_origin"] = "SYNTHETIC"
-    table = case_length_tobit(lengths)
-    assert table["term"].tolist() == ["const", "fact22", "female", "under_11", "previous_cin_history", "sigma"]
+    table = case_length_tobit(lengths, ("female", "under_11", "previous_cin_history"))
+    assert table["term"].tolist() == ["const", "treated", "female", "under_11", "previous_cin_history", "sigma"]
     assert table["n_right_censored"].iloc[0] == lengths["right_censored"].sum()
     assert table["converged"].all()
     assert set(table["data_origin"]) == {"SYNTHETIC"}
     estimates = table.set_index("term")["estimate"]
-    assert estimates["fact22"] == pytest.approx(150, abs=100)
+    assert estimates["treated"] == pytest.approx(150, abs=100)
     assert estimates["sigma"] == pytest.approx(300, abs=50)
 
 

@@ -24,16 +24,17 @@ def service(crewe=300, macclesfield=76, unknown=4, hold=("Unknown",), shares=Tru
     return frame
 
 
-def trial(n_cec_itt=44, n_cec_excl=39, events=4) -> pd.DataFrame:
+def trial(n_control_itt=44, n_control_excl=39, events=4) -> pd.DataFrame:
     return pd.DataFrame({
         "analysis": ["itt", "excluding_contaminated"], "outcome": ["escalated"] * 2,
-        "n_cases": pd.array([84 + n_cec_itt, 84 + n_cec_excl], dtype="Int64"),
+        "n_cases": pd.array([84 + n_control_itt, 84 + n_control_excl], dtype="Int64"),
         "n_cases_status": pd.array([None, None], dtype="string"),
-        "n_fact22": pd.array([84, 84], dtype="Int64"), "n_fact22_status": pd.array([None, None], dtype="string"),
-        "n_cec": pd.array([n_cec_itt, n_cec_excl], dtype="Int64"), "n_cec_status": pd.array([None, None], dtype="string"),
-        "events_fact22": pd.array([pd.NA, pd.NA], dtype="Int64"), "events_fact22_status": pd.array([C, C], dtype="string"),
-        "events_cec": pd.array([0, 0], dtype="Int64"), "events_cec_status": pd.array([None, None], dtype="string"),
-        "fact22_rate_observed": [events / 84] * 2, "cec_rate_observed": [0.0, 0.0],
+        "n_treated": pd.array([84, 84], dtype="Int64"), "n_treated_status": pd.array([None, None], dtype="string"),
+        "n_control": pd.array([n_control_itt, n_control_excl], dtype="Int64"),
+        "n_control_status": pd.array([None, None], dtype="string"),
+        "events_treated": pd.array([pd.NA, pd.NA], dtype="Int64"), "events_treated_status": pd.array([C, C], dtype="string"),
+        "events_control": pd.array([0, 0], dtype="Int64"), "events_control_status": pd.array([None, None], dtype="string"),
+        "treated_rate_observed": [events / 84] * 2, "control_rate_observed": [0.0, 0.0],
     })
 
 
@@ -68,24 +69,24 @@ def test_a_recovered_secondary_cell_gives_the_primary_one_back():
 
 def test_differences_between_nested_rows_and_rates_of_withheld_counts():
     found = routes(attack({"marts.rct_results": trial()}))
-    assert ("analysis=itt, outcome=escalated", "events_fact22", "fact22_rate_observed x n_fact22", True) in found
-    assert ("analysis=excluding_contaminated, outcome=escalated", "n_cec", "difference from the itt row", True) in found
+    assert ("analysis=itt, outcome=escalated", "events_treated", "treated_rate_observed x n_treated", True) in found
+    assert ("analysis=excluding_contaminated, outcome=escalated", "n_control", "difference from the itt row", True) in found
     assert ("analysis=excluding_contaminated, outcome=escalated", "n_cases", "difference from the itt row",
             True) in found
     # a difference of 6 is not a small count
-    assert not any(r[2].startswith("difference") for r in routes(attack({"marts.rct_results": trial(n_cec_excl=38)})))
+    assert not any(r[2].startswith("difference") for r in routes(attack({"marts.rct_results": trial(n_control_excl=38)})))
 
 
 def test_an_undocumented_share_is_caught_too():
-    frame = trial().iloc[:1].assign(fact22_rate_observed=np.nan, some_rate=3 / 84)
+    frame = trial().iloc[:1].assign(treated_rate_observed=np.nan, some_rate=3 / 84)
     found = routes(attack({"marts.rct_results": frame}))
-    assert ("analysis=itt, outcome=escalated", "some_rate", "some_rate x n_fact22 is a whole number from 1 to 5",
+    assert ("analysis=itt, outcome=escalated", "some_rate", "some_rate x n_treated is a whole number from 1 to 5",
             True) in found
 
 
 def test_relations_a_reader_can_write_down():
     whys = {r.why for r in relations({"marts.service_summary": service(), "marts.rct_results": trial()})}
-    assert {"n_cases = n_fact22 + n_cec", "the locations add to the families", "one total on every row"} <= whys
+    assert {"n_cases = n_treated + n_control", "the locations add to the families", "one total on every row"} <= whys
 
 
 def _keep(frame: pd.DataFrame) -> pd.DataFrame:
@@ -113,19 +114,19 @@ def test_protect_withholds_the_share_and_the_smallest_partner():
 
 def test_protect_withholds_the_smaller_nested_row():
     protected = protect("marts.rct_results", trial(), _keep).set_index("analysis")
-    assert protected.loc["excluding_contaminated", "n_cec_status"] == C
+    assert protected.loc["excluding_contaminated", "n_control_status"] == C
     assert protected.loc["excluding_contaminated", "n_cases_status"] == C
-    assert protected.loc["itt", "n_cec"] == 44  # the larger sample is published
-    assert protected["fact22_rate_observed"].isna().all()  # the rate of a withheld count
+    assert protected.loc["itt", "n_control"] == 44  # the larger sample is published
+    assert protected["treated_rate_observed"].isna().all()  # the rate of a withheld count
 
 
 def test_a_fisher_p_value_beside_its_margins_gives_the_cell_back():
     from scipy import stats
 
-    frame = trial().iloc[:1].assign(fact22_rate_observed=np.nan, test="fisher_exact",
+    frame = trial().iloc[:1].assign(treated_rate_observed=np.nan, test="fisher_exact",
                                     p_value=stats.fisher_exact([[4, 80], [0, 44]]).pvalue)
     assert routes(attack({"marts.rct_results": frame})) == {
-        ("analysis=itt, outcome=escalated", "events_fact22", "inverting Fisher's exact p_value", True)}
+        ("analysis=itt, outcome=escalated", "events_treated", "inverting Fisher's exact p_value", True)}
     protected = protect("marts.rct_results", frame, _keep)
     assert pd.isna(protected.loc[0, "p_value"]) and attack({"marts.rct_results": protected}).empty
 
@@ -170,8 +171,8 @@ def test_every_relation_of_every_mart_in_order():
              T: pd.DataFrame({"term": ["a", "b", "c"]}), S: service, Y: pd.DataFrame({"start_year": [2019, 2020]})}
     nf, nt = "n_families", "n_total"
     expected = [
-        Relation((R, 0, "n_cases"), ((R, 0, "n_fact22"), (R, 0, "n_cec")), "n_cases = n_fact22 + n_cec"),
-        Relation((R, 1, "n_cases"), ((R, 1, "n_fact22"), (R, 1, "n_cec")), "n_cases = n_fact22 + n_cec"),
+        Relation((R, 0, "n_cases"), ((R, 0, "n_treated"), (R, 0, "n_control")), "n_cases = n_treated + n_control"),
+        Relation((R, 1, "n_cases"), ((R, 1, "n_treated"), (R, 1, "n_control")), "n_cases = n_treated + n_control"),
         *[Relation((T, 0, c), ((T, r, c),), "the same sample on every term")
           for c in ("n_cases", "n_right_censored", "n_left_censored") for r in (1, 2)],
         Relation((S, 0, nt), ((S, 0, nf), (S, 1, nf)), "the locations add to the families"),
@@ -246,27 +247,28 @@ def test_a_count_missing_without_a_c_is_not_a_withheld_one():
     assert attack({Y: years.drop(columns=["n_started_status"])}).empty
 
 
-def fisher_trial(events_fact22=4, events_cec=0, hold="events_fact22", n_cec=44, **changes) -> pd.DataFrame:
+def fisher_trial(events_treated=4, events_control=0, hold="events_treated", n_control=44, **changes) -> pd.DataFrame:
     from scipy import stats
 
     frame = mart({"analysis": ["itt"], "outcome": ["escalated"]},
-                 {"n_fact22": [84], "n_cec": [n_cec], "events_fact22": [events_fact22], "events_cec": [events_cec]},
+                 {"n_treated": [84], "n_control": [n_control], "events_treated": [events_treated],
+                  "events_control": [events_control]},
                  {hold: [0]} if hold else {})
-    p = stats.fisher_exact([[events_fact22, 84 - events_fact22], [events_cec, n_cec - events_cec]]).pvalue
+    p = stats.fisher_exact([[events_treated, 84 - events_treated], [events_control, n_control - events_control]]).pvalue
     return frame.assign(**{"test": "fisher_exact", "p_value": p, **changes})
 
 
 def test_fisher_inverted_for_the_second_arm_too():
-    found = routes(attack({R: fisher_trial(events_fact22=30, events_cec=3, hold="events_cec")}))
-    assert found == {("analysis=itt, outcome=escalated", "events_cec", "inverting Fisher's exact p_value", True)}
+    found = routes(attack({R: fisher_trial(events_treated=30, events_control=3, hold="events_control")}))
+    assert found == {("analysis=itt, outcome=escalated", "events_control", "inverting Fisher's exact p_value", True)}
 
 
-@pytest.mark.parametrize(("events_fact22", "events_cec", "n_cec", "hold", "small"), [
-    (50, 0, 44, "events_fact22", False),  # the fact22 arm's 50 events: more than the cec arm holds
-    (30, 4, 5, "events_cec", True),  # 4 of 5: the search runs up to the arm's whole size
+@pytest.mark.parametrize(("events_treated", "events_control", "n_control", "hold", "small"), [
+    (50, 0, 44, "events_treated", False),  # the fact22 arm's 50 events: more than the cec arm holds
+    (30, 4, 5, "events_control", True),  # 4 of 5: the search runs up to the arm's whole size
 ])
-def test_fisher_searches_every_value_up_to_its_own_arm(events_fact22, events_cec, n_cec, hold, small):
-    found = routes(attack({R: fisher_trial(events_fact22, events_cec, hold, n_cec)}))
+def test_fisher_searches_every_value_up_to_its_own_arm(events_treated, events_control, n_control, hold, small):
+    found = routes(attack({R: fisher_trial(events_treated, events_control, hold, n_control)}))
     assert found == {("analysis=itt, outcome=escalated", hold, "inverting Fisher's exact p_value", small)}
 
 
@@ -278,16 +280,16 @@ def test_fisher_only_for_a_published_fisher_p_value(changes):
 
 
 def test_fisher_not_tried_on_a_withheld_margin_or_two_withheld_cells():
-    frame = fisher_trial(hold="n_fact22")
+    frame = fisher_trial(hold="n_treated")
     assert attack({R: frame}).empty
     both = fisher_trial()
-    both.loc[0, "events_cec"], both.loc[0, "events_cec_status"] = pd.NA, C
+    both.loc[0, "events_control"], both.loc[0, "events_control_status"] = pd.NA, C
     assert attack({R: both}).empty
 
 
 def test_fisher_cell_that_is_published_but_null_is_not_tried():
     frame = fisher_trial(hold=None)
-    frame.loc[0, "events_fact22"] = pd.NA
+    frame.loc[0, "events_treated"] = pd.NA
     assert attack({R: frame}).empty
 
 
@@ -315,11 +317,11 @@ def test_undocumented_share_gives_no_small_whole_number():
 
 
 def test_a_documented_share_of_published_counts_is_not_flagged():
-    # events_fact22 and n_fact22 withheld (no n_cases to subtract from); cec's rate 0.5 of its own published
+    # events_treated and n_treated withheld (no n_cases to subtract from); cec's rate 0.5 of its own published
     # counts (2 of 4) times those counts is 2 and 1: documented, so no leak of the withheld cells
     frame = mart({"analysis": ["itt"], "outcome": ["escalated"]},
-                 {"n_fact22": [84], "n_cec": [4], "events_fact22": [3], "events_cec": [2]},
-                 {"n_fact22": [0], "events_fact22": [0]}, fact22_rate_observed=[np.nan], cec_rate_observed=[0.5])
+                 {"n_treated": [84], "n_control": [4], "events_treated": [3], "events_control": [2]},
+                 {"n_treated": [0], "events_treated": [0]}, treated_rate_observed=[np.nan], control_rate_observed=[0.5])
     assert attack({R: frame}).empty
 
 
@@ -340,10 +342,10 @@ def test_nested_rows_must_match_on_the_other_labels():
 
 @pytest.mark.parametrize(("excl", "small"), [(44, False), (43, True), (38, False)])
 def test_nested_difference_bounds(excl, small):
-    frame = trial(n_cec_excl=excl).set_axis([10, 20])  # an index from elsewhere is read by position
+    frame = trial(n_control_excl=excl).set_axis([10, 20])  # an index from elsewhere is read by position
     found = [r for r in routes(attack({R: frame})) if r[2] == "difference from the itt row"]
     assert sorted(found) == ([("analysis=excluding_contaminated, outcome=escalated", c, "difference from the itt row",
-                               True) for c in ("n_cases", "n_cec")] if small else [])
+                               True) for c in ("n_cases", "n_control")] if small else [])
 
 
 def test_labels_only_from_the_columns_present():
@@ -413,17 +415,17 @@ def test_withhold_derived_columns_of_a_withheld_count():
     from fact22_assets.core.casework.disclosure import SPECS, _withhold_derived
 
     balance = mart({"analysis": ["itt", "itt"], "characteristic": ["male", "female"]},
-                   {"n_fact22": [84, 84], "n_cec": [44, 44], "count_fact22": [40, 44], "count_cec": [3, 41]},
-                   {"count_cec": [0]}, share_fact22=[40 / 84, 44 / 84], share_cec=[3 / 44, 41 / 44],
+                   {"n_treated": [84, 84], "n_control": [44, 44], "count_treated": [40, 44], "count_control": [3, 41]},
+                   {"count_control": [0]}, share_treated=[40 / 84, 44 / 84], share_control=[3 / 44, 41 / 44],
                    statistic=[0.1, 0.2], p_value=[0.7, 0.6])
-    without_first = balance.drop(columns=["share_fact22", "n_cec_status"])  # a count without status: never withheld
+    without_first = balance.drop(columns=["share_treated", "n_control_status"])  # a count without status: never withheld
     _withhold_derived(without_first, SPECS["marts.rct_balance"])  # a share the mart lacks is skipped, not the rest
-    assert without_first["share_cec"].isna().tolist() == [True, False]
+    assert without_first["share_control"].isna().tolist() == [True, False]
     _withhold_derived(balance, SPECS["marts.rct_balance"])
-    assert balance["share_cec"].isna().tolist() == [True, False]
+    assert balance["share_control"].isna().tolist() == [True, False]
     assert balance["statistic"].isna().tolist() == [True, False]
     assert balance["p_value"].isna().tolist() == [True, False]
-    assert balance["share_fact22"].isna().tolist() == [False, False]
+    assert balance["share_treated"].isna().tolist() == [False, False]
 
 
 def test_protect_applies_the_primary_rule_each_round():
@@ -443,9 +445,9 @@ def test_protect_applies_the_primary_rule_each_round():
 
 
 def test_protect_withholds_an_undocumented_share():
-    frame = trial().iloc[:1].assign(fact22_rate_observed=np.nan, some_rate=3 / 84)
+    frame = trial().iloc[:1].assign(treated_rate_observed=np.nan, some_rate=3 / 84)
     protected = protect(R, frame, _keep)
-    assert pd.isna(protected.loc[0, "some_rate"]) and protected.loc[0, "n_fact22"] == 84
+    assert pd.isna(protected.loc[0, "some_rate"]) and protected.loc[0, "n_treated"] == 84
     assert attack({R: protected}).empty
 
 
@@ -523,13 +525,13 @@ def test_findings_name_their_mart_and_every_mart_is_searched():
     # the service mart (first) gives nothing away; the trial's Fisher p-value and its nested rows do
     from scipy import stats
 
-    trial_frame = trial().assign(fact22_rate_observed=np.nan, test=["fisher_exact", "none"],
+    trial_frame = trial().assign(treated_rate_observed=np.nan, test=["fisher_exact", "none"],
                                  p_value=[stats.fisher_exact([[4, 80], [0, 44]]).pvalue, np.nan])
     findings = attack({S: service(hold=("Macclesfield", "Unknown"), shares=False), R: trial_frame})
     itt, excl = "analysis=itt, outcome=escalated", "analysis=excluding_contaminated, outcome=escalated"
     assert set(zip(findings["mart"], findings["row"], findings["column"], findings["route"], findings["small"])) == {
-        (R, itt, "events_fact22", "inverting Fisher's exact p_value", True),
-        (R, excl, "n_cec", "difference from the itt row", True), (R, excl, "n_cases", "difference from the itt row", True)}
+        (R, itt, "events_treated", "inverting Fisher's exact p_value", True),
+        (R, excl, "n_control", "difference from the itt row", True), (R, excl, "n_cases", "difference from the itt row", True)}
     assert list(attack({}).columns) == ["mart", "row", "column", "route", "small"]
     assert set(attack({S: service(), "marts.other": service()})["mart"]) == {S}
     # an undocumented share reports its mart too
@@ -544,9 +546,9 @@ def test_every_share_row_and_count_column_is_searched():
     assert routes(attack({S: frame})) == {("measure=location, category=Unknown", "n_families", "share x n_total", True)}
     # the trial lacks its first documented share: the second one is still used
     cec = mart({"analysis": ["itt"], "outcome": ["escalated"]},
-               {"n_fact22": [84], "n_cec": [44], "events_fact22": [4], "events_cec": [3]}, {"events_cec": [0]},
-               cec_rate_observed=[3 / 44])
-    assert routes(attack({R: cec})) == {("analysis=itt, outcome=escalated", "events_cec", "cec_rate_observed x n_cec",
+               {"n_treated": [84], "n_control": [44], "events_treated": [4], "events_control": [3]}, {"events_control": [0]},
+               control_rate_observed=[3 / 44])
+    assert routes(attack({R: cec})) == {("analysis=itt, outcome=escalated", "events_control", "control_rate_observed x n_control",
                                          True)}
     # the tobit mart lacks its first count column: the others are still read
     tobit = mart({"term": ["a", "b"]}, {"n_right_censored": [2, 2]}, {"n_right_censored": [1]})
@@ -568,11 +570,108 @@ def test_every_fisher_row_and_every_row_with_a_withheld_count_is_searched():
     # the first Fisher row has nothing withheld; the second gives its cell back
     p = stats.fisher_exact([[4, 80], [0, 44]]).pvalue
     frame = mart({"analysis": ["itt", "excluding_contaminated"], "outcome": ["escalated"] * 2},
-                 {"n_fact22": [84, 84], "n_cec": [44, 44], "events_fact22": [4, 4], "events_cec": [0, 0]},
-                 {"events_fact22": [1]}, p_value=[p, p]).assign(test="fisher_exact")
-    assert routes(attack({R: frame})) == {("analysis=excluding_contaminated, outcome=escalated", "events_fact22",
+                 {"n_treated": [84, 84], "n_control": [44, 44], "events_treated": [4, 4], "events_control": [0, 0]},
+                 {"events_treated": [1]}, p_value=[p, p]).assign(test="fisher_exact")
+    assert routes(attack({R: frame})) == {("analysis=excluding_contaminated, outcome=escalated", "events_treated",
                                            "inverting Fisher's exact p_value", True)}
-    # the first row withholds nothing; the second's undocumented 0.5 x n_cec 4 = 2
-    mde = mart({"outcome": ["a", "b"]}, {"n_fact22": [84, 84], "n_cec": [4, 4]}, {"n_fact22": [1]}, mde=[0.5, 0.5])
+    # the first row withholds nothing; the second's undocumented 0.5 x n_control 4 = 2
+    mde = mart({"outcome": ["a", "b"]}, {"n_treated": [84, 84], "n_control": [4, 4]}, {"n_treated": [1]}, mde=[0.5, 0.5])
     assert routes(attack({"marts.rct_minimum_detectable_effects": mde})) == {
-        ("outcome=b", "mde", "mde x n_cec is a whole number from 1 to 5", True)}
+        ("outcome=b", "mde", "mde x n_control is a whole number from 1 to 5", True)}
+
+
+# --- across marts: counts of one population (the issue's route: 126 - 122 - 0 = 4)
+
+def _population_marts(tobit_n=122, withhold_tobit=False):
+    """FACT22's escalation row (4 FACT22 withheld, 0 CEC), the closed row (126 with an outcome) and the Tobit's
+    n (122: outcome known, no escalation), with the members of each count over 128 cases."""
+    from fact22_assets.core.casework.disclosure import Population
+
+    cases = np.arange(128)
+    treated = cases < 84
+    known = ~np.isin(cases, [83, 127])           # two cases without an outcome
+    escalated = np.isin(cases, [0, 1, 2, 3])     # 4 escalations, all treated, all with an outcome
+    rct = pd.DataFrame({
+        "analysis": ["itt", "itt"], "outcome": ["closed", "escalated"],
+        "n_cases": pd.array([126, 128], dtype="Int64"), "n_cases_status": pd.array([None, None], dtype="string"),
+        "n_treated": pd.array([83, 84], dtype="Int64"), "n_treated_status": pd.array([None, None], dtype="string"),
+        "n_control": pd.array([43, 44], dtype="Int64"), "n_control_status": pd.array([None, None], dtype="string"),
+        "events_treated": pd.array([59, pd.NA], dtype="Int64"), "events_treated_status": pd.array([None, C], dtype="string"),
+        "events_control": pd.array([35, 0], dtype="Int64"), "events_control_status": pd.array([None, None], dtype="string"),
+    })
+    closed = known & (cases % 3 != 0)
+    closed_t, closed_c = int((closed & treated).sum()), int((closed & ~treated).sum())
+    rct.loc[0, ["events_treated", "events_control"]] = [closed_t, closed_c]
+    tobit = pd.DataFrame({"term": ["const", "treated"],
+                          "n_cases": pd.array([pd.NA, pd.NA] if withhold_tobit else [tobit_n] * 2, dtype="Int64"),
+                          "n_cases_status": pd.array([C, C] if withhold_tobit else [None, None], dtype="string")})
+    universe = "trial:fact22_crewe"
+    populations = {
+        ("marts.rct_results", 0, "n_cases"): Population(universe, known),
+        ("marts.rct_results", 0, "n_treated"): Population(universe, known & treated),
+        ("marts.rct_results", 0, "n_control"): Population(universe, known & ~treated),
+        ("marts.rct_results", 0, "events_treated"): Population(universe, closed & treated),
+        ("marts.rct_results", 0, "events_control"): Population(universe, closed & ~treated),
+        ("marts.rct_results", 1, "n_cases"): Population(universe, np.ones(128, bool)),
+        ("marts.rct_results", 1, "n_treated"): Population(universe, treated),
+        ("marts.rct_results", 1, "n_control"): Population(universe, ~treated),
+        ("marts.rct_results", 1, "events_treated"): Population(universe, escalated & treated),
+        ("marts.rct_results", 1, "events_control"): Population(universe, escalated & ~treated),
+    }
+    for row in (0, 1):
+        populations[("marts.case_length_tobit", row, "n_cases")] = Population(universe, known & ~escalated)
+    return {"marts.rct_results": rct, "marts.case_length_tobit": tobit}, populations
+
+
+def test_the_withheld_escalations_come_back_from_closed_n_less_the_tobits_n():
+    from fact22_assets.core.casework.disclosure import ACROSS, attack, attack_populations
+
+    marts, populations = _population_marts()
+    assert attack(marts).empty  # each mart alone gives nothing away
+    found = attack_populations(marts, populations)
+    assert list(zip(found["mart"], found["row"], found["column"], found["route"])) == [
+        ("marts.rct_results", "analysis=itt, outcome=escalated", "events_treated", ACROSS)]
+
+
+def test_withholding_the_tobits_n_closes_the_route():
+    from fact22_assets.core.casework.disclosure import attack_populations
+
+    assert attack_populations(*_population_marts(withhold_tobit=True)).empty
+
+
+def test_a_larger_withheld_count_in_the_span_is_no_finding():
+    # 84 treated cases withheld (to protect something) but published elsewhere: it reveals nothing small
+    from fact22_assets.core.casework.disclosure import attack_populations
+
+    marts, populations = _population_marts(withhold_tobit=True)
+    marts["marts.rct_results"].loc[1, "n_treated"] = pd.NA
+    marts["marts.rct_results"].loc[1, "n_treated_status"] = C
+    assert attack_populations(marts, populations).empty
+
+
+def test_a_published_count_that_is_not_the_count_of_its_members_is_refused():
+    from fact22_assets.core.casework.disclosure import attack_populations
+
+    with pytest.raises(ValueError, match="populations are out of step"):
+        attack_populations(*_population_marts(tobit_n=121))
+
+
+def test_protect_together_withholds_across_marts_until_nothing_comes_back():
+    from fact22_assets.core.casework.disclosure import attack, attack_populations, protect_together
+
+    marts, populations = _population_marts()
+    out = protect_together(marts, populations, {t: (lambda frame: frame) for t in marts})
+    assert attack_populations(out, populations).empty and attack(out).empty
+    # the Tobit's n is what goes (both rows: the same sample), the trial's own results stay
+    assert out["marts.case_length_tobit"]["n_cases_status"].tolist() == [C, C]
+    assert out["marts.rct_results"]["n_cases"].tolist() == [126, 128]
+
+
+def test_echelon_gives_the_combination():
+    from fact22_assets.core.casework.disclosure import _echelon
+
+    vectors = np.array([[1, 1, 0, 0], [0, 1, 1, 0], [1, 1, 1, 1]], dtype=float)
+    basis = _echelon(vectors)
+    weights = basis.coefficients(np.array([1, 0, -1, 0], dtype=float))
+    assert weights is not None and np.allclose(weights @ vectors, [1, 0, -1, 0])
+    assert basis.coefficients(np.array([1, 0, 0, 0], dtype=float)) is None
