@@ -25,7 +25,7 @@ from fact22_assets.glue.freshness import current_fingerprint, current_source_ver
 from fact22_assets.glue.publication_status import served_metadata
 from fact22_assets.glue.publishing import BuildDuckDBResource, infrastructure_errors, publish_file, publish_outputs
 from fact22_assets.glue.resources import SourcesResource
-from fact22_assets.glue.sources import downstream_of
+from fact22_assets.glue.sources import NOT_REFRESHED_GROUP, downstream_of
 from fact22_assets.glue.tables import replace_table, table_metadata
 from fact22_assets.settings import code_version, outputs_dir, publication_manifest_path
 
@@ -55,7 +55,8 @@ def run_audit(context: dg.AssetExecutionContext, blocking: list[dg.AssetCheckKey
     closure = downstream_of(graph, plan.sources)
     chosen = None if closure is None else set(closure)
     required = [k.to_user_string() for k in graph.toposorted_asset_keys
-                if (chosen is None or k in chosen) and graph.get(k).is_materializable and k != PUBLICATION]
+                if (chosen is None or k in chosen) and graph.get(k).is_materializable and k != PUBLICATION
+                and graph.get(k).group_name != NOT_REFRESHED_GROUP]
     by_asset: dict[str, tuple[str, ...]] = {}
     for key in blocking:
         asset = key.asset_key.to_user_string()

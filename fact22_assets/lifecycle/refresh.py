@@ -28,7 +28,7 @@ from fact22_assets.glue.run_report import (
     refused_selection,
     run_failure_reasons,
 )
-from fact22_assets.glue.sources import downstream_of
+from fact22_assets.glue.sources import NOT_REFRESHED_GROUP, downstream_of
 from fact22_assets.settings import landing_dir, warehouse_path
 
 # Written when the machine stopped a refresh: its content joins the landing folder's fingerprint, so the
@@ -48,7 +48,7 @@ with warnings.catch_warnings():
     # The sources are observed first: each materialisation then records the data versions it read.
     # The national placebo study (group "calibration", its own partitioned job) is no part of a refresh:
     # a refresh reads its files as the source sources/calibration.
-    EVERYTHING = dg.AssetSelection.all(include_sources=True) - dg.AssetSelection.groups("calibration")
+    EVERYTHING = dg.AssetSelection.all(include_sources=True) - dg.AssetSelection.groups(NOT_REFRESHED_GROUP)
 refresh = dg.define_asset_job(
     "refresh",
     selection=EVERYTHING,

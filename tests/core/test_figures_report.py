@@ -348,7 +348,7 @@ def test_report_tables_show_no_raw_codes():
     cells = re.findall(r"<td>(.*?)</td>", html)
     for code in ("referral_2015", "six_months_2016", "latest_2019", "cp_or_lac", "escalated_lac", "escalated"):
         assert code not in cells, code
-    assert "Referral (2015)" in cells and "Six months (2016)" in cells and "Latest notes (Jan 2019)" in cells
+    assert "Referral (2015)" in cells and "Six months (2016)" in cells and "Latest (2019)" in cells
     assert "To a child protection plan or looked after" in cells and "Escalated to looked after" in cells
     for code in ("itt", "too_few_events", "excluding_contaminated", "chi_square"):
         assert code not in cells, code
@@ -426,7 +426,7 @@ def test_casework_data_are_the_plotted_values():
                                                              "CEC had it received FACT22": 0.71}
     assert "Escalated (CP or LAC)" not in set(rct["x_label"])  # too few events: nothing plotted
     risk = FIGURES["risk_scores"]().data
-    assert set(risk["x_label"]) == {"Referral (2015)", "Six months (2016)", "Latest notes (Jan 2019)"}
+    assert set(risk["x_label"]) == {"Referral (2015)", "Six months (2016)", "Latest (2019)"}
     assert _of(risk, panel="Total score", series="CEC", x_label="Referral (2015)")["value"].tolist() == [-2.0]
 
 

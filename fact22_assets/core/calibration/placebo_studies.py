@@ -44,7 +44,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..did.closed_form import pair_did
 from ..did.donor_pool import nearest_others
@@ -292,6 +291,8 @@ def ols_fits(treated_y: np.ndarray, control_y: np.ndarray, post: np.ndarray,
     meat = np.einsum("bni,bn,bnj->bij", design, residual**2, design)
     hc1 = np.sqrt(np.einsum("bi,bij,bj->b", bread[:, 3], meat, bread[:, 3]) * n / df)
     estimate = beta[:, 3]
+    from scipy import stats  # imported when a study runs, not when the definitions load
+
     with np.errstate(divide="ignore", invalid="ignore"):
         return {"estimate": estimate,
                 "p_classical": 2 * stats.t.sf(np.abs(estimate / classical), df),

@@ -35,7 +35,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .. import measures
 
@@ -96,6 +95,8 @@ def minimum_detectable_effect(placebos: Sequence[float], alpha: float = ALPHA, p
 
 def normal_mde(placebo_sd: float, alpha: float = ALPHA, power: float = POWER) -> float:
     """(z_{1-alpha/2} + z_power) * sd: 2.80 sd at 5% two-sided and 80% power."""
+    from scipy import stats  # imported when a detectable effect is computed, not when the definitions load
+
     return float((stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * placebo_sd)
 
 

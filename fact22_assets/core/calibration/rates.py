@@ -21,7 +21,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..did.config import StudyEntry
 from ..did.estimation import DIFFERENCE_OF_MEANS, OLS, OLS_WITH_COVARIATE, main_method
@@ -47,6 +46,8 @@ def binomial_interval(rejections: int, n: int, confidence: float = CONFIDENCE) -
     if n <= 0:
         return float("nan"), float("nan")
     tail = (1 - confidence) / 2
+    from scipy import stats  # imported when a rate's interval is computed, not when the definitions load
+
     low = 0.0 if rejections == 0 else float(stats.beta.ppf(tail, rejections, n - rejections + 1))
     high = 1.0 if rejections == n else float(stats.beta.ppf(1 - tail, rejections + 1, n - rejections))
     return low, high

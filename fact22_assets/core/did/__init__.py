@@ -33,7 +33,9 @@ DuckDB here. Every module, in the order an analysis runs:
 - contract: what an estimator is and gives back;
 - estimators: the registry (`ESTIMATORS`) and the comparator rule's answer;
 - evaluation: every registered estimator for every outcome, as the mart tables;
-- simulated_panel: a simulated panel with a known effect, for tests and benchmarks.
+- simulated_panel: a simulated panel with a known effect, for tests and benchmarks;
+- mart_checks: each published mart's invariants recomputed without the
+  estimators' code (the DiD marts' asset checks call them).
 
 docs/estimators.md records the choices behind each estimator and their references.
 """
