@@ -5,6 +5,8 @@ across them.
 
 Failing rows are described by where they sit (file and line, a trial's list row, or a mart's row labels), never
 by a case's values or a withheld count."""
+import hashlib
+import pickle
 from pathlib import Path
 
 import dagster as dg
@@ -448,11 +450,15 @@ def published_marts(duckdb: DuckDBResource) -> dict[str, pd.DataFrame]:
 _BUILT: dict[tuple, tuple] = {}
 
 
+def _restricted_state(restricted_duckdb: DuckDBResource) -> tuple:
+    path = Path(restricted_duckdb.database)
+    return (str(path), path.stat().st_mtime_ns, path.stat().st_size) if path.exists() else (str(path),)
+
+
 def _built_marts(restricted_duckdb: DuckDBResource) -> tuple[dict, dict]:
     """The unsuppressed marts and their members, rebuilt from the case rows once per state of the restricted file
     (every disclosure check of a run asks for the same)."""
-    path = Path(restricted_duckdb.database)
-    stamp = (str(path), path.stat().st_mtime_ns, path.stat().st_size) if path.exists() else (str(path),)
+    stamp = _restricted_state(restricted_duckdb)
     if stamp not in _BUILT:
         _BUILT.clear()
         _BUILT[stamp] = build_marts(trial_frames(restricted_duckdb))
@@ -483,8 +489,52 @@ def recoverable_small_counts(marts: dict[str, pd.DataFrame], table: str, populat
     findings = disclosure.attack(marts)
     if populations is not None:
         findings = pd.concat([findings, disclosure.attack_populations(marts, populations)], ignore_index=True)
+    return _of_mart(findings, table)
+
+
+def _of_mart(findings: pd.DataFrame, table: str) -> pd.DataFrame:
     return findings[(findings["mart"] == table) & findings["small"].astype(bool)].drop(columns="small").reset_index(
         drop=True)
+
+
+def marts_content(marts: dict[str, pd.DataFrame]) -> str | None:
+    """What the attacks read of the marts, as a key: every table pickled whole (columns, types, cells in row
+    order) and hashed.  Equal keys are equal marts; equal marts pickled differently would only be attacked again.
+    None when a mart cannot be pickled: then nothing is reused."""
+    try:
+        return hashlib.sha256(pickle.dumps(sorted(marts.items()), protocol=5)).hexdigest()
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return None
+
+
+# The attacks' findings on every mart are the same for each of a run's nine disclosure checks, which differ only
+# in the mart they report on: worked out once per content of the marts (and, across marts, per state of the
+# restricted file), each check keeps its own mart's.  A mart changed in between (a crafted bad one) is new content.
+_ATTACKED: dict[tuple, pd.DataFrame] = {}
+_ATTACKED_ACROSS: dict[tuple, pd.DataFrame] = {}
+
+
+def _remembered(memo: dict, key: tuple | None, work) -> pd.DataFrame:
+    if key is None or key[0] is None:
+        return work()
+    if key not in memo:
+        memo.clear()
+        memo[key] = work()
+    return memo[key]
+
+
+def recoverable_in_published(marts: dict[str, pd.DataFrame], table: str, restricted_duckdb: DuckDBResource,
+                             across: bool) -> pd.DataFrame:
+    """`recoverable_small_counts` of the published marts, the attacks' findings on every mart reused between
+    checks while the marts (and the restricted file) are unchanged."""
+    content = marts_content(marts)
+    findings = _remembered(_ATTACKED, (content,), lambda: disclosure.attack(marts))
+    if across:
+        populations = _remembered(
+            _ATTACKED_ACROSS, (content, _restricted_state(restricted_duckdb)),
+            lambda: disclosure.attack_populations(marts, populations_of(marts, restricted_duckdb)))
+        findings = pd.concat([findings, populations], ignore_index=True)
+    return _of_mart(findings, table)
 
 
 def _disclosure_check(table: str):
@@ -514,8 +564,7 @@ def _disclosure_check(table: str):
         if not shown.passed:
             return shown
         try:
-            populations = populations_of(marts, restricted_duckdb) if across else None
-            found = recoverable_small_counts(marts, table, populations)
+            found = recoverable_in_published(marts, table, restricted_duckdb, across)
         except ValueError as error:  # a published count that is not the count of its members: a damaged mart
             return dg.AssetCheckResult(passed=False, description=str(error)[:2000])
         # The attack's findings name the row, column and route, never the recovered value.
