@@ -247,14 +247,22 @@ def main() -> int:
               f"checked in {time.perf_counter() - started:.2f} s; --force rebuilds)")
         return 0
 
+    from fact22_assets.core.helper_process import stop as stop_helper
+    from fact22_assets.core.validation import validate_in_background
     from fact22_assets.lifecycle.refresh import conclude, refresh_tags
 
+    # The helper process, forked before Dagster starts a thread: GX imports on the other core while the
+    # definitions load, then validates and draws figures beside the build (core/helper_process.py).
+    validate_in_background()
     instance = project_instance()
     scope = ("every asset" if decision.sources is None
              else f"only what depends on {', '.join(decision.sources)} ({decision.why})")
     print(f"building the warehouse: {scope} (Dagster instance {dagster_home()}; full log in {logs_dir()}/)",
           flush=True)
-    result = build(instance, tags=refresh_tags(decision, COMMAND), sources=decision.sources)
+    try:
+        result = build(instance, tags=refresh_tags(decision, COMMAND), sources=decision.sources)
+    finally:
+        stop_helper()
     elapsed = time.perf_counter() - started
     progress: Progress = result.progress
     for line in progress.unfinished():

@@ -4,6 +4,12 @@ GX is imported lazily (it costs seconds) and runs in one ephemeral,
 analytics-free context per process.  Each failed expectation comes back
 with the rows it failed on, described by the caller's locator columns
 (for raw tables: file, row and column), so a check can say where.
+
+A build calls `validate_in_background` first: its helper process (forked,
+`helper_process`) imports GX and makes its context while the build loads
+Dagster and ingests, then runs every validation of the build (the same
+function, on a copy of the frame): GX's import never waits on the build's
+one busy core.
 """
 from __future__ import annotations
 
@@ -13,6 +19,8 @@ from functools import lru_cache
 from typing import Any
 
 import pandas as pd
+
+from fact22_assets.core import helper_process
 
 SAMPLE_ROWS = 10
 
@@ -82,11 +90,22 @@ def _context():
     return gx, asset.add_batch_definition_whole_dataframe("whole")
 
 
+def validate_in_background() -> bool:
+    """Fork the build's helper process (`helper_process`) and have it import GX and make its context now;
+    every later validation of this process runs there.  Call it before any thread starts."""
+    return helper_process.start(_context)
+
+
 def validate_frame(frame: pd.DataFrame, expectations: list[Expectation], suite: str,
                    locator: list[str] | None = None) -> ValidationOutcome:
     """Validate ``frame`` against ``expectations``; ``locator`` names the columns
     that tell a person where a failing row is (e.g. source_file, source_row,
-    source_column)."""
+    source_column).  In the build's helper process when this process started one."""
+    return helper_process.call(_validate, frame, expectations, suite, locator)
+
+
+def _validate(frame: pd.DataFrame, expectations: list[Expectation], suite: str,
+              locator: list[str] | None) -> ValidationOutcome:
     gx, batch_definition = _context()
     frame = frame.reset_index(drop=True)
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})

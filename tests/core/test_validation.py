@@ -36,3 +36,34 @@ def test_each_validation_sees_its_own_frame():
     assert second.success
     third = validate_frame(_frame([5.0, None]), EXPECTATIONS, "third", LOCATOR)
     assert [f.unexpected_rows for f in third.failures] == [[{"source_file": "c1.csv", "source_row": 3}]]
+
+
+def test_a_validating_process_gives_the_same_outcomes_and_keeps_gx_out_of_its_parent():
+    """validate_in_background (what a build starts first): GX is imported and run in the forked process only,
+    and every outcome equals the one validating here gives."""
+    import subprocess
+    import sys
+
+    script = """
+import os, sys
+import pandas as pd
+from fact22_assets.core import helper_process, validation
+from tests.core.test_validation import EXPECTATIONS, LOCATOR, _frame
+assert validation.validate_in_background()
+assert helper_process.pid() not in (None, os.getpid())
+outcomes = [validation.validate_frame(_frame(v), EXPECTATIONS, "s", LOCATOR) for v in ([1.0, -3.0, None], [2.0])]
+print("gx in parent:", "great_expectations" in sys.modules)
+helper_process.stop()
+assert helper_process.pid() is None
+print([o.message() for o in outcomes] == [validation.validate_frame(_frame(v), EXPECTATIONS, "s", LOCATOR).message()
+                                          for v in ([1.0, -3.0, None], [2.0])])
+print(outcomes[0].message())
+"""
+    from fact22_assets.settings import REPO_ROOT
+
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert lines[0] == "gx in parent: False"
+    assert lines[1] == "True"
+    assert "c1.csv rows [3]" in lines[2] and "c1.csv rows [4]" in lines[2]

@@ -1,0 +1,74 @@
+"""A second process for a build: work handed to it runs on the machine's other core while the build goes on.
+
+Dagster runs a build's steps one after another in one process, so one core does nearly all the work.  A
+build (`fact22_assets.build`) forks this helper first, before Dagster starts a thread; Great Expectations'
+validations (`validation.py`, which imports GX here while the definitions load) and every other figure of a
+figure asset (`defs/report/figures.py`) then run in it.  Where no helper was started (the tests, the UI's runs)
+or in a process forked from the build (the DiD's workers), `submit` says so and the caller does the work
+itself: the same function, the same result.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+_helper: tuple[int, ProcessPoolExecutor] | None = None  # (the process that started it, the helper)
+
+
+def start(warm: Callable[[], object] | None = None) -> bool:
+    """Fork the helper (once) and have it run ``warm`` now, e.g. an import the build will need.  Call it before
+    any thread starts.  False where processes cannot fork."""
+    global _helper
+    if _helper is not None:
+        return True
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    pool.submit(warm or int)  # the process starts now, and warms while its parent goes on
+    _helper = (os.getpid(), pool)
+    return True
+
+
+def stop() -> None:
+    """Let the helper go (work then runs in this process again)."""
+    global _helper
+    if _helper is not None:
+        _helper[1].shutdown(wait=True, cancel_futures=True)
+        _helper = None
+
+
+def running() -> bool:
+    """A helper this process started is there to take work."""
+    return _helper is not None and _helper[0] == os.getpid()
+
+
+def submit(function: Callable, *args, **kwargs) -> Future | None:
+    """``function(*args, **kwargs)`` in the helper (arguments and result are pickled); None when this process
+    has no helper of its own, or its helper died: then the caller calls ``function`` itself."""
+    if not running():
+        return None
+    try:
+        return _helper[1].submit(function, *args, **kwargs)
+    except BrokenProcessPool:
+        stop()
+        return None
+
+
+def call(function: Callable, *args, **kwargs):
+    """``function(*args, **kwargs)``: in the helper when there is one, else here; its result either way."""
+    future = submit(function, *args, **kwargs)
+    if future is not None:
+        try:
+            return future.result()
+        except BrokenProcessPool:  # the helper died (killed, out of memory): do it here
+            stop()
+    return function(*args, **kwargs)
+
+
+def pid() -> int | None:
+    """The helper's process id, once it runs (None without one)."""
+    future = submit(os.getpid)
+    return None if future is None else future.result()
