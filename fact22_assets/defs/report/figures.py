@@ -9,13 +9,14 @@ data_origin.
 """
 import base64
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from fact22_assets.core import figures, measures, report
+from fact22_assets.core import figures, helper_process, measures, report
 from fact22_assets.core.files import write_atomically
 from fact22_assets.core.presentation import PUBLIC_ORIGIN
 from fact22_assets.defs.report.scope import (
@@ -75,13 +76,40 @@ def read_figure_data(path: Path):
     return frame[FIGURE_DATA_COLUMNS]
 
 
+class _Drawing:
+    """A figure to draw: every other one is handed to the build's helper process at once (`helper_process`:
+    the other core draws it while this one draws the next), the rest are drawn here when asked for."""
+
+    handed_over = 0
+
+    def __init__(self, function: Callable, args: tuple, kwargs: dict):
+        self.function, self.args, self.kwargs = function, args, kwargs
+        self.future = None
+        if helper_process.running():
+            _Drawing.handed_over += 1
+            if _Drawing.handed_over % 2:
+                self.future = helper_process.submit(function, *args, **kwargs)
+
+    def png(self) -> bytes:
+        if self.future is not None:
+            try:
+                return self.future.result()
+            except BrokenProcessPool:  # the helper died: draw it here
+                helper_process.stop()
+        return self.function(*self.args, **self.kwargs)
+
+
+def _drawing(function: Callable, *args, **kwargs) -> _Drawing:
+    return _Drawing(function, args, kwargs)
+
+
 def _draw_outcome_trends(con, scope: Scope) -> list[tuple[str, str, bytes]]:
     rates = report_rows(con, "rates", scope)
     chosen = report_rows(con, "comparator_ranking", scope)
     chosen = dict(zip(chosen.loc[chosen["selected"], "outcome"], chosen.loc[chosen["selected"], "unit_code"]))
     s = scope.study
     return [(report.outcome_trend_figure(outcome), measures.title(outcome),
-             figures.outcome_trends(rates, outcome, treated_code=s.treated_unit_code,
+             _drawing(figures.outcome_trends, rates, outcome, treated_code=s.treated_unit_code,
                                     comparator_code=chosen.get(outcome), first_post_year=s.first_post_year,
                                     neighbour_code=scope.nearest_neighbour_code,
                                     study_years=s.study_years))
@@ -91,14 +119,14 @@ def _draw_outcome_trends(con, scope: Scope) -> list[tuple[str, str, bytes]]:
 def _draw_cin(con, scope: Scope):
     rates = report_rows(con, "rates", scope)
     return [(report.FIGURE_CIN, "Children in need at 31 March per 10,000 children: treated authority and England",
-             figures.cin_treated_vs_england(rates, treated_code=scope.study.treated_unit_code,
+             _drawing(figures.cin_treated_vs_england, rates, treated_code=scope.study.treated_unit_code,
                                             first_post_year=scope.study.first_post_year))]
 
 
 def _draw_event_study(con, scope: Scope):
     events = report_rows(con, "did_event_study", scope)
     return [(report.FIGURE_EVENT_STUDY, "Event study: year-by-year effects with placebo intervals",
-             figures.event_study(events, first_post_year=scope.study.first_post_year,
+             _drawing(figures.event_study, events, first_post_year=scope.study.first_post_year,
                                  outcomes=scope.study.outcomes))]
 
 
@@ -106,20 +134,20 @@ def _draw_placebo(con, scope: Scope):
     placebos = report_rows(con, "did_placebo_space", scope)
     did = report_rows(con, "did_results", scope)
     return [(report.FIGURE_PLACEBO, "Placebo-in-space: the treated estimate among placebo authorities",
-             figures.placebo_distribution(placebos, p_values=_main_p_values(did),
+             _drawing(figures.placebo_distribution, placebos, p_values=_main_p_values(did),
                                           outcomes=scope.study.outcomes))]
 
 
 def _draw_specification_curve(con, scope: Scope):
     curve = report_rows(con, "did_comparator_robustness", scope)
     return [(report.FIGURE_SPECIFICATION_CURVE, "Specification curve: the DiD against every eligible comparator",
-             figures.specification_curve(curve, outcomes=scope.study.outcomes))]
+             _drawing(figures.specification_curve, curve, outcomes=scope.study.outcomes))]
 
 
 def _draw_synthetic_control(con, scope: Scope):
     paths = report_rows(con, "synthetic_control_paths", scope)
     return [(report.FIGURE_SYNTHETIC_CONTROL, "Synthetic control: treated authority and its synthetic control",
-             figures.synthetic_control_path(paths, first_post_year=scope.study.first_post_year,
+             _drawing(figures.synthetic_control_path, paths, first_post_year=scope.study.first_post_year,
                                             outcomes=scope.study.outcomes))]
 
 
@@ -129,7 +157,7 @@ def _draw_rct(con, study):
     if results.empty:
         return []
     return [(report.FIGURE_RCT, "Trial: the control group's observed rate and its rate had it been treated",
-             figures.rct_probabilities(results))]
+             _drawing(figures.rct_probabilities, results))]
 
 
 def _draw_risk(con, study):
@@ -137,7 +165,7 @@ def _draw_risk(con, study):
     if by_arm.empty:
         return []
     return [(report.FIGURE_RISK, "Risk analysis: mean total, protective and risk scores by arm",
-             figures.risk_scores(by_arm))]
+             _drawing(figures.risk_scores, by_arm))]
 
 
 def _draw_service(con, study):
@@ -145,7 +173,7 @@ def _draw_service(con, study):
     if by_year.empty:
         return []
     return [(report.FIGURE_SERVICE, "Service: average case length by start year",
-             figures.service_case_length(by_year))]
+             _drawing(figures.service_case_length, by_year))]
 
 
 # Strand-1 figures show each study on its latest estimated vintage (Scope); casework figures (the last element
@@ -226,7 +254,8 @@ def _figure_asset(name: str, description: str, queries: tuple[str, ...], draw: C
         outputs = outputs_of(duckdb)
         images = []
         for study_id, each in [(None, drawn), *others]:
-            for file_name, title, png in each:
+            for file_name, title, drawing in each:
+                png = drawing.png()
                 path = figure_file(file_name, outputs, study_id)
                 write_atomically(path, png)
                 data = getattr(png, "data", None)
