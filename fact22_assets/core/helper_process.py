@@ -57,15 +57,21 @@ def submit(function: Callable, *args, **kwargs) -> Future | None:
         return None
 
 
-def call(function: Callable, *args, **kwargs):
-    """``function(*args, **kwargs)``: in the helper when there is one, else here; its result either way."""
-    future = submit(function, *args, **kwargs)
+def result(future: Future | None, function: Callable, *args, **kwargs):
+    """What ``submit(function, *args, **kwargs)`` gave back as ``future``: its result, or (no future, or the
+    helper died: killed, out of memory) ``function(*args, **kwargs)`` called here.  An exception the function
+    raised in the helper is raised here."""
     if future is not None:
         try:
             return future.result()
-        except BrokenProcessPool:  # the helper died (killed, out of memory): do it here
+        except BrokenProcessPool:
             stop()
     return function(*args, **kwargs)
+
+
+def call(function: Callable, *args, **kwargs):
+    """``function(*args, **kwargs)``: in the helper when there is one, else here; its result either way."""
+    return result(submit(function, *args, **kwargs), function, *args, **kwargs)
 
 
 def pid() -> int | None:

@@ -9,7 +9,6 @@ data_origin.
 """
 import base64
 from collections.abc import Callable
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import dagster as dg
@@ -91,12 +90,7 @@ class _Drawing:
                 self.future = helper_process.submit(function, *args, **kwargs)
 
     def png(self) -> bytes:
-        if self.future is not None:
-            try:
-                return self.future.result()
-            except BrokenProcessPool:  # the helper died: draw it here
-                helper_process.stop()
-        return self.function(*self.args, **self.kwargs)
+        return helper_process.result(self.future, self.function, *self.args, **self.kwargs)
 
 
 def _drawing(function: Callable, *args, **kwargs) -> _Drawing:
