@@ -27,7 +27,7 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -65,28 +65,35 @@ def project_instance() -> dg.DagsterInstance:
 
 
 @contextmanager
-def sqlite_kept_open(instance: dg.DagsterInstance) -> Iterator[list[Path]]:
+def sqlite_kept_open(instance: dg.DagsterInstance) -> Iterator[Callable[[], list[Path]]]:
     """Hold one idle connection to each SQLite file of the instance's storage while a run writes to it.
 
     Dagster's SQLite storages open a connection per event and close it after the commit; in WAL mode the
     last connection to close a database checkpoints it and deletes its WAL, so every one of a build's ~800
     events paid a checkpoint and its fsyncs (a seventh of a cold build's CPU, sampled).  With a connection
     kept open no close is the last: commits append to the WAL, checkpointed as SQLite does by itself (every
-    1,000 pages) and once when this lets go.  The kept connections never write and hold no transaction."""
+    1,000 pages) and once when this lets go.  The kept connections never write and hold no transaction.
+    Yields ``keep``: call it again once the run exists, to keep the files made since (an instance configured
+    with a file per run makes the run's then)."""
     import sqlite3
 
     root = getattr(instance, "root_directory", None)
-    paths = sorted(Path(root, "history").rglob("*.db")) if root else []
-    kept = []
+    kept: dict[Path, sqlite3.Connection] = {}
+
+    def keep() -> list[Path]:
+        for path in sorted(Path(root, "history").rglob("*.db")) if root else []:
+            if path not in kept:
+                connection = sqlite3.connect(path, timeout=30)
+                # a read joins the WAL (its shared-memory lock is what keeps the others' closes from checkpointing)
+                connection.execute("SELECT count(*) FROM sqlite_master").fetchall()
+                kept[path] = connection
+        return sorted(kept)
+
     try:
-        for path in paths:
-            connection = sqlite3.connect(path, timeout=30)
-            # a read joins the WAL (its shared-memory lock is what keeps the others' closes from checkpointing)
-            connection.execute("SELECT count(*) FROM sqlite_master").fetchall()
-            kept.append(connection)
-        yield paths
+        keep()
+        yield keep
     finally:
-        for connection in kept:
+        for connection in kept.values():
             connection.close()
 
 
@@ -191,11 +198,12 @@ def execute(job: dg.JobDefinition, instance: dg.DagsterInstance, run_config: dic
     plan = create_execution_plan(runnable, run_config=run_config,
                                  instance_ref=instance.get_ref() if instance.is_persistent else None)
     remote, code = origins(job.name)
-    with sqlite_kept_open(instance):
+    with sqlite_kept_open(instance) as keep:
         run = instance.create_run_for_job(job_def=job, execution_plan=plan, run_id=run_id, run_config=run_config,
                                           tags={**job.run_tags, **(tags or {})},
                                           asset_selection=frozenset(keys) if keys is not None else None,
                                           remote_job_origin=remote, job_code_origin=code)
+        keep()
         events = list(ExecuteRunWithPlanIterable(
             execution_plan=plan, iterator=job_execution_iterator,
             execution_context_manager=PlanOrchestrationContextManager(
