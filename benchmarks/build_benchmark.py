@@ -93,7 +93,8 @@ def _site(scratch: Path, name: str, repo: Path = REPO) -> dict[str, str]:
     data = root / "data"
     shutil.copytree(repo / "data", data)
     (root / "dagster_home").mkdir(parents=True)
-    (root / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    if repo != REPO:  # this checkout's build writes its own instance configuration, as `make warehouse` does
+        (root / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FACT22_", "DAGSTER_"))}
     return env | {"FACT22_WAREHOUSE": str(root / "warehouse" / "fact22.duckdb"), "FACT22_DATA_DIR": str(data),
                   "FACT22_LANDING_DIR": str(root / "landing"), "DAGSTER_HOME": str(root / "dagster_home"),
