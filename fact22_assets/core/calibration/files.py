@@ -92,7 +92,7 @@ def staleness(manifest: dict, current_code: str, current_vintage: str | None, cu
     if manifest.get("calibration_code") is None or manifest.get("panel_digest") is None:
         reasons.append("its manifest does not record the code and data it was computed from")
     elif manifest["calibration_code"] != current_code:
-        reasons.append(f"computed by other estimator code ({manifest['code_version']}; calibration code "
+        reasons.append(f"computed by other estimator code ({manifest['code_version']}, calibration code "
                        f"{manifest['calibration_code']}, now {current_code})")
     if current_vintage is not None and manifest.get("vintage") != current_vintage:
         reasons.append(f"computed on data vintage {manifest.get('vintage')}, the latest is now {current_vintage}")
