@@ -144,3 +144,28 @@ def test_a_damaged_manifest_is_refused_naming_it(tmp_path):
     with pytest.raises(ValueError, match=r"closures_per_10k\.json: not a calibration manifest"):
         read_results(tmp_path)
 
+
+
+def test_the_shipped_calibration_is_the_calibration_source_only_while_it_is_read(monkeypatch, tmp_path):
+    """Its files change the source `calibration` (not the shipped data's inputs) while the warehouse's folder is
+    empty; once `make calibrate` has filled that folder, they are read by nobody and change nothing."""
+    from fact22_assets.core.source_versions import CALIBRATION
+    from fact22_assets.glue import freshness
+
+    data = tmp_path / "data"
+    shutil.copytree(REPO_ROOT / "data", data, ignore=shutil.ignore_patterns("synthetic", "calibration"))
+    monkeypatch.setenv("FACT22_DATA_DIR", str(data))
+    monkeypatch.setenv("FACT22_CALIBRATION_DIR", str(tmp_path / "warehouse" / "calibration"))
+    monkeypatch.setenv("FACT22_LANDING_DIR", str(tmp_path / "landing"))
+    _write(data / "calibration")
+    before, inputs = freshness.current_source_versions(), freshness.refresh_inputs()
+    assert not [name for name in inputs if name.startswith("data/calibration/")]
+    manifest = manifest_file(data / "calibration", "closures_per_10k")
+    manifest.write_text(manifest.read_text().replace('"abc123"', '"abc124"'))
+    after = freshness.current_source_versions()
+    assert [name for name in after if after[name] != before[name]] == [CALIBRATION]
+    _write(tmp_path / "warehouse" / "calibration", "escalations_per_10k")
+    computed, computed_inputs = freshness.current_source_versions(), freshness.refresh_inputs()
+    assert computed[CALIBRATION] != after[CALIBRATION]
+    manifest.write_text(manifest.read_text().replace('"abc124"', '"abc125"'))
+    assert freshness.current_source_versions() == computed and freshness.refresh_inputs() == computed_inputs
