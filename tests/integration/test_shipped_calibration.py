@@ -135,15 +135,23 @@ def test_cheshire_easts_detectable_effect_by_hand(built_warehouse, outcome, meth
     assert row["mde_normal"] == pytest.approx((stats.norm.ppf(0.975) + stats.norm.ppf(0.8)) * np.std(placebos, ddof=1))
 
 
-def test_the_enfield_illustration_shows_no_small_p_value_unmarked(built_site):
-    """Enfield ran no programme: every p < 0.05 its report prints is greyed as uncalibrated (did_results agrees)."""
+def test_the_enfield_illustration_shows_no_uncalibrated_small_p_value_unmarked(built_site):
+    """Enfield ran no programme: every p < 0.05 its report prints plain is one the placebo study found calibrated for
+    authorities as noisy as Enfield (did_results.inference_calibrated); every other one is greyed."""
     html = (built_site.warehouse.parent / "outputs" / "evaluation_report_illustration_enfield_2019.html").read_text()
     assert 'data-table="first_screen"' in html and 'class="uncalibrated"' in html
-    assert _plain_small_p_values(html) == []
-    results = _query(built_site.warehouse, """SELECT method, outcome, permutation_p_value, inference_calibrated
+    results = _query(built_site.warehouse, """SELECT method, outcome, permutation_p_value, reselected_p_value,
+                                                     calibration_p_value_kind, inference_calibrated
                                               FROM marts.did_results WHERE study_id = 'illustration_enfield_2019'
-                                              AND vintage = 'cin_2025' AND permutation_p_value < 0.05""")
-    assert len(results) and not results["inference_calibrated"].fillna(False).any()
+                                              AND vintage = 'cin_2025'""")
+    inference = _query(built_site.warehouse, """SELECT outcome, reselected_p_value FROM marts.did_inference
+                                                WHERE study_id = 'illustration_enfield_2019' AND vintage = 'cin_2025'""")
+    calibrated = results[results["inference_calibrated"].fillna(False).astype(bool)]
+    allowed = {f"{p:.3f}" for p in calibrated["permutation_p_value"].dropna() if p < 0.05}
+    if (calibrated["calibration_p_value_kind"] == "reselected").any():
+        allowed |= {f"{p:.3f}" for p in inference["reselected_p_value"].dropna() if p < 0.05}
+    plain = {p for _, p in _plain_small_p_values(html)}
+    assert plain <= allowed, (plain, allowed)
 
 
 def test_a_stale_shipped_calibration_is_flagged(monkeypatch, tmp_path, data_copy, built_warehouse):
