@@ -24,7 +24,7 @@ CALIBRATION_RUN_COLUMNS = [
     "methods", "seed", "approximations", "cpu_seconds", "wall_seconds", "workers",
     "origin", "calibration_code", "panel_digest", "stale", "stale_reasons",
 ]
-_TYPES = {"first_post_year": "Int64", "n_placebos": "Int64", "stale": "boolean"}
+_TYPES = {"first_post_year": "Int64", "n_placebos": "Int64"}
 # Where the calibration in the warehouse came from (settings.calibration_source_dir).
 COMPUTED, SHIPPED = "computed", "shipped"
 
@@ -42,7 +42,8 @@ class CurrentState:
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=_TYPES.get(c, "object")) for c in columns})
+    types = {**_TYPES, "stale": "boolean"}
+    return pd.DataFrame({c: pd.Series(dtype=types.get(c, "object")) for c in columns})
 
 
 def calibration_studies(studies: pd.DataFrame) -> pd.DataFrame:
