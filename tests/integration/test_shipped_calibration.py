@@ -32,6 +32,11 @@ def _query(warehouse, sql, params=None) -> pd.DataFrame:
         con.close()
 
 
+def _build_file(warehouse, result):
+    """A run of a few assets writes its own build copy of the warehouse (write-audit-publish) and publishes nothing."""
+    return warehouse.parent / "build" / result.run_id / warehouse.name
+
+
 def test_the_repository_ships_a_calibration_of_every_analysed_outcome():
     manifests = {p.stem: json.loads(p.read_text()) for p in SHIPPED.glob("*.json")}
     assert sorted(manifests) == OUTCOMES
@@ -140,7 +145,7 @@ def test_the_enfield_illustration_shows_no_uncalibrated_small_p_value_unmarked(b
     authorities as noisy as Enfield (did_results.inference_calibrated); every other one is greyed."""
     html = (built_site.warehouse.parent / "outputs" / "evaluation_report_illustration_enfield_2019.html").read_text()
     assert 'data-table="first_screen"' in html and 'class="uncalibrated"' in html
-    results = _query(built_site.warehouse, """SELECT method, outcome, permutation_p_value, reselected_p_value,
+    results = _query(built_site.warehouse, """SELECT method, outcome, permutation_p_value,
                                                      calibration_p_value_kind, inference_calibrated
                                               FROM marts.did_results WHERE study_id = 'illustration_enfield_2019'
                                               AND vintage = 'cin_2025'""")
@@ -162,8 +167,10 @@ def test_a_stale_shipped_calibration_is_flagged(monkeypatch, tmp_path, data_copy
     monkeypatch.setenv("FACT22_CALIBRATION_DIR", str(tmp_path / "no_calibration_here"))
     warehouse = tmp_path / "stale.duckdb"
     shutil.copy(built_warehouse, warehouse)
-    assert run_assets(monkeypatch, data_copy, warehouse, CALIBRATION_MARTS).success
-    runs = _query(warehouse, "SELECT outcome, origin, stale, stale_reasons FROM marts.calibration_runs ORDER BY 1")
+    result = run_assets(monkeypatch, data_copy, warehouse, CALIBRATION_MARTS)
+    assert result.success
+    runs = _query(_build_file(warehouse, result),
+                  "SELECT outcome, origin, stale, stale_reasons FROM marts.calibration_runs ORDER BY 1")
     assert runs["stale"].tolist() == [False, True, False] and (runs["origin"] == "shipped").all()
     assert runs["stale_reasons"].iloc[1].startswith("computed by other estimator code (0123abcd, calibration code "
                                                     "0000000000000000, now ")
