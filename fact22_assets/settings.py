@@ -119,6 +119,20 @@ def calibration_dir() -> Path:
     return Path(os.environ.get("FACT22_CALIBRATION_DIR", warehouse_path().parent / "calibration"))
 
 
+def shipped_calibration_dir() -> Path:
+    """The calibration shipped with the repository (data/calibration/, see its README): what the refresh reads
+    while the warehouse's own calibration folder is empty, so that a fresh clone shows calibrated results."""
+    return data_dir() / "calibration"
+
+
+def calibration_source_dir() -> Path:
+    """The calibration folder a refresh reads: the warehouse's own when `make calibrate` has filled it, else the
+    shipped one."""
+    from fact22_assets.core.calibration.files import source_folder
+
+    return source_folder(calibration_dir(), shipped_calibration_dir())
+
+
 def _listed(variable: str) -> list[str] | None:
     value = os.environ.get(variable, "").strip()
     return [part.strip() for part in value.split(",") if part.strip()] or None

@@ -412,10 +412,16 @@ def _calibration_provenance(inputs: ReportInputs) -> str:
     dates = ", ".join(sorted({str(d)[:10] for d in runs["computed_at"]}))
     versions = ", ".join(sorted(set(runs["code_version"].astype(str))))
     n = int(runs["n_placebo_studies"].min())
+    shipped = "origin" in runs and (runs["origin"] == "shipped").any()
     text = (f"Calibration: the national placebo study on data vintage {vintages}, computed {dates} by code "
-            f"{versions}, at least {n:,} placebo studies (an authority that ran no listed programme, at a start "
-            "year) per method and outcome.")
-    if inputs.vintage and inputs.vintage not in set(runs["vintage"].astype(str)):
+            f"{versions}{' (shipped with the repository)' if shipped else ''}, at least {n:,} placebo studies (an "
+            "authority that ran no listed programme, at a start year) per method and outcome.")
+    stale = runs[runs["stale"].fillna(False).astype(bool)] if "stale" in runs else runs.iloc[:0]
+    if len(stale):
+        reasons = sorted(set("; ".join(stale["stale_reasons"].dropna().astype(str)).split("; ")))
+        text += (" STALE: it does not describe the code and data of this build (" + "; ".join(reasons) + "), so its "
+                 "rejection rates and detectable effects may not hold for the estimates here: run make calibrate.")
+    elif inputs.vintage and inputs.vintage not in set(runs["vintage"].astype(str)):
         text += (f" It is older than the data it sits beside (the estimates here use vintage {inputs.vintage}): "
                  "run make calibrate.")
     return text

@@ -17,11 +17,12 @@ from fact22_assets.core.fingerprint import unchanged as _unchanged
 from fact22_assets.settings import (
     REPO_ROOT,
     accepted_dir,
-    calibration_dir,
+    calibration_source_dir,
     casework_dir,
     data_dir,
     landing_dir,
     publication_manifest_path,
+    shipped_calibration_dir,
     studies_path,
     trials_path,
     warehouse_path,
@@ -33,8 +34,10 @@ def refresh_inputs() -> dict[str, str]:
     case-level extracts and the studies by place; the accepted releases and
     the landing folder by content (a landed file once accepted is the same input)."""
     inputs = {}
+    # The shipped calibration is an input only while it is the one read (below, by content, as the source reads it).
+    shipped = shipped_calibration_dir()
     for label, root in (("data", data_dir()), ("casework", casework_dir())):
-        inputs |= by_place(input_files([root]), root, label)
+        inputs |= by_place([p for p in input_files([root]) if not p.is_relative_to(shipped)], root, label)
     if studies_path().is_file():
         inputs |= by_place([studies_path()], studies_path().parent, "studies")
     if trials_path().is_file():  # a trials file outside data/ (FACT22_TRIALS) is an input too
@@ -125,7 +128,7 @@ def _casework_files() -> list[Path]:
 def _calibration_files() -> list[Path]:
     from fact22_assets.core.calibration.files import calibration_files
 
-    return calibration_files(calibration_dir())
+    return calibration_files(calibration_source_dir())
 
 
 def _covered(now: Fingerprint) -> set[str]:

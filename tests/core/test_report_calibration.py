@@ -200,3 +200,17 @@ def test_p_values_are_judged_among_authorities_as_noisy_as_the_treated_one():
 def test_without_calibration_the_first_screen_says_power_is_unknown():
     first = _section(report.render_report(_inputs(inference_summary=SUMMARY)), "glance")
     assert "what the design can detect is not known until the national placebo study runs" in first
+
+
+def test_a_shipped_calibration_is_named_and_a_stale_one_flagged_on_the_first_screen():
+    current = RUNS.assign(origin="shipped", stale=False, stale_reasons=None)
+    html = report.render_report(_calibrated_inputs(calibration_runs=current))
+    glance = _section(html, "glance")
+    assert "computed 2026-12-01 by code c0ffee (shipped with the repository)" in glance and "STALE" not in html
+    reason = "computed by other estimator code (c0ffee, calibration code 1111, now 2222)"
+    stale = current.assign(stale=[True, False], stale_reasons=[reason, None])
+    html = report.render_report(_calibrated_inputs(calibration_runs=stale))
+    for section in ("glance", "calibration"):
+        text = _section(html, section)
+        assert f"STALE: it does not describe the code and data of this build ({reason})" in text
+        assert "run make calibrate" in text

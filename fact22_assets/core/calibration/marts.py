@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
+from .files import staleness
 from .placebo_studies import P_VALUE_COLUMNS
 from .rates import noise_band, noise_thresholds
 
@@ -19,12 +22,28 @@ DETECTABLE_EFFECT_COLUMNS = [
 CALIBRATION_RUN_COLUMNS = [
     "outcome", "vintage", "code_version", "computed_at", "design", "start_years", "n_studies", "n_placebo_studies",
     "methods", "seed", "approximations", "cpu_seconds", "wall_seconds", "workers",
+    "origin", "calibration_code", "panel_digest", "stale", "stale_reasons",
 ]
 _TYPES = {"first_post_year": "Int64", "n_placebos": "Int64"}
+# Where the calibration in the warehouse came from (settings.calibration_source_dir).
+COMPUTED, SHIPPED = "computed", "shipped"
+
+
+@dataclass(frozen=True)
+class CurrentState:
+    """What a calibration must have been computed from to be current: the calibration code now
+    (files.calibration_code), the latest vintage and the digest of its panel in the warehouse being built,
+    and the configured studies' designs."""
+
+    code: str
+    vintage: str | None
+    panel: str | None
+    designs: tuple[str, ...]
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=_TYPES.get(c, "object")) for c in columns})
+    types = {**_TYPES, "stale": "boolean"}
+    return pd.DataFrame({c: pd.Series(dtype=types.get(c, "object")) for c in columns})
 
 
 def calibration_studies(studies: pd.DataFrame) -> pd.DataFrame:
@@ -54,13 +73,16 @@ def detectable_effects(studies: pd.DataFrame) -> pd.DataFrame:
                              ignore_index=True)[DETECTABLE_EFFECT_COLUMNS]
 
 
-def calibration_runs(manifests: list[dict]) -> pd.DataFrame:
-    """One row per outcome's manifest; lists and mappings as text."""
+def calibration_runs(manifests: list[dict], origin: str, current: CurrentState) -> pd.DataFrame:
+    """One row per outcome's manifest, with where it came from and whether it is stale (why, in words);
+    lists and mappings as text."""
     if not manifests:
         return _empty(CALIBRATION_RUN_COLUMNS)
     rows = []
     for manifest in manifests:
         row = {c: manifest.get(c) for c in CALIBRATION_RUN_COLUMNS}
+        reasons = staleness(manifest, current.code, current.vintage, current.panel, list(current.designs))
+        row.update(origin=origin, stale=bool(reasons), stale_reasons="; ".join(reasons) or None)
         row["design"] = "; ".join(manifest["design"])
         row["start_years"] = ", ".join(str(y) for y in manifest["start_years"])
         row["methods"] = ", ".join(manifest["methods"])
@@ -69,4 +91,5 @@ def calibration_runs(manifests: list[dict]) -> pd.DataFrame:
     table = pd.DataFrame(rows, columns=CALIBRATION_RUN_COLUMNS)
     for column in ("n_studies", "n_placebo_studies", "seed", "workers"):
         table[column] = table[column].astype("Int64")
+    table["stale"] = table["stale"].astype("boolean")
     return table.sort_values("outcome", ignore_index=True)

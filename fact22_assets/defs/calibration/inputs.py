@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 
 from fact22_assets.core.calibration.design import Design, designs_of, start_years
+from fact22_assets.core.calibration.files import panel_digest
 from fact22_assets.core.calibration.placebo_studies import SDID_SAMPLE_PER_OUTCOME, SliceInputs
 from fact22_assets.core.did.prepared import PreparedPanel
 from fact22_assets.glue.studies import interventions
@@ -29,6 +30,7 @@ class PlaceboStudyData:
     entries: tuple
     interventions: tuple
     designs: tuple[Design, ...]
+    panel_digest: str  # of did/panel.sql's rows: what the manifest says the study read
 
     def slices(self, outcome: str, years: list[int] | None = None) -> list[SliceInputs]:
         """Every (design, start year) slice of ``outcome`` the data allow (of ``years`` only, when given).
@@ -61,7 +63,8 @@ def read_published(warehouse: Path) -> PlaceboStudyData:
     con = duckdb.connect(str(warehouse), read_only=True, config=DUCKDB_CONFIG)
     try:
         vintage = con.execute(sql_text("did/vintages.sql")).df()["vintage"].iloc[-1]
-        panel = PreparedPanel(con.execute(sql_text("did/panel.sql"), {"vintage": vintage}).df())
+        rows = con.execute(sql_text("did/panel.sql"), {"vintage": vintage}).df()
+        panel = PreparedPanel(rows)
         deprivation = con.execute("SELECT utla_code AS unit_code, imd_average_score FROM raw.deprivation").df()
         models = sorted({d.neighbour_model for d in designs})
         by_unit = {m: con.execute(sql_text("did/neighbours_by_unit.sql"), {"model": m}).df() for m in models}
@@ -72,4 +75,4 @@ def read_published(warehouse: Path) -> PlaceboStudyData:
     finally:
         con.close()
     return PlaceboStudyData(str(vintage), panel, deprivation, by_unit, neighbours, tuple(entries),
-                            tuple(known), designs)
+                            tuple(known), designs, panel_digest(rows))

@@ -22,11 +22,12 @@ import dagster as dg
 import pandas as pd
 
 from fact22_assets.core import measures
-from fact22_assets.core.calibration.files import write_results
+from fact22_assets.core.calibration.files import calibration_code, write_results
 from fact22_assets.core.calibration.placebo_studies import LOO_APPROXIMATION, METHODS, STUDY_COLUMNS, run_slice
 from fact22_assets.defs.calibration.inputs import read_published
 from fact22_assets.defs.did import parallel
 from fact22_assets.settings import (
+    REPO_ROOT,
     calibration_dir,
     calibration_methods,
     calibration_start_years,
@@ -67,6 +68,7 @@ def placebo_studies(outcome: str, log=None) -> tuple[pd.DataFrame, dict]:
     table.insert(2, "unit_name", data.panel.names.reindex(table["unit_code"]).to_numpy())
     manifest = {
         "outcome": outcome, "vintage": data.vintage, "code_version": code_version(),
+        "calibration_code": calibration_code(REPO_ROOT), "panel_digest": data.panel_digest,
         "computed_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "design": sorted({d.label for d in data.designs}),
         "start_years": sorted({s.start_year for s in slices}),
