@@ -713,3 +713,52 @@ def test_every_mart_has_a_check_of_its_own_shown_failing_in_this_file():
     for mart in ("cin_rates", "did_event_study", "calibration_runs", "estimator_calibration", "rct_results",
                  "census_reconciliation", "la_benchmarks", "statistical_neighbours", "figure_data", "data_dictionary"):
         assert dg.AssetKey(["marts", mart]) in marts_tables, mart
+
+
+# --- the issue's disclosure route, played as a reader would on the published marts (not by the attack's code)
+
+def _escalations_by_the_route(marts_now: dict[str, pd.DataFrame]) -> set[int]:
+    """What a reader works out for FACT22's withheld escalations: closed n (the cases with an outcome) - the
+    Tobit's n (outcome known, no escalation) - the control arm's escalations, from every row that publishes them."""
+    def rows(table: str, **labels) -> pd.DataFrame:
+        frame = marts_now[table]
+        for column, value in {"trial_id": "fact22_crewe", **labels}.items():
+            frame = frame[frame[column] == value]
+        return frame
+
+    itt = {"analysis": "itt", "subgroup": "all"}
+    closed = rows("marts.rct_results", outcome="closed", **itt)["n_cases"].dropna()
+    control = rows("marts.rct_results", outcome="escalated", **itt)["events_control"].dropna()
+    tobit = rows("marts.case_length_tobit")["n_cases"].dropna()
+    return {int(a - b - c) for a in closed for b in tobit for c in control}
+
+
+def test_the_route_126_minus_122_minus_0_recovers_nothing_from_the_built_marts(warehouse_copy, monkeypatch):
+    from fact22_assets.core.casework import disclosure
+    from fact22_assets.defs.casework.assets import (
+        CASEWORK_MARTS,
+        build_marts,
+        protected_marts,
+        service_groupings,
+        trial_frames,
+    )
+
+    warehouse, restricted_file = warehouse_copy
+    cases = duckdb.connect(str(restricted_file), read_only=True)
+    escalated = cases.execute("SELECT count(*) FROM restricted.trial_cases WHERE trial_id = 'fact22_crewe' "
+                              "AND arm = 'FACT22' AND escalated = 1").fetchone()[0]
+    cases.close()
+    assert escalated == 4  # RR1067: four escalations, all FACT22: withheld
+    con = duckdb.connect(str(warehouse), read_only=True)
+    published = {table: con.execute(f"SELECT * FROM {table}").df() for table in CASEWORK_MARTS}
+    con.close()
+    assert escalated not in _escalations_by_the_route(published)
+
+    # The same marts suppressed mart by mart only (the cross-mart attack sees nothing): the route gives the 4 back.
+    marts_now, populations = build_marts(trial_frames(DuckDBResource(database=str(restricted_file))))
+    groupings = {"marts.case_length_tobit": (), **service_groupings(marts_now["marts.service_summary"],
+                                                                     marts_now["marts.service_case_length_by_year"])}
+    monkeypatch.setattr(disclosure, "attack_populations", lambda marts, populations: pd.DataFrame(
+        columns=["mart", "row", "column", "route", "small"]))
+    one_at_a_time = protected_marts(marts_now, populations, groupings)
+    assert _escalations_by_the_route(one_at_a_time) == {escalated}

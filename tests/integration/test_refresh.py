@@ -1114,3 +1114,23 @@ def test_a_read_only_reader_of_the_restricted_file_stops_a_refresh_before_it_bui
     assert not result.get_asset_materialization_events()
     assert _landing(site) == sorted(RELEASE_2025) and not (site.landing / "rejected").exists()
     assert _sha(site.warehouse) == before
+
+
+def test_an_unusable_pseudonymisation_key_stops_a_refresh_before_it_builds_and_refuses_nothing(monkeypatch, site,
+                                                                                              tmp_path):
+    # A key others can read: the census step would refuse it after the statistics were rebuilt, and the landed
+    # release (not at fault) would be refused with it.
+    key = tmp_path / "fact22_key"
+    key.write_bytes(b"k" * 32)
+    key.chmod(0o644)
+    monkeypatch.setenv("FACT22_PSEUDONYM_KEY_FILE", str(key))
+    for name in RELEASE_2025:
+        site.land(name)
+    before = _sha(site.warehouse)
+    _, result = _sensor_refresh(monkeypatch, site, dg.DagsterInstance.ephemeral(), everything=True)
+    reasons = _reasons(result)
+    assert not result.success and "infrastructure problem" in reasons, reasons
+    assert f"FACT22_PSEUDONYM_KEY_FILE={key} is readable by others" in reasons, reasons
+    assert not result.get_asset_materialization_events()
+    assert _landing(site) == sorted(RELEASE_2025) and not (site.landing / "rejected").exists()
+    assert _sha(site.warehouse) == before
