@@ -954,6 +954,15 @@ def _trial_note(frame: pd.DataFrame | None) -> str:
     return f"<p>Trial {ids} (data/trials.yaml): outcomes measured from the council's children-in-need census returns.</p>"
 
 
+def _analysis_cell(row) -> str:
+    """The analysis sample, and its subgroup when it is not every case ("Intention to treat: Previous CIN
+    involvement")."""
+    subgroup = row.get("subgroup")
+    if _missing(subgroup) or subgroup == "all":
+        return label(row.get("analysis"))
+    return f"{label(row.get('analysis'))}: {label(subgroup)}"
+
+
 def _rct(inputs: ReportInputs) -> str:
     results, balance, tobit = inputs.rct_results, inputs.rct_balance, inputs.case_length_tobit
     treated, control = _arms(results)
@@ -973,7 +982,9 @@ def _rct(inputs: ReportInputs) -> str:
                  "treated (* p&lt;0.05, ** p&lt;0.01); by previous CIN history (RR1067's Round 1 signal) within "
                  "the intention-to-treat sample. Outcomes with too few events are not modelled.</p>")
     parts.append(table(results, [
-        ("Analysis", "analysis", label), ("Cases", "subgroup", label),
+        # The sample and, within the intention-to-treat one, the subgroup in one column: a table of 15 columns
+        # is wider than a 1000 px screen.
+        ("Analysis", None, _analysis_cell),
         ("Outcome", "outcome", lambda o: esc(rct_outcome_label(o, in_sentence=True))),
         ("Status", "status", label), ("N", None, count_cell("n_cases")),
         (f"Events {treated}", None, count_cell("events_treated")), (f"Events {control}", None, count_cell("events_control")),

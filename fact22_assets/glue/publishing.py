@@ -25,11 +25,13 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
+from fact22_assets.core.census.pseudonym import PseudonymKeyError
 from fact22_assets.core.errors import InfrastructureError
 from fact22_assets.core.files import copy_atomically
 from fact22_assets.core.fingerprint import Fingerprint
 from fact22_assets.core.locking import RefreshLock, remove_stale_partials
 from fact22_assets.glue.freshness import current_fingerprint
+from fact22_assets.glue.trials import pseudonym_key
 from fact22_assets.settings import DUCKDB_CONFIG
 
 OUTPUTS = "outputs"
@@ -191,6 +193,13 @@ class RestrictedDuckDBResource(DuckDBResource):
         # evaluator's read-only connection is enough) stops the run at once, saying who holds it and how.
         with self.get_connection():
             pass
+        # The key the case-level rows are pseudonymised with, too: a missing key, or one others can read, is
+        # the machine's configuration, not the landed data's fault (their files stay for the retry).
+        try:
+            pseudonym_key()
+        except PseudonymKeyError as error:
+            raise InfrastructureError(f"the pseudonymisation key cannot be used: {error}",
+                                      "fix the key file, then run the refresh again") from error
 
     @contextmanager
     def get_connection(self):

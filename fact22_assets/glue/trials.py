@@ -5,7 +5,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from fact22_assets.core.census.config import Trial, load_trials
-from fact22_assets.settings import trials_path
+from fact22_assets.core.census.pseudonym import read_key
+from fact22_assets.settings import pseudonym_key_file, trials_path, warehouse_path
 
 
 @lru_cache(maxsize=4)
@@ -26,3 +27,11 @@ def trial(trial_id: str) -> Trial:
     if trial_id not in found:
         raise ValueError(f"trial {trial_id!r} is not in {trials_path()}; it lists {sorted(found)}")
     return found[trial_id]
+
+
+def pseudonym_key() -> tuple[bytes, str]:
+    """The one key every trial's children's ids are hashed with, and where it came from: the published
+    SYNTHETIC key only when every configured trial is SYNTHETIC (a council's trial needs its own key file)."""
+    origins = {t.data_origin for t in trials()}
+    return read_key(pseudonym_key_file(), "SYNTHETIC" if origins <= {"SYNTHETIC"} else "COUNCIL",
+                    warehouse_path().parent)

@@ -128,7 +128,11 @@ def landing_sensor(context: dg.SensorEvaluationContext):
 
 
 def _targets_publication(run: dg.DagsterRun) -> bool:
-    return run.asset_selection is None or PUBLICATION in run.asset_selection
+    """Whether the run was to publish: a selection that holds the publish step, or the refresh job's whole
+    selection (which Dagster records as no selection or, for a job that leaves a group out, an empty one)."""
+    if run.asset_selection:
+        return PUBLICATION in run.asset_selection
+    return run.job_name == refresh.name
 
 
 def conclude(instance: dg.DagsterInstance, run_id: str) -> list[str]:

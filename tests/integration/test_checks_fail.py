@@ -421,7 +421,8 @@ def test_event_study_check_fails_on_intervals_added_not_inverted_that_flip_exclu
 
 # --- calibration: the national placebo study's marts (filled from a simulated slice) and what they feed
 
-CALIBRATION_CHECKS = ("estimator_calibration_recomputes", "calibration_studies_valid", "detectable_effects_valid",
+CALIBRATION_CHECKS = ("calibration_runs_describe_the_studies",
+                      "estimator_calibration_recomputes", "calibration_studies_valid", "detectable_effects_valid",
                       "did_results_calibration_agrees", "did_dilution_recomputes")
 SHOWN_ELSEWHERE.update({name: "the calibration block at the end of this file" for name in CALIBRATION_CHECKS})
 
@@ -442,9 +443,12 @@ def calibrated_copy(warehouse_copy, tmp_path, monkeypatch) -> Path:
     table = run_slice(SliceInputs(panel, design, 2016, "closures_per_10k"),
                       methods=["ols", "ols_with_covariate", "twfe_all_donors", "synthetic_control"])
     table = table.assign(vintage="cin_2025", design=design.label, unit_name=table["unit_code"])
+    studies = table[["unit_code", "first_post_year", "design"]].drop_duplicates()
+    placebo = table.loc[table["placebo"].astype(bool), ["unit_code", "first_post_year", "design"]].drop_duplicates()
     manifest = {"outcome": "closures_per_10k", "vintage": "cin_2025", "code_version": "test", "computed_at": "now",
-                "design": [design.label], "start_years": [2016], "n_studies": 31, "n_placebo_studies": 31,
-                "methods": ["ols"], "seed": 0, "approximations": {}, "cpu_seconds": 0, "wall_seconds": 0, "workers": 1}
+                "design": [design.label], "start_years": [2016], "n_studies": len(studies),
+                "n_placebo_studies": len(placebo), "methods": sorted(table["method"].unique()), "seed": 0,
+                "approximations": {}, "cpu_seconds": 0, "wall_seconds": 0, "workers": 1}
     write_results(tmp_path / "calibration", "closures_per_10k", table, manifest)
     monkeypatch.setenv("FACT22_CALIBRATION_DIR", str(tmp_path / "calibration"))
     warehouse, _ = warehouse_copy
@@ -464,6 +468,14 @@ def calibrated_copy(warehouse_copy, tmp_path, monkeypatch) -> Path:
 
 
 CALIBRATION_CASES = [
+    # a manifest whose count of placebo studies is not that of the studies loaded beside it
+    ("calibration_runs_describe_the_studies",
+     ["UPDATE marts.calibration_runs SET n_placebo_studies = n_placebo_studies - 1"], "outcome=closures_per_10k"),
+    # a run that names a method whose studies are not loaded beside it
+    ("calibration_runs_describe_the_studies",
+     ["UPDATE marts.calibration_runs SET methods = methods || ', synthetic_did'"], "synthetic_did"),
+    # studies loaded without the run that computed them
+    ("calibration_runs_describe_the_studies", ["DELETE FROM marts.calibration_runs"], "outcome=closures_per_10k"),
     ("estimator_calibration_recomputes",
      ["UPDATE marts.estimator_calibration SET rejections = rejections + 1 "
       "WHERE method = 'twfe_all_donors' AND alpha = 0.05"], "twfe_all_donors"),
@@ -679,3 +691,77 @@ def test_the_escalations_come_back_across_marts_when_the_tobits_n_is_published(w
     assert not result.passed
     evidence = _evidence(result)
     assert "outcome=escalated" in evidence and "events_treated" in evidence and ACROSS in evidence
+
+
+# --- every mart guards its own invariants: each marts.* table asset has a check of its own, shown failing here
+
+def test_every_mart_has_a_check_of_its_own_shown_failing_in_this_file():
+    from fact22_assets.definitions import defs
+
+    graph = defs().resolve_asset_graph()
+    marts_tables = {key for key in graph.get_all_asset_keys() if key.path[0] == "marts"}
+    own: dict[dg.AssetKey, set[str]] = {key: set() for key in marts_tables}
+    for check in graph.asset_check_keys:
+        if check.asset_key in own:
+            own[check.asset_key].add(check.name)
+    without = sorted(key.to_user_string() for key, names in own.items() if not names)
+    assert not without, f"marts with no asset check of their own: {without}"
+    # Shown failing on a damaged copy of the built warehouse by a parametrised case of this file.
+    failing = ({_name(c.values[0]) for c in [*CASES, *DID_CASES]} | {name for name, _, _ in CALIBRATION_CASES}
+               | {_name(c.values[0]) for c in CODES_KNOWN_CASES})
+    not_shown = sorted(f"{key.to_user_string()}:{name}" for key, names in own.items() for name in names
+                       if name not in failing)
+    assert not not_shown, f"mart checks with no failing case in this file: {not_shown}"
+    # Every strand's marts are among them: rates, DiD, calibration, casework and census, LAIT, figures, dictionary.
+    for mart in ("cin_rates", "did_event_study", "calibration_runs", "estimator_calibration", "rct_results",
+                 "census_reconciliation", "la_benchmarks", "statistical_neighbours", "figure_data", "data_dictionary"):
+        assert dg.AssetKey(["marts", mart]) in marts_tables, mart
+
+
+# --- the issue's disclosure route, played as a reader would on the published marts (not by the attack's code)
+
+def _escalations_by_the_route(marts_now: dict[str, pd.DataFrame]) -> set[int]:
+    """What a reader works out for FACT22's withheld escalations: closed n (the cases with an outcome) - the
+    Tobit's n (outcome known, no escalation) - the control arm's escalations, from every row that publishes them."""
+    def rows(table: str, **labels) -> pd.DataFrame:
+        frame = marts_now[table]
+        for column, value in {"trial_id": "fact22_crewe", **labels}.items():
+            frame = frame[frame[column] == value]
+        return frame
+
+    itt = {"analysis": "itt", "subgroup": "all"}
+    closed = rows("marts.rct_results", outcome="closed", **itt)["n_cases"].dropna()
+    control = rows("marts.rct_results", outcome="escalated", **itt)["events_control"].dropna()
+    tobit = rows("marts.case_length_tobit")["n_cases"].dropna()
+    return {int(a - b - c) for a in closed for b in tobit for c in control}
+
+
+def test_the_route_126_minus_122_minus_0_recovers_nothing_from_the_built_marts(warehouse_copy, monkeypatch):
+    from fact22_assets.core.casework import disclosure
+    from fact22_assets.defs.casework.assets import (
+        CASEWORK_MARTS,
+        build_marts,
+        protected_marts,
+        service_groupings,
+        trial_frames,
+    )
+
+    warehouse, restricted_file = warehouse_copy
+    cases = duckdb.connect(str(restricted_file), read_only=True)
+    escalated = cases.execute("SELECT count(*) FROM restricted.trial_cases WHERE trial_id = 'fact22_crewe' "
+                              "AND arm = 'FACT22' AND escalated = 1").fetchone()[0]
+    cases.close()
+    assert escalated == 4  # RR1067: four escalations, all FACT22: withheld
+    con = duckdb.connect(str(warehouse), read_only=True)
+    published = {table: con.execute(f"SELECT * FROM {table}").df() for table in CASEWORK_MARTS}
+    con.close()
+    assert escalated not in _escalations_by_the_route(published)
+
+    # The same marts suppressed mart by mart only (the cross-mart attack sees nothing): the route gives the 4 back.
+    marts_now, populations = build_marts(trial_frames(DuckDBResource(database=str(restricted_file))))
+    groupings = {"marts.case_length_tobit": (), **service_groupings(marts_now["marts.service_summary"],
+                                                                     marts_now["marts.service_case_length_by_year"])}
+    monkeypatch.setattr(disclosure, "attack_populations", lambda marts, populations: pd.DataFrame(
+        columns=["mart", "row", "column", "route", "small"]))
+    one_at_a_time = protected_marts(marts_now, populations, groupings)
+    assert _escalations_by_the_route(one_at_a_time) == {escalated}

@@ -1114,3 +1114,36 @@ def test_a_read_only_reader_of_the_restricted_file_stops_a_refresh_before_it_bui
     assert not result.get_asset_materialization_events()
     assert _landing(site) == sorted(RELEASE_2025) and not (site.landing / "rejected").exists()
     assert _sha(site.warehouse) == before
+
+
+def test_an_unusable_pseudonymisation_key_stops_a_refresh_before_it_builds_and_refuses_nothing(monkeypatch, site,
+                                                                                              tmp_path):
+    # A key others can read: the census step would refuse it after the statistics were rebuilt, and the landed
+    # release (not at fault) would be refused with it.
+    key = tmp_path / "fact22_key"
+    key.write_bytes(b"k" * 32)
+    key.chmod(0o644)
+    monkeypatch.setenv("FACT22_PSEUDONYM_KEY_FILE", str(key))
+    for name in RELEASE_2025:
+        site.land(name)
+    before = _sha(site.warehouse)
+    _, result = _sensor_refresh(monkeypatch, site, dg.DagsterInstance.ephemeral(), everything=True)
+    reasons = _reasons(result)
+    assert not result.success and "infrastructure problem" in reasons, reasons
+    assert f"FACT22_PSEUDONYM_KEY_FILE={key} is readable by others" in reasons, reasons
+    assert not result.get_asset_materialization_events()
+    assert _landing(site) == sorted(RELEASE_2025) and not (site.landing / "rejected").exists()
+    assert _sha(site.warehouse) == before
+
+
+def test_a_run_of_the_whole_refresh_job_is_one_that_publishes():
+    """Dagster records the refresh job's whole selection (it leaves the calibration group out) as an empty one:
+    such a run is still to publish, so its failure is concluded (STALE, the bad landed file refused)."""
+    from fact22_assets.lifecycle.refresh import PUBLICATION, _targets_publication
+
+    raw = dg.AssetKey(["raw", "cin_ees"])
+    assert _targets_publication(dg.DagsterRun(job_name="refresh", run_id="a", asset_selection=frozenset()))
+    assert _targets_publication(dg.DagsterRun(job_name="refresh", run_id="b", asset_selection=None))
+    assert _targets_publication(dg.DagsterRun(job_name="refresh", run_id="c", asset_selection=frozenset({PUBLICATION})))
+    assert not _targets_publication(dg.DagsterRun(job_name="refresh", run_id="d", asset_selection=frozenset({raw})))
+    assert not _targets_publication(dg.DagsterRun(job_name="calibration", run_id="e", asset_selection=frozenset()))

@@ -9,6 +9,7 @@ from fact22_assets.glue.checks import rows_result
 from fact22_assets.glue.studies import studies as configured_studies
 
 TOLERANCE = 1e-9
+RUNS = dg.AssetKey(["marts", "calibration_runs"])
 STUDIES = dg.AssetKey(["marts", "calibration_studies"])
 CALIBRATION = dg.AssetKey(["marts", "estimator_calibration"])
 DETECTABLE = dg.AssetKey(["marts", "detectable_effects"])
@@ -55,6 +56,38 @@ def estimator_calibration_recomputes(duckdb: DuckDBResource) -> dg.AssetCheckRes
                 USING (design, method, outcome, p_value_kind)
             """).df()
     return rows_result(offending, "rejection rates that do not recount from marts.calibration_studies")
+
+
+@dg.asset_check(asset=RUNS, blocking=True,
+                description="One row per outcome, and each says what the studies loaded beside it are: its vintage, "
+                            "its studies and placebo studies (authorities x start years x designs, recounted from "
+                            "marts.detectable_effects, which holds every study), its start years and its methods; "
+                            "no outcome has studies without a run or a run without studies.")
+def calibration_runs_describe_the_studies(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with duckdb.get_connection() as con:
+        offending = con.execute("""
+            WITH recount AS (
+                SELECT outcome, string_agg(DISTINCT vintage, ', ') AS vintages,
+                       count(DISTINCT (unit_code, first_post_year, design)) AS studies,
+                       count(DISTINCT (unit_code, first_post_year, design))
+                           FILTER (WHERE NOT ran_listed_programme) AS placebo_studies,
+                       list_sort(list(DISTINCT first_post_year)) AS start_years,
+                       list_sort(list(DISTINCT method)) AS methods
+                FROM marts.detectable_effects GROUP BY outcome),
+            runs AS (
+                SELECT *, count(*) OVER (PARTITION BY outcome) AS rows_of_outcome,
+                       list_sort(list_transform(string_split(start_years, ', '), lambda y: y::INTEGER)) AS run_years,
+                       list_sort(string_split(methods, ', ')) AS run_methods
+                FROM marts.calibration_runs)
+            SELECT coalesce(r.outcome, c.outcome) AS outcome, r.vintage, c.vintages AS studies_vintage,
+                   r.n_studies, c.studies AS recounted_studies, r.n_placebo_studies,
+                   c.placebo_studies AS recounted_placebo_studies, r.start_years, r.methods, r.rows_of_outcome
+            FROM runs AS r FULL JOIN recount AS c USING (outcome)
+            WHERE r.outcome IS NULL OR c.outcome IS NULL OR r.rows_of_outcome > 1
+               OR r.vintage IS DISTINCT FROM c.vintages OR r.n_studies <> c.studies
+               OR r.n_placebo_studies <> c.placebo_studies OR r.run_years <> c.start_years
+               OR r.run_methods <> c.methods""").df()
+    return rows_result(offending, "calibration runs that do not describe the studies loaded beside them")
 
 
 @dg.asset_check(asset=STUDIES, blocking=True,

@@ -30,19 +30,17 @@ from fact22_assets.core.casework.suppression import SUPPRESSED, withhold_small_c
 from fact22_assets.core.catalogue import file_sha256
 from fact22_assets.core.census import ingest, totals
 from fact22_assets.core.census.config import LIST_COLUMNS, Trial
-from fact22_assets.core.census.pseudonym import key_fingerprint, pseudonymiser, read_key
+from fact22_assets.core.census.pseudonym import key_fingerprint, pseudonymiser
 from fact22_assets.core.census.trial import trial_cases
 from fact22_assets.core.source_versions import CASEWORK
 from fact22_assets.glue.resources import SourcesResource
 from fact22_assets.glue.sources import source_key
 from fact22_assets.glue.tables import column_schema, replace_table, sql_dependencies, sql_text, table_metadata
-from fact22_assets.glue.trials import trials
+from fact22_assets.glue.trials import pseudonym_key, trials
 from fact22_assets.settings import (
     casework_dir,
     census_schemas_dir,
-    pseudonym_key_file,
     synthetic_census_dir,
-    warehouse_path,
 )
 
 GROUP = "casework"
@@ -168,10 +166,7 @@ def census_returns(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
                    restricted_duckdb: DuckDBResource):
     """Every trial's census returns: generated (SYNTHETIC trials), validated, pseudonymised, stored."""
     configured = list(trials())
-    origins = {t.data_origin for t in configured}
-    # One key for every trial (a council trial needs its own): the SYNTHETIC published key only when all are.
-    key, key_source = read_key(pseudonym_key_file(), "SYNTHETIC" if origins <= {"SYNTHETIC"} else "COUNCIL",
-                               warehouse_path().parent)
+    key, key_source = pseudonym_key()
     to_read = ingest.returns_to_read(configured, _leas(duckdb), casework_dir(), census_schemas_dir(),
                                      synthetic_census_dir())
     tables, returns = ingest.read_all(to_read, census_schemas_dir(), pseudonymiser(key))
@@ -197,10 +192,7 @@ SERVICE_MI_KEY = dg.AssetKey(["restricted", "service_mi"])
 
 
 def _pseudonym() -> tuple:
-    origins = {t.data_origin for t in trials()}
-    key, _ = read_key(pseudonym_key_file(), "SYNTHETIC" if origins <= {"SYNTHETIC"} else "COUNCIL",
-                      warehouse_path().parent)
-    return pseudonymiser(key)
+    return pseudonymiser(pseudonym_key()[0])
 
 
 _PROVENANCE = ["data_origin", "source_file", "source_row", "source_sha256", "loaded_at"]
