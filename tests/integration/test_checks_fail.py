@@ -115,11 +115,10 @@ CASES = [
           ["UPDATE marts.service_summary SET share = 4 / 380 WHERE category = 'Unknown'"], "category=Unknown",
           both=True),
     _case(casework.service_case_length_by_year_no_count_1_to_5_recoverable,
-          # 3 cases of 2019 still open, withheld without a partner: started - ended gives them back
-          ["UPDATE marts.service_case_length_by_year SET n_ended = 53, n_open = NULL, n_open_status = 'c' "
-           "WHERE start_year = 2019",
-           "UPDATE marts.service_summary SET n_families = 30 WHERE measure = 'outcome' AND category = 'open'"],
-          "start_year=2019", both=True),
+          # a small count shown: 3 cases of 2020 still open (the census stand-in's years have no small count to
+          # withhold, so the subtraction route is shown on the other marts)
+          ["UPDATE marts.service_case_length_by_year SET n_open = 3 WHERE start_year = 2020"],
+          "start_year=2020", both=True),
     _case(casework.rct_minimum_detectable_effects_no_count_1_to_5_recoverable,
           ["UPDATE marts.rct_minimum_detectable_effects SET n_control = 4 WHERE outcome = 'closed' "
            "AND trial_id = 'fact22_crewe'"], "closed", both=True),
@@ -277,25 +276,10 @@ def test_the_attack_recovers_what_the_old_marts_leaked():
     assert findings["small"].sum() >= 20
 
 
-def test_disclosure_checks_fail_on_the_old_marts_and_pass_on_the_new(warehouse_copy):
-    warehouse, restricted = warehouse_copy
-    resources = {"duckdb": DuckDBResource(database=str(warehouse)),
-                 "restricted_duckdb": DuckDBResource(database=str(restricted))}
-    checks = {"marts.rct_results": casework.rct_results_no_count_1_to_5_recoverable,
-              "marts.rct_balance": casework.rct_balance_no_count_1_to_5_recoverable,
-              "marts.service_summary": casework.service_summary_no_count_1_to_5_recoverable}
-    for check in checks.values():
-        assert check(**resources).passed
-    con = duckdb.connect(str(warehouse))
-    for table, frame in _frozen_marts().items():
-        con.register("frozen", frame)
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM frozen")
-        con.unregister("frozen")
-    con.close()
-    for table, check in checks.items():
-        result = check(**resources)
-        assert not result.passed, table
-        assert "counts of 1 to 5 a reader can work out" in result.description
+# The old marts themselves cannot be put through the checks any more: the checks recount every population from
+# the restricted census rows, and the old marts came from the stand-in before it became a census (their counts
+# are out of step with today's rows, which the checks refuse for that reason first).  The attack above shows what
+# they leaked; CASES shows each check failing on a leak put into today's marts.
 
 
 def test_the_attack_recovers_nothing_from_the_built_marts(built_warehouse):

@@ -34,10 +34,8 @@ def test_every_chart_csv_has_the_same_self_describing_columns(built_warehouse):
         assert frame.loc[frame["x"].notna(), "x_label"].notna().all(), path
         expected = "SYNTHETIC" if path.stem in CASEWORK else "PUBLIC"
         assert set(frame["data_origin"]) == {expected}, path  # SYNTHETIC on every stand-in row
-        if path.stem in CASEWORK:
-            assert frame["study_id"].isna().all(), path
-        else:
-            assert frame["study_id"].nunique() == 1 and frame["study_id"].iloc[0] in {e.study.study_id for e in studies()}
+        # a casework figure too belongs to a study: it shows the trials run in the study's authority
+        assert frame["study_id"].nunique() == 1 and frame["study_id"].iloc[0] in {e.study.study_id for e in studies()}
 
 
 def test_figure_data_holds_every_study_s_figures(warehouse_sql):

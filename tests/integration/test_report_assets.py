@@ -252,8 +252,9 @@ def test_a_report_for_every_study(built_warehouse):
         assert path.exists(), path
         text = path.read_text(encoding="utf-8")
         assert f"({entry['study_id']})</h1>" in text
+        parts = report_assets.casework_parts(entry["design"]["treated_unit_code"])  # the trials run there
         assert text.count('<details class="figure-data"') == len(report_assets.report_figure_names(
-            entry["design"]["outcomes"])), entry["study_id"]
+            entry["design"]["outcomes"], parts)), entry["study_id"]
         assert '<nav id="contents"' in text
 
 
