@@ -125,7 +125,8 @@ def test_every_figure_file_is_a_png(built_warehouse):
 
 def test_every_study_report_embeds_its_own_figure_files(built_warehouse):
     """Each figure is drawn once, by the figure assets: another study's report embeds the files drawn for it
-    (figures/<study_id>/, the casework figures shared), not the default study's."""
+    (figures/<study_id>/, the casework figures drawn for the trials run in its authority), not the default
+    study's."""
     from fact22_assets.defs.report.scope import DEFAULT_STUDY_ID
     from fact22_assets.glue.studies import studies
 
@@ -135,7 +136,8 @@ def test_every_study_report_embeds_its_own_figure_files(built_warehouse):
     for study in others:
         html = (outputs / report_assets.report_file(study.study_id)).read_text(encoding="utf-8")
         own = 0
-        for name in report_assets.report_figure_names(study.outcomes):
+        for name in report_assets.report_figure_names(study.outcomes,
+                                                      report_assets.casework_parts(study.treated_unit_code)):
             file = report_figures.figure_file(name, outputs, study.study_id)
             embedded = re.search(rf'data-figure="{name}"><img src="data:image/png;base64,([^"]+)"', html).group(1)
             assert base64.b64decode(embedded) == file.read_bytes(), (study.study_id, name)
