@@ -53,7 +53,6 @@ COLOURS = {
     "synthetic": "#c0392b",
 }
 DPI = 110  # pixels per inch of the PNGs: an 8-inch figure is 880 px wide
-ARM_COLOURS = {"FACT22": COLOURS["treated"], "CEC": COLOURS["comparator"]}
 STYLE = {
     "font.size": 10,
     "font.family": "DejaVu Sans",
@@ -576,11 +575,16 @@ def risk_scores(by_arm: pd.DataFrame, *, synthetic: bool | None = None) -> bytes
         ticks = [_tick(time_point_label(t)) + "\n" + ",\n".join(
             f"{arm} {int(n)}" for arm, n in counts.loc[t].items() if not pd.isna(n)) if t in counts.index
             else _tick(time_point_label(t)) for t in time_points]
+        # an arm's colour by its role in its trial (the marts name each trial's treated and control arms)
+        treated = set(by_arm["treated_arm"]) if "treated_arm" in by_arm else set()
+        control = set(by_arm["control_arm"]) if "control_arm" in by_arm else set()
+        colour = {arm: COLOURS["treated"] if arm in treated else COLOURS["comparator"] if arm in control
+                  else COLOURS["placebo"] for arm in by_arm["arm"].unique()}
         for ax, (column, title) in zip(axes, RISK_SCORES.items()):
             for arm, rows in by_arm.groupby("arm", sort=False):
                 rows = rows.set_index("time_point").reindex(time_points)
                 ax.plot(np.arange(len(time_points)), rows[column], marker="o",
-                        color=ARM_COLOURS.get(arm, COLOURS["placebo"]), label=arm)
+                        color=colour[arm], label=arm)
                 for at, point in enumerate(time_points):
                     data.add(panel=title, series=arm, statistic="mean score", x=at, x_label=time_point_label(point),
                              x_axis="coding point", value=rows.loc[point, column], unit="score (higher = less risk)")
