@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from . import measures
+from .calibration.rates import FIRST_SCREEN_FAMILY, FIRST_SCREEN_METHODS
 from .did.estimators import method_labels
 from .did.study import Study
 from .presentation import ANALYSIS_LABELS, rct_outcome_label, year_label
@@ -35,7 +36,8 @@ from .presentation import is_standin as is_synthetic
 from .presentation import time_point_label as _time_point_label
 
 MAIN_METHODS = ("ols_with_covariate", "ols")
-METHOD_LABELS = method_labels()
+# The first screen's family-wise row of estimator_calibration sits after the registered methods.
+METHOD_LABELS = {**method_labels(), FIRST_SCREEN_FAMILY: "Any method on the first screen"}
 RANKING_SHOWN = 5
 
 # Figure keys: the report puts each figure in its section by these names.
@@ -286,10 +288,11 @@ def _estimate_of(did: pd.DataFrame, outcome: str, method: str) -> pd.Series | No
 # --------------------------------------------------------------------------- calibration and power (strand 1)
 
 # The estimates the first screen puts side by side, each with the p-value its own test publishes.
-GLANCE_METHODS = ("synthetic_did", "penalised_synthetic_control", "twfe_all_donors", "synthetic_control")
+GLANCE_METHODS = FIRST_SCREEN_METHODS
 TWO_UNIT_METHODS = ("difference_of_means", "ols", "ols_with_covariate")
 KIND_LABELS = {"classical": "classical p", "hc1": "HC1 p", "permutation": "placebo p",
-               "reselected": "placebo p (comparators re-selected)", "post_rmspe": "post-RMSPE p (comparable fits)"}
+               "reselected": "placebo p (comparators re-selected)", "post_rmspe": "post-RMSPE p (comparable fits)",
+               "first_screen": "smallest of the first screen's p-values"}
 
 
 @dataclass(frozen=True)
@@ -299,6 +302,8 @@ class PValueStatus:
     calibrated: bool | None
     why: str
     rate: float | None = None
+    # Calibrated alone but not the pre-specified test: why it is no evidence on its own (the family-wise rate).
+    alone: str | None = None
 
 
 def _calibration_run(inputs: ReportInputs) -> bool:
@@ -344,6 +349,46 @@ def _noise_band(inputs: ReportInputs, outcome: str) -> str:
     return "all"
 
 
+def _prespecified(inputs: ReportInputs, method: str, kind: str) -> bool:
+    """Whether a p-value is the report's pre-specified test: its specification's re-selected placebo p."""
+    return method in MAIN_METHODS and kind == "reselected" and method == (
+        "ols_with_covariate" if inputs.study.study.covariate else "ols")
+
+
+def first_screen_family(inputs: ReportInputs, outcome: str, alpha: float = 0.05) -> str | None:
+    """How often at least one of the first screen's methods reaches p <= alpha in the placebo studies (the
+    estimator_calibration rows of FIRST_SCREEN_FAMILY), in words; None when not measured."""
+    table = inputs.calibration
+    if not _has(table):
+        return None
+    rows = table[(table["method"] == FIRST_SCREEN_FAMILY) & (table["outcome"] == outcome)
+                 & ((table["alpha"].astype(float) - alpha).abs() < 1e-9)]
+    everyone = rows[rows["noise_band"] == "all"]
+    if everyone.empty:
+        return None
+    r, n_methods = everyone.iloc[0], 1 + len(FIRST_SCREEN_METHODS)
+    text = (f"one of {n_methods} methods on the first screen; at least one reaches p <= {alpha:g} in "
+            f"{float(r['rejection_rate']) * 100:.1f}% of {int(r['n_placebo_studies']):,} placebo studies")
+    band = _noise_band(inputs, outcome)
+    own = rows[rows["noise_band"] == band]
+    if band != "all" and len(own):
+        text += (f" ({float(own.iloc[0]['rejection_rate']) * 100:.1f}% of those as noisy as "
+                 f"{inputs.study.treated_name})")
+    return text + ", so only the pre-specified specification's p-value is evidence"
+
+
+def _not_evidence_alone(inputs: ReportInputs, value, method: str, outcome: str, kind: str,
+                        status: PValueStatus, alpha: float = 0.05) -> PValueStatus | None:
+    """A calibrated p <= alpha that is not the pre-specified test's: greyed, with the first screen's family-wise
+    rate as the reason (several methods side by side reject more often than any one of them)."""
+    if not status.calibrated or _missing(value) or float(value) > alpha or _prespecified(inputs, method, kind):
+        return None
+    family = first_screen_family(inputs, outcome, alpha) or (
+        "one of several methods and p-values this report shows; only the pre-specified specification's p-value "
+        "is evidence")
+    return PValueStatus(True, f"{status.why}; but no evidence on its own: {family}", status.rate, family)
+
+
 class PCells:
     """Formats p-values by their calibration and remembers the uncalibrated ones a table showed, for its note."""
 
@@ -357,7 +402,8 @@ class PCells:
         if _missing(value):
             return "&ndash;"
         status = self.status(method, outcome, kind)
-        if status.calibrated:
+        status = _not_evidence_alone(self.inputs, value, method, outcome, kind, status) or status
+        if status.calibrated and status.alone is None:
             return pval(value)
         self.shown[(method, kind, outcome)] = status
         return f'<span class="uncalibrated" title="{esc(status.why)}">{pval(value)}</span>'
@@ -378,8 +424,8 @@ class PCells:
             parts.append(f"{METHOD_LABELS.get(method, method)}, {KIND_LABELS.get(kind, kind)}, "
                          f"{measures.label(outcome).lower()}: {status.why}")
         self.shown = {}
-        return ('<p class="calibration-note">Grey p-values are not calibrated and are no evidence of an effect: '
-                + esc("; ".join(parts)) + ".</p>")
+        return ('<p class="calibration-note">Grey p-values are no evidence of an effect: not calibrated, or '
+                "calibrated alone but one of several methods side by side: " + esc("; ".join(parts)) + ".</p>")
 
 
 def _headline_kind(inputs: ReportInputs, method: str) -> str:
@@ -427,11 +473,14 @@ def _calibration_provenance(inputs: ReportInputs) -> str:
     return text
 
 
-def _reading(inputs: ReportInputs, estimate, p, status: PValueStatus, detectable, dilution) -> str:
+def _reading(inputs: ReportInputs, estimate, p, status: PValueStatus, detectable, dilution,
+             alone: str | None = None) -> str:
     """One sentence from the numbers: evidence or not, and whether the design could see the programme at all."""
     parts = []
     if not _missing(p) and float(p) <= 0.05:
-        parts.append("p &le; 0.05 and the test is calibrated: evidence of a change" if status.calibrated
+        parts.append(f"p &le; 0.05 and the test is calibrated alone, but it is {esc(alone)}: no evidence on its own"
+                     if status.calibrated and alone else
+                     "p &le; 0.05 and the test is calibrated: evidence of a change" if status.calibrated
                      else "p &le; 0.05, but the test is not calibrated: no evidence")
     elif not _missing(p):
         parts.append("no evidence of a change at 5%")
@@ -487,17 +536,20 @@ def _glance(inputs: ReportInputs) -> str:
                 chosen = summary[summary["outcome"] == outcome] if _has(summary) else None
                 p = None if chosen is None or chosen.empty else chosen.iloc[0]["reselected_p_value"]
             status = cells.status(method, outcome, kind)
+            status = _not_evidence_alone(inputs, p, method, outcome, kind, status) or status
             detectable, dilution = _detectable(inputs, outcome, method), _dilution_of(inputs, outcome)
             rows.append({"outcome": outcome, "method": method, "estimate": found.get("estimate"), "p": p,
                          "kind": kind, "calibrated": status, "mde": None if detectable is None else detectable["mde"],
                          "plausible": None if dilution is None else dilution["implied_effect"],
                          "largest": None if dilution is None else dilution["largest_effect"],
-                         "reading": _reading(inputs, found.get("estimate"), p, status, detectable, dilution)})
+                         "reading": _reading(inputs, found.get("estimate"), p, status, detectable, dilution,
+                                             status.alone)})
     frame = pd.DataFrame(rows)
 
     def calibrated(row) -> str:
         status = row["calibrated"]
-        word = "yes" if status.calibrated else ("NO" if status.calibrated is False else "not measured")
+        word = ("yes" + (" (alone)" if status.alone else "") if status.calibrated
+                else ("NO" if status.calibrated is False else "not measured"))
         rate = "" if status.rate is None else f" ({pct(status.rate, 1)} at 5%)"
         return f'<span title="{esc(status.why)}">{word}{rate}</span>'
 
@@ -1204,6 +1256,13 @@ def _which_p_values_count(inputs: ReportInputs, main: pd.DataFrame) -> str:
                 f"{inputs.study.treated_name} with p at most 0.05 in brackets), ")
         text += ("calibrated: " + "; ".join(good) if good else "no p-value of this report was calibrated")
         text += ("; NOT calibrated, so no evidence: " + "; ".join(bad) + "." if bad else ".")
+        families = [f"{measures.label(o).lower()}: {found}" for o in inputs.study.outcomes
+                    if (found := first_screen_family(inputs, o)) is not None]
+        if families:
+            text += (f" Only the pre-specified specification ({METHOD_LABELS.get(method, method)}, its re-selected "
+                     "placebo p) is evidence: the other methods sit beside it, and with several side by side one "
+                     "reaches 0.05 by chance far more often than 5% (" + "; ".join(families) + "). A calibrated "
+                     "p-value of another method at most 0.05 is shown grey.")
     identification = inputs.synthetic_control_identification
     if _has(identification) and "identified" in identification:
         unidentified = identification[~identification["identified"].fillna(False).astype(bool)]

@@ -214,3 +214,27 @@ def test_a_shipped_calibration_is_named_and_a_stale_one_flagged_on_the_first_scr
         text = _section(html, section)
         assert f"STALE: it does not describe the code and data of this build ({reason})" in text
         assert "run make calibrate" in text
+
+
+def test_a_calibrated_small_p_value_of_another_method_is_no_evidence_on_its_own():
+    """Only the pre-specified specification's re-selected placebo p is evidence: another method's calibrated
+    p <= 0.05 is greyed with the first screen's family-wise rate (one of five methods side by side)."""
+    did = _did()
+    did.loc[did["method"] == "synthetic_control", "permutation_p_value"] = 0.031
+    summary = SUMMARY.assign(reselected_p_value=[0.021, 0.021])
+    calibration = pd.concat([CALIBRATION, _calibration([("any_first_screen_method", "first_screen", 0.141, False)])],
+                            ignore_index=True)
+    html = report.render_report(_calibrated_inputs(did_results=did, inference_summary=summary,
+                                                   calibration=calibration))
+    first = _tables(html)["first_screen"]
+    # The pre-specified test, calibrated: plain, and evidence.
+    row = first.split("OLS with CIN covariate")[1].split("</tr>")[0]
+    assert "<td>0.021</td>" in row and "evidence of a change" in row
+    # Synthetic control's placebo p is calibrated alone (4.9%) but one of five methods: grey, and why.
+    row = first.split("Synthetic control")[1].split("</tr>")[0]
+    assert re.search(r'<span class="uncalibrated" title="calibrated: [^"]*; but no evidence on its own: one of 5 '
+                     r'methods on the first screen; at least one reaches p &lt;= 0.05 in 14.1% of 900 placebo '
+                     r'studies[^"]*">0.031</span>', row), row
+    assert "yes (alone)" in row and "no evidence on its own" in row and "evidence of a change" not in row
+    assert {p for _, p in _plain_small_p_values(html)} == {"0.021"}
+    assert "one reaches 0.05 by chance far more often than 5%" in _section(html, "limitations")

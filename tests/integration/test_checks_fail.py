@@ -425,7 +425,8 @@ def calibrated_copy(warehouse_copy, tmp_path, monkeypatch) -> Path:
     panel = PreparedPanel(simulated_panel(n_units=30, years=range(2010, 2021), effect=0.0, seed=1))
     design = Design(5, 4, "cin_at_31_march", RankingRule(), "2021")
     table = run_slice(SliceInputs(panel, design, 2016, "closures_per_10k"),
-                      methods=["ols", "ols_with_covariate", "twfe_all_donors", "synthetic_control"])
+                      methods=["ols", "ols_with_covariate", "twfe_all_donors", "synthetic_control", "synthetic_did",
+                               "penalised_synthetic_control"])
     table = table.assign(vintage="cin_2025", design=design.label, unit_name=table["unit_code"])
     studies = table[["unit_code", "first_post_year", "design"]].drop_duplicates()
     placebo = table.loc[table["placebo"].astype(bool), ["unit_code", "first_post_year", "design"]].drop_duplicates()
@@ -476,6 +477,19 @@ CALIBRATION_CASES = [
       "AND c.noise_band = 'highest third' AND a.method = c.method AND a.outcome = c.outcome "
       "AND a.p_value_kind = c.p_value_kind AND a.alpha = c.alpha AND c.method = 'twfe_all_donors'"],
      "noise_band=highest third"),
+    # the first screen's family-wise rate: a rejection too many, and a design's rows left out
+    ("estimator_calibration_recomputes",
+     ["UPDATE marts.estimator_calibration SET rejections = rejections + 1 "
+      "WHERE method = 'any_first_screen_method' AND alpha = 0.1 AND noise_band = 'middle third'"],
+     "any_first_screen_method"),
+    ("estimator_calibration_recomputes",
+     ["DELETE FROM marts.estimator_calibration WHERE method = 'any_first_screen_method'"], "first_screen"),
+    # counted as the rate of any one method (the specification's re-selected placebo p) instead of any of the five
+    ("estimator_calibration_recomputes",
+     ["UPDATE marts.estimator_calibration AS c SET rejections = a.rejections, rejection_rate = a.rejection_rate "
+      "FROM marts.estimator_calibration AS a WHERE c.method = 'any_first_screen_method' "
+      "AND a.method = 'ols_with_covariate' AND a.p_value_kind = 'reselected' AND a.noise_band = c.noise_band "
+      "AND a.alpha = c.alpha AND a.outcome = c.outcome"], "any_first_screen_method"),
     ("calibration_studies_valid",
      ["UPDATE marts.calibration_studies SET p_hc1 = 1.5 WHERE unit_code = 'E99000003' AND method = 'ols'"],
      "unit_code=E99000003"),

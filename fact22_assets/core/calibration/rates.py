@@ -40,6 +40,20 @@ CALIBRATION_COLUMNS = [
 HEADLINE_KIND_ORDER = ("reselected", "permutation", "classical")
 TWO_UNIT_METHODS = (DIFFERENCE_OF_MEANS, OLS, OLS_WITH_COVARIATE)
 
+# The report's first screen puts its pre-specified specification (re-selected placebo p) beside these methods
+# (each with its own placebo p); the chance that at least one of them reaches p <= alpha where nothing happened
+# is the first screen's family-wise false-positive rate, a row of estimator_calibration of its own.
+FIRST_SCREEN_METHODS = ("synthetic_did", "penalised_synthetic_control", "twfe_all_donors", "synthetic_control")
+FIRST_SCREEN_FAMILY = "any_first_screen_method"
+FIRST_SCREEN_KIND = "first_screen"
+FIRST_SCREEN_COLUMN = "first_screen_min_p"
+P_VALUE_DESCRIPTIONS = {
+    **P_VALUE_KINDS,
+    FIRST_SCREEN_KIND: "the smallest p-value of the report's first screen (the pre-specified specification's "
+                       "re-selected placebo p and each other method's placebo p), over placebo studies where "
+                       "every one of them has a value: how often at least one reaches alpha",
+}
+
 
 def binomial_interval(rejections: int, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
     """Clopper-Pearson ("exact") interval for a binomial proportion; (NaN, NaN) when n is 0."""
@@ -89,7 +103,10 @@ def estimator_calibration(studies: pd.DataFrame, alphas: Sequence[float] = ALPHA
     placebo = studies[studies["placebo"].astype(bool)] if "placebo" in studies else studies
     thresholds = noise_thresholds(placebo)
     rows = []
-    for (design, method, outcome), group in placebo.groupby(["design", "method", "outcome"], sort=True):
+    groups = list(placebo.groupby(["design", "method", "outcome"], sort=True))
+    family = first_screen_family(placebo)
+    groups += list(family.groupby(["design", "method", "outcome"], sort=True)) if len(family) else []
+    for (design, method, outcome), group in groups:
         cuts = thresholds.get((design, outcome))
         bands = [(ALL, None, None, np.ones(len(group), bool))]
         if cuts is not None:
@@ -98,7 +115,9 @@ def estimator_calibration(studies: pd.DataFrame, alphas: Sequence[float] = ALPHA
             bands += [(name, low, high, ((noise > low) if low is not None else True)
                        & ((noise <= high) if high is not None else True))
                       for name, (low, high) in zip(NOISE_BANDS, bounds)]
-        for kind, column in P_VALUE_COLUMNS.items():
+        for kind, column in {**P_VALUE_COLUMNS, FIRST_SCREEN_KIND: FIRST_SCREEN_COLUMN}.items():
+            if column not in group:
+                continue
             values = pd.to_numeric(group[column], errors="coerce").to_numpy(dtype=float)
             if np.isnan(values).all():
                 continue
@@ -114,13 +133,40 @@ def estimator_calibration(studies: pd.DataFrame, alphas: Sequence[float] = ALPHA
                                  "n_placebo_studies": int(p.size), "rejections": rejections,
                                  "rejection_rate": rejections / p.size, "rejection_rate_ci_low": ci_low,
                                  "rejection_rate_ci_high": ci_high, "calibrated": bool(ci_low <= alpha),
-                                 "p_value_description": P_VALUE_KINDS[kind]})
+                                 "p_value_description": P_VALUE_DESCRIPTIONS[kind]})
     table = pd.DataFrame(rows, columns=CALIBRATION_COLUMNS)
     for column in ("n_placebo_studies", "rejections"):
         table[column] = table[column].astype("Int64")
     for column in ("noise_from", "noise_to"):
         table[column] = table[column].astype(float)
     return table
+
+
+def first_screen_family(placebo: pd.DataFrame) -> pd.DataFrame:
+    """One row per placebo study (design, authority, start year, outcome) in which every method of the report's
+    first screen has its p-value: the pre-specified specification (ols_with_covariate where the design has a
+    covariate, else ols; re-selected placebo p) and FIRST_SCREEN_METHODS (permutation p). Its
+    FIRST_SCREEN_COLUMN is the smallest of them, so p <= alpha exactly when at least one method rejects."""
+    key = ["design", "unit_code", "first_post_year", "outcome"]
+    if placebo.empty:
+        return pd.DataFrame(columns=[*key, "method", "pre_period_noise", FIRST_SCREEN_COLUMN])
+    frames = []
+    for design, rows in placebo.groupby("design", sort=True):
+        main = OLS_WITH_COVARIATE if (rows["method"] == OLS_WITH_COVARIATE).any() else OLS
+        members = [(main, P_VALUE_COLUMNS["reselected"])] + [(m, P_VALUE_COLUMNS["permutation"])
+                                                              for m in FIRST_SCREEN_METHODS]
+        wide = None
+        for method, column in members:
+            one = rows.loc[rows["method"] == method, [*key, "pre_period_noise", column]]
+            one = one.rename(columns={column: method}).dropna(subset=[method])
+            if wide is None:
+                wide = one
+            else:
+                wide = wide.merge(one.drop(columns="pre_period_noise"), on=key, how="inner")
+        p = wide[[m for m, _ in members]].apply(pd.to_numeric, errors="coerce")
+        frames.append(wide[[*key, "pre_period_noise"]].assign(method=FIRST_SCREEN_FAMILY,
+                                                               **{FIRST_SCREEN_COLUMN: p.min(axis=1)}))
+    return pd.concat(frames, ignore_index=True)
 
 
 def headline_kind(row: pd.Series | dict, main_method: str | None = None) -> str | None:

@@ -129,3 +129,47 @@ def test_did_results_gain_the_calibration_of_their_headline_p_value():
     assert got[("fixed", "synthetic_did")] == ("permutation", False, 0.2)
     # No calibration at all: every flag NULL.
     assert with_calibration(results, None, {"fact22_strand1": entry})["inference_calibrated"].isna().all()
+
+
+def test_the_first_screens_family_wise_rate_recomputes_on_the_shipped_calibration():
+    """On the shipped calibration, recomputed with duckdb and plain pandas (not the code under test): over placebo
+    studies where all five first-screen p-values exist (the specification's re-selected placebo p, the four other
+    methods' placebo p), how often at least one is at most alpha; far above any one method's rate."""
+    import duckdb
+    from scipy import stats
+
+    from fact22_assets.core.calibration.files import read_results
+    from fact22_assets.core.calibration.marts import calibration_studies
+    from fact22_assets.settings import REPO_ROOT
+
+    folder = REPO_ROOT / "data" / "calibration"
+    raw = duckdb.sql(f"SELECT * FROM read_parquet('{(folder / '*.parquet').as_posix()}')").df()
+    raw = raw[raw["placebo"].astype(bool)]
+    key = ["design", "unit_code", "first_post_year", "outcome"]
+    spec = raw[raw["method"] == "ols_with_covariate"].set_index(key)["reselected_p_value"].rename("spec")
+    others = raw[raw["method"].isin(["synthetic_did", "penalised_synthetic_control", "twfe_all_donors",
+                                     "synthetic_control"])].pivot_table(index=key, columns="method",
+                                                                        values="permutation_p_value")
+    wide = others.join(spec, how="inner").dropna()
+    assert wide.shape[1] == 5
+    table = estimator_calibration(calibration_studies(read_results(folder)[0]))
+    family = table[(table["method"] == "any_first_screen_method") & (table["noise_band"] == "all")]
+    assert len(family) == 6  # 3 outcomes x 2 alphas
+    for outcome, group in wide.groupby(level="outcome"):
+        n = len(group)
+        assert n >= 300
+        for alpha in (0.05, 0.10):
+            rejections = int((group.min(axis=1) <= alpha).sum())
+            row = family[(family["outcome"] == outcome) & (family["alpha"] == alpha)].iloc[0]
+            assert (row["n_placebo_studies"], row["rejections"]) == (n, rejections), (outcome, alpha)
+            assert row["rejection_rate"] == pytest.approx(rejections / n, abs=1e-12)
+            ci = stats.binomtest(rejections, n).proportion_ci(0.95, method="exact")
+            assert (row["rejection_rate_ci_low"], row["rejection_rate_ci_high"]) == pytest.approx((ci.low, ci.high))
+            assert row["calibrated"] == (ci.low <= alpha)
+    # The measured numbers (shipped calibration, cin_2025): 11.0-14.8% at 5%, none calibrated.
+    at_5 = family[family["alpha"] == 0.05].set_index("outcome")
+    assert at_5["rejections"].to_dict() == {"closures_per_10k": 46, "escalations_per_10k": 36,
+                                            "rereferrals_per_10k": 48}
+    assert at_5["n_placebo_studies"].to_dict() == {"closures_per_10k": 325, "escalations_per_10k": 326,
+                                                   "rereferrals_per_10k": 325}
+    assert not at_5["calibrated"].any()
