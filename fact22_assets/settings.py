@@ -125,14 +125,6 @@ def shipped_calibration_dir() -> Path:
     return data_dir() / "calibration"
 
 
-def calibration_source_dir() -> Path:
-    """The calibration folder a refresh reads: the warehouse's own when `make calibrate` has filled it, else the
-    shipped one."""
-    from fact22_assets.core.calibration.files import source_folder
-
-    return source_folder(calibration_dir(), shipped_calibration_dir())
-
-
 def _listed(variable: str) -> list[str] | None:
     value = os.environ.get(variable, "").strip()
     return [part.strip() for part in value.split(",") if part.strip()] or None

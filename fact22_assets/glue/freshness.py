@@ -17,7 +17,7 @@ from fact22_assets.core.fingerprint import unchanged as _unchanged
 from fact22_assets.settings import (
     REPO_ROOT,
     accepted_dir,
-    calibration_source_dir,
+    calibration_dir,
     casework_dir,
     data_dir,
     landing_dir,
@@ -27,6 +27,14 @@ from fact22_assets.settings import (
     trials_path,
     warehouse_path,
 )
+
+
+def calibration_source_dir() -> Path:
+    """The calibration folder a refresh reads: the warehouse's own when `make calibrate` has filled it, else the
+    shipped one (settings.shipped_calibration_dir)."""
+    from fact22_assets.core.calibration.files import source_folder
+
+    return source_folder(calibration_dir(), shipped_calibration_dir())
 
 
 def refresh_inputs() -> dict[str, str]:

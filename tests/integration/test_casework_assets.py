@@ -298,9 +298,25 @@ def test_a_council_trial_runs_from_its_own_returns(monkeypatch, council):
     assert "fingerprint" in events["restricted/census_returns"]["pseudonymisation"].value
 
 
-def test_a_council_trial_without_a_key_is_refused(monkeypatch, council):
+def _resource_errors(result) -> list[str]:
+    """The errors (with their causes) of resources that could not start: what must be usable is checked before
+    anything is built."""
+    messages = []
+    for event in result.all_events:
+        if event.event_type_value == "RESOURCE_INIT_FAILURE":
+            error, parts = event.event_specific_data.error, []
+            while error is not None:
+                parts.append(error.message.strip())
+                error = error.cause
+            messages.append(" <- ".join(parts))
+    return messages
+
+
+def test_a_council_trial_without_a_key_is_refused_before_anything_is_built(monkeypatch, council):
     result = _run_casework(monkeypatch, council["root"] / "nokey", council["casework"], council["trials"])["result"]
-    assert not result.success and "FACT22_PSEUDONYM_KEY_FILE" in " ".join(step_errors(result))
+    assert not result.success
+    assert "FACT22_PSEUDONYM_KEY_FILE" in " ".join(_resource_errors(result) + step_errors(result))
+    assert not result.get_asset_materialization_events()
 
 
 def test_a_truncated_council_return_is_refused_and_nothing_is_built(monkeypatch, council, tmp_path):

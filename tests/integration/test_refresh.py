@@ -845,6 +845,12 @@ def _corrected_c1(site: Site, factor: float) -> tuple[bytes, int, int, int]:
     assert len(totals) == 2
     for i in totals:
         lines = _set_cell(lines, i, "referral_count", str(int(lines[i].split(",")[count]) + new - old))
+    # DfE's own percentages of referrals in the same rows, printed to one decimal as DfE prints them
+    for i in [at, *totals]:
+        referrals = int(lines[i].split(",")[count])
+        for part in ("rereferral", "no_further_action", "not_in_need"):
+            numerator = int(lines[i].split(",")[header.index(f"{part}_count")])
+            lines = _set_cell(lines, i, f"{part}_percent", f"{round(100 * numerator / referrals, 1):g}")
     return ("\n".join(lines) + "\n").encode("utf-8"), at + 1, old, new
 
 

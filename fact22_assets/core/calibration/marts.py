@@ -25,7 +25,7 @@ CALIBRATION_RUN_COLUMNS = [
     "origin", "calibration_code", "panel_digest", "stale", "stale_reasons",
 ]
 _TYPES = {"first_post_year": "Int64", "n_placebos": "Int64"}
-# Where the calibration in the warehouse came from (settings.calibration_source_dir).
+# Where the calibration in the warehouse came from (glue.freshness.calibration_source_dir).
 COMPUTED, SHIPPED = "computed", "shipped"
 
 

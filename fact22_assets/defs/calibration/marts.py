@@ -23,10 +23,11 @@ from fact22_assets.core.calibration.marts import (
 )
 from fact22_assets.core.calibration.rates import CALIBRATION_COLUMNS, estimator_calibration
 from fact22_assets.core.source_versions import CALIBRATION, STUDIES
+from fact22_assets.glue.freshness import calibration_source_dir
 from fact22_assets.glue.sources import source_key
 from fact22_assets.glue.studies import studies as configured_studies
 from fact22_assets.glue.tables import replace_table, sql_dependencies, sql_text, table_metadata
-from fact22_assets.settings import REPO_ROOT, calibration_dir, calibration_source_dir
+from fact22_assets.settings import REPO_ROOT, calibration_dir
 
 GROUP = "calibration_marts"
 TABLES = {
