@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -194,11 +195,6 @@ class Site:
     def reasons(self) -> str:
         return " ".join(p.read_text() for p in (self.landing / "rejected").glob("*.reason.txt"))
 
-    def last_published(self) -> bool:
-        """Whether the newest run in the logs published (its log says the publish step succeeded)."""
-        logs = sorted((self.warehouse.parent / "logs").glob("*.log"), key=lambda p: p.stat().st_mtime)
-        return bool(logs) and "meta__publication - STEP_SUCCESS" in logs[-1].read_text(errors="replace")
-
     def stuck(self) -> list[str]:
         """What would stop or confuse the next refresh."""
         problems = []
@@ -207,9 +203,12 @@ class Site:
             problems.append("partial copy left")
         builds = folder / "build"
         # A refresh that did not publish keeps its build for inspection until the next one starts: one folder,
-        # and only when the last run was not published.
+        # and never the published run's (the publication manifest names the run it serves; the sensor's runs
+        # write no log under logs/, so the manifest, not the newest log, says which run was published).
         kept = [b for b in builds.iterdir()] if builds.exists() else []
-        if len(kept) > 1 or (kept and self.last_published()):
+        manifest = self.warehouse.with_name(self.warehouse.name + ".publication.json")
+        served = json.loads(manifest.read_text()).get("run_id") if manifest.exists() else None
+        if len(kept) > 1 or any(b.name == served for b in kept):
             problems.append(f"{len(kept)} build folder(s) left")
         lock = folder / ".refresh.lock"
         if lock.exists():
