@@ -131,29 +131,21 @@ def _overlapping_episodes(t, year, key):
     return _rows(episodes, hit)
 
 
-def _assessment_before_referral(t, year, key):
-    assessments = t["assessments"]
-    return _rows(assessments, assessments["start_date"] < assessments["referral_date"])
+def _dates(table: str, first: str, second: str, compare=lambda a, b: a < b):
+    """A rule broken by the rows of ``table`` whose date ``first`` compares with their date ``second`` (by
+    default: falls before it)."""
+    def rule(t, year, key):
+        rows = t[table]
+        return _rows(rows, compare(rows[first], rows[second]))
+
+    return rule
 
 
-def _assessment_after_authorisation(t, year, key):
-    assessments = t["assessments"]
-    return _rows(assessments, assessments["start_date"] > assessments["authorised_date"])
-
-
-def _plan_before_referral(t, year, key):
-    plans = t["cp_plans"]
-    return _rows(plans, plans["start_date"] < plans["referral_date"])
-
-
-def _plan_end_before_start(t, year, key):
-    plans = t["cp_plans"]
-    return _rows(plans, plans["end_date"] < plans["start_date"])
-
-
-def _plan_same_day(t, year, key):
-    plans = t["cp_plans"]
-    return _rows(plans, plans["end_date"] == plans["start_date"])
+_assessment_before_referral = _dates("assessments", "start_date", "referral_date")
+_assessment_after_authorisation = _dates("assessments", "authorised_date", "start_date")
+_plan_before_referral = _dates("cp_plans", "start_date", "referral_date")
+_plan_end_before_start = _dates("cp_plans", "end_date", "start_date")
+_plan_same_day = _dates("cp_plans", "end_date", "start_date", lambda a, b: a == b)
 
 
 def _plan_end_outside_year(t, year, key):
@@ -169,14 +161,8 @@ def _two_open_plans(t, year, key):
     return _rows(plans, later)
 
 
-def _cin_plan_before_referral(t, year, key):
-    plans = t["cin_plans"]
-    return _rows(plans, plans["start_date"] < plans["referral_date"])
-
-
-def _cin_plan_end_before_start(t, year, key):
-    plans = t["cin_plans"]
-    return _rows(plans, plans["end_date"] < plans["start_date"])
+_cin_plan_before_referral = _dates("cin_plans", "start_date", "referral_date")
+_cin_plan_end_before_start = _dates("cin_plans", "end_date", "start_date")
 
 
 RULES: tuple[Rule, ...] = (
