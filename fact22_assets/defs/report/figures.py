@@ -8,6 +8,8 @@ too, from the trials run in its authority (data/trials.yaml), and carry their
 data_origin.
 """
 import base64
+import hashlib
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 
@@ -83,18 +85,43 @@ class _Drawing:
 
     def __init__(self, function: Callable, args: tuple, kwargs: dict):
         self.function, self.args, self.kwargs = function, args, kwargs
-        self.future = None
+        self.future, self.drawn = None, None
         if helper_process.running():
             _Drawing.handed_over += 1
             if _Drawing.handed_over % 2:
                 self.future = helper_process.submit(function, *args, **kwargs)
 
     def png(self) -> bytes:
-        return helper_process.result(self.future, self.function, *self.args, **self.kwargs)
+        if self.drawn is None:
+            self.drawn = helper_process.result(self.future, self.function, *self.args, **self.kwargs)
+        return self.drawn
+
+
+class _Drawings:
+    """The drawings of one figure asset, one per distinct content: the figure functions are pure, so two
+    studies that draw the same numbers the same way (the casework figures of studies sharing a trial, a
+    study that differs from another only in its comparators) share one drawing instead of drawing it twice.
+    Content is the function and its arguments, pickled (frames included): equal bytes, equal figure."""
+
+    def __init__(self):
+        self.by_content: dict[bytes, _Drawing] = {}
+
+    def get(self, function: Callable, args: tuple, kwargs: dict) -> _Drawing:
+        content = hashlib.sha256(pickle.dumps((function.__module__, function.__qualname__, args,
+                                               sorted(kwargs.items())), protocol=5)).digest()
+        if content not in self.by_content:
+            self.by_content[content] = _Drawing(function, args, kwargs)
+        return self.by_content[content]
+
+    def forget(self) -> None:
+        self.by_content.clear()
+
+
+_drawings = _Drawings()
 
 
 def _drawing(function: Callable, *args, **kwargs) -> _Drawing:
-    return _Drawing(function, args, kwargs)
+    return _drawings.get(function, args, kwargs)
 
 
 def _draw_outcome_trends(con, scope: Scope) -> list[tuple[str, str, bytes]]:
@@ -223,6 +250,7 @@ def _figure_asset(name: str, description: str, queries: tuple[str, ...], draw: C
     def _asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
         from fact22_assets.glue.studies import studies
 
+        _drawings.forget()  # shared within this asset's studies only: nothing is kept from one run to the next
         others = []  # (study_id, drawn) of every study but the default one
         default_study = None
         with duckdb.get_connection() as con:
