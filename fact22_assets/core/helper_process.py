@@ -2,8 +2,9 @@
 
 Dagster runs a build's steps one after another in one process, so one core does nearly all the work.  A
 build (`fact22_assets.build`) forks this helper first, before Dagster starts a thread; Great Expectations'
-validations (`validation.py`, which imports GX here while the definitions load) and every other figure of a
-figure asset (`defs/report/figures.py`) then run in it.  Where no helper was started (the tests, the UI's runs)
+validations (`validation.py`, which imports GX here while the definitions load), every other figure of a
+figure asset (`defs/report/figures.py`) and every study's report but the default one (`defs/report/assets.py`)
+then run in it.  Where no helper was started (the tests, the UI's runs)
 or in a process forked from the build (the DiD's workers), `submit` says so and the caller does the work
 itself: the same function, the same result.
 """

@@ -10,7 +10,8 @@ import os, sys
 import pandas as pd
 from fact22_assets.core import figures, helper_process
 from fact22_assets.defs.report.figures import _drawing
-from tests.core.test_figures_report import _events, _risk, _service
+from fact22_assets.core import report
+from tests.core.test_figures_report import _events, _inputs, _risk, _service
 
 assert not helper_process.running() and helper_process.submit(os.getpid) is None  # none started: the caller works
 assert helper_process.start()
@@ -24,6 +25,9 @@ local = [figures.event_study(_events(), first_post_year=2014), figures.risk_scor
          figures.service_case_length(_service())]
 print("same bytes:", [bytes(a) == bytes(b) for a, b in zip(pngs, local)])
 print("same data:", all(a.data.equals(b.data) for a, b in zip(pngs, local)))
+rendering = helper_process.submit(report.render_report, _inputs())
+print("report rendered in the helper:", rendering is not None,
+      helper_process.result(rendering, report.render_report, _inputs()) == report.render_report(_inputs()))
 # a process forked from this one (as the DiD's workers are) has no helper of its own
 if os.fork() == 0:
     os._exit(0 if not helper_process.running() and helper_process.submit(os.getpid) is None else 3)
@@ -40,6 +44,7 @@ def test_figures_drawn_in_the_helper_are_the_ones_drawn_here():
         "handed to the helper: [True, False, True]",
         "same bytes: [True, True, True]",
         "same data: True",
+        "report rendered in the helper: True True",
         "forked child works itself: True",
         "stopped: True",
     ]

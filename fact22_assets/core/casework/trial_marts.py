@@ -18,6 +18,7 @@ from ..census.config import Trial
 from . import rct, risk, service
 from .disclosure import Cell, Population
 from .rct import TREATED
+from .schemas import ExtractSchema, service_schema, validate_extract
 
 RCT_MARTS = ("marts.rct_results", "marts.rct_balance", "marts.rct_minimum_detectable_effects",
              "marts.case_length_tobit")
@@ -175,3 +176,28 @@ def stack(per_trial: Sequence[tuple[dict[str, pd.DataFrame], dict[Cell, Populati
         for (table, row, column), population in populations.items():
             cells[(table, row + offsets[table], column)] = population
     return {table: pd.concat(parts, ignore_index=True) for table, parts in frames.items()}, cells
+
+
+def service_schema_of(trial: Trial) -> ExtractSchema:
+    """The schema of the trial's service information extract (its locations and date range)."""
+    options = trial.extract("service_information").options
+    return service_schema(options["locations"], options["from"], options["to"])
+
+
+def marts_of_trial(trial: Trial, frames: dict[str, pd.DataFrame]) -> list[tuple[dict[str, pd.DataFrame], dict]]:
+    """One trial's marts, unsuppressed, with the members of their counts (what `stack` stacks), from every trial's
+    restricted ``cases``, coded ``scores`` and ``service`` information."""
+    marts = []
+    cases = frames["cases"][frames["cases"]["trial_id"] == trial.trial_id].drop(columns="trial_id")
+    marts.append(rct_marts(trial, cases))
+    scores = frames["scores"][frames["scores"]["trial_id"] == trial.trial_id]
+    if trial.extract("risk_notes") is not None and len(scores):
+        marts.append(risk_marts(
+            trial, cases, scores.drop(columns=["trial_id", "source_row"]).rename(columns={"case_key": "case_id"})))
+    mi = frames["service"][frames["service"]["trial_id"] == trial.trial_id]
+    if trial.extract("service_information") is not None and len(mi):
+        schema = service_schema_of(trial)
+        typed = validate_extract(mi[[*schema.column_names, "data_origin"]].reset_index(drop=True), schema,
+                                 "restricted.service_mi")
+        marts.append(service_marts(trial, typed))
+    return marts

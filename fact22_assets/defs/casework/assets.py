@@ -17,13 +17,13 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 from duckdb import DuckDBPyConnection
 
+from fact22_assets.core import helper_process
 from fact22_assets.core.casework import disclosure, risk, trial_marts
 from fact22_assets.core.casework.schemas import (
     ExtractSchema,
     randomisation_schema,
     read_extract,
     risk_notes_schema,
-    service_schema,
     validate_extract,
 )
 from fact22_assets.core.casework.suppression import SUPPRESSED, withhold_small_counts
@@ -281,9 +281,6 @@ def _risk_schema(trial: Trial, sources: SourcesResource) -> ExtractSchema:
                              trial.extract("risk_notes").options["time_points"])
 
 
-def _service_schema(trial: Trial) -> ExtractSchema:
-    options = trial.extract("service_information").options
-    return service_schema(options["locations"], options["from"], options["to"])
 
 
 @dg.asset(key=["restricted", "risk_notes"], group_name=GROUP, kinds={"duckdb", "csv"}, deps=[source_key(CASEWORK)],
@@ -315,7 +312,7 @@ def restricted_risk_notes(context: dg.AssetExecutionContext, restricted_duckdb: 
                       "source_file, source_row, source_sha256, loaded_at, data_origin. Restricted file only.")
 def restricted_service_mi(context: dg.AssetExecutionContext, restricted_duckdb: DuckDBResource
                           ) -> dg.MaterializeResult:
-    frames = [_read_trial_file(t, t.extract("service_information").file, _service_schema(t))
+    frames = [_read_trial_file(t, t.extract("service_information").file, trial_marts.service_schema_of(t))
               for t in trials() if t.extract("service_information") is not None]
     frame = pd.concat(frames, ignore_index=True) if frames else _empty(
         ["trial_id", "family_id", "start_date", "end_date", "location", "outcome", *_PROVENANCE])
@@ -434,21 +431,14 @@ def trial_frames(restricted_duckdb: DuckDBResource) -> dict[str, pd.DataFrame]:
 
 
 def build_marts(frames: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], dict]:
-    """Every trial's marts, unsuppressed, and the members of their counts."""
-    per_trial = []
-    for trial in trials():
-        cases = frames["cases"][frames["cases"]["trial_id"] == trial.trial_id].drop(columns="trial_id")
-        per_trial.append(trial_marts.rct_marts(trial, cases))
-        scores = frames["scores"][frames["scores"]["trial_id"] == trial.trial_id]
-        if trial.extract("risk_notes") is not None and len(scores):
-            per_trial.append(trial_marts.risk_marts(
-                trial, cases, scores.drop(columns=["trial_id", "source_row"]).rename(columns={"case_key": "case_id"})))
-        mi = frames["service"][frames["service"]["trial_id"] == trial.trial_id]
-        if trial.extract("service_information") is not None and len(mi):
-            schema = _service_schema(trial)
-            typed = validate_extract(mi[[*schema.column_names, "data_origin"]].reset_index(drop=True), schema,
-                                     "restricted.service_mi")
-            per_trial.append(trial_marts.service_marts(trial, typed))
+    """Every trial's marts, unsuppressed, and the members of their counts.  Every other trial's are worked out
+    in the build's helper process (the other core) while this process works out the next (`helper_process`;
+    without one, each here in turn): the same function, the same marts, stacked in the trials' order."""
+    configured = list(trials())
+    futures = [helper_process.submit(trial_marts.marts_of_trial, trial, frames) if index % 2 else None
+               for index, trial in enumerate(configured)]
+    per_trial = [part for trial, future in zip(configured, futures)
+                 for part in helper_process.result(future, trial_marts.marts_of_trial, trial, frames)]
     marts, populations = trial_marts.stack(per_trial)
     for table in CASEWORK_MARTS:
         if table not in marts:

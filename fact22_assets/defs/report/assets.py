@@ -11,7 +11,7 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from fact22_assets.core import measures, report
+from fact22_assets.core import helper_process, measures, report
 from fact22_assets.core.files import write_atomically
 from fact22_assets.defs.report.figures import FIGURES, figure_data_file, figure_file, read_figure_data
 from fact22_assets.defs.report.scope import (
@@ -186,8 +186,11 @@ def reports_evaluation_report(context: dg.AssetExecutionContext, duckdb: DuckDBR
                 continue
             other = Scope(con, study_id)
             others.append((other, report_inputs(con, other, outputs=outputs_of(duckdb))))
-    for each_scope, each_inputs in [(scope, inputs), *others]:
-        text = report.render_report(each_inputs)
+    # Every other study's report is rendered in the build's helper process (the other core) while this one
+    # renders the default study's; without a helper, each here in turn.  The same function, the same HTML.
+    rendering = [helper_process.submit(report.render_report, each_inputs) for _, each_inputs in others]
+    for (each_scope, each_inputs), future in zip([(scope, inputs), *others], [None, *rendering]):
+        text = helper_process.result(future, report.render_report, each_inputs)
         path = outputs_of(duckdb) / report_file(each_scope.study.study_id)
         write_atomically(path, text.encode("utf-8"))
         synthetic = any(report.is_synthetic(getattr(each_inputs, n)) for n in
