@@ -9,30 +9,34 @@ from __future__ import annotations
 
 import warnings
 
-import dagster as dg
+from fact22_assets.core.long_lived import long_lived
 
-from fact22_assets import defs as defs_package
-from fact22_assets.core.dictionary import table_description
-from fact22_assets.glue.publication_status import serves_latest_build
-from fact22_assets.glue.publishing import BuildDuckDBResource, RestrictedDuckDBResource
-from fact22_assets.glue.resources import SourcesResource
-from fact22_assets.glue.sources import observed_sources
-from fact22_assets.glue.tables import description_spec, table_name
-from fact22_assets.lifecycle import refresh
-from fact22_assets.lifecycle.dictionary import DESCRIBED_SCHEMAS, DICTIONARY, dictionary_definitions
-from fact22_assets.lifecycle.publication import publication_definitions
-from fact22_assets.settings import (
-    DUCKDB_CONFIG,
-    accepted_dir,
-    build_root,
-    data_dir,
-    landing_dir,
-    lock_path,
-    lock_wait_seconds,
-    restricted_group_read,
-    restricted_path,
-    warehouse_path,
-)
+# Dagster's modules and ours last as long as the process: made without collector pauses (core/long_lived.py).
+with long_lived():
+    import dagster as dg
+
+    from fact22_assets import defs as defs_package
+    from fact22_assets.core.dictionary import table_description
+    from fact22_assets.glue.publication_status import serves_latest_build
+    from fact22_assets.glue.publishing import BuildDuckDBResource, RestrictedDuckDBResource
+    from fact22_assets.glue.resources import SourcesResource
+    from fact22_assets.glue.sources import observed_sources
+    from fact22_assets.glue.tables import description_spec, table_name
+    from fact22_assets.lifecycle import refresh
+    from fact22_assets.lifecycle.dictionary import DESCRIBED_SCHEMAS, DICTIONARY, dictionary_definitions
+    from fact22_assets.lifecycle.publication import publication_definitions
+    from fact22_assets.settings import (
+        DUCKDB_CONFIG,
+        accepted_dir,
+        build_root,
+        data_dir,
+        landing_dir,
+        lock_path,
+        lock_wait_seconds,
+        restricted_group_read,
+        restricted_path,
+        warehouse_path,
+    )
 
 # Who answers for each schema's assets (the first part of every asset key).
 OWNERS = {
@@ -71,6 +75,11 @@ def _with_policy(spec: dg.AssetSpec, descriptions: dict) -> dg.AssetSpec:
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    with long_lived():  # the definitions last as long as the process that loads them
+        return _definitions()
+
+
+def _definitions() -> dg.Definitions:
     warehouse, restricted = warehouse_path(), restricted_path()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     # Case-level data about children: owner-only (README: granting a group).
