@@ -43,23 +43,34 @@ EXIT_SETTINGS = 2
 
 def instance_config(home: Path) -> str:
     """The project instance's dagster.yaml: telemetry off, and every run's events in one SQLite file
-    (Dagster's default keeps a file per run besides an index, and a build writes about a thousand events)."""
+    (Dagster's default keeps a file per run besides an index, and a build writes about a thousand events),
+    written through one engine per process (glue/event_log.py) instead of a new one per event."""
     return ("telemetry:\n  enabled: false\n"
-            "event_log_storage:\n  module: dagster.core.storage.event_log\n"
-            "  class: ConsolidatedSqliteEventLogStorage\n"
+            "event_log_storage:\n  module: fact22_assets.glue.event_log\n"
+            "  class: KeptEngineSqliteEventLogStorage\n"
             f"  config:\n    base_dir: {json.dumps(str(home / 'history' / 'consolidated'))}\n")
+
+
+def _earlier_instance_config(home: Path) -> str:
+    """What ``instance_config`` wrote before the event log kept its engine: Dagster's own class, same file."""
+    return instance_config(home).replace(
+        "module: fact22_assets.glue.event_log\n  class: KeptEngineSqliteEventLogStorage",
+        "module: dagster.core.storage.event_log\n  class: ConsolidatedSqliteEventLogStorage")
 
 
 def project_instance() -> dg.DagsterInstance:
     """The project's persistent Dagster instance (created on first use, with ``instance_config``; an instance
-    made before keeps its own configuration and history)."""
+    made before keeps its own configuration and history, except that the configuration this project wrote
+    earlier, byte for byte, becomes today's: the same database, read and written by a faster class)."""
     import dagster as dg
 
     home = dagster_home()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(instance_config(home), encoding="utf-8")
+    if not config.exists() or config.read_text(encoding="utf-8") == _earlier_instance_config(home):
+        written = config.with_name(f".dagster.yaml.{os.getpid()}")
+        written.write_text(instance_config(home), encoding="utf-8")
+        written.replace(config)  # whole: a process starting now reads the old file or the new, never half
     os.environ["DAGSTER_HOME"] = str(home)
     return dg.DagsterInstance.get()
 
