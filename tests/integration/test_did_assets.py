@@ -111,7 +111,8 @@ def test_a_tampered_estimate_fails_the_recomputation_check(monkeypatch, tmp_path
     assert not failed.passed and "closures_per_10k" in failed.description and "cin_2025" in failed.description
 
 
-# Two studies a population correction can tell apart: Cheshire East's window 2011-2017, Enfield's 2016-2022.
+# Two studies a population correction can tell apart: Cheshire East's window 2011-2017, Enfield's 2016-2022
+# (Cheshire East, treated in the first, is no donor in the second: the corrected authority is Enfield).
 TWO_WINDOWS = """studies:
   - study_id: early_window
     neighbour_model: '2021'
@@ -138,14 +139,14 @@ TWO_WINDOWS = """studies:
 
 
 def _correct_population(warehouse, year: int) -> None:
-    """What a corrected population of Cheshire East in ``year`` does to the DiD's input: 1% more residents, so
-    every rate per 10,000 residents or children of that authority-year 1% lower (marts.cin_rates_vintages, every
+    """What a corrected population of Enfield in ``year`` does to the DiD's input: 1% more residents, so every
+    rate per 10,000 residents or children of that authority-year 1% lower (marts.cin_rates_vintages, every
     vintage; the studies' outcome is a rate per 10,000 residents)."""
     from fact22_assets.core.measures import RATES
 
     lowered = ", ".join(f"{r.name} = {r.name} / 1.01" for r in RATES)
     con = duckdb.connect(str(warehouse))
-    changed = con.execute(f"UPDATE marts.cin_rates_vintages SET {lowered} WHERE panel_unit_code = 'E06000049' "
+    changed = con.execute(f"UPDATE marts.cin_rates_vintages SET {lowered} WHERE panel_unit_code = 'E09000010' "
                           "AND geographic_level = 'Local authority' AND collection_year = ?", [year]).fetchone()[0]
     con.close()
     assert changed > 0

@@ -804,7 +804,9 @@ def test_population_only_change_rebuilds_only_what_depends_on_it(site):
                     if r.dagster_event.asset_key.to_user_string() == "marts/did_runs")
     assert did_runs["jobs_estimated"].value == 0 and did_runs["jobs_reused"].value > 0
     for name, frame in did_before.items():
-        pd.testing.assert_frame_equal(site.query(f"SELECT * FROM {name}"), frame, check_exact=True, obj=name)
+        after = site.query(f"SELECT * FROM {name}")
+        kept = [c for c in frame.columns if c not in VOLATILE]
+        pd.testing.assert_frame_equal(after[kept], frame[kept], check_exact=True, obj=name)
     # The CIN ingest kept its rows from the last publication; the rates use the corrected population.
     assert site.query("SELECT max(loaded_at) AS t FROM raw.cin_ees").t.item() == before
     row = site.query("SELECT cin_at_31_march, population_0_17, cin_per_10k_children FROM marts.cin_rates "
