@@ -150,17 +150,17 @@ def _evaluate_outcomes(context, estimated, panels, reuse: _Reuse | None = None) 
         context.log.info(f"estimating {study.study_id} on vintage {vintage} ({len(panels[vintage].frame)} unit-years, "
                          f"{len(chosen)} estimators, {len(study.outcomes)} outcomes)")
         for outcome in study.outcomes:
-            job = (study.study_id, vintage, outcome)
+            wanted = (study.study_id, vintage, outcome)
             if reuse is not None:
                 key = reuse.key(panels[vintage].frame, study, vintage, outcome, chosen, arguments, slices)
                 if key is not None:
-                    reuse.keys[job] = key
+                    reuse.keys[wanted] = key
                     stored = reuse.store.get(key)
                     if stored is not None:
-                        done[job] = stored
-                        reuse.reused.append(job)
+                        done[wanted] = stored
+                        reuse.reused.append(wanted)
                         continue
-                reuse.estimated.append(job)
+                reuse.estimated.append(wanted)
             groups.setdefault((study.treated_unit_code, vintage, outcome), []).append(
                 (study, vintage, outcome, chosen, arguments))
     keys = list(groups)
@@ -185,9 +185,9 @@ def _evaluate_outcomes(context, estimated, panels, reuse: _Reuse | None = None) 
         for (study, vintage, outcome, _, _), parts in zip(groups[key], parts_of_group):
             done[(study.study_id, vintage, outcome)] = parts
     if reuse is not None:
-        for job in reuse.estimated:
-            if job in reuse.keys:
-                reuse.store.put(reuse.keys[job], done[job])
+        for wanted in reuse.estimated:
+            if wanted in reuse.keys:
+                reuse.store.put(reuse.keys[wanted], done[wanted])
         reuse.store.keep_only(reuse.keys.values())
         context.log.info(f"{len(reuse.reused)} (study, vintage, outcome) result(s) reused, their inputs unchanged; "
                          f"{len(reuse.estimated)} estimated")
