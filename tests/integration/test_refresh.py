@@ -13,9 +13,11 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pandas as pd
 import pytest
 import yaml
 
+from fact22_assets.core.did.estimators import mart_names
 from fact22_assets.glue.run_report import LANDING_TAG as LANDING_TAG_NAME
 from fact22_assets.settings import REPO_ROOT
 
@@ -761,6 +763,8 @@ def test_population_only_change_rebuilds_only_what_depends_on_it(site):
     """A corrected population file (Cheshire East's children, mid-2020) rebuilds the population and
     everything downstream of it, and nothing of the CIN ingest or the casework strand."""
     before = site.query("SELECT max(loaded_at) AS t FROM raw.cin_ees").t.item()
+    did_marts = [f"marts.{name}" for name in (*mart_names(), "did_runs")]
+    did_before = {name: site.query(f"SELECT * FROM {name}") for name in did_marts}
     file = site.data / "ons_population" / "ons_mid-year_population_estimates_2012_to_2024.csv"
     lines = file.read_text(encoding="utf-8").splitlines(keepends=True)
     at = next(i for i, line in enumerate(lines) if line.startswith("2020,") and ",895,E06000049," in line)
@@ -794,6 +798,15 @@ def test_population_only_change_rebuilds_only_what_depends_on_it(site):
     every = [k for k in defs().resolve_asset_graph().get_all_asset_keys()
              if defs().resolve_asset_graph().get(k).is_materializable]
     assert len(built) <= 0.6 * len(every), (len(built), len(every))
+    # 2020-21 lies outside the study's 2011-2019 window: every DiD job's results are the published ones, kept.
+    did_runs = next(r.dagster_event.event_specific_data.materialization.metadata
+                    for r in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+                    if r.dagster_event.asset_key.to_user_string() == "marts/did_runs")
+    assert did_runs["jobs_estimated"].value == 0 and did_runs["jobs_reused"].value > 0
+    for name, frame in did_before.items():
+        after = site.query(f"SELECT * FROM {name}")
+        kept = [c for c in frame.columns if c not in VOLATILE]
+        pd.testing.assert_frame_equal(after[kept], frame[kept], check_exact=True, obj=name)
     # The CIN ingest kept its rows from the last publication; the rates use the corrected population.
     assert site.query("SELECT max(loaded_at) AS t FROM raw.cin_ees").t.item() == before
     row = site.query("SELECT cin_at_31_march, population_0_17, cin_per_10k_children FROM marts.cin_rates "

@@ -2,24 +2,28 @@
 for every configured study and every data vintage that covers its years."""
 import importlib
 import time
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
+from fact22_assets.core import did_reuse
 from fact22_assets.core.calibration.rates import with_calibration
 from fact22_assets.core.did.contract import RESULTS
 from fact22_assets.core.did.estimators import ESTIMATORS, MART_DESCRIPTIONS, mart_names
 from fact22_assets.core.did.evaluation import evaluate_outcome, stack_outcomes
 from fact22_assets.core.did.prepared import PreparedPanel
 from fact22_assets.core.did.whole_pool import PENALISED_SC, SYNTHETIC_DID
+from fact22_assets.core.fingerprint import code_fingerprint
 from fact22_assets.core.source_versions import STUDIES
 from fact22_assets.defs.did import parallel
+from fact22_assets.glue.publishing import BuildDuckDBResource
 from fact22_assets.glue.sources import source_key
 from fact22_assets.glue.studies import exclusions
 from fact22_assets.glue.studies import studies as configured_studies
 from fact22_assets.glue.tables import replace_table, sql_dependencies, sql_text, table_metadata
-from fact22_assets.settings import code_version
+from fact22_assets.settings import REPO_ROOT, code_version
 
 GROUP = "did"
 CALIBRATION = [dg.AssetKey(["marts", "estimator_calibration"]), dg.AssetKey(["marts", "detectable_effects"])]
@@ -45,7 +49,7 @@ def _sql(name: str) -> str:
 _COST = {"synthetic_did": 10, "penalised_synthetic_control": 4, "comparator_robustness": 3}
 
 
-def _estimate_all(context: dg.AssetExecutionContext, con) -> dict[str, pd.DataFrame]:
+def _estimate_all(context: dg.AssetExecutionContext, con, reuse: "_Reuse | None" = None) -> dict[str, pd.DataFrame]:
     studies = configured_studies()
     vintages = con.execute(_sql("vintages")).df()
     deprivation = con.execute("SELECT utla_code AS unit_code, imd_average_score FROM raw.deprivation").df()
@@ -74,7 +78,7 @@ def _estimate_all(context: dg.AssetExecutionContext, con) -> dict[str, pd.DataFr
                                    exclusions=exclusions(entry), neighbours_by_unit=neighbours_by_unit)))
             runs.append({"study_id": study.study_id, "vintage": vintage.vintage, "status": "estimated",
                          "reason": f"skipped by the study: {', '.join(skipped)}" if skipped else None})
-    outcome_parts = _evaluate_outcomes(context, estimated, panels)
+    outcome_parts = _evaluate_outcomes(context, estimated, panels, reuse)
     for _, study, vintage, chosen, _ in estimated:
         results = stack_outcomes([outcome_parts[(study.study_id, vintage, outcome)] for outcome in study.outcomes],
                                  chosen)
@@ -95,23 +99,73 @@ def _estimate_all(context: dg.AssetExecutionContext, con) -> dict[str, pd.DataFr
     return out
 
 
-def _evaluate_outcomes(context, estimated, panels) -> dict:
+class _Reuse:
+    """The run's store of job results (core/did_reuse.py), the code and libraries they were computed with, and
+    what this run reused and estimated."""
+
+    def __init__(self, folder: Path, code: str):
+        self.store = did_reuse.ResultStore(folder)
+        self.code, self.libraries = code, did_reuse.library_versions()
+        self.keys: dict[tuple, str] = {}
+        self.reused: list[tuple] = []
+        self.estimated: list[tuple] = []
+
+    def key(self, panel: pd.DataFrame, study, vintage: str, outcome: str, chosen, arguments,
+            slices: dict) -> str | None:
+        if not did_reuse.reusable(panel):
+            return None
+        years = tuple(study.study_years)
+        if (vintage, years) not in slices:
+            slices[(vintage, years)] = did_reuse.panel_slice_digest(panel, years)
+        return did_reuse.job_key(
+            code=self.code, libraries=self.libraries, study=study, outcome=outcome,
+            estimators=[e.name for e in chosen], panel_slice=slices[(vintage, years)],
+            neighbours=arguments["neighbours"], deprivation=arguments["deprivation"],
+            exclusions=arguments["exclusions"], neighbours_by_unit=arguments["neighbours_by_unit"])
+
+
+def _reuse_for(duckdb: DuckDBResource) -> _Reuse | None:
+    """Reuse only in a build (a run's resource, beside the published file): the store lies in the warehouse
+    folder, ``cache/did/``; the code is the fingerprint the run started with (what the publication records)."""
+    if not isinstance(duckdb, BuildDuckDBResource):
+        return None
+    start = duckdb.start_fingerprint
+    code = start.code if start is not None else code_fingerprint(REPO_ROOT)
+    return _Reuse(Path(duckdb.published).parent / "cache" / "did", code)
+
+
+def _evaluate_outcomes(context, estimated, panels, reuse: _Reuse | None = None) -> dict:
     """(study_id, vintage, outcome) -> `evaluate_outcome` parts, in worker processes (see `parallel`).
 
     One job per treated unit, vintage and outcome: studies that share them
     (one only fixing other comparators) run in the same process, one after
     the other, so the whole-pool estimators' cache serves the second.
+    With ``reuse``, a (study, vintage, outcome) whose inputs are those of a stored result is taken from the
+    store, not estimated (core/did_reuse.py); what is estimated is stored.
     """
     groups: dict[tuple, list] = {}
+    done: dict[tuple, dict] = {}
+    slices: dict = {}
     for _, study, vintage, chosen, arguments in estimated:
         context.log.info(f"estimating {study.study_id} on vintage {vintage} ({len(panels[vintage].frame)} unit-years, "
                          f"{len(chosen)} estimators, {len(study.outcomes)} outcomes)")
         for outcome in study.outcomes:
+            wanted = (study.study_id, vintage, outcome)
+            if reuse is not None:
+                key = reuse.key(panels[vintage].frame, study, vintage, outcome, chosen, arguments, slices)
+                if key is not None:
+                    reuse.keys[wanted] = key
+                    stored = reuse.store.get(key)
+                    if stored is not None:
+                        done[wanted] = stored
+                        reuse.reused.append(wanted)
+                        continue
+                reuse.estimated.append(wanted)
             groups.setdefault((study.treated_unit_code, vintage, outcome), []).append(
                 (study, vintage, outcome, chosen, arguments))
     keys = list(groups)
     # The compiled solvers, loaded (or compiled, after a change) once, before the workers fork.
-    names = {e.name for *_, chosen, _ in estimated for e in chosen}
+    names = {e.name for key in keys for *_, chosen, _ in groups[key] for e in chosen}
     for estimator, kernel in ((SYNTHETIC_DID, "frank_wolfe"), (PENALISED_SC, "penalised_qp")):
         if estimator in names:
             importlib.import_module(f"fact22_assets.core.did.{kernel}")
@@ -127,9 +181,17 @@ def _evaluate_outcomes(context, estimated, panels) -> dict:
     results = parallel.run_jobs([job(key) for key in keys], n_workers, order)
     context.log.info(f"{len(keys)} estimation jobs in {time.perf_counter() - started:.1f} s "
                      f"({n_workers if parallel.can_fork() else 1} worker process(es))")
-    return {(study.study_id, vintage, outcome): parts
-            for key, done in zip(keys, results)
-            for (study, vintage, outcome, _, _), parts in zip(groups[key], done)}
+    for key, parts_of_group in zip(keys, results):
+        for (study, vintage, outcome, _, _), parts in zip(groups[key], parts_of_group):
+            done[(study.study_id, vintage, outcome)] = parts
+    if reuse is not None:
+        for wanted in reuse.estimated:
+            if wanted in reuse.keys:
+                reuse.store.put(reuse.keys[wanted], done[wanted])
+        reuse.store.keep_only(reuse.keys.values())
+        context.log.info(f"{len(reuse.reused)} (study, vintage, outcome) result(s) reused, their inputs unchanged; "
+                         f"{len(reuse.estimated)} estimated")
+    return done
 
 
 @dg.multi_asset(
@@ -145,9 +207,13 @@ def did_marts(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
 
     The outcomes are evaluated in forked worker processes (FACT22_DID_WORKERS, default 2; see
     `parallel`): the same tables as one after another, in the same order."""
+    reuse = _reuse_for(duckdb)
     with duckdb.get_connection() as con:
-        tables = _estimate_all(context, con)
+        tables = _estimate_all(context, con, reuse)
         for name, frame in tables.items():
             table = f"marts.{name}"
             replace_table(con, table, frame)
-            yield dg.MaterializeResult(asset_key=["marts", name], metadata=table_metadata(con, table))
+            metadata = table_metadata(con, table)
+            if name == "did_runs" and reuse is not None:
+                metadata |= {"jobs_estimated": len(reuse.estimated), "jobs_reused": len(reuse.reused)}
+            yield dg.MaterializeResult(asset_key=["marts", name], metadata=metadata)
