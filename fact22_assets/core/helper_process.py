@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import warnings
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -31,6 +32,13 @@ def start(warm: Callable[[], object] | None = None) -> bool:
     pool.submit(warm or int)  # the process starts now, and warms while its parent goes on
     _helper = (os.getpid(), pool)
     return True
+
+
+def _died() -> None:
+    # The work goes on here, one core slower: say so, or a helper that dies on every build goes unnoticed.
+    warnings.warn("the build's helper process died; its work runs in the build process from now on",
+                  RuntimeWarning, stacklevel=3)
+    stop()
 
 
 def stop() -> None:
@@ -54,7 +62,7 @@ def submit(function: Callable, *args, **kwargs) -> Future | None:
     try:
         return _helper[1].submit(function, *args, **kwargs)
     except BrokenProcessPool:
-        stop()
+        _died()
         return None
 
 
@@ -66,7 +74,7 @@ def result(future: Future | None, function: Callable, *args, **kwargs):
         try:
             return future.result()
         except BrokenProcessPool:
-            stop()
+            _died()
     return function(*args, **kwargs)
 
 

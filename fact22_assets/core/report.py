@@ -74,7 +74,11 @@ class StudySetup:
     description: str = ""
 
     def __getattr__(self, name: str):
-        # The design's fields (study_id, pre_years, outcomes, ...) read through.
+        # The design's fields (study_id, pre_years, outcomes, ...) read through.  Not ``study`` itself nor a
+        # dunder: unpickling (a report rendered in the build's helper process) asks for ``__setstate__`` before
+        # ``study`` is set, and reading through then recursed without end.
+        if name == "study" or name.startswith("__"):
+            raise AttributeError(name)
         return getattr(self.study, name)
 
     @property
