@@ -2,18 +2,18 @@
 
 Dagster runs a build's steps one after another in one process, so one core does nearly all the work.  A
 build (`fact22_assets.build`) forks this helper first, before Dagster starts a thread; Great Expectations'
-validations (`validation.py`, which imports GX here while the definitions load), every other figure of a
-figure asset (`defs/report/figures.py`) and every study's report but the default one (`defs/report/assets.py`)
-then run in it.  Where no helper was started (the tests, the UI's runs)
-or in a process forked from the build (the DiD's workers), `submit` says so and the caller does the work
-itself: the same function, the same result.
+validations (`validation.py`, which imports GX here while the definitions load) run in it, and so does every
+other call of a batch shared with `call_all`: the figures of a figure asset, the studies' reports, the census
+returns, the trials' casework marts.  Where no helper was started (the tests, the UI's runs) or in a process
+forked from the build (the DiD's workers), `submit` says so and the caller does the work itself: the same
+function, the same result.
 """
 from __future__ import annotations
 
 import multiprocessing
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -81,6 +81,46 @@ def result(future: Future | None, function: Callable, *args, **kwargs):
 def call(function: Callable, *args, **kwargs):
     """``function(*args, **kwargs)``: in the helper when there is one, else here; its result either way."""
     return result(submit(function, *args, **kwargs), function, *args, **kwargs)
+
+
+Call = tuple[Callable, tuple, dict]  # a function, its positional and its keyword arguments
+
+
+def call_all(calls: Sequence[Call]) -> list:
+    """Each call's result, in the calls' order.  With a helper and more than one call, every other call (the
+    second, the fourth, ...) runs there while this process runs the rest, and this process runs all of its own
+    before it waits for any of the helper's: waiting first for the helper's second call, then running the third
+    here, would leave one core idle while the other works.  Without a helper, each runs here in turn.
+
+    A call that raises: the first in the calls' order is raised, as if they had run one by one (the helper's
+    later calls are cancelled where they have not started; this process runs none of its own after it)."""
+    handed = [submit(function, *args, **kwargs) if index % 2 and len(calls) > 1 else None
+              for index, (function, args, kwargs) in enumerate(calls)]
+    outcomes: dict[int, tuple[bool, object]] = {}
+    for index, ((function, args, kwargs), future) in enumerate(zip(calls, handed)):
+        if future is None:
+            outcomes[index] = _outcome(function, *args, **kwargs)
+            if not outcomes[index][0]:
+                break  # the first refusal is at or before this call: nothing after it can change what is raised
+    results = []
+    for index, ((function, args, kwargs), future) in enumerate(zip(calls, handed)):
+        if index not in outcomes:
+            outcomes[index] = _outcome(result, future, function, *args, **kwargs)
+        succeeded, value = outcomes[index]
+        if not succeeded:
+            for later in handed[index + 1:]:
+                if later is not None:
+                    later.cancel()
+            raise value
+        results.append(value)
+    return results
+
+
+def _outcome(function: Callable, *args, **kwargs) -> tuple[bool, object]:
+    try:
+        return True, function(*args, **kwargs)
+    except Exception as error:  # kept, to be raised in the calls' order
+        return False, error
 
 
 def pid() -> int | None:

@@ -18,7 +18,7 @@ from fact22_assets.core import helper_process
 
 from . import rules, xsd
 from .config import Trial
-from .returns import CensusReturn, CensusReturnError, Finding, pseudonymised, read_return
+from .returns import CensusReturnError, Finding, pseudonymised, read_return
 from .synthetic import TARGETS_FILE, History, generate_history, write_returns
 
 TABLES = ("children", "episodes", "assessments", "cin_plans", "section47", "cp_plans")
@@ -80,12 +80,10 @@ def read_all(to_read: list[ReturnToRead], census_dir: Path, pseudonym) -> tuple[
     returns = []
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
     # Every other return is read in the build's helper process (on the other core) while this one reads the
-    # next; results are taken in order, so the first return refused is the one named, as when read one by one.
-    handed = [helper_process.submit(read_return, item.path, item.collection_year, item.lea, census_dir,
-                                    rules=rules.findings) if n % 2 else None for n, item in enumerate(to_read)]
-    for item, future in zip(to_read, handed):
-        census: CensusReturn = helper_process.result(future, read_return, item.path, item.collection_year, item.lea,
-                                                     census_dir, rules=rules.findings)
+    # rest; the first return refused, in order, is the one named, as when read one by one.
+    read = helper_process.call_all([(read_return, (item.path, item.collection_year, item.lea, census_dir),
+                                     {"rules": rules.findings}) for item in to_read])
+    for item, census in zip(to_read, read):
         census = pseudonymised(census, pseudonym)
         for name, frame in census.tables.items():
             # codes were categories while reading (a national return's memory); stored as plain text

@@ -432,13 +432,12 @@ def trial_frames(restricted_duckdb: DuckDBResource) -> dict[str, pd.DataFrame]:
 
 def build_marts(frames: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], dict]:
     """Every trial's marts, unsuppressed, and the members of their counts.  Every other trial's are worked out
-    in the build's helper process (the other core) while this process works out the next (`helper_process`;
-    without one, each here in turn): the same function, the same marts, stacked in the trials' order."""
-    configured = list(trials())
-    futures = [helper_process.submit(trial_marts.marts_of_trial, trial, frames) if index % 2 else None
-               for index, trial in enumerate(configured)]
-    per_trial = [part for trial, future in zip(configured, futures)
-                 for part in helper_process.result(future, trial_marts.marts_of_trial, trial, frames)]
+    in the build's helper process (the other core) while this process works out the rest
+    (`helper_process.call_all`; without one, each here in turn): the same function, the same marts, stacked in
+    the trials' order."""
+    per_trial = [part for parts in helper_process.call_all([(trial_marts.marts_of_trial, (trial, frames), {})
+                                                            for trial in trials()])
+                 for part in parts]
     marts, populations = trial_marts.stack(per_trial)
     for table in CASEWORK_MARTS:
         if table not in marts:

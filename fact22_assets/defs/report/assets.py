@@ -186,11 +186,12 @@ def reports_evaluation_report(context: dg.AssetExecutionContext, duckdb: DuckDBR
                 continue
             other = Scope(con, study_id)
             others.append((other, report_inputs(con, other, outputs=outputs_of(duckdb))))
-    # Every other study's report is rendered in the build's helper process (the other core) while this one
-    # renders the default study's; without a helper, each here in turn.  The same function, the same HTML.
-    rendering = [helper_process.submit(report.render_report, each_inputs) for _, each_inputs in others]
-    for (each_scope, each_inputs), future in zip([(scope, inputs), *others], [None, *rendering]):
-        text = helper_process.result(future, report.render_report, each_inputs)
+    # Every other report is rendered in the build's helper process (the other core) while this one renders the
+    # rest, the default study's first (helper_process.call_all); without a helper, each here in turn.  The
+    # same function, the same HTML.
+    every = [(scope, inputs), *others]
+    texts = helper_process.call_all([(report.render_report, (each_inputs,), {}) for _, each_inputs in every])
+    for (each_scope, each_inputs), text in zip(every, texts):
         path = outputs_of(duckdb) / report_file(each_scope.study.study_id)
         write_atomically(path, text.encode("utf-8"))
         synthetic = any(report.is_synthetic(getattr(each_inputs, n)) for n in

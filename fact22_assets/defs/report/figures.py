@@ -78,22 +78,15 @@ def read_figure_data(path: Path):
 
 
 class _Drawing:
-    """A figure to draw: every other one is handed to the build's helper process at once (`helper_process`:
-    the other core draws it while this one draws the next), the rest are drawn here when asked for."""
-
-    handed_over = 0
+    """A figure to draw: drawn when asked for, or with the rest of its asset's figures (`_Drawings.draw_all`)."""
 
     def __init__(self, function: Callable, args: tuple, kwargs: dict):
         self.function, self.args, self.kwargs = function, args, kwargs
-        self.future, self.drawn = None, None
-        if helper_process.running():
-            _Drawing.handed_over += 1
-            if _Drawing.handed_over % 2:
-                self.future = helper_process.submit(function, *args, **kwargs)
+        self.drawn = None
 
     def png(self) -> bytes:
         if self.drawn is None:
-            self.drawn = helper_process.result(self.future, self.function, *self.args, **self.kwargs)
+            self.drawn = self.function(*self.args, **self.kwargs)
         return self.drawn
 
 
@@ -112,6 +105,14 @@ class _Drawings:
         if content not in self.by_content:
             self.by_content[content] = _Drawing(function, args, kwargs)
         return self.by_content[content]
+
+    def draw_all(self) -> None:
+        """Every drawing not drawn yet: every other one in the build's helper process (the other core) while
+        this process draws the rest (`helper_process.call_all`)."""
+        waiting = [drawing for drawing in self.by_content.values() if drawing.drawn is None]
+        pngs = helper_process.call_all([(d.function, d.args, d.kwargs) for d in waiting])
+        for drawing, png in zip(waiting, pngs):
+            drawing.drawn = png
 
     def forget(self) -> None:
         self.by_content.clear()
@@ -274,6 +275,7 @@ def _figure_asset(name: str, description: str, queries: tuple[str, ...], draw: C
                 others = [(study_id, draw(con, study)) for study_id, study in entries.items()
                           if study_id != DEFAULT_STUDY_ID]
         outputs = outputs_of(duckdb)
+        _drawings.draw_all()
         images = []
         for study_id, each in [(None, drawn), *others]:
             for file_name, title, drawing in each:
