@@ -1,7 +1,9 @@
 """A figure asset draws each distinct figure once (defs/report/figures.py `_Drawings`): studies that plot the
-same numbers the same way share one drawing; any difference in what is drawn, or in how, draws again."""
+same numbers the same way share one drawing; any difference in what is drawn, or in how, draws again.  A build
+keeps its drawings (`KeptDrawings`): the next draws only those whose call or code changed."""
 import pandas as pd
 
+from fact22_assets.core import figures, result_store
 from fact22_assets.defs.report import figures as figure_assets
 
 drawn: list[tuple] = []
@@ -46,3 +48,44 @@ def test_nothing_is_shared_after_forget():
     assert second is not first
     second.png()
     assert drawn == [("a", 1), ("a", 1)]
+
+
+def _kept(tmp_path, code="code-1"):
+    return figure_assets.KeptDrawings(result_store.ResultStore(tmp_path / "figures"), code)
+
+
+def _draw_three(values_of_b=(1.0, 2.0)):
+    figure_assets._drawings.forget()
+    return [figure_assets._drawing(_draw, _frame([1.0]), title="a"),
+            figure_assets._drawing(_draw, _frame(list(values_of_b)), title="b"),
+            figure_assets._drawing(_other, _frame([1.0]), title="c")]
+
+
+def test_kept_drawings_come_back_byte_for_byte_and_only_while_nothing_they_depend_on_changed(tmp_path):
+    drawn.clear()
+    first = _draw_three()
+    assert figure_assets._drawings.draw_all(_kept(tmp_path)) == (0, 3)
+    assert [d.png() for d in first] == [b"a:1.0", b"b:3.0", b"other"]
+    drawn.clear()
+    again = _draw_three()  # the next build, nothing changed: nothing is drawn
+    assert figure_assets._drawings.draw_all(_kept(tmp_path)) == (3, 0) and drawn == []
+    assert [d.png() for d in again] == [b"a:1.0", b"b:3.0", b"other"]
+    changed = _draw_three(values_of_b=(1.0, 2.5))  # one figure's numbers changed: that one only is drawn
+    assert figure_assets._drawings.draw_all(_kept(tmp_path)) == (2, 1) and drawn == [("b", 2)]
+    assert [d.png() for d in changed] == [b"a:1.0", b"b:3.5", b"other"]
+    assert len(list((tmp_path / "figures").iterdir())) == 3  # the store holds this build's drawings only
+    drawn.clear()
+    _draw_three(values_of_b=(1.0, 2.5))  # new code: everything is drawn again
+    assert figure_assets._drawings.draw_all(_kept(tmp_path, code="code-2")) == (0, 3) and len(drawn) == 3
+
+
+def test_a_kept_figure_keeps_its_data(tmp_path):
+    from tests.core.test_figures_report import _risk
+
+    for expected_kept in (0, 1):
+        figure_assets._drawings.forget()
+        drawing = figure_assets._drawing(figures.risk_scores, _risk())
+        assert figure_assets._drawings.draw_all(_kept(tmp_path)) == (expected_kept, 1 - expected_kept)
+        fresh = figures.risk_scores(_risk())
+        assert bytes(drawing.png()) == bytes(fresh)
+        pd.testing.assert_frame_equal(drawing.png().data, fresh.data)

@@ -8,7 +8,7 @@ study's pre- and post-period years, no other) plus the list of units and their n
 table lists every unit of the panel).  `job_key` digests exactly that, so a corrected population outside a
 study's window leaves its jobs' keys as they were.
 
-`ResultStore` keeps each job's results under its key (a pickle: the very frames a fresh estimate gives, so
+`result_store.ResultStore` keeps each job's results under its key (a pickle: the very frames a fresh estimate gives, so
 the marts stacked from them are the cold build's to the bit).  Because a key names everything the result
 depends on, a stored result is right whichever run stored it: a run that failed later, one that was never
 published, one on other studies.  Nothing is compared with the previous publication, so where its rows
@@ -17,22 +17,18 @@ live (the published file, the run's build copy) does not matter.  A file that ca
 from __future__ import annotations
 
 import hashlib
-import os
-import pickle
-import platform
 from collections.abc import Iterable, Mapping, Sequence
-from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from . import result_store
+
 # Bump when what a stored result holds changes shape.
 FORMAT = "did-job-1"
 # The libraries whose arithmetic the estimates are (a new version may move a result in its last digits).
-LIBRARIES = ("numpy", "pandas", "scipy", "numba", "statsmodels", "scikit-learn")
-SUFFIX = ".pkl"
+LIBRARIES = ("numpy", "pandas", "scipy", "numba", "statsmodels")
 
 
 def frame_digest(frame: pd.DataFrame | None) -> str:
@@ -75,13 +71,7 @@ def reusable(panel: pd.DataFrame) -> bool:
 
 
 def library_versions() -> str:
-    found = []
-    for name in LIBRARIES:
-        try:
-            found.append(f"{name}={metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            found.append(f"{name}=absent")
-    return f"python={platform.python_version()} {platform.machine()} " + " ".join(found)
+    return result_store.library_versions(LIBRARIES)
 
 
 def job_key(*, code: str, libraries: str, study: Any, outcome: str, estimators: Sequence[str], panel_slice: str,
@@ -93,37 +83,3 @@ def job_key(*, code: str, libraries: str, study: Any, outcome: str, estimators: 
              frame_digest(neighbours), frame_digest(deprivation), repr(sorted(exclusions.items())),
              frame_digest(neighbours_by_unit)]
     return hashlib.sha256("\n\0".join(parts).encode()).hexdigest()
-
-
-class ResultStore:
-    """Job results by key, one file each in ``folder`` (written whole: a temporary file renamed)."""
-
-    def __init__(self, folder: Path):
-        self.folder = Path(folder)
-
-    def _path(self, key: str) -> Path:
-        return self.folder / f"{key}{SUFFIX}"
-
-    def get(self, key: str) -> Any | None:
-        try:
-            with open(self._path(key), "rb") as file:
-                stored_key, value = pickle.load(file)
-        except Exception:  # absent, half-written by a killed writer of another kind, unreadable: computed again
-            return None
-        return value if stored_key == key else None
-
-    def put(self, key: str, value: Any) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        temporary = self.folder / f".{key}.{os.getpid()}.tmp"
-        with open(temporary, "wb") as file:
-            pickle.dump((key, value), file, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, self._path(key))
-
-    def keep_only(self, keys: Iterable[str]) -> None:
-        """Remove every stored result but ``keys`` (the current run's): the store holds one build's jobs."""
-        kept = {f"{key}{SUFFIX}" for key in keys}
-        if not self.folder.exists():
-            return
-        for path in self.folder.iterdir():
-            if path.name not in kept:
-                path.unlink(missing_ok=True)

@@ -28,11 +28,12 @@ from pydantic import Field, PrivateAttr
 from fact22_assets.core.census.pseudonym import PseudonymKeyError
 from fact22_assets.core.errors import InfrastructureError
 from fact22_assets.core.files import copy_atomically
-from fact22_assets.core.fingerprint import Fingerprint
+from fact22_assets.core.fingerprint import Fingerprint, code_fingerprint
 from fact22_assets.core.locking import RefreshLock, remove_stale_partials
+from fact22_assets.core.result_store import ResultStore
 from fact22_assets.glue.freshness import current_fingerprint
 from fact22_assets.glue.trials import pseudonym_key
-from fact22_assets.settings import DUCKDB_CONFIG
+from fact22_assets.settings import DUCKDB_CONFIG, REPO_ROOT
 
 OUTPUTS = "outputs"
 
@@ -138,6 +139,14 @@ class BuildDuckDBResource(DuckDBResource):
     @property
     def start_fingerprint(self) -> Fingerprint | None:
         return self._start
+
+    def kept_results(self, kind: str) -> tuple[ResultStore, str]:
+        """The store of ``kind``'s results (core/result_store.py), in the warehouse folder's ``cache/<kind>/``
+        beside the published file, not in it; and the code fingerprint the run started with (what the
+        publication records), which every key names."""
+        start = self._start
+        code = start.code if start is not None else code_fingerprint(REPO_ROOT)
+        return ResultStore(Path(self.published).parent / "cache" / kind), code
 
     @contextmanager
     def get_connection(self):

@@ -2,7 +2,7 @@
 import pandas as pd
 import pytest
 
-from fact22_assets.core import did_reuse
+from fact22_assets.core import did_reuse, result_store
 from fact22_assets.core.did import FACT22
 from fact22_assets.core.did.evaluation import evaluate_outcome
 from fact22_assets.core.did.simulated_panel import simulated_panel
@@ -70,7 +70,7 @@ def test_a_duplicated_unit_year_anywhere_is_never_reused(panel):
 
 
 def test_the_store_gives_back_what_it_was_given_and_keeps_only_the_current_keys(tmp_path, panel):
-    store = did_reuse.ResultStore(tmp_path / "did")
+    store = result_store.ResultStore(tmp_path / "did")
     assert store.get("a") is None
     store.put("a", {"marts": [panel]})
     store.put("b", 2)

@@ -765,6 +765,9 @@ def test_population_only_change_rebuilds_only_what_depends_on_it(site):
     before = site.query("SELECT max(loaded_at) AS t FROM raw.cin_ees").t.item()
     did_marts = [f"marts.{name}" for name in (*mart_names(), "did_runs")]
     did_before = {name: site.query(f"SELECT * FROM {name}") for name in did_marts}
+    figures_folder = site.warehouse.parent / "outputs" / "figures"
+    event_study_before = {path.name: path.read_bytes() for path in figures_folder.glob("event_study*.png")}
+    assert event_study_before
     file = site.data / "ons_population" / "ons_mid-year_population_estimates_2012_to_2024.csv"
     lines = file.read_text(encoding="utf-8").splitlines(keepends=True)
     at = next(i for i, line in enumerate(lines) if line.startswith("2020,") and ",895,E06000049," in line)
@@ -803,6 +806,16 @@ def test_population_only_change_rebuilds_only_what_depends_on_it(site):
                     for r in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
                     if r.dagster_event.asset_key.to_user_string() == "marts/did_runs")
     assert did_runs["jobs_estimated"].value == 0 and did_runs["jobs_reused"].value > 0
+    # Figures of unchanged numbers are kept from the last build, byte for byte; the trends that plot 2020-21's
+    # rates are drawn again (defs/report/figures.py KeptDrawings).
+    figure_runs = {r.dagster_event.asset_key.to_user_string(): r.dagster_event.event_specific_data.materialization
+                   .metadata for r in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+                   if r.dagster_event.asset_key.to_user_string().startswith("figures/")}
+    assert figure_runs["figures/event_study"]["drawings_drawn"].value == 0
+    assert figure_runs["figures/event_study"]["drawings_kept"].value > 0
+    assert figure_runs["figures/outcome_trends"]["drawings_drawn"].value > 0
+    for name, png in event_study_before.items():
+        assert (figures_folder / name).read_bytes() == png, name
     for name, frame in did_before.items():
         after = site.query(f"SELECT * FROM {name}")
         kept = [c for c in frame.columns if c not in VOLATILE]

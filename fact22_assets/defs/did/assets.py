@@ -2,20 +2,18 @@
 for every configured study and every data vintage that covers its years."""
 import importlib
 import time
-from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from fact22_assets.core import did_reuse
+from fact22_assets.core import did_reuse, result_store
 from fact22_assets.core.calibration.rates import with_calibration
 from fact22_assets.core.did.contract import RESULTS
 from fact22_assets.core.did.estimators import ESTIMATORS, MART_DESCRIPTIONS, mart_names
 from fact22_assets.core.did.evaluation import evaluate_outcome, stack_outcomes
 from fact22_assets.core.did.prepared import PreparedPanel
 from fact22_assets.core.did.whole_pool import PENALISED_SC, SYNTHETIC_DID
-from fact22_assets.core.fingerprint import code_fingerprint
 from fact22_assets.core.source_versions import STUDIES
 from fact22_assets.defs.did import parallel
 from fact22_assets.glue.publishing import BuildDuckDBResource
@@ -23,7 +21,7 @@ from fact22_assets.glue.sources import source_key
 from fact22_assets.glue.studies import exclusions
 from fact22_assets.glue.studies import studies as configured_studies
 from fact22_assets.glue.tables import replace_table, sql_dependencies, sql_text, table_metadata
-from fact22_assets.settings import REPO_ROOT, code_version
+from fact22_assets.settings import code_version
 
 GROUP = "did"
 CALIBRATION = [dg.AssetKey(["marts", "estimator_calibration"]), dg.AssetKey(["marts", "detectable_effects"])]
@@ -103,8 +101,8 @@ class _Reuse:
     """The run's store of job results (core/did_reuse.py), the code and libraries they were computed with, and
     what this run reused and estimated."""
 
-    def __init__(self, folder: Path, code: str):
-        self.store = did_reuse.ResultStore(folder)
+    def __init__(self, store: result_store.ResultStore, code: str):
+        self.store = store
         self.code, self.libraries = code, did_reuse.library_versions()
         self.keys: dict[tuple, str] = {}
         self.reused: list[tuple] = []
@@ -129,9 +127,7 @@ def _reuse_for(duckdb: DuckDBResource) -> _Reuse | None:
     folder, ``cache/did/``; the code is the fingerprint the run started with (what the publication records)."""
     if not isinstance(duckdb, BuildDuckDBResource):
         return None
-    start = duckdb.start_fingerprint
-    code = start.code if start is not None else code_fingerprint(REPO_ROOT)
-    return _Reuse(Path(duckdb.published).parent / "cache" / "did", code)
+    return _Reuse(*duckdb.kept_results("did"))
 
 
 def _evaluate_outcomes(context, estimated, panels, reuse: _Reuse | None = None) -> dict:

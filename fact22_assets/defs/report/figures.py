@@ -9,7 +9,6 @@ data_origin.
 """
 import base64
 import hashlib
-import pickle
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from fact22_assets.core import figures, helper_process, measures, report
+from fact22_assets.core import figures, helper_process, measures, report, result_store
 from fact22_assets.core.files import write_atomically
 from fact22_assets.core.presentation import PUBLIC_ORIGIN
 from fact22_assets.defs.report.scope import (
@@ -33,7 +32,7 @@ from fact22_assets.defs.report.scope import (
     trial_report_rows,
 )
 from fact22_assets.glue.checks import InlineCheck, rows_result
-from fact22_assets.glue.publishing import outputs_of, published_location
+from fact22_assets.glue.publishing import BuildDuckDBResource, outputs_of, published_location
 from fact22_assets.settings import outputs_dir
 
 FIGURES_DIR = "figures"
@@ -90,6 +89,25 @@ class _Drawing:
         return self.drawn
 
 
+# Bump when what a kept drawing holds changes shape.
+KEPT_FORMAT = "figure-1"
+# What draws and encodes a figure besides the package's code (a new version may move a pixel).
+DRAWING_LIBRARIES = ("matplotlib", "pillow", "numpy", "pandas")
+
+
+class KeptDrawings:
+    """Drawings kept from earlier builds (core/result_store.py), by the digest of the code, the drawing
+    libraries and the call: a figure whose numbers, wording and code are unchanged (a corrected population
+    leaves most studies' figures as they were) is taken from the store, byte for byte, instead of drawn."""
+
+    def __init__(self, store: result_store.ResultStore, code: str):
+        self.store = store
+        self.prefix = "\n\0".join([KEPT_FORMAT, code, result_store.library_versions(DRAWING_LIBRARIES)])
+
+    def key(self, content: str) -> str:
+        return hashlib.sha256(f"{self.prefix}\n\0{content}".encode()).hexdigest()
+
+
 class _Drawings:
     """The drawings of one figure asset, one per distinct content: the figure functions are pure, so two
     studies that draw the same numbers the same way (the casework figures of studies sharing a trial, a
@@ -97,22 +115,33 @@ class _Drawings:
     Content is the function and its arguments, pickled (frames included): equal bytes, equal figure."""
 
     def __init__(self):
-        self.by_content: dict[bytes, _Drawing] = {}
+        self.by_content: dict[str, _Drawing] = {}
 
     def get(self, function: Callable, args: tuple, kwargs: dict) -> _Drawing:
-        content = hashlib.sha256(pickle.dumps((function.__module__, function.__qualname__, args,
-                                               sorted(kwargs.items())), protocol=5)).digest()
+        content = result_store.call_digest(function, args, kwargs)
         if content not in self.by_content:
             self.by_content[content] = _Drawing(function, args, kwargs)
         return self.by_content[content]
 
-    def draw_all(self) -> None:
-        """Every drawing not drawn yet: every other one in the build's helper process (the other core) while
-        this process draws the rest (`helper_process.call_all`)."""
-        waiting = [drawing for drawing in self.by_content.values() if drawing.drawn is None]
-        pngs = helper_process.call_all([(d.function, d.args, d.kwargs) for d in waiting])
-        for drawing, png in zip(waiting, pngs):
+    def draw_all(self, kept: KeptDrawings | None = None) -> tuple[int, int]:
+        """Every drawing not drawn yet: from ``kept`` where it holds it, else drawn, every other one in the
+        build's helper process (the other core) while this process draws the rest
+        (`helper_process.call_all`), and then kept.  ``kept`` ends holding this asset's drawings only.
+        (reused, drawn)."""
+        waiting = {content: drawing for content, drawing in self.by_content.items() if drawing.drawn is None}
+        keys = {content: kept.key(content) for content in self.by_content} if kept is not None else {}
+        for content, drawing in waiting.items():
+            if kept is not None:
+                drawing.drawn = kept.store.get(keys[content])
+        to_draw = [(content, drawing) for content, drawing in waiting.items() if drawing.drawn is None]
+        pngs = helper_process.call_all([(d.function, d.args, d.kwargs) for _, d in to_draw])
+        for (content, drawing), png in zip(to_draw, pngs):
             drawing.drawn = png
+            if kept is not None:
+                kept.store.put(keys[content], png)
+        if kept is not None:
+            kept.store.keep_only(keys.values())
+        return len(waiting) - len(to_draw), len(to_draw)
 
     def forget(self) -> None:
         self.by_content.clear()
@@ -244,6 +273,14 @@ def _image_markdown(title: str, png: bytes) -> str:
     return f"![{title}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
 
 
+def _kept_drawings(duckdb: DuckDBResource, name: str) -> KeptDrawings | None:
+    """In a build, the figure asset's kept drawings (``cache/figures/<name>/`` in the warehouse folder)."""
+    if not isinstance(duckdb, BuildDuckDBResource):
+        return None
+    store, code = duckdb.kept_results(f"figures/{name}")
+    return KeptDrawings(store, code)
+
+
 def _figure_asset(name: str, description: str, queries: tuple[str, ...], draw: Callable,
                   casework_mart: str | None):
     @dg.asset(key=["figures", name], group_name=GROUP, kinds={"python", "matplotlib"},
@@ -275,7 +312,7 @@ def _figure_asset(name: str, description: str, queries: tuple[str, ...], draw: C
                 others = [(study_id, draw(con, study)) for study_id, study in entries.items()
                           if study_id != DEFAULT_STUDY_ID]
         outputs = outputs_of(duckdb)
-        _drawings.draw_all()
+        reused, redrawn = _drawings.draw_all(_kept_drawings(duckdb, name))
         images = []
         for study_id, each in [(None, drawn), *others]:
             for file_name, title, drawing in each:
@@ -294,12 +331,15 @@ def _figure_asset(name: str, description: str, queries: tuple[str, ...], draw: C
                     images.append(f"**{title}**\n\n{_image_markdown(title, png)}")
         metadata["figure"] = dg.MetadataValue.md("\n\n".join(images))
         metadata["files"] = dg.MetadataValue.int(len(drawn))
+        metadata["drawings_drawn"] = dg.MetadataValue.int(redrawn)
+        metadata["drawings_kept"] = dg.MetadataValue.int(reused)
         if others:
             metadata["other_studies"] = dg.MetadataValue.md("\n".join(
                 f"- `{study_id}`: {len(each)} figure(s) in [{FIGURES_DIR}/{study_id}/]"
                 f"({published_location(duckdb, outputs / FIGURES_DIR / study_id)[1]}/)" for study_id, each in others))
         context.log.info(f"wrote {len(drawn) + sum(len(each) for _, each in others)} figure(s) to "
-                         f"{outputs / FIGURES_DIR}")
+                         f"{outputs / FIGURES_DIR}: {redrawn} drawn, {reused} kept from an earlier build "
+                         "(their numbers, wording and code unchanged)")
         return dg.MaterializeResult(metadata=metadata)
 
     return _asset
