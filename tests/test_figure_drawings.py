@@ -89,3 +89,23 @@ def test_a_kept_figure_keeps_its_data(tmp_path):
         fresh = figures.risk_scores(_risk())
         assert bytes(drawing.png()) == bytes(fresh)
         pd.testing.assert_frame_equal(drawing.png().data, fresh.data)
+
+
+def test_a_trend_drawn_from_its_plotted_rows_alone_is_the_one_drawn_from_every_authority():
+    # The trend figures are drawn from the rows they plot (`_plotted`), so a change to another authority's
+    # rates keeps them; the PNG and its data are those drawn from every authority's rows.
+    from tests.core.test_figures_report import COMPARATOR, ENGLAND, NEIGHBOUR, TREATED, _rates
+
+    others = _rates().assign(unit_code="E06000001", unit_name="Hartlepool", closures_per_10k=99.0)
+    every = pd.concat([others, _rates()], ignore_index=True)  # another authority, listed first
+    plotted = figure_assets._plotted(every, "closures_per_10k", TREATED, COMPARATOR, NEIGHBOUR, ENGLAND)
+    assert set(plotted["unit_code"]) == {TREATED, COMPARATOR, NEIGHBOUR, ENGLAND}
+    kwargs = {"treated_code": TREATED, "comparator_code": COMPARATOR, "neighbour_code": NEIGHBOUR,
+              "first_post_year": 2014}
+    whole = figures.outcome_trends(every, "closures_per_10k", **kwargs)
+    narrow = figures.outcome_trends(plotted, "closures_per_10k", **kwargs)
+    assert bytes(narrow) == bytes(whole)
+    pd.testing.assert_frame_equal(narrow.data, whole.data)
+    cin = figure_assets._plotted(every, "cin_per_10k_children", TREATED, ENGLAND)
+    assert bytes(figures.cin_treated_vs_england(cin, treated_code=TREATED)) == bytes(
+        figures.cin_treated_vs_england(every, treated_code=TREATED))

@@ -154,13 +154,24 @@ def _drawing(function: Callable, *args, **kwargs) -> _Drawing:
     return _drawings.get(function, args, kwargs)
 
 
+def _plotted(rates: pd.DataFrame, measure: str, *codes: str | None) -> pd.DataFrame:
+    """The rows and columns of ``rates`` a trend figure reads: the authorities it plots, one measure.  What it
+    is drawn from is then what it shows, so a kept drawing (`KeptDrawings`) is reused unless one of them moved
+    (a corrected population elsewhere leaves it as it was)."""
+    columns = ["unit_code", "unit_name", "collection_year", measure]
+    columns += ["data_origin"] if "data_origin" in rates else []  # a stand-in is labelled as such (figures.py)
+    return rates.loc[rates["unit_code"].isin([code for code in codes if code is not None]), columns]
+
+
 def _draw_outcome_trends(con, scope: Scope) -> list[tuple[str, str, bytes]]:
     rates = report_rows(con, "rates", scope)
     chosen = report_rows(con, "comparator_ranking", scope)
     chosen = dict(zip(chosen.loc[chosen["selected"], "outcome"], chosen.loc[chosen["selected"], "unit_code"]))
     s = scope.study
+    plotted = {outcome: _plotted(rates, outcome, s.treated_unit_code, chosen.get(outcome),
+                                 scope.nearest_neighbour_code, figures.ENGLAND_CODE) for outcome in s.outcomes}
     return [(report.outcome_trend_figure(outcome), measures.title(outcome),
-             _drawing(figures.outcome_trends, rates, outcome, treated_code=s.treated_unit_code,
+             _drawing(figures.outcome_trends, plotted[outcome], outcome, treated_code=s.treated_unit_code,
                                     comparator_code=chosen.get(outcome), first_post_year=s.first_post_year,
                                     neighbour_code=scope.nearest_neighbour_code,
                                     study_years=s.study_years))
@@ -168,10 +179,11 @@ def _draw_outcome_trends(con, scope: Scope) -> list[tuple[str, str, bytes]]:
 
 
 def _draw_cin(con, scope: Scope):
-    rates = report_rows(con, "rates", scope)
+    measure = "cin_per_10k_children"
+    rates = _plotted(report_rows(con, "rates", scope), measure, scope.study.treated_unit_code, figures.ENGLAND_CODE)
     return [(report.FIGURE_CIN, "Children in need at 31 March per 10,000 children: treated authority and England",
-             _drawing(figures.cin_treated_vs_england, rates, treated_code=scope.study.treated_unit_code,
-                                            first_post_year=scope.study.first_post_year))]
+             _drawing(figures.cin_treated_vs_england, rates, measure=measure,
+                      treated_code=scope.study.treated_unit_code, first_post_year=scope.study.first_post_year))]
 
 
 def _draw_event_study(con, scope: Scope):
