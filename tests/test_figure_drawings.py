@@ -109,3 +109,29 @@ def test_a_trend_drawn_from_its_plotted_rows_alone_is_the_one_drawn_from_every_a
     cin = figure_assets._plotted(every, "cin_per_10k_children", TREATED, ENGLAND)
     assert bytes(figures.cin_treated_vs_england(cin, treated_code=TREATED)) == bytes(
         figures.cin_treated_vs_england(every, treated_code=TREATED))
+
+
+def test_the_code_version_of_the_rows_is_not_drawn_and_a_new_commit_alone_redraws_nothing(tmp_path):
+    """marts carry the commit that computed them (code_version); a figure never shows it, so a frame that
+    differs in it alone is the same drawing, and the drawing never sees the column."""
+    seen = []
+
+    def draw(frame: pd.DataFrame) -> bytes:
+        seen.append(list(frame.columns))
+        return b"png"
+
+    def rows(commit: str) -> pd.DataFrame:
+        return _frame([1.0, 2.0]).assign(code_version=commit)
+
+    figure_assets._drawings.forget()
+    figure_assets._drawing(draw, rows("1111111+dirty"))
+    figure_assets._drawing(draw, frame=rows("1111111+dirty"))
+    assert figure_assets._drawings.draw_all(_kept(tmp_path)) == (0, 2)
+    assert seen == [["year", "value"]] * 2
+    figure_assets._drawings.forget()  # the next build, at another commit, the same numbers: kept
+    figure_assets._drawing(draw, rows("2222222"))
+    figure_assets._drawing(draw, frame=rows("2222222"))
+    assert figure_assets._drawings.draw_all(_kept(tmp_path)) == (2, 0) and len(seen) == 2
+    figure_assets._drawings.forget()  # a number moved: drawn again
+    figure_assets._drawing(draw, rows("2222222").assign(value=[1.0, 2.5]))
+    assert figure_assets._drawings.draw_all(_kept(tmp_path)) == (0, 1) and len(seen) == 3

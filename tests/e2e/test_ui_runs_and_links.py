@@ -15,6 +15,8 @@ from .test_browser import DISMISS
 
 pytestmark = [
     pytest.mark.e2e,
+    # The same worker as test_browser.py: its session `site` (a whole build and `make ui`) is made once, not twice.
+    pytest.mark.xdist_group("e2e"),
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
                                                      "(apt-get install -y chromium)"),
 ]

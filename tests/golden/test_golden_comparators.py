@@ -77,7 +77,9 @@ def vintage_panel(vintage: str) -> pd.DataFrame:
     return frame
 
 
+@lru_cache(maxsize=1)
 def _studies() -> dict:
+    """data/studies.yaml by study id, parsed once (read it, never change it): `eligible` asks per authority."""
     return {s["study_id"]: s for s in yaml.safe_load((raw.DATA / "studies.yaml").read_text())["studies"]}
 
 
@@ -127,8 +129,9 @@ def eligible(study_id: str, vintage: str, outcome: str) -> list[str]:
     frame = frame[frame["year"].isin(years)]
     complete = frame.dropna(subset=[outcome, design["covariate"]]).groupby("unit_code")["year"].nunique()
     keys = frame.groupby("unit_code")["key"].first()
+    excluded = _excluded(study_id)
     return sorted(u for u, n in complete.items() if n == len(years) and u != design["treated_unit_code"]
-                  and u not in _excluded(study_id) and not raw._boundary_breaks_window(keys[u], tuple(years)))
+                  and u not in excluded and not raw._boundary_breaks_window(keys[u], tuple(years)))
 
 
 def rule_pick(study_id: str, vintage: str, outcome: str, pseudo_treated: str | None = None) -> tuple[str, pd.DataFrame]:

@@ -80,6 +80,13 @@ def _make_site(root: Path) -> Site:
     configured = yaml.safe_load(studies.read_text())
     default = dict(configured["studies"][0], skip_estimators=["synthetic_did", "penalised_synthetic_control"])
     studies.write_text(yaml.safe_dump({**configured, "studies": [default]}, sort_keys=False))
+    # Likewise the casework strand (a full refresh rebuilds it; a landed release never does): its first trial
+    # alone, the default study's (the casework tests build every trial).
+    trials = site.data / "trials.yaml"
+    configured = yaml.safe_load(trials.read_text())
+    first = [t for t in configured["trials"] if t["authority"] == default["design"]["treated_unit_code"]][:1]
+    assert first, "no trial in the default study's authority"
+    trials.write_text(yaml.safe_dump({**configured, "trials": first}, sort_keys=False))
     return site
 
 

@@ -150,8 +150,21 @@ class _Drawings:
 _drawings = _Drawings()
 
 
+# Columns that say which code produced a row: a new commit changes them on every row, and no figure shows them.
+# They are left out of a drawing's call, so a commit that moves no number redraws nothing (the code that draws is
+# in the kept drawings' key already: `KeptDrawings`).
+NOT_DRAWN_COLUMNS = ("code_version",)
+
+
+def _as_drawn(value):
+    if isinstance(value, pd.DataFrame):
+        present = [column for column in NOT_DRAWN_COLUMNS if column in value.columns]
+        return value.drop(columns=present) if present else value
+    return value
+
+
 def _drawing(function: Callable, *args, **kwargs) -> _Drawing:
-    return _drawings.get(function, args, kwargs)
+    return _drawings.get(function, tuple(_as_drawn(a) for a in args), {k: _as_drawn(v) for k, v in kwargs.items()})
 
 
 def _plotted(rates: pd.DataFrame, measure: str, *codes: str | None) -> pd.DataFrame:
