@@ -102,6 +102,7 @@ def test_every_output_link_opens_in_the_browser(site, browser):
         assert width > 400, (url, width)
     browser.open(report)
     browser.wait_for_text("FACT22 evaluation: Cheshire East", "Selected comparator:")
+    browser.wait_for("document.readyState === 'complete'")  # its images loaded (or failed), as test_browser waits
     images = browser.evaluate("Array.from(document.images).filter(i => i.complete && i.naturalWidth > 400).length")
     assert images >= 9
     browser.screenshot(ARTIFACTS / "report_from_the_ui_link.png")
