@@ -2,8 +2,8 @@
 shared by every pytest-xdist worker), and warehouses built into temporary DuckDB files."""
 import os
 import shutil
+import socket
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +73,7 @@ class BuiltSite:
     dagster_home: Path
     stdout: str
     stderr: str
+    outputs_port: int  # the port the outputs' links name: `make ui OUTPUTS_PORT=...` serves them there
 
     def env(self) -> dict[str, str]:
         """The variables the build ran with (a webserver or a second build of this site needs them)."""
@@ -84,14 +85,23 @@ def _site_env(root: Path) -> dict[str, str]:
             "FACT22_LANDING_DIR": str(root / "landing"), "GX_ANALYTICS_ENABLED": "False"}
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def _build_site(root: Path) -> None:
-    """`python -m fact22_assets.build` from the shipped data into ``root``; its output kept beside it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FACT22_", "DAGSTER_"))} | _site_env(root)
+    """`make warehouse` from the shipped data into ``root``, as a person runs it, its outputs' links naming a
+    free port (the browser tests serve this site there with `make ui`); what it printed kept beside it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FACT22_", "DAGSTER_", "MAKE"))} | _site_env(root)
     (root / "dagster_home").mkdir(parents=True)
     (root / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     (root / "landing").mkdir()
-    done = subprocess.run([sys.executable, "-m", "fact22_assets.build"], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True)
+    port = free_port()
+    (root / "outputs_port.txt").write_text(str(port))
+    done = subprocess.run(["make", "--no-print-directory", "warehouse", f"OUTPUTS_PORT={port}"], cwd=REPO_ROOT,
+                          env=env, capture_output=True, text=True)
     (root / "build_stdout.txt").write_text(done.stdout)
     (root / "build_stderr.txt").write_text(done.stderr)
     (root / "build_exit.txt").write_text(str(done.returncode))
@@ -120,13 +130,16 @@ def build_once(tmp_path_factory, name: str, make: Callable[[Path], None]) -> Pat
 
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory) -> BuiltSite:
-    """The whole warehouse, built once per test session through the CLI (what `make warehouse` runs: every
-    study, vintage, estimator and check) into a temporary site, shared by every pytest-xdist worker
-    (`build_once`): tests copy what they change."""
+    """The whole warehouse, built once per test session by `make warehouse` (every study, vintage, estimator and
+    check) into a temporary site, shared by every pytest-xdist worker (`build_once`) and served to the browser
+    tests by `make ui`: tests copy what they change."""
+    if shutil.which("make") is None:
+        pytest.fail("the session's build runs `make warehouse`: install make")
     root = build_once(tmp_path_factory, "session_build", _build_site)
     stdout, stderr = (root / "build_stdout.txt").read_text(), (root / "build_stderr.txt").read_text()
     assert (root / "build_exit.txt").read_text() == "0", stdout[-3000:] + stderr[-5000:]
-    return BuiltSite(root, root / "warehouse" / "fact22.duckdb", root / "dagster_home", stdout, stderr)
+    return BuiltSite(root, root / "warehouse" / "fact22.duckdb", root / "dagster_home", stdout, stderr,
+                     int((root / "outputs_port.txt").read_text()))
 
 
 @pytest.fixture(scope="session")
