@@ -160,6 +160,11 @@ def _evaluate_outcomes(context, estimated, panels, reuse: _Reuse | None = None) 
             groups.setdefault((study.treated_unit_code, vintage, outcome), []).append(
                 (study, vintage, outcome, chosen, arguments))
     keys = list(groups)
+    if keys:
+        # What every job imports (statsmodels for the OLS fits, scipy.stats for the closed forms' t distribution),
+        # imported once here, before the workers fork: imported in each worker, it cost each its own 1-2 s of CPU.
+        import scipy.stats  # noqa: F401
+        import statsmodels.api  # noqa: F401
     # The compiled solvers, loaded (or compiled, after a change) once, before the workers fork.
     names = {e.name for key in keys for *_, chosen, _ in groups[key] for e in chosen}
     for estimator, kernel in ((SYNTHETIC_DID, "frank_wolfe"), (PENALISED_SC, "penalised_qp")):
