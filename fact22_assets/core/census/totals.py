@@ -83,7 +83,7 @@ def reconcile(totals: pd.DataFrame, published: pd.DataFrame, relative: dict[str,
     """Each total beside DfE's published figure for that authority and year.
 
     ``published``: authority_code, collection_year, measure, published_value, published_status ('published' or
-    DfE's symbol as marts.cin_rates keeps it: 'c' withheld, 'x' / '..' not available, 'u' low reliability),
+    DfE's symbol as staging.cin_area_year keeps it: 'c' withheld, 'x' / '..' not available, 'u' low reliability),
     rounding_unit. ``relative`` and ``years``: per authority, the
     trial's relative tolerance and the years it reconciles.
 
